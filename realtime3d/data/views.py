@@ -1,0 +1,56 @@
+"""2D training samples: random or fixed cameras looking at 3D mocap (Drover secs. 3-4).
+
+A root-centred skeleton, in units of BODY_UNIT_MM, is turned by a random camera
+rotation (azimuth 0-360 deg, elevation 0-20 deg), placed at (0, 0, DEPTH) and
+projected perspectively; the 2D pose is then normalized (normalization.py).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..camera import perspective_project, rotation_from_angles
+from ..normalization import BODY_UNIT_MM, DEPTH, normalize_2d
+from ..skeleton import H36M17, Skeleton
+
+AZIMUTH_DEG = (0.0, 360.0)
+ELEVATION_DEG = (0.0, 20.0)
+
+
+def random_rotations(n: int, generator: torch.Generator | None = None,
+                     azimuth_deg=AZIMUTH_DEG, elevation_deg=ELEVATION_DEG) -> torch.Tensor:
+    """[n, 3, 3] camera rotations with uniform azimuth and elevation."""
+    u = torch.rand(n, 2, generator=generator)
+    az = math.radians(azimuth_deg[0]) + u[:, 0] * math.radians(azimuth_deg[1] - azimuth_deg[0])
+    el = math.radians(elevation_deg[0]) + u[:, 1] * math.radians(elevation_deg[1] - elevation_deg[0])
+    return rotation_from_angles(az, el)
+
+
+def to_body_units(joints3d_mm: torch.Tensor, skeleton: Skeleton = H36M17) -> torch.Tensor:
+    """[B, J, 3] mm -> root-centred [B, J, 3] in body units."""
+    return (joints3d_mm - joints3d_mm[:, skeleton.root:skeleton.root + 1]) / BODY_UNIT_MM
+
+
+def project_views(joints3d_mm: torch.Tensor, rotations: torch.Tensor,
+                  skeleton: Skeleton = H36M17) -> tuple[torch.Tensor, torch.Tensor]:
+    """Views of mocap poses. joints3d_mm [B, J, 3], rotations [B, 3, 3].
+
+    Returns (normalized 2D [B, J, 2], the rotated 3D in body units at depth DEPTH [B, J, 3]).
+    """
+    body = to_body_units(joints3d_mm, skeleton) @ rotations.transpose(-1, -2)
+    body = body + body.new_tensor([0.0, 0.0, DEPTH])
+    pose2d, _, _ = normalize_2d(perspective_project(body), skeleton=skeleton)
+    return pose2d, body
+
+
+def drop_joints(n: int, num_joints: int, max_drop: int, prob: float,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """A visibility mask [n, J]: with probability prob, 1..max_drop random joints are hidden."""
+    mask = torch.ones(n, num_joints, dtype=torch.bool)
+    if max_drop <= 0 or prob <= 0:
+        return mask
+    hit = torch.rand(n, generator=generator) < prob
+    k = torch.randint(1, max_drop + 1, (n,), generator=generator)
+    ranks = torch.rand(n, num_joints, generator=generator).argsort(dim=1).argsort(dim=1)
+    return ~(hit[:, None] & (ranks < k[:, None]))

@@ -1,0 +1,140 @@
+"""The evaluation protocol behind `realtime3d eval`.
+
+A data set is a pose-sequence file (io/poses.py) or "cmu-test". When it holds
+joints2d in pixels with image_size and focal, those pixels go through Lifter.lift,
+exactly as a user's detections do. Otherwise each frame gets a seeded random
+camera (RANDOM_CAMERA below) and the GT 3D is projected through it to pixels,
+which then take the same path. Every method is scored on the same frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .camera import normalized_to_pixels, perspective_project
+from .data.views import random_rotations
+from .io.poses import PoseSequence, read_poses
+from .lifting import MIN_VISIBLE_JOINTS, Lifter
+from .metrics import all_metrics
+from .models import ConstantDepthNetwork
+from .skeleton import H36M17
+
+METRICS = ("p_mpjpe_mm", "mpjpe_mm", "pck150", "auc")
+
+
+@dataclass(frozen=True)
+class RandomCamera:
+    """The seeded cameras used when a data set has no 2D: a 1280x720 image, f = 1000 px,
+    azimuth 0-360 deg and elevation 0-20 deg (Drover's ranges), the root on the optical
+    axis at a depth drawn uniformly from 4-8 m."""
+
+    image_size: tuple[int, int] = (1280, 720)
+    focal: float = 1000.0
+    depth_mm: tuple[float, float] = (4000.0, 8000.0)
+
+
+RANDOM_CAMERA = RandomCamera()
+
+
+def load_dataset(spec: str) -> tuple[str, PoseSequence]:
+    """'cmu-test' or a .npz path -> (name, sequence)."""
+    if spec == "cmu-test":
+        from .data.mocap import load_split
+        data = load_split("test")
+        return "cmu-test", PoseSequence(data["joints3d"], clip=data["clip"])
+    return spec, read_poses(spec)
+
+
+def with_random_cameras(seq: PoseSequence, seed: int, cam: RandomCamera = RANDOM_CAMERA) -> PoseSequence:
+    """Give every frame a seeded random camera: GT 3D in that camera, and its pixels."""
+    gen = torch.Generator().manual_seed(seed)
+    j3 = torch.from_numpy(seq.joints3d).double()
+    n = len(j3)
+    rot = random_rotations(n, gen).double()
+    depth = cam.depth_mm[0] + torch.rand(n, generator=gen, dtype=torch.float64) * (cam.depth_mm[1] - cam.depth_mm[0])
+    root = H36M17.root
+    cam3d = (j3 - j3[:, root:root + 1]) @ rot.transpose(-1, -2)
+    cam3d[..., 2] += depth[:, None]
+    px = normalized_to_pixels(perspective_project(cam3d, min_z=1e-6), cam.image_size, cam.focal)
+    return PoseSequence(cam3d.float().numpy(), px.float().numpy(), cam.image_size, cam.focal, seq.clip)
+
+
+def drop_mask(num_frames: int, k: int, seed: int) -> np.ndarray | None:
+    """Visibility [N, 17] with k random joints hidden per frame (seeded), or None for k = 0."""
+    if k <= 0:
+        return None
+    if k > H36M17.num_joints - MIN_VISIBLE_JOINTS:
+        raise ValueError(f"--drop-joints must be at most {H36M17.num_joints - MIN_VISIBLE_JOINTS}, got {k}")
+    rng = np.random.default_rng(seed + 1)
+    ranks = rng.random((num_frames, H36M17.num_joints)).argsort(1).argsort(1)
+    return (ranks >= k).astype(np.float32)
+
+
+def baselines() -> dict[str, Lifter]:
+    return {
+        "constant_depth": Lifter(ConstantDepthNetwork(), name="constant_depth"),
+        "supervised": Lifter.from_pretrained("supervised"),
+    }
+
+
+def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0, seed: int = 0) -> dict:
+    """Score every method on the same frames -> {'frames', 'per_clip', <method>: {metric: value}}."""
+    if seq.joints2d is None:
+        seq = with_random_cameras(seq, seed)
+    visibility = drop_mask(seq.num_frames, drop_joints, seed)
+    if visibility is not None and seq.extra and "visibility" in seq.extra:
+        visibility = visibility * seq.extra["visibility"]
+    gt = seq.joints3d
+    valid = np.isfinite(gt).all(axis=(1, 2))
+    if not valid.any():
+        raise ValueError("no frame has a finite joints3d")
+    clips = seq.clip if seq.clip is not None else np.array(["all"] * seq.num_frames)
+    result: dict = {"frames": int(valid.sum()), "per_clip": {}}
+    for name, lifter in methods.items():
+        pred = lifter.lift(seq.joints2d, seq.image_size, seq.focal, visibility)
+        lifted = valid & np.isfinite(pred).all(axis=(1, 2))
+        if not lifted.any():
+            raise ValueError(f"{name}: no frame could be lifted (too few visible, finite 2D joints)")
+        per_frame = all_metrics(pred[lifted], gt[lifted])
+        result[name] = {m: float(per_frame[m].mean()) for m in METRICS}
+        result[name]["lifted_frames"] = int(lifted.sum())
+        for clip in np.unique(clips[lifted]):
+            sel = clips[lifted] == clip
+            row = result["per_clip"].setdefault(str(clip), {"frames": int(sel.sum())})
+            row[name] = {m: float(per_frame[m][sel].mean()) for m in METRICS}
+    return result
+
+
+def format_table(result: dict, methods: list[str]) -> str:
+    """Per-clip P-MPJPE for every method, then every metric overall."""
+    width = max([len(c) for c in result["per_clip"]] + [8])
+    head = f"{'clip':<{width}} {'frames':>7} " + " ".join(f"{m[:14]:>14}" for m in methods)
+    lines = ["P-MPJPE (mm) per clip", head, "-" * len(head)]
+    for clip, row in sorted(result["per_clip"].items()):
+        cells = " ".join(f"{row[m]['p_mpjpe_mm']:14.1f}" if m in row else f"{'-':>14}" for m in methods)
+        lines.append(f"{clip:<{width}} {row['frames']:7d} {cells}")
+    lines += ["", f"overall ({result['frames']} frames)",
+              f"{'method':<16} {'P-MPJPE mm':>11} {'MPJPE mm':>9} {'PCK@150':>8} {'AUC':>6}"]
+    for m in methods:
+        r = result[m]
+        lines.append(f"{m:<16} {r['p_mpjpe_mm']:11.1f} {r['mpjpe_mm']:9.1f} {r['pck150']:8.3f} {r['auc']:6.3f}")
+    return "\n".join(lines)
+
+
+def as_json(result: dict, model_name: str, data_name: str, drop_joints: int, seed: int) -> dict:
+    """The JSON layout of `realtime3d eval --json`."""
+    return {
+        "data": data_name,
+        "frames": result["frames"],
+        "drop_joints": drop_joints,
+        "seed": seed,
+        "model": {"name": model_name, **result["model"]},
+        "baselines": {k: result[k] for k in ("constant_depth", "supervised") if k in result},
+        "per_clip": result["per_clip"],
+    }
+
+
+__all__ = ["RANDOM_CAMERA", "load_dataset", "evaluate", "format_table", "as_json", "baselines",
+           "with_random_cameras"]

@@ -1,0 +1,1 @@
+"""File formats: BVH motion capture and the pose-sequence files."""

@@ -1,0 +1,109 @@
+"""The pose-sequence file (.npz) of ../shared/data/README.md: reading, checking, writing.
+
+- joints3d   float32 [N, J, 3]  mm, camera coordinates (x right, y down, z forward)
+- joints2d   float32 [N, J, 2]  pixels, optional
+- image_size int [2]           (width, height); required with joints2d
+- focal      float             pixels; required with joints2d
+- clip       str [N]           optional, a clip or action name per frame
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..skeleton import H36M17
+from ._atomic import atomic_path
+
+
+class PoseFileError(ValueError):
+    """A pose-sequence file that is missing, unreadable or malformed."""
+
+
+@dataclass
+class PoseSequence:
+    joints3d: np.ndarray | None           # [N, J, 3] mm
+    joints2d: np.ndarray | None = None    # [N, J, 2] px
+    image_size: tuple[int, int] | None = None
+    focal: float | None = None
+    clip: np.ndarray | None = None        # [N] str
+    extra: dict | None = None             # other arrays, kept as they are (visibility, timestamps, ...)
+
+    @property
+    def num_frames(self) -> int:
+        arr = self.joints3d if self.joints3d is not None else self.joints2d
+        return int(arr.shape[0])
+
+
+def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, require_3d: bool = True) -> PoseSequence:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise PoseFileError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise PoseFileError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
+
+    def check(name: str, last: int) -> np.ndarray | None:
+        if name not in data:
+            return None
+        a = data.pop(name)
+        if a.ndim != 3 or a.shape[1] != num_joints or a.shape[2] != last:
+            raise PoseFileError(f"{path}: {name} must be [N, {num_joints}, {last}], got {list(a.shape)}")
+        if not np.issubdtype(a.dtype, np.number):
+            raise PoseFileError(f"{path}: {name} must be numeric, got {a.dtype}")
+        return a.astype(np.float32)
+
+    j3 = check("joints3d", 3)
+    j2 = check("joints2d", 2)
+    if j3 is None and (require_3d or j2 is None):
+        raise PoseFileError(f"{path}: missing joints3d")
+    if j3 is not None and j2 is not None and len(j3) != len(j2):
+        raise PoseFileError(f"{path}: joints3d has {len(j3)} frames but joints2d has {len(j2)}")
+    n = len(j3) if j3 is not None else len(j2)
+    if n == 0:
+        raise PoseFileError(f"{path}: the file holds no frames")
+    if j3 is not None and not np.isfinite(j3).any(axis=(1, 2)).any():
+        raise PoseFileError(f"{path}: joints3d is NaN or infinite everywhere")
+    image_size = focal = None
+    if j2 is not None:
+        if "image_size" not in data or "focal" not in data:
+            raise PoseFileError(f"{path}: joints2d needs image_size and focal")
+        size = np.asarray(data.pop("image_size")).reshape(-1)
+        if size.shape != (2,) or not np.all(size > 0):
+            raise PoseFileError(f"{path}: image_size must be two positive numbers (width, height)")
+        f = np.asarray(data.pop("focal")).reshape(-1)
+        if f.shape != (1,) or not np.isfinite(f).all() or not f[0] > 0:
+            raise PoseFileError(f"{path}: focal must be one positive number")
+        image_size, focal = (int(size[0]), int(size[1])), float(f[0])
+        if not np.isfinite(j2).any():
+            raise PoseFileError(f"{path}: joints2d is NaN or infinite everywhere")
+    else:
+        data.pop("image_size", None)
+        data.pop("focal", None)
+    clip = None
+    if "clip" in data:
+        clip = data.pop("clip").astype(str).reshape(-1)
+        if len(clip) != n:
+            raise PoseFileError(f"{path}: clip has {len(clip)} entries for {n} frames")
+    return PoseSequence(j3, j2, image_size, focal, clip, data or None)
+
+
+def write_poses(path: str | os.PathLike, seq: PoseSequence) -> None:
+    """Write atomically (temp file + rename)."""
+    arrays: dict[str, np.ndarray] = {}
+    if seq.joints3d is not None:
+        arrays["joints3d"] = np.asarray(seq.joints3d, dtype=np.float32)
+    if seq.joints2d is not None:
+        arrays["joints2d"] = np.asarray(seq.joints2d, dtype=np.float32)
+        arrays["image_size"] = np.asarray(seq.image_size, dtype=np.int32)
+        arrays["focal"] = np.asarray(seq.focal, dtype=np.float32)
+    if seq.clip is not None:
+        arrays["clip"] = np.asarray(seq.clip, dtype=str)
+    arrays.update(seq.extra or {})
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)

@@ -1,0 +1,134 @@
+"""Lifter: 2D keypoints in pixels -> 3D skeletons in millimetres, with a shipped model.
+
+    lifter = Lifter.from_pretrained()            # the default model, "drover"
+    joints3d = lifter.lift(keypoints_px, image_size=(1280, 720), focal=1000.0)
+
+The path is the same for every caller (the eval tool, the video pipeline, users):
+pixels -> normalized camera coordinates (camera.py) -> the lifter's normalization
+(normalization.py) -> network -> metric 3D. Monocular lifting has no absolute scale:
+the output is scaled to the CMU-train mean skeleton size (BONE_SUM_MM) and placed at
+the depth where that skeleton projects to the observed 2D size.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .camera import default_focal, pixels_to_normalized
+from .models import LiftingNetwork
+from .normalization import BONE_SUM_MM, normalize_2d
+from .skeleton import H36M17
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_MODEL = "drover"
+#: Joints with a visibility below this go in as missing.
+VISIBILITY_THRESHOLD = 0.5
+#: A pose needs at least this many visible joints to be lifted; otherwise its row is NaN.
+MIN_VISIBLE_JOINTS = 6
+
+
+def available_models() -> list[str]:
+    """Names of the models shipped inside the package."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+
+
+def model_card(name: str) -> dict:
+    card = WEIGHTS_DIR / f"{name}.json"
+    return json.loads(card.read_text()) if card.exists() else {}
+
+
+class Lifter:
+    """A lifting network with its calling convention (see the module docstring)."""
+
+    def __init__(self, network: torch.nn.Module, name: str = "custom", card: dict | None = None):
+        self.network = network.eval()
+        self.name = name
+        self.card = card or {}
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> "Lifter":
+        """A shipped model by name (see available_models()) or a .pt file from a trainer."""
+        path = Path(name_or_path)
+        if path.suffix != ".pt":
+            if str(name_or_path) not in available_models():
+                raise ValueError(f"unknown model {str(name_or_path)!r}; shipped models: "
+                                 f"{', '.join(available_models()) or 'none'}")
+            path = WEIGHTS_DIR / f"{name_or_path}.pt"
+        if not path.is_file():
+            raise ValueError(f"model file not found: {path}")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            arch = ckpt["card"]["architecture"]
+            network = LiftingNetwork(**arch)
+            network.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                     for k, v in ckpt["state_dict"].items()})
+        except (KeyError, RuntimeError, OSError, TypeError) as exc:
+            raise ValueError(f"{path}: not a realtime3d lifter checkpoint ({exc.__class__.__name__})") from None
+        return cls(network, name=path.stem, card=ckpt["card"])
+
+    @torch.no_grad()
+    def lift_normalized(self, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Normalized 2D [N, J, 2] + mask [N, J] -> 3D [N, J, 3] in the network's units."""
+        return self.network(pose2d, mask)
+
+    def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
+             visibility=None, batch_size: int = 4096) -> np.ndarray:
+        """Lift keypoints [N, 17, 2] in pixels to 3D [N, 17, 3] in mm, camera coordinates.
+
+        image_size is (width, height); focal in pixels (default: camera.DEFAULT_HFOV_DEG).
+        A joint is missing when its coordinates are NaN or its visibility [N, 17] is
+        below VISIBILITY_THRESHOLD. Frames with fewer than MIN_VISIBLE_JOINTS visible
+        joints give NaN rows.
+        """
+        kp = np.asarray(keypoints_px, dtype=np.float32)
+        if kp.ndim == 2:
+            return self.lift(kp[None], image_size, focal, None if visibility is None
+                             else np.asarray(visibility)[None], batch_size)[0]
+        if kp.ndim != 3 or kp.shape[1:] != (H36M17.num_joints, 2):
+            raise ValueError(f"keypoints must be [N, {H36M17.num_joints}, 2], got {list(kp.shape)}")
+        if len(image_size) != 2 or min(image_size) <= 0:
+            raise ValueError(f"image_size must be (width, height), got {image_size}")
+        focal = float(focal) if focal is not None else default_focal(image_size)
+        if not focal > 0:
+            raise ValueError(f"focal must be positive, got {focal}")
+        mask = np.isfinite(kp).all(-1)                                    # [N, J]
+        if visibility is not None:
+            vis = np.asarray(visibility, dtype=np.float32)
+            if vis.shape != mask.shape:
+                raise ValueError(f"visibility must be {list(mask.shape)}, got {list(vis.shape)}")
+            mask &= vis >= VISIBILITY_THRESHOLD
+        ok = mask.sum(1) >= MIN_VISIBLE_JOINTS
+        out = np.full(kp.shape[:2] + (3,), np.nan, dtype=np.float32)
+        if not ok.any():
+            return out
+        pts = pixels_to_normalized(torch.from_numpy(np.nan_to_num(kp[ok])), image_size, focal)
+        m = torch.from_numpy(mask[ok])
+        results = []
+        for start in range(0, len(pts), batch_size):
+            p, mk = pts[start:start + batch_size], m[start:start + batch_size]
+            pose2d, centre, scale = normalize_2d(p, mk)
+            lifted = self.lift_normalized(pose2d, mk)                    # [B, J, 3]
+            results.append(to_metric(lifted, centre, scale))
+        out[ok] = torch.cat(results).numpy()
+        return out
+
+
+def to_metric(lifted: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Network 3D [B, J, 3] -> mm camera coordinates, at the mean CMU skeleton size.
+
+    The normalized 2D is (x - centre) * scale and the network's root sits at depth
+    z_root, so a skeleton k mm per unit sits at depth k * z_root * scale.
+    """
+    root = H36M17.root
+    rel = lifted - lifted[:, root:root + 1]                               # [B, J, 3]
+    parents = torch.tensor([p for p, _ in H36M17.bones])
+    children = torch.tensor([c for _, c in H36M17.bones])
+    bone_sum = (rel[:, children] - rel[:, parents]).norm(dim=-1).sum(-1)  # [B]
+    k = BONE_SUM_MM / bone_sum.clamp(min=1e-6)                            # mm per unit [B]
+    depth = k * lifted[:, root, 2] * scale                                # [B]
+    root_xyz = torch.cat([centre * depth[:, None], depth[:, None]], dim=-1)
+    return rel * k[:, None, None] + root_xyz[:, None, :]

@@ -1,0 +1,1 @@
+"""Trainers, one per method (importable as realtime3d.trainers)."""

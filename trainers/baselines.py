@@ -1,0 +1,99 @@
+"""The two baselines every Drover result is shown against.
+
+- constant depth: Drover's "trivial baseline", every joint at the same depth
+  (depth offsets of zero, a flat skeleton). It has no weights.
+- supervised: the generator's architecture trained with the 3D labels (the upper
+  bound), with a scale-invariant (N-MPJPE) loss on the back-projected pose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from realtime3d.data.mocap import load_split
+from realtime3d.models import LiftingNetwork
+from .common import PoseSampler, config_parser, RunLog, Validator, save_model
+
+
+class ConstantDepth(torch.nn.Module):
+    """Drover's trivial baseline: z = d + 1 for every joint (what G gives with o = 0)."""
+
+    def __init__(self, num_joints: int = 17):
+        super().__init__()
+        self.g = LiftingNetwork(num_joints=num_joints, width=8, blocks=0)
+        with torch.no_grad():
+            for p in self.g.parameters():
+                p.zero_()
+
+    def forward(self, pose2d, mask=None):
+        return self.g(pose2d, mask)
+
+
+def scale_invariant_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared joint error after root-centring and the least-squares scale. [B, J, 3] each."""
+    p = pred - pred[:, :1]
+    t = target - target[:, :1]
+    scale = (p * t).sum((1, 2), keepdim=True) / (p * p).sum((1, 2), keepdim=True).clamp(min=1e-9)
+    return ((scale * p - t) ** 2).sum(-1).mean()
+
+
+@dataclass
+class SupervisedConfig:
+    width: int = 1024
+    blocks: int = 4
+    batch: int = 512
+    lr: float = 1e-3
+    max_drop: int = 3
+    drop_prob: float = 0.3
+    fill_weight: float = 1.0
+    minutes: float = 10.0
+    val_every_s: float = 20.0
+    seed: int = 0
+    threads: int = 2
+    run_dir: str = "runs/supervised"
+
+
+def train_supervised(cfg: SupervisedConfig) -> float:
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    sampler = PoseSampler(load_split("train")["joints3d"], cfg.seed + 1)
+    validate = Validator()
+    model = LiftingNetwork(width=cfg.width, blocks=cfg.blocks)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1)  # stepped by elapsed time below
+    log = RunLog(cfg.run_dir, cfg)
+    best, step, next_val = float("inf"), 0, 0.0
+    while log.elapsed() < cfg.minutes * 60:
+        pose2d, mask, body = sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
+        pred = model(pose2d, mask)
+        loss = scale_invariant_loss(pred, body)
+        hidden = ~mask
+        if hidden.any():
+            proj = pred[..., :2] / pred[..., 2:3]
+            loss = loss + cfg.fill_weight * ((proj - pose2d) ** 2).sum(-1)[hidden].mean() / 0.01
+        for group in opt.param_groups:  # cosine decay over the time budget
+            group["lr"] = cfg.lr * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * log.elapsed() / (cfg.minutes * 60)))).item()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if log.elapsed() >= next_val:
+            val = validate(model)
+            log.write(step=step, loss=round(loss.item(), 6), val_p_mpjpe=round(val, 2))
+            print(f"{log.elapsed():6.0f}s step {step:5d} loss {loss.item():.5f} val P-MPJPE {val:.1f}", flush=True)
+            if val < best:
+                best = val
+                save_model(log.dir / "best.pt", model, {"method": "supervised", "val_p_mpjpe_mm": val, "step": step})
+            next_val = log.elapsed() + cfg.val_every_s
+    del sched
+    return best
+
+
+def main(argv=None) -> None:
+    args = config_parser(SupervisedConfig, "Train the supervised baseline lifter (uses 3D labels).").parse_args(argv)
+    print(f"best val P-MPJPE {train_supervised(SupervisedConfig(**vars(args))):.1f} mm")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Drover et al.: a lifting GAN trained from 2D poses alone.
+
+G lifts a 2D pose to 3D (depth offsets, back projection); the random projection
+layer turns the 3D by a random camera and projects it; D tells these projections
+from real 2D poses. Nothing here reads 3D: the sampler's 3D output is unused.
+
+Stabilisers added to the paper's recipe (each measured, see README):
+- label smoothing of D's real targets;
+- R1 gradient penalty on D's real inputs;
+- several random projections per generated pose;
+- a learning-rate ratio between D and G.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from realtime3d.camera import perspective_project, rotate_about_depth
+from realtime3d.data.mocap import load_split
+from realtime3d.data.views import random_rotations
+from realtime3d.models import Discriminator2D, LiftingNetwork
+from realtime3d.normalization import DEPTH, normalize_2d
+from realtime3d.skeleton import H36M17
+from .common import PoseSampler, config_parser, RunLog, Validator, save_model
+
+
+@dataclass
+class DroverConfig:
+    width: int = 1024
+    g_blocks: int = 4
+    d_blocks: int = 3
+    batch: int = 2048
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    views: int = 1            # random projections per generated pose
+    label_smooth: float = 0.0  # real target = 1 - label_smooth
+    r1_gamma: float = 0.0
+    max_drop: int = 3
+    drop_prob: float = 0.3
+    fill_weight: float = 1.0
+    composed_real: bool = True         # real 2D from two composed cameras (see module doc)
+    train_elevation_max: float = 20.0  # elevation range (deg) of the 2D training views
+    fake_elevation_max: float = 20.0   # elevation range (deg) of the random projection layer
+    bone_sym_weight: float = 0.0       # optional left/right bone-length symmetry prior
+    cycle_weight: float = 0.0  # optional 3D rotation-cycle consistency (off = the paper)
+    minutes: float = 10.0
+    val_every_s: float = 20.0
+    seed: int = 0
+    threads: int = 2
+    run_dir: str = "runs/drover"
+
+
+def fake_views(generator: LiftingNetwork, pose2d, mask, views: int, gen: torch.Generator,
+               elevation_max: float = 20.0):
+    """Lift, then project each 3D pose through `views` random cameras -> normalized 2D [B*V, J, 2]."""
+    lifted = generator(pose2d, mask)                                     # [B, J, 3]
+    b, j, _ = lifted.shape
+    rep = lifted.repeat(views, 1, 1)                                     # [B*V, J, 3]
+    rot = random_rotations(b * views, gen, elevation_deg=(0.0, elevation_max))
+    rotated = rotate_about_depth(rep, rot, DEPTH)
+    fake, _, scale = normalize_2d(perspective_project(rotated))
+    return lifted, fake, rotated, scale
+
+
+def bone_symmetry_loss(pose3d: torch.Tensor) -> torch.Tensor:
+    """Squared relative difference of left and right bone lengths. pose3d [B, J, 3]."""
+    bones = torch.tensor(H36M17.bones)
+    lengths = (pose3d[:, bones[:, 1]] - pose3d[:, bones[:, 0]]).norm(dim=-1)     # [B, K]
+    pairs = torch.tensor(H36M17.symmetric_bones)
+    a, b = lengths[:, pairs[:, 0]], lengths[:, pairs[:, 1]]
+    return (((a - b) / (a + b).clamp(min=1e-6)) ** 2).mean()
+
+
+def train(cfg: DroverConfig) -> float:
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    train_frames = load_split("train")["joints3d"]
+    elevation = (0.0, cfg.train_elevation_max)
+    real_sampler = PoseSampler(train_frames, cfg.seed + 1, elevation)
+    input_sampler = PoseSampler(train_frames, cfg.seed + 2, elevation)
+    proj_gen = torch.Generator().manual_seed(cfg.seed + 3)
+    validate = Validator()
+    g = LiftingNetwork(width=cfg.width, blocks=cfg.g_blocks)
+    d = Discriminator2D(width=cfg.width, blocks=cfg.d_blocks)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    log = RunLog(cfg.run_dir, cfg)
+    best, step, next_val = float("inf"), 0, 0.0
+    while log.elapsed() < cfg.minutes * 60:
+        pose2d, mask, _ = input_sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
+        real, _, _ = real_sampler.sample(cfg.batch * cfg.views, cameras=2 if cfg.composed_real else 1)
+        lifted, fake, rotated, _ = fake_views(g, pose2d, mask, cfg.views, proj_gen, cfg.fake_elevation_max)
+
+        # discriminator: real and fake in one batch, so batch norm cannot tell them apart by statistics
+        real.requires_grad_(cfg.r1_gamma > 0)
+        logits = d(torch.cat([real, fake.detach()]))
+        d_real, d_fake = logits[: len(real)], logits[len(real):]
+        loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 1 - cfg.label_smooth)) \
+            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        if cfg.r1_gamma > 0:
+            (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+            loss_d = loss_d + 0.5 * cfg.r1_gamma * grad.pow(2).sum(dim=(1, 2)).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        # generator: D judges with its running statistics
+        d.eval()
+        d_fake = d(fake)
+        d.train()
+        loss_adv = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+        hidden = ~mask
+        proj = lifted[..., :2] / lifted[..., 2:3]
+        loss_fill = ((proj - pose2d) ** 2).sum(-1)[hidden].mean() if hidden.any() else proj.new_zeros(())
+        loss_g = loss_adv + cfg.fill_weight * loss_fill / 0.01
+        if cfg.bone_sym_weight > 0:
+            loss_g = loss_g + cfg.bone_sym_weight * bone_symmetry_loss(lifted)
+        if cfg.cycle_weight > 0:
+            relifted = g(fake)
+            a, b = relifted - relifted[:, :1], rotated - rotated[:, :1]
+            a = a / a.pow(2).sum((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
+            b = b / b.pow(2).sum((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
+            loss_cycle = (a - b).pow(2).sum((1, 2)).mean()
+            loss_g = loss_g + cfg.cycle_weight * loss_cycle
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        step += 1
+
+        if log.elapsed() >= next_val:
+            val = validate(g)
+            log.write(step=step, loss_d=round(loss_d.item(), 4), loss_g=round(loss_adv.item(), 4),
+                      fill=round(loss_fill.item(), 6), val_p_mpjpe=round(val, 2))
+            print(f"{log.elapsed():6.0f}s step {step:5d} D {loss_d.item():.3f} G {loss_adv.item():.3f} "
+                  f"val P-MPJPE {val:.1f}", flush=True)
+            if val < best:
+                best = val
+                save_model(log.dir / "best.pt", g, {"method": "drover", "val_p_mpjpe_mm": val, "step": step})
+            next_val = log.elapsed() + cfg.val_every_s
+    return best
+
+
+def main(argv=None) -> None:
+    args = config_parser(DroverConfig, "Train the Drover et al. lifting GAN from 2D poses alone.").parse_args(argv)
+    print(f"best val P-MPJPE {train(DroverConfig(**vars(args))):.1f} mm")
+
+
+if __name__ == "__main__":
+    main()
