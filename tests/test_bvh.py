@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-import inspect
 
-import realtime3d.io.bvh as bvh_module
 from realtime3d.io.bvh import BVHError, BVHMotion, read_bvh, write_bvh
 
 
@@ -332,6 +330,12 @@ def test_error_offset_with_two_numbers(tmp_path):
     _expect_error(tmp_path, lines, {8}, text="OFFSET")
 
 
+def test_error_offset_with_four_numbers(tmp_path):
+    lines = _good_lines()
+    lines[7] = "    OFFSET 0 2 0 1"  # line 8
+    _expect_error(tmp_path, lines, {8}, text="OFFSET")
+
+
 def test_error_end_site_offset_with_two_numbers(tmp_path):
     lines = _good_lines()
     lines[11] = "      OFFSET 1 0"  # line 12
@@ -395,9 +399,6 @@ def test_error_missing_file(tmp_path):
     assert str(path) in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG io/bvh.py _Parser._motion: when the total number of values "
-                   "matches Frames x channels, rows with too many and too few values are not caught; "
-                   "the data is silently reshaped across rows")
 def test_error_compensating_row_lengths(tmp_path):
     lines = _good_lines()
     lines[18] = " ".join(["0.0"] * 10)  # line 19: one value too many
@@ -405,8 +406,6 @@ def test_error_compensating_row_lengths(tmp_path):
     _expect_error(tmp_path, lines, {19})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG io/bvh.py _Parser._motion: a blank line inside the frame data "
-                   "is reported as a wrong frame count at the last data line, not at the blank line")
 def test_blank_line_inside_data_is_located(tmp_path):
     lines = _good_lines()
     lines.insert(19, "")  # blank line 20 between frame 1 and frame 2
@@ -421,32 +420,9 @@ def test_blank_line_inside_data_is_located(tmp_path):
 
 # ----------------------------------------------------------------------------- writing
 
-# BUG (realtime3d/io/bvh.py, write_bvh, line 249): the nested emit() does
-# `out += [...]`, which makes `out` local to emit(), so its first `out.append`
-# raises UnboundLocalError: write_bvh cannot write any file. The tests below run
-# twice: with the real write_bvh (expected to fail until the bug is fixed; strict,
-# so a fix makes them XPASS and fail, as a reminder to drop the marker), and with
-# a copy patched by one `nonlocal out` line, so that the rest of the writer
-# (tree order, Euler angles, End Sites) is still checked today.
-_WRITE_BVH_BUG = pytest.mark.xfail(strict=True, raises=UnboundLocalError,
-                                   reason="BUG io/bvh.py:249 write_bvh: `out += [...]` in nested emit() "
-                                          "-> UnboundLocalError")
-
-
-def _patched_write_bvh():
-    src = inspect.getsource(bvh_module.write_bvh)
-    marker = "    def emit(j: int, depth: int) -> None:\n"
-    if marker not in src or "out += [f\"{pad}  End Site\"" not in src:
-        return bvh_module.write_bvh  # the source changed; nothing to patch
-    src = src.replace(marker, marker + "        nonlocal out\n", 1)
-    namespace = dict(vars(bvh_module))
-    exec(compile(src, bvh_module.__file__, "exec"), namespace)
-    return namespace["write_bvh"]
-
-
-@pytest.fixture(params=[pytest.param("real", marks=_WRITE_BVH_BUG), "patched"])
-def writer(request):
-    return write_bvh if request.param == "real" else _patched_write_bvh()
+@pytest.fixture
+def writer():
+    return write_bvh
 
 
 def _reference_fk(parents, offsets, root_positions, local_rotations):

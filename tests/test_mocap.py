@@ -296,6 +296,12 @@ def test_skip_first_and_fps_subsampling():
     np.testing.assert_array_equal(sub, full[1:][::4])
     same, fps_same = motion_to_h36m(m, skip_first=True, fps=1000.0)  # no upsampling
     assert fps_same == pytest.approx(fps_full) and len(same) == len(skipped)
+    # a frame time a hair longer than 1/120 s still subsamples by 4 (rounding, not truncation)
+    m2 = copy.deepcopy(m)
+    m2.frame_time = 1.0 / 119.99
+    sub2, fps2 = motion_to_h36m(m2, skip_first=True, fps=30.0)
+    np.testing.assert_array_equal(sub2, full[1:][::4])
+    assert fps2 == pytest.approx(119.99 / 4)
     one, _ = motion_to_h36m(rest_motion("01", 1), skip_first=True)  # a 1-frame file keeps its frame
     assert one.shape == (1, 17, 3)
 

@@ -13,7 +13,7 @@ import torch
 
 from realtime3d.data.mocap import load_split
 from realtime3d.models import LiftingNetwork
-from .common import PoseSampler, config_parser, RunLog, Validator, save_model
+from .common import PoseSampler, RunLog, Validator, config_parser, save_model
 
 
 class ConstantDepth(torch.nn.Module):

@@ -12,7 +12,6 @@ Stabilisers added to the paper's recipe (each measured, see README):
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -24,7 +23,7 @@ from realtime3d.data.views import random_rotations
 from realtime3d.models import Discriminator2D, LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from .common import PoseSampler, config_parser, RunLog, Validator, save_model
+from .common import PoseSampler, RunLog, Validator, config_parser, save_model
 
 
 @dataclass
@@ -32,6 +31,7 @@ class DroverConfig:
     width: int = 1024
     g_blocks: int = 4
     d_blocks: int = 3
+    d_width: int = 0          # discriminator width; 0 = the same as width
     batch: int = 2048
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -46,6 +46,7 @@ class DroverConfig:
     train_elevation_max: float = 20.0  # elevation range (deg) of the 2D training views
     fake_elevation_max: float = 20.0   # elevation range (deg) of the random projection layer
     bone_sym_weight: float = 0.0       # optional left/right bone-length symmetry prior
+    ema: float = 0.99                  # decay of the generator's weight average (0 = off)
     cycle_weight: float = 0.0  # optional 3D rotation-cycle consistency (off = the paper)
     minutes: float = 10.0
     val_every_s: float = 20.0
@@ -85,7 +86,9 @@ def train(cfg: DroverConfig) -> float:
     proj_gen = torch.Generator().manual_seed(cfg.seed + 3)
     validate = Validator()
     g = LiftingNetwork(width=cfg.width, blocks=cfg.g_blocks)
-    d = Discriminator2D(width=cfg.width, blocks=cfg.d_blocks)
+    d = Discriminator2D(width=cfg.d_width or cfg.width, blocks=cfg.d_blocks)
+    g_avg = torch.optim.swa_utils.AveragedModel(
+        g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema > 0 else None
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     log = RunLog(cfg.run_dir, cfg)
@@ -129,17 +132,20 @@ def train(cfg: DroverConfig) -> float:
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if g_avg is not None:
+            g_avg.update_parameters(g)
         step += 1
 
         if log.elapsed() >= next_val:
-            val = validate(g)
+            g_eval = g_avg.module if g_avg is not None else g
+            val = validate(g_eval)
             log.write(step=step, loss_d=round(loss_d.item(), 4), loss_g=round(loss_adv.item(), 4),
                       fill=round(loss_fill.item(), 6), val_p_mpjpe=round(val, 2))
             print(f"{log.elapsed():6.0f}s step {step:5d} D {loss_d.item():.3f} G {loss_adv.item():.3f} "
                   f"val P-MPJPE {val:.1f}", flush=True)
             if val < best:
                 best = val
-                save_model(log.dir / "best.pt", g, {"method": "drover", "val_p_mpjpe_mm": val, "step": step})
+                save_model(log.dir / "best.pt", g_eval, {"method": "drover", "val_p_mpjpe_mm": val, "step": step})
             next_val = log.elapsed() + cfg.val_every_s
     return best
 

@@ -155,6 +155,8 @@ class _Parser:
                 for ch in toks[2:]:
                     if ch not in _AXES and ch not in _POSITIONS:
                         raise self.fail(f"unknown channel {ch!r}", self.i - 1)
+                if len(set(toks[2:])) != len(toks) - 2:
+                    raise self.fail("a channel is listed twice", self.i - 1)
                 channels[index] = toks[2:]
             elif key == "JOINT":
                 if len(toks) < 2:
@@ -184,10 +186,13 @@ class _Parser:
 
     def _motion(self, num_frames: int, num_channels: int) -> np.ndarray:
         start = self.i
-        rows = [ln for ln in self.lines[start:]]
-        # Drop trailing blank lines only; a blank line inside the data is an error below.
-        while rows and not rows[-1].strip():
+        rows = list(self.lines[start:])
+        while rows and not rows[-1].strip():  # trailing blank lines are allowed
             rows.pop()
+        for k, row in enumerate(rows[:num_frames]):
+            toks = row.split()
+            if len(toks) != num_channels:
+                raise self.fail(f"frame has {len(toks)} values, expected {num_channels}", start + k)
         if len(rows) != num_frames:
             at = start + min(len(rows), num_frames)
             raise self.fail(f"header says {num_frames} frames, file has {len(rows)}", at)
@@ -197,13 +202,10 @@ class _Parser:
             flat = np.array(" ".join(rows).split(), dtype=np.float64)
         except ValueError:
             flat = None
-        if flat is None or flat.size != num_frames * num_channels or not np.isfinite(flat).all():
+        if flat is None or not np.isfinite(flat).all():
             for k, row in enumerate(rows):  # find the bad line
-                toks = row.split()
-                if len(toks) != num_channels:
-                    raise self.fail(f"frame has {len(toks)} values, expected {num_channels}", start + k)
                 try:
-                    vals = [float(t) for t in toks]
+                    vals = [float(t) for t in row.split()]
                 except ValueError:
                     raise self.fail("frame has a value that is not a number", start + k) from None
                 if not np.isfinite(vals).all():
@@ -246,8 +248,8 @@ def write_bvh(path: str | os.PathLike, names: list[str], parents: list[int], off
             emit(c, depth + 1)
         if not children[j]:
             e = end_sites.get(j, np.zeros(3))
-            out += [f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {e[0]:.6f} {e[1]:.6f} {e[2]:.6f}",
-                    f"{pad}  }}"]
+            out.extend([f"{pad}  End Site", f"{pad}  {{",
+                        f"{pad}    OFFSET {e[0]:.6f} {e[1]:.6f} {e[2]:.6f}", f"{pad}  }}"])
         out.append(pad + "}")
 
     order: list[int] = []

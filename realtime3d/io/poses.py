@@ -42,9 +42,14 @@ def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, req
     if not os.path.exists(path):
         raise PoseFileError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise PoseFileError(f"{path}: not an .npz archive of named arrays")
+        with loaded as z:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        if isinstance(exc, PoseFileError):
+            raise
         raise PoseFileError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
 
     def check(name: str, last: int) -> np.ndarray | None:
@@ -103,7 +108,10 @@ def write_poses(path: str | os.PathLike, seq: PoseSequence) -> None:
         arrays["focal"] = np.asarray(seq.focal, dtype=np.float32)
     if seq.clip is not None:
         arrays["clip"] = np.asarray(seq.clip, dtype=str)
-    arrays.update(seq.extra or {})
+    for key, value in (seq.extra or {}).items():
+        if key in arrays:
+            raise ValueError(f"extra array {key!r} would overwrite a pose-sequence field")
+        arrays[key] = value
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)

@@ -45,6 +45,11 @@ class LiftingNetwork(nn.Module):
         self.architecture = {"num_joints": num_joints, "width": width, "blocks": blocks, "depth": depth}
         # per joint: x, y, visible  ->  per joint: depth offset o, and x, y for hidden joints
         self.net = _mlp(num_joints * 3, num_joints * 3, width, blocks)
+        # Start as Drover's trivial baseline (zero offsets, a flat skeleton at depth d + 1),
+        # not as a random deep one: a randomly initialised head gives depth offsets
+        # about five times the spread of real bodies, which the GAN then has to undo.
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, pose2d: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         b, j, _ = pose2d.shape
