@@ -29,8 +29,11 @@ def _cmd_eval(args) -> int:
     from .io._atomic import atomic_write_text
     from .lifting import Lifter
 
-    if args.drop_joints < 0:
-        raise CLIError("--drop-joints must be 0 or more")
+    from .skeleton import H36M17
+    from .lifting import MIN_VISIBLE_JOINTS
+    most = H36M17.num_joints - MIN_VISIBLE_JOINTS
+    if not 0 <= args.drop_joints <= most:
+        raise CLIError(f"--drop-joints must be between 0 and {most}, got {args.drop_joints}")
     model = Lifter.from_pretrained(args.model)
     data_name, seq = load_dataset(args.data)
     methods = {"model": model, **baselines()}
@@ -60,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score a lifter and the two baselines on 3D data",
                        description="Score a lifting model, the constant-depth baseline and the supervised "
                        "baseline on the same frames, per clip and overall.")
-    p.add_argument("--data", required=True, metavar="FILE.npz|cmu-test",
-                   help="a pose-sequence .npz file, or cmu-test (the held-out CMU subjects 09, 13, 14)")
+    p.add_argument("--data", required=True, metavar="FILE.npz|FILE.bvh|cmu-test",
+                   help="a pose-sequence .npz file, a CMU-dialect .bvh file, or cmu-test "
+                   "(the held-out CMU subjects 09, 13, 14)")
     p.add_argument("--model", default="drover", metavar="NAME|PATH",
                    help="a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: drover)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")

@@ -39,11 +39,17 @@ RANDOM_CAMERA = RandomCamera()
 
 
 def load_dataset(spec: str) -> tuple[str, PoseSequence]:
-    """'cmu-test' or a .npz path -> (name, sequence)."""
+    """'cmu-test', a pose-sequence .npz or a CMU-dialect .bvh -> (name, sequence)."""
     if spec == "cmu-test":
         from .data.mocap import load_split
-        data = load_split("test")
+        data = load_split("test", progress=True)
         return "cmu-test", PoseSequence(data["joints3d"], clip=data["clip"])
+    if spec.lower().endswith(".bvh"):
+        from pathlib import Path
+
+        from .data.mocap import bvh_to_h36m
+        joints, _ = bvh_to_h36m(spec)
+        return spec, PoseSequence(joints, clip=np.array([Path(spec).stem] * len(joints)))
     return spec, read_poses(spec)
 
 

@@ -44,10 +44,12 @@ def model_card(name: str) -> dict:
 class Lifter:
     """A lifting network with its calling convention (see the module docstring)."""
 
-    def __init__(self, network: torch.nn.Module, name: str = "custom", card: dict | None = None):
+    def __init__(self, network: torch.nn.Module, name: str = "custom", card: dict | None = None,
+                 flip_average: bool = True):
         self.network = network.eval()
         self.name = name
         self.card = card or {}
+        self.flip_average = flip_average
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> "Lifter":
@@ -72,8 +74,19 @@ class Lifter:
 
     @torch.no_grad()
     def lift_normalized(self, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Normalized 2D [N, J, 2] + mask [N, J] -> 3D [N, J, 3] in the network's units."""
-        return self.network(pose2d, mask)
+        """Normalized 2D [N, J, 2] + mask [N, J] -> 3D [N, J, 3] in the network's units.
+
+        With flip_average, the pose is also lifted mirrored (x -> -x, left <-> right)
+        and the mirrored answer, mirrored back, is averaged in: a mirrored person is
+        as likely as the person, so the two answers should agree."""
+        lifted = self.network(pose2d, mask)
+        if not self.flip_average:
+            return lifted
+        perm = torch.from_numpy(H36M17.flip_permutation)
+        sign = pose2d.new_tensor([-1.0, 1.0])
+        mirrored = self.network(pose2d[:, perm] * sign, mask[:, perm])[:, perm]
+        mirrored = mirrored * mirrored.new_tensor([-1.0, 1.0, 1.0])
+        return 0.5 * (lifted + mirrored)
 
     def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
              visibility=None, batch_size: int = 4096) -> np.ndarray:

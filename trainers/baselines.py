@@ -7,13 +7,14 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from realtime3d.data.mocap import load_split
 from realtime3d.models import LiftingNetwork
-from .common import PoseSampler, RunLog, Validator, config_parser, save_model
+from .common import ModelSelection, PoseSampler, RunLog, Validator, config_parser, hidden_joint_loss
 
 
 class ConstantDepth(torch.nn.Module):
@@ -40,7 +41,7 @@ def scale_invariant_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tens
 
 @dataclass
 class SupervisedConfig:
-    width: int = 1024
+    width: int = 512           # the same architecture as the shipped Drover generator
     blocks: int = 4
     batch: int = 512
     lr: float = 1e-3
@@ -61,38 +62,29 @@ def train_supervised(cfg: SupervisedConfig) -> float:
     validate = Validator()
     model = LiftingNetwork(width=cfg.width, blocks=cfg.blocks)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1)  # stepped by elapsed time below
     log = RunLog(cfg.run_dir, cfg)
-    best, step, next_val = float("inf"), 0, 0.0
+    selection = ModelSelection(log, validate, "supervised", cfg.val_every_s, cfg.minutes * 60)
+    step = 0
     while log.elapsed() < cfg.minutes * 60:
         pose2d, mask, body = sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
         pred = model(pose2d, mask)
-        loss = scale_invariant_loss(pred, body)
-        hidden = ~mask
-        if hidden.any():
-            proj = pred[..., :2] / pred[..., 2:3]
-            loss = loss + cfg.fill_weight * ((proj - pose2d) ** 2).sum(-1)[hidden].mean() / 0.01
+        loss = scale_invariant_loss(pred, body) + cfg.fill_weight * hidden_joint_loss(pred, pose2d, mask)
+        progress = min(1.0, log.elapsed() / (cfg.minutes * 60))
         for group in opt.param_groups:  # cosine decay over the time budget
-            group["lr"] = cfg.lr * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * log.elapsed() / (cfg.minutes * 60)))).item()
+            group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        if log.elapsed() >= next_val:
-            val = validate(model)
-            log.write(step=step, loss=round(loss.item(), 6), val_p_mpjpe=round(val, 2))
-            print(f"{log.elapsed():6.0f}s step {step:5d} loss {loss.item():.5f} val P-MPJPE {val:.1f}", flush=True)
-            if val < best:
-                best = val
-                save_model(log.dir / "best.pt", model, {"method": "supervised", "val_p_mpjpe_mm": val, "step": step})
-            next_val = log.elapsed() + cfg.val_every_s
-    del sched
-    return best
+        selection.maybe(step, model, loss=loss.item())
+    return selection.close()
 
 
 def main(argv=None) -> None:
-    args = config_parser(SupervisedConfig, "Train the supervised baseline lifter (uses 3D labels).").parse_args(argv)
-    print(f"best val P-MPJPE {train_supervised(SupervisedConfig(**vars(args))):.1f} mm")
+    parser = config_parser(SupervisedConfig, "Train the supervised baseline lifter (uses 3D labels).",
+                           prog="realtime3d train supervised")
+    cfg = SupervisedConfig(**vars(parser.parse_args(argv)))
+    print(f"best val P-MPJPE {train_supervised(cfg):.1f} mm")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,50 @@ class RunLog:
         return time.perf_counter() - self.t0
 
 
+def hidden_joint_loss(lifted: torch.Tensor, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Squared 2D error of the hidden joints' re-projection, relative to the 2D scale (~0.1).
+
+    lifted [B, J, 3], pose2d [B, J, 2] (the full 2D, before hiding), mask [B, J]."""
+    hidden = ~mask
+    if not hidden.any():
+        return lifted.new_zeros(())
+    proj = lifted[..., :2] / lifted[..., 2:3]
+    return ((proj - pose2d) ** 2).sum(-1)[hidden].mean() / 0.01
+
+
+class ModelSelection:
+    """Validates every `every_s` seconds, logs the scalars, keeps the best model as best.pt,
+    and shows a progress bar over the time budget."""
+
+    def __init__(self, log: RunLog, validate: Validator, method: str, every_s: float, budget_s: float):
+        from tqdm import tqdm
+
+        self.log, self.validate, self.method, self.every_s = log, validate, method, every_s
+        self.best, self.next_time = float("inf"), 0.0
+        self.bar = tqdm(total=round(budget_s), unit="s", desc=f"training {method}", dynamic_ncols=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}"
+                                   "{postfix}]")
+
+    def maybe(self, step: int, model: torch.nn.Module, **scalars: float) -> None:
+        now = self.log.elapsed()
+        if round(now) > self.bar.n:
+            self.bar.update(min(round(now), self.bar.total) - self.bar.n)
+            self.bar.set_postfix(step=step, steps_per_s=f"{step / max(now, 1e-9):.1f}", best=f"{self.best:.1f}mm",
+                                 refresh=False)
+        if now < self.next_time:
+            return
+        val = self.validate(model)
+        self.log.write(step=step, **{k: round(float(v), 6) for k, v in scalars.items()}, val_p_mpjpe=round(val, 2))
+        if val < self.best:
+            self.best = val
+            save_model(self.log.dir / "best.pt", model, {"method": self.method, "val_p_mpjpe_mm": val, "step": step})
+        self.next_time = self.log.elapsed() + self.every_s
+
+    def close(self) -> float:
+        self.bar.close()
+        return self.best
+
+
 def save_model(path: str | os.PathLike, model: torch.nn.Module, card: dict) -> None:
     """Weights (fp16 where that keeps the file small) with a model card, atomically."""
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
@@ -92,7 +136,7 @@ def save_model(path: str | os.PathLike, model: torch.nn.Module, card: dict) -> N
         torch.save({"state_dict": state, "card": card}, tmp)
 
 
-def config_parser(config_cls, description: str):
+def config_parser(config_cls, description: str, prog: str | None = None):
     """An argparse parser with one --flag per field of a config dataclass."""
     import argparse
 
@@ -103,7 +147,7 @@ def config_parser(config_cls, description: str):
             return False
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     for name, f in config_cls.__dataclass_fields__.items():
         kind = type(f.default)
         if kind is tuple:
@@ -135,6 +179,7 @@ CONFIG_HELP = {
     "train_elevation_max": "camera elevation range of the 2D training poses, 0 to this (degrees)",
     "fake_elevation_max": "elevation range of the random projection layer, 0 to this (degrees)",
     "bone_sym_weight": "weight of the left/right bone-length symmetry prior (0 = off)",
+    "flat_init": "start the generator at the trivial baseline (zero depth offsets)",
     "ema": "decay of the exponential moving average of the generator's weights (0 = off)",
     "cycle_weight": "weight of the 3D rotation-cycle consistency (0 = off)",
     "minutes": "training time budget in minutes",

@@ -4,11 +4,23 @@ G lifts a 2D pose to 3D (depth offsets, back projection); the random projection
 layer turns the 3D by a random camera and projects it; D tells these projections
 from real 2D poses. Nothing here reads 3D: the sampler's 3D output is unused.
 
-Stabilisers added to the paper's recipe (each measured, see README):
-- label smoothing of D's real targets;
-- R1 gradient penalty on D's real inputs;
-- several random projections per generated pose;
-- a learning-rate ratio between D and G.
+What the paper's recipe needed to converge on a CPU budget (measured in
+benchmarks/bench_drover_stability.py, table in the README):
+- flat_init: G starts as the trivial baseline (zero depth offsets). A randomly
+  initialised output layer starts five times too deep, and D wins before G recovers.
+- composed_real: the random projection layer turns a pose that a random camera
+  already saw, so its views are two composed cameras (elevations add, and roll
+  appears). Real 2D poses drawn through one camera differ from every fake, even
+  from a perfect G, and a discriminator learns that shortcut (73% accuracy on
+  perfectly lifted poses); drawn through two composed cameras, it cannot (50%).
+- D sees real and fake poses in one batch, so batch norm cannot separate them by
+  their batch statistics; G is judged by D's running statistics.
+- ema: the generator's weights are averaged over steps; validation and the shipped
+  model use the average, which smooths the GAN's oscillation.
+- cycle_weight: the random view is lifted again and must give the same 3D pose
+  (scale-free), the rotation cycle of Sosa & Hogg's L_3d; it adds accuracy.
+Optional and off by default: label smoothing, an R1 penalty, several views per
+pose, a bone-symmetry prior.
 """
 from __future__ import annotations
 
@@ -23,16 +35,19 @@ from realtime3d.data.views import random_rotations
 from realtime3d.models import Discriminator2D, LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from .common import PoseSampler, RunLog, Validator, config_parser, save_model
+from .common import ModelSelection, PoseSampler, RunLog, Validator, config_parser, hidden_joint_loss
 
 
 @dataclass
 class DroverConfig:
-    width: int = 1024
+    """Defaults are the shipped recipe (README); the paper's is --width 1024 --d-width 0
+    --batch 32768 --flat-init false --composed-real false --ema 0 --cycle-weight 0."""
+
+    width: int = 512
     g_blocks: int = 4
     d_blocks: int = 3
-    d_width: int = 0          # discriminator width; 0 = the same as width
-    batch: int = 2048
+    d_width: int = 256        # discriminator width; 0 = the same as width
+    batch: int = 1024
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple = (0.5, 0.999)
@@ -46,9 +61,10 @@ class DroverConfig:
     train_elevation_max: float = 20.0  # elevation range (deg) of the 2D training views
     fake_elevation_max: float = 20.0   # elevation range (deg) of the random projection layer
     bone_sym_weight: float = 0.0       # optional left/right bone-length symmetry prior
+    flat_init: bool = True             # start G at the trivial baseline (zero offsets)
     ema: float = 0.99                  # decay of the generator's weight average (0 = off)
-    cycle_weight: float = 0.0  # optional 3D rotation-cycle consistency (off = the paper)
-    minutes: float = 10.0
+    cycle_weight: float = 1.0          # 3D rotation-cycle consistency (0 = off, as in the paper)
+    minutes: float = 25.0
     val_every_s: float = 20.0
     seed: int = 0
     threads: int = 2
@@ -57,14 +73,25 @@ class DroverConfig:
 
 def fake_views(generator: LiftingNetwork, pose2d, mask, views: int, gen: torch.Generator,
                elevation_max: float = 20.0):
-    """Lift, then project each 3D pose through `views` random cameras -> normalized 2D [B*V, J, 2]."""
+    """Drover's back projection and random projection layers.
+
+    Returns (lifted 3D [B, J, 3], normalized random views [B*V, J, 2], the rotated 3D [B*V, J, 3])."""
     lifted = generator(pose2d, mask)                                     # [B, J, 3]
     b, j, _ = lifted.shape
     rep = lifted.repeat(views, 1, 1)                                     # [B*V, J, 3]
     rot = random_rotations(b * views, gen, elevation_deg=(0.0, elevation_max))
     rotated = rotate_about_depth(rep, rot, DEPTH)
-    fake, _, scale = normalize_2d(perspective_project(rotated))
-    return lifted, fake, rotated, scale
+    fake, _, _ = normalize_2d(perspective_project(rotated))
+    return lifted, fake, rotated
+
+
+def rotation_cycle_loss(relifted: torch.Tensor, rotated: torch.Tensor) -> torch.Tensor:
+    """The random view, lifted again, must give the rotated pose: squared error of the two
+    root-centred poses [B, J, 3], each scaled to unit norm (the lift has no absolute scale)."""
+    a, b = relifted - relifted[:, :1], rotated - rotated[:, :1]
+    a = a / a.pow(2).sum((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
+    b = b / b.pow(2).sum((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
+    return (a - b).pow(2).sum((1, 2)).mean()
 
 
 def bone_symmetry_loss(pose3d: torch.Tensor) -> torch.Tensor:
@@ -86,17 +113,20 @@ def train(cfg: DroverConfig) -> float:
     proj_gen = torch.Generator().manual_seed(cfg.seed + 3)
     validate = Validator()
     g = LiftingNetwork(width=cfg.width, blocks=cfg.g_blocks)
+    if not cfg.flat_init:  # the default PyTorch initialisation of the output layer (for ablations)
+        g.net[-1].reset_parameters()
     d = Discriminator2D(width=cfg.d_width or cfg.width, blocks=cfg.d_blocks)
     g_avg = torch.optim.swa_utils.AveragedModel(
         g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema > 0 else None
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     log = RunLog(cfg.run_dir, cfg)
-    best, step, next_val = float("inf"), 0, 0.0
+    selection = ModelSelection(log, validate, "drover", cfg.val_every_s, cfg.minutes * 60)
+    step = 0
     while log.elapsed() < cfg.minutes * 60:
         pose2d, mask, _ = input_sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
         real, _, _ = real_sampler.sample(cfg.batch * cfg.views, cameras=2 if cfg.composed_real else 1)
-        lifted, fake, rotated, _ = fake_views(g, pose2d, mask, cfg.views, proj_gen, cfg.fake_elevation_max)
+        lifted, fake, rotated = fake_views(g, pose2d, mask, cfg.views, proj_gen, cfg.fake_elevation_max)
 
         # discriminator: real and fake in one batch, so batch norm cannot tell them apart by statistics
         real.requires_grad_(cfg.r1_gamma > 0)
@@ -116,19 +146,12 @@ def train(cfg: DroverConfig) -> float:
         d_fake = d(fake)
         d.train()
         loss_adv = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
-        hidden = ~mask
-        proj = lifted[..., :2] / lifted[..., 2:3]
-        loss_fill = ((proj - pose2d) ** 2).sum(-1)[hidden].mean() if hidden.any() else proj.new_zeros(())
-        loss_g = loss_adv + cfg.fill_weight * loss_fill / 0.01
+        loss_fill = hidden_joint_loss(lifted, pose2d, mask)
+        loss_g = loss_adv + cfg.fill_weight * loss_fill
         if cfg.bone_sym_weight > 0:
             loss_g = loss_g + cfg.bone_sym_weight * bone_symmetry_loss(lifted)
         if cfg.cycle_weight > 0:
-            relifted = g(fake)
-            a, b = relifted - relifted[:, :1], rotated - rotated[:, :1]
-            a = a / a.pow(2).sum((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
-            b = b / b.pow(2).sum((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
-            loss_cycle = (a - b).pow(2).sum((1, 2)).mean()
-            loss_g = loss_g + cfg.cycle_weight * loss_cycle
+            loss_g = loss_g + cfg.cycle_weight * rotation_cycle_loss(g(fake), rotated)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -136,23 +159,16 @@ def train(cfg: DroverConfig) -> float:
             g_avg.update_parameters(g)
         step += 1
 
-        if log.elapsed() >= next_val:
-            g_eval = g_avg.module if g_avg is not None else g
-            val = validate(g_eval)
-            log.write(step=step, loss_d=round(loss_d.item(), 4), loss_g=round(loss_adv.item(), 4),
-                      fill=round(loss_fill.item(), 6), val_p_mpjpe=round(val, 2))
-            print(f"{log.elapsed():6.0f}s step {step:5d} D {loss_d.item():.3f} G {loss_adv.item():.3f} "
-                  f"val P-MPJPE {val:.1f}", flush=True)
-            if val < best:
-                best = val
-                save_model(log.dir / "best.pt", g_eval, {"method": "drover", "val_p_mpjpe_mm": val, "step": step})
-            next_val = log.elapsed() + cfg.val_every_s
-    return best
+        selection.maybe(step, g_avg.module if g_avg is not None else g, loss_d=loss_d.item(),
+                        loss_g=loss_adv.item(), fill=loss_fill.item())
+    return selection.close()
 
 
 def main(argv=None) -> None:
-    args = config_parser(DroverConfig, "Train the Drover et al. lifting GAN from 2D poses alone.").parse_args(argv)
-    print(f"best val P-MPJPE {train(DroverConfig(**vars(args))):.1f} mm")
+    parser = config_parser(DroverConfig, "Train the Drover et al. lifting GAN from 2D poses alone.",
+                           prog="realtime3d train drover")
+    cfg = DroverConfig(**vars(parser.parse_args(argv)))
+    print(f"best val P-MPJPE {train(cfg):.1f} mm")
 
 
 if __name__ == "__main__":

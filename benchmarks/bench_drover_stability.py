@@ -1,0 +1,71 @@
+"""What makes the Drover GAN converge: each stabiliser measured at the same time budget.
+
+Runs the trainer once per variant (two at a time, one thread each) and writes
+benchmarks/results/drover_stability.csv: best and last validation P-MPJPE (mm, val
+subjects, never test) and the final D and G losses, with machine and commit.
+The baseline of the ratio column is the paper's recipe as written ("paper").
+
+    python benchmarks/bench_drover_stability.py --minutes 4
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import commit, machine_info  # noqa: E402
+
+COMMON = ["--width", "512", "--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15"]
+VARIANTS = {
+    "paper": ["--flat-init", "false", "--composed-real", "false", "--ema", "0"],
+    "+flat_init": ["--composed-real", "false", "--ema", "0"],
+    "+flat_init+composed_real": ["--ema", "0"],
+    "+flat_init+composed_real+ema (shipped)": [],
+    "shipped+cycle": ["--cycle-weight", "1"],
+    "shipped+label_smooth_0.1": ["--label-smooth", "0.1"],
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=4.0, help="training minutes per variant")
+    ap.add_argument("--out", default="benchmarks/results/drover_stability.csv", help="CSV to write")
+    ap.add_argument("--runs", default="runs/stability", help="folder for the variants' run folders")
+    args = ap.parse_args()
+    names = list(VARIANTS)
+    procs = {}
+    for i in range(0, len(names), 2):
+        for name in names[i:i + 2]:
+            run_dir = Path(args.runs) / name.replace("+", "_").replace(" ", "").replace("(", "").replace(")", "")
+            cmd = [sys.executable, "-m", "realtime3d.trainers.drover", *COMMON, "--minutes", str(args.minutes),
+                   "--run-dir", str(run_dir), *VARIANTS[name]]
+            procs[name] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL), run_dir)
+        for name in names[i:i + 2]:
+            procs[name][0].wait()
+    rows = []
+    for name in names:
+        with open(procs[name][1] / "log.csv") as fh:
+            log = list(csv.DictReader(fh))
+        vals = [float(r["val_p_mpjpe"]) for r in log]
+        rows.append({"variant": name, "minutes": args.minutes, "steps": log[-1]["step"],
+                     "best_val_p_mpjpe_mm": round(min(vals), 1), "last_val_p_mpjpe_mm": round(vals[-1], 1),
+                     "last_loss_d": log[-1]["loss_d"], "last_loss_g": log[-1]["loss_g"]})
+    base = rows[0]["best_val_p_mpjpe_mm"]
+    for r in rows:
+        r["best_vs_paper"] = round(r["best_val_p_mpjpe_mm"] / base, 3)
+    info = {**machine_info(), "commit": commit()}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", newline="") as fh:
+        fh.write("# " + " ".join(f"{k}={v}" for k, v in info.items()) + "\n")
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    for r in rows:
+        print(r)
+
+
+if __name__ == "__main__":
+    main()

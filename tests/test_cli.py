@@ -1,0 +1,121 @@
+"""The `realtime3d` command, run for real in a subprocess: eval, models, bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+
+def assert_one_line_error(proc, *needles: str) -> None:
+    assert proc.returncode != 0
+    err = proc.stderr.strip()
+    assert "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("realtime3d: error:"), err
+    for n in needles:
+        assert n in err, err
+
+
+def test_models_lists_the_shipped_models():
+    proc = run_cli("models")
+    assert proc.returncode == 0, proc.stderr
+    names = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert "drover" in names and "supervised" in names
+    assert "(default)" in proc.stdout.splitlines()[names.index("drover")]
+
+
+def test_eval_on_a_hand_made_file(hand_made_npz, tmp_path):
+    out = tmp_path / "result.json"
+    proc = run_cli("eval", "--data", str(hand_made_npz), "--model", "drover", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "turn2" in proc.stdout and "constant_depth" in proc.stdout and "supervised" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["frames"] == 8
+    for block in (result["model"], result["baselines"]["constant_depth"], result["baselines"]["supervised"]):
+        assert set(block) >= {"p_mpjpe_mm", "mpjpe_mm", "pck150", "auc"}
+        assert 0 < block["p_mpjpe_mm"] < 200 and 0 <= block["pck150"] <= 1 and 0 <= block["auc"] <= 1
+    # a lifter that sees a person, not noise: far better than 200 mm, and 3D error finite
+    assert result["model"]["p_mpjpe_mm"] < 100
+
+
+def test_eval_drop_joints_and_seed_are_reproducible(hand_made_npz, tmp_path):
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"r{k}.json"
+        proc = run_cli("eval", "--data", str(hand_made_npz), "--drop-joints", "3", "--seed", "7", "--json", str(out))
+        assert proc.returncode == 0, proc.stderr
+        outs.append(json.loads(out.read_text()))
+    assert outs[0]["model"] == outs[1]["model"]
+    assert outs[0]["drop_joints"] == 3
+
+
+def test_eval_cmu_test_model_beats_constant_depth(cmu_root, tmp_path):
+    out = tmp_path / "cmu.json"
+    proc = run_cli("eval", "--data", "cmu-test", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(out.read_text())
+    assert r["frames"] > 10000
+    model, const = r["model"]["p_mpjpe_mm"], r["baselines"]["constant_depth"]["p_mpjpe_mm"]
+    sup = r["baselines"]["supervised"]["p_mpjpe_mm"]
+    assert model < 0.75 * const, (model, const)
+    assert sup < const
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_malformed_bvh(tmp_path):
+    bad = tmp_path / "bad.bvh"
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n}\n")
+    proc = run_cli("eval", "--data", str(bad))
+    assert_one_line_error(proc, "bad.bvh:4")
+
+
+def test_wrong_npz_shapes(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, joints3d=np.zeros((5, 16, 3), np.float32))
+    proc = run_cli("eval", "--data", str(bad))
+    assert_one_line_error(proc, "joints3d must be [N, 17, 3]")
+
+
+def test_nan_everywhere(tmp_path):
+    bad = tmp_path / "nan.npz"
+    np.savez(bad, joints3d=np.full((4, 17, 3), np.nan, np.float32))
+    proc = run_cli("eval", "--data", str(bad))
+    assert_one_line_error(proc, "NaN")
+
+
+def test_nan_2d_everywhere(hand_made_npz, tmp_path):
+    with np.load(hand_made_npz) as z:
+        data = dict(z)
+    data["joints2d"][:] = np.nan
+    bad = tmp_path / "nan2d.npz"
+    np.savez(bad, **data)
+    proc = run_cli("eval", "--data", str(bad))
+    assert_one_line_error(proc, "NaN")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("eval", "--data", "/no/such/file.npz"), "no such file"),
+    (("eval", "--data", "cmu-test", "--model", "no-such-model"), "unknown model"),
+    (("eval", "--data", "cmu-test", "--drop-joints", "-1"), "--drop-joints"),
+    (("eval", "--data", "cmu-test", "--drop-joints", "15"), "--drop-joints"),
+])
+def test_bad_arguments(args, needle):
+    assert_one_line_error(run_cli(*args), needle)
+
+
+def test_not_an_npz(tmp_path):
+    bad = tmp_path / "video.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    assert_one_line_error(run_cli("eval", "--data", str(bad)), "not a readable .npz")
+
+
+def test_json_output_is_not_left_half_written(hand_made_npz, tmp_path):
+    out = tmp_path / "missing_dir" / "r.json"
+    proc = run_cli("eval", "--data", str(hand_made_npz), "--json", str(out))
+    assert_one_line_error(proc)
+    assert not out.exists()
+    assert not list(tmp_path.glob("**/.tmp-*"))
