@@ -42,7 +42,7 @@ def main() -> None:
             run_dir = Path(args.runs) / name.replace("+", "_").replace(" ", "").replace("(", "").replace(")", "")
             cmd = [sys.executable, "-m", "realtime3d.trainers.drover", *COMMON, "--minutes", str(args.minutes),
                    "--run-dir", str(run_dir), *VARIANTS[name]]
-            procs[name] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL), run_dir)
+            procs[name] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), run_dir)
         for name in names[i:i + 2]:
             procs[name][0].wait()
     rows = []

@@ -25,15 +25,20 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_eval(args) -> int:
+    import os
+
     from .evaluate import as_json, baselines, evaluate, format_table, load_dataset
     from .io._atomic import atomic_write_text
-    from .lifting import Lifter
-
+    from .lifting import MIN_VISIBLE_JOINTS, Lifter
     from .skeleton import H36M17
-    from .lifting import MIN_VISIBLE_JOINTS
+
     most = H36M17.num_joints - MIN_VISIBLE_JOINTS
     if not 0 <= args.drop_joints <= most:
         raise CLIError(f"--drop-joints must be between 0 and {most}, got {args.drop_joints}")
+    if args.json:  # fail before the work, not after it
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise CLIError(f"--json: cannot write into {folder}")
     model = Lifter.from_pretrained(args.model)
     data_name, seq = load_dataset(args.data)
     methods = {"model": model, **baselines()}

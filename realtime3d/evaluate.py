@@ -78,11 +78,13 @@ def drop_mask(num_frames: int, k: int, seed: int) -> np.ndarray | None:
     return (ranks >= k).astype(np.float32)
 
 
+def constant_depth() -> Lifter:
+    """Drover's trivial baseline, which has no weights."""
+    return Lifter(ConstantDepthNetwork(), name="constant_depth")
+
+
 def baselines() -> dict[str, Lifter]:
-    return {
-        "constant_depth": Lifter(ConstantDepthNetwork(), name="constant_depth"),
-        "supervised": Lifter.from_pretrained("supervised"),
-    }
+    return {"constant_depth": constant_depth(), "supervised": Lifter.from_pretrained("supervised")}
 
 
 def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0, seed: int = 0) -> dict:
@@ -90,8 +92,11 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
     if seq.joints2d is None:
         seq = with_random_cameras(seq, seed)
     visibility = drop_mask(seq.num_frames, drop_joints, seed)
-    if visibility is not None and seq.extra and "visibility" in seq.extra:
-        visibility = visibility * seq.extra["visibility"]
+    if seq.extra and "visibility" in seq.extra:  # the file's own per-joint visibility
+        given = np.asarray(seq.extra["visibility"], dtype=np.float32)
+        if given.shape != (seq.num_frames, H36M17.num_joints):
+            raise ValueError(f"visibility must be [N, {H36M17.num_joints}], got {list(given.shape)}")
+        visibility = given if visibility is None else visibility * given
     gt = seq.joints3d
     valid = np.isfinite(gt).all(axis=(1, 2))
     if not valid.any():

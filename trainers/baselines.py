@@ -7,14 +7,14 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from realtime3d.data.mocap import load_split
 from realtime3d.models import LiftingNetwork
-from .common import ModelSelection, PoseSampler, RunLog, Validator, config_parser, hidden_joint_loss
+from .common import (ModelSelection, PoseSampler, RunLog, Validator, config_parser, cosine_factor,
+                     hidden_joint_loss)
 
 
 class ConstantDepth(torch.nn.Module):
@@ -50,6 +50,7 @@ class SupervisedConfig:
     fill_weight: float = 1.0
     minutes: float = 10.0
     val_every_s: float = 20.0
+    patience: int = 0          # early stopping after this many validations without a new best
     seed: int = 0
     threads: int = 2
     run_dir: str = "runs/supervised"
@@ -63,15 +64,14 @@ def train_supervised(cfg: SupervisedConfig) -> float:
     model = LiftingNetwork(width=cfg.width, blocks=cfg.blocks)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     log = RunLog(cfg.run_dir, cfg)
-    selection = ModelSelection(log, validate, "supervised", cfg.val_every_s, cfg.minutes * 60)
+    selection = ModelSelection(log, validate, "supervised", cfg.val_every_s, cfg.minutes * 60, cfg.patience)
     step = 0
-    while log.elapsed() < cfg.minutes * 60:
+    while selection.running():
         pose2d, mask, body = sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
         pred = model(pose2d, mask)
         loss = scale_invariant_loss(pred, body) + cfg.fill_weight * hidden_joint_loss(pred, pose2d, mask)
-        progress = min(1.0, log.elapsed() / (cfg.minutes * 60))
         for group in opt.param_groups:  # cosine decay over the time budget
-            group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+            group["lr"] = cfg.lr * cosine_factor(log.elapsed() / (cfg.minutes * 60))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import json
 import os
 import time
@@ -84,6 +85,11 @@ class RunLog:
         return time.perf_counter() - self.t0
 
 
+def cosine_factor(progress: float) -> float:
+    """Learning-rate factor of a cosine decay from 1 to 0 as progress goes from 0 to 1."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+
+
 def hidden_joint_loss(lifted: torch.Tensor, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Squared 2D error of the hidden joints' re-projection, relative to the 2D scale (~0.1).
 
@@ -99,12 +105,14 @@ class ModelSelection:
     """Validates every `every_s` seconds, logs the scalars, keeps the best model as best.pt,
     and shows a progress bar over the time budget."""
 
-    def __init__(self, log: RunLog, validate: Validator, method: str, every_s: float, budget_s: float):
+    def __init__(self, log: RunLog, validate: Validator, method: str, every_s: float, budget_s: float,
+                 patience: int = 0):
         from tqdm import tqdm
 
         self.log, self.validate, self.method, self.every_s = log, validate, method, every_s
-        self.best, self.next_time = float("inf"), 0.0
-        self.bar = tqdm(total=round(budget_s), unit="s", desc=f"training {method}", dynamic_ncols=True,
+        self.budget_s, self.patience = budget_s, patience
+        self.best, self.next_time, self.since_best = float("inf"), 0.0, 0
+        self.bar = tqdm(total=round(budget_s), unit="s", desc=f"training {method}", dynamic_ncols=True, mininterval=2.0,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}"
                                    "{postfix}]")
 
@@ -118,10 +126,18 @@ class ModelSelection:
             return
         val = self.validate(model)
         self.log.write(step=step, **{k: round(float(v), 6) for k, v in scalars.items()}, val_p_mpjpe=round(val, 2))
+        self.since_best += 1
         if val < self.best:
-            self.best = val
+            self.best, self.since_best = val, 0
             save_model(self.log.dir / "best.pt", model, {"method": self.method, "val_p_mpjpe_mm": val, "step": step})
         self.next_time = self.log.elapsed() + self.every_s
+
+    def running(self) -> bool:
+        """False once the time budget is spent, or after `patience` validations without a
+        new best (early stopping; 0 = never)."""
+        if self.log.elapsed() >= self.budget_s:
+            return False
+        return not (self.patience and self.since_best >= self.patience)
 
     def close(self) -> float:
         self.bar.close()
@@ -169,6 +185,7 @@ CONFIG_HELP = {
     "lr": "Adam learning rate (cosine decay over the time budget)",
     "lr_g": "generator Adam learning rate",
     "lr_d": "discriminator Adam learning rate",
+    "lr_decay": "decay both learning rates to 0 over the time budget (cosine)",
     "views": "random projections of each generated pose per step",
     "label_smooth": "discriminator target for real poses is 1 - this",
     "r1_gamma": "weight of the R1 gradient penalty on real poses (0 = off)",
@@ -184,6 +201,7 @@ CONFIG_HELP = {
     "cycle_weight": "weight of the 3D rotation-cycle consistency (0 = off)",
     "minutes": "training time budget in minutes",
     "val_every_s": "seconds between validations (model selection on the val subjects)",
+    "patience": "stop after this many validations without a new best (early stopping; 0 = off)",
     "seed": "random seed",
     "threads": "CPU threads for torch",
     "run_dir": "folder for log.csv, config.json and best.pt",

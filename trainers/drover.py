@@ -35,13 +35,14 @@ from realtime3d.data.views import random_rotations
 from realtime3d.models import Discriminator2D, LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from .common import ModelSelection, PoseSampler, RunLog, Validator, config_parser, hidden_joint_loss
+from .common import (ModelSelection, PoseSampler, RunLog, Validator, config_parser, cosine_factor,
+                     hidden_joint_loss)
 
 
 @dataclass
 class DroverConfig:
     """Defaults are the shipped recipe (README); the paper's is --width 1024 --d-width 0
-    --batch 32768 --flat-init false --composed-real false --ema 0 --cycle-weight 0."""
+    --batch 32768 --lr-decay false --flat-init false --composed-real false --ema 0 --cycle-weight 0."""
 
     width: int = 512
     g_blocks: int = 4
@@ -50,6 +51,7 @@ class DroverConfig:
     batch: int = 1024
     lr_g: float = 2e-4
     lr_d: float = 2e-4
+    lr_decay: bool = True     # cosine decay of both learning rates to 0 over the time budget
     betas: tuple = (0.5, 0.999)
     views: int = 1            # random projections per generated pose
     label_smooth: float = 0.0  # real target = 1 - label_smooth
@@ -64,8 +66,9 @@ class DroverConfig:
     flat_init: bool = True             # start G at the trivial baseline (zero offsets)
     ema: float = 0.99                  # decay of the generator's weight average (0 = off)
     cycle_weight: float = 1.0          # 3D rotation-cycle consistency (0 = off, as in the paper)
-    minutes: float = 25.0
+    minutes: float = 28.0
     val_every_s: float = 20.0
+    patience: int = 0          # early stopping after this many validations without a new best
     seed: int = 0
     threads: int = 2
     run_dir: str = "runs/drover"
@@ -121,9 +124,14 @@ def train(cfg: DroverConfig) -> float:
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     log = RunLog(cfg.run_dir, cfg)
-    selection = ModelSelection(log, validate, "drover", cfg.val_every_s, cfg.minutes * 60)
+    selection = ModelSelection(log, validate, "drover", cfg.val_every_s, cfg.minutes * 60, cfg.patience)
     step = 0
-    while log.elapsed() < cfg.minutes * 60:
+    while selection.running():
+        if cfg.lr_decay:
+            factor = cosine_factor(log.elapsed() / (cfg.minutes * 60))
+            for opt, lr in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
         pose2d, mask, _ = input_sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
         real, _, _ = real_sampler.sample(cfg.batch * cfg.views, cameras=2 if cfg.composed_real else 1)
         lifted, fake, rotated = fake_views(g, pose2d, mask, cfg.views, proj_gen, cfg.fake_elevation_max)

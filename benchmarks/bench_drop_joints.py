@@ -1,0 +1,46 @@
+"""The cost of missing joints: cmu-test P-MPJPE with K random joints hidden per frame.
+
+Writes benchmarks/results/drop_joints.csv (K, then P-MPJPE in mm of the shipped model
+and both baselines, and the model's ratio to its own K = 0 score), with machine and commit.
+
+    python benchmarks/bench_drop_joints.py
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import commit, machine_info  # noqa: E402
+
+from realtime3d.evaluate import baselines, evaluate, load_dataset  # noqa: E402
+from realtime3d.lifting import Lifter  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="drover")
+    ap.add_argument("--drops", default="0,1,2,3,5")
+    ap.add_argument("--out", default="benchmarks/results/drop_joints.csv")
+    args = ap.parse_args()
+    _, seq = load_dataset("cmu-test")
+    methods = {"model": Lifter.from_pretrained(args.model), **baselines()}
+    rows = []
+    for k in (int(x) for x in args.drops.split(",")):
+        r = evaluate(seq, methods, drop_joints=k, seed=0)
+        rows.append({"drop_joints": k, **{f"{m}_p_mpjpe_mm": round(r[m]["p_mpjpe_mm"], 1) for m in methods}})
+        rows[-1]["model_vs_no_drop"] = round(rows[-1]["model_p_mpjpe_mm"] / rows[0]["model_p_mpjpe_mm"], 3)
+        print(rows[-1], flush=True)
+    info = {**machine_info(), "commit": commit(), "model": args.model}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", newline="") as fh:
+        fh.write("# " + " ".join(f"{k}={v}" for k, v in info.items()) + "\n")
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
