@@ -54,6 +54,14 @@ def plot_curves(runs: dict[str, Path], out: Path) -> None:
     fig.savefig(out)
 
 
+def reused_run(run: Path, config_cls):
+    """(training seconds, config) of a finished run: its time is the last entry of its own log."""
+    with open(run / "log.csv") as fh:
+        seconds = float(list(csv.DictReader(fh))[-1]["time_s"])
+    config = json.loads((run / "config.json").read_text())  # JSON has lists where configs hold tuples
+    return seconds, config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--drover-minutes", type=float, default=DroverConfig.minutes)
@@ -63,19 +71,22 @@ def main() -> None:
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
     ap.add_argument("--reuse-supervised", action="store_true",
                     help="keep the supervised run already in --runs (its time from its log) instead of training it")
+    ap.add_argument("--reuse-drover", action="store_true",
+                    help="keep the drover run already in --runs (its time from its log) instead of training it")
     args = ap.parse_args()
     runs = Path(args.runs)
     times = {}
 
-    t0 = time.perf_counter()
     dcfg = DroverConfig(minutes=args.drover_minutes, run_dir=str(runs / "drover"))
-    train(dcfg)
-    times["drover_s"] = round(time.perf_counter() - t0, 1)
+    if args.reuse_drover:
+        times["drover_s"], dcfg = reused_run(runs / "drover", DroverConfig)
+    else:
+        t0 = time.perf_counter()
+        train(dcfg)
+        times["drover_s"] = round(time.perf_counter() - t0, 1)
     scfg = SupervisedConfig(minutes=args.supervised_minutes, run_dir=str(runs / "supervised"))
-    if args.reuse_supervised:  # its time is the last entry of its own log
-        with open(runs / "supervised" / "log.csv") as fh:
-            times["supervised_s"] = float(list(csv.DictReader(fh))[-1]["time_s"])
-        scfg = SupervisedConfig(**json.loads((runs / "supervised" / "config.json").read_text()))
+    if args.reuse_supervised:
+        times["supervised_s"], scfg = reused_run(runs / "supervised", SupervisedConfig)
     else:
         t0 = time.perf_counter()
         train_supervised(scfg)

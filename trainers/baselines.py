@@ -48,6 +48,7 @@ class SupervisedConfig:
     max_drop: int = 3
     drop_prob: float = 0.3
     fill_weight: float = 1.0
+    mirror: bool = True        # train on the mocap poses and their mirror images
     minutes: float = 10.0
     val_every_s: float = 20.0
     patience: int = 0          # early stopping after this many validations without a new best
@@ -59,7 +60,7 @@ class SupervisedConfig:
 def train_supervised(cfg: SupervisedConfig) -> float:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    sampler = PoseSampler(load_split("train")["joints3d"], cfg.seed + 1)
+    sampler = PoseSampler(load_split("train")["joints3d"], cfg.seed + 1, mirror=cfg.mirror)
     validate = Validator()
     model = LiftingNetwork(width=cfg.width, blocks=cfg.blocks)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)

@@ -17,14 +17,17 @@ from realtime3d.data.views import ELEVATION_DEG, drop_joints, project_views, ran
 from realtime3d.io._atomic import atomic_path
 from realtime3d.metrics import p_mpjpe
 from realtime3d.normalization import BODY_UNIT_MM
+from realtime3d.skeleton import H36M17, Skeleton
 
 
 class PoseSampler:
     """Random 2D views of mocap poses. Training reads only the 2D it returns,
     except trainers that say they are supervised (they also take the 3D)."""
 
-    def __init__(self, joints3d_mm: np.ndarray, seed: int, elevation_deg=ELEVATION_DEG):
-        self.joints = torch.from_numpy(joints3d_mm).float()
+    def __init__(self, joints3d_mm: np.ndarray, seed: int, elevation_deg=ELEVATION_DEG, mirror: bool = False):
+        self.joints = torch.from_numpy(joints3d_mm).float()                  # [N, J, 3]
+        if mirror:  # add every pose's mirror image: another person who could have been filmed
+            self.joints = torch.cat([self.joints, mirror_poses(self.joints)])
         self.gen = torch.Generator().manual_seed(seed)
         self.elevation_deg = elevation_deg
 
@@ -41,6 +44,13 @@ class PoseSampler:
         pose2d, body = project_views(self.joints[idx], rot)
         mask = drop_joints(n, pose2d.shape[1], max_drop, drop_prob, self.gen)
         return pose2d, mask, body
+
+
+def mirror_poses(joints3d: torch.Tensor, skeleton: Skeleton = H36M17) -> torch.Tensor:
+    """Mirror images of 3D poses [N, J, 3]: x negated and left and right swapped, so the
+    result is again a person (negating x alone would put the left leg on the right)."""
+    perm = torch.from_numpy(skeleton.flip_permutation)
+    return joints3d[:, perm] * joints3d.new_tensor([-1.0, 1.0, 1.0])
 
 
 class Validator:
@@ -192,6 +202,7 @@ CONFIG_HELP = {
     "max_drop": "at most this many joints are hidden in a training pose",
     "drop_prob": "probability that a training pose has hidden joints",
     "fill_weight": "weight of the 2D loss on the predicted position of hidden joints",
+    "mirror": "also train on the mirror image of every mocap pose (left and right swapped)",
     "composed_real": "draw the discriminator's real 2D poses through two composed random cameras",
     "train_elevation_max": "camera elevation range of the 2D training poses, 0 to this (degrees)",
     "fake_elevation_max": "elevation range of the random projection layer, 0 to this (degrees)",

@@ -59,6 +59,7 @@ class DroverConfig:
     max_drop: int = 3
     drop_prob: float = 0.3
     fill_weight: float = 1.0
+    mirror: bool = True                # train on the mocap poses and their mirror images
     composed_real: bool = True         # real 2D from two composed cameras (see module doc)
     train_elevation_max: float = 20.0  # elevation range (deg) of the 2D training views
     fake_elevation_max: float = 20.0   # elevation range (deg) of the random projection layer
@@ -111,8 +112,8 @@ def train(cfg: DroverConfig) -> float:
     torch.set_num_threads(cfg.threads)
     train_frames = load_split("train")["joints3d"]
     elevation = (0.0, cfg.train_elevation_max)
-    real_sampler = PoseSampler(train_frames, cfg.seed + 1, elevation)
-    input_sampler = PoseSampler(train_frames, cfg.seed + 2, elevation)
+    real_sampler = PoseSampler(train_frames, cfg.seed + 1, elevation, cfg.mirror)
+    input_sampler = PoseSampler(train_frames, cfg.seed + 2, elevation, cfg.mirror)
     proj_gen = torch.Generator().manual_seed(cfg.seed + 3)
     validate = Validator()
     g = LiftingNetwork(width=cfg.width, blocks=cfg.g_blocks)

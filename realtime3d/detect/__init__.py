@@ -1,0 +1,1 @@
+"""2D detectors: their joints mapped into skeleton.H36M17."""
