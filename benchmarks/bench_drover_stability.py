@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
 
-COMMON = ["--width", "512", "--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15"]
+COMMON = ["--width", "512", "--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15",
+          "--test-every-s", "0"]
 VARIANTS = {
     "paper": ["--flat-init", "false", "--composed-real", "false", "--ema", "0"],
     "+flat_init": ["--composed-real", "false", "--ema", "0"],
@@ -40,6 +42,7 @@ def main() -> None:
     for i in range(0, len(names), 2):
         for name in names[i:i + 2]:
             run_dir = Path(args.runs) / name.replace("+", "_").replace(" ", "").replace("(", "").replace(")", "")
+            shutil.rmtree(run_dir, ignore_errors=True)  # a trainer refuses a folder that holds a run
             cmd = [sys.executable, "-m", "realtime3d.trainers.drover", *COMMON, "--minutes", str(args.minutes),
                    "--run-dir", str(run_dir), *VARIANTS[name]]
             procs[name] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), run_dir)
@@ -47,10 +50,13 @@ def main() -> None:
             procs[name][0].wait()
     rows = []
     for name in names:
-        with open(procs[name][1] / "log.csv") as fh:
+        run = procs[name][1]
+        with open(run / "log.csv") as fh:
             log = list(csv.DictReader(fh))
-        vals = [float(r["val_p_mpjpe"]) for r in log]
-        rows.append({"variant": name, "minutes": args.minutes, "steps": log[-1]["step"],
+        with open(run / "eval.csv") as fh:
+            evals = [r for r in csv.DictReader(fh) if r["val_p_mpjpe"]]
+        vals = [float(r["val_p_mpjpe"]) for r in evals]
+        rows.append({"variant": name, "minutes": args.minutes, "steps": evals[-1]["step"],
                      "best_val_p_mpjpe_mm": round(min(vals), 1), "last_val_p_mpjpe_mm": round(vals[-1], 1),
                      "last_loss_d": log[-1]["loss_d"], "last_loss_g": log[-1]["loss_g"]})
     base = rows[0]["best_val_p_mpjpe_mm"]

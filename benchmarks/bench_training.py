@@ -1,8 +1,9 @@
 """Train the shipped models on this machine, time them, and evaluate them on cmu-test.
 
-1. trains the Drover GAN (2D only) with its shipped recipe (trainers/drover.py
-   defaults) and the supervised baseline (trainers/baselines.py defaults), timing
-   each from start to best checkpoint on disk;
+1. trains the Drover GAN (2D only) and the supervised baseline with their shipped
+   configs (trainers/configs/drover_cmu-h36m17_w512-g4d3_28min.toml and
+   supervised_cmu-h36m17_w512-b4_10min.toml) on the training spine, timing each from
+   start to the end of the run;
 2. ships the best checkpoints (selected on the val subjects) as
    realtime3d/weights/{drover,supervised}.pt with a model card each;
 3. runs the cmu-test evaluation (seeded random cameras, seed 0) and writes
@@ -20,7 +21,6 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +30,9 @@ from _env import commit, machine_info  # noqa: E402
 from realtime3d.evaluate import constant_depth, evaluate, format_table, load_dataset  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import WEIGHTS_DIR, Lifter  # noqa: E402
-from realtime3d.trainers.baselines import SupervisedConfig, train_supervised  # noqa: E402
-from realtime3d.trainers.drover import DroverConfig, train  # noqa: E402
+from realtime3d.trainers.base import train  # noqa: E402
+from realtime3d.trainers.config import SHIPPED, load_experiment  # noqa: E402
+from realtime3d.trainers.logs import EVAL_CSV  # noqa: E402
 
 
 def plot_curves(runs: dict[str, Path], out: Path) -> None:
@@ -40,8 +41,7 @@ def plot_curves(runs: dict[str, Path], out: Path) -> None:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     for label, run in runs.items():
-        with open(run / "log.csv") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = val_rows(run)
         ax.plot([float(r["time_s"]) / 60 for r in rows], [float(r["val_p_mpjpe"]) for r in rows], label=label)
     ax.set_xlabel("training time (minutes, 2 CPU cores)")
     ax.set_ylabel("val P-MPJPE (mm)")
@@ -54,18 +54,31 @@ def plot_curves(runs: dict[str, Path], out: Path) -> None:
     fig.savefig(out)
 
 
-def reused_run(run: Path, config_cls):
-    """(training seconds, config) of a finished run: its time is the last entry of its own log."""
-    with open(run / "log.csv") as fh:
-        seconds = float(list(csv.DictReader(fh))[-1]["time_s"])
-    config = json.loads((run / "config.json").read_text())  # JSON has lists where configs hold tuples
-    return seconds, config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+def val_rows(run: Path) -> list[dict]:
+    """The validation rows of a run: eval.csv (the spine), or log.csv of a run made before it."""
+    path = run / EVAL_CSV if (run / EVAL_CSV).exists() else run / "log.csv"
+    with open(path) as fh:
+        return [r for r in csv.DictReader(fh) if r.get("val_p_mpjpe")]
+
+
+def reused_run(run: Path) -> tuple[float, dict]:
+    """(training seconds, config dict) of a finished run: its time is the last entry of its own log."""
+    return float(val_rows(run)[-1]["time_s"]), json.loads((run / "config.json").read_text())
+
+
+def train_shipped(method: str, minutes: float, run: Path) -> tuple[float, dict]:
+    """(seconds, experiment dict) of a fresh run of the method's shipped config."""
+    exp = load_experiment(SHIPPED[method], [f"train.minutes={minutes}"])
+    shutil.rmtree(run, ignore_errors=True)             # a fresh run, not a resume of an older one
+    t0 = time.perf_counter()
+    train(exp, run)
+    return round(time.perf_counter() - t0, 1), exp.as_dict()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--drover-minutes", type=float, default=DroverConfig.minutes)
-    ap.add_argument("--supervised-minutes", type=float, default=SupervisedConfig.minutes)
+    ap.add_argument("--drover-minutes", type=float, default=load_experiment("drover").train.minutes)
+    ap.add_argument("--supervised-minutes", type=float, default=load_experiment("supervised").train.minutes)
     ap.add_argument("--runs", default="runs/shipped", help="folder for the two run folders")
     ap.add_argument("--out", default="benchmarks/results/training.json")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
@@ -77,20 +90,14 @@ def main() -> None:
     runs = Path(args.runs)
     times = {}
 
-    dcfg = DroverConfig(minutes=args.drover_minutes, run_dir=str(runs / "drover"))
     if args.reuse_drover:
-        times["drover_s"], dcfg = reused_run(runs / "drover", DroverConfig)
+        times["drover_s"], dcfg = reused_run(runs / "drover")
     else:
-        t0 = time.perf_counter()
-        train(dcfg)
-        times["drover_s"] = round(time.perf_counter() - t0, 1)
-    scfg = SupervisedConfig(minutes=args.supervised_minutes, run_dir=str(runs / "supervised"))
+        times["drover_s"], dcfg = train_shipped("drover", args.drover_minutes, runs / "drover")
     if args.reuse_supervised:
-        times["supervised_s"], scfg = reused_run(runs / "supervised", SupervisedConfig)
+        times["supervised_s"], scfg = reused_run(runs / "supervised")
     else:
-        t0 = time.perf_counter()
-        train_supervised(scfg)
-        times["supervised_s"] = round(time.perf_counter() - t0, 1)
+        times["supervised_s"], scfg = train_shipped("supervised", args.supervised_minutes, runs / "supervised")
 
     name, seq = load_dataset("cmu-test")
     drover = Lifter.from_pretrained(runs / "drover" / "best.pt")
@@ -102,7 +109,7 @@ def main() -> None:
     m, c, s = (result[k]["p_mpjpe_mm"] for k in ("model", "constant_depth", "supervised"))
     report = {
         "machine": machine_info(), "commit": commit(), "times": times,
-        "drover_config": asdict(dcfg), "supervised_config": asdict(scfg),
+        "drover_config": dcfg, "supervised_config": scfg,
         "cmu_test": {k: result[k] for k in methods}, "frames": result["frames"],
         "ratios": {"drover_over_constant_depth": round(m / c, 3), "drover_over_supervised": round(m / s, 3)},
         "acceptance": {"drover <= 0.5 x constant_depth": m <= 0.5 * c, "drover <= 1.3 x supervised": m <= 1.3 * s,
@@ -125,7 +132,7 @@ def main() -> None:
             shutil.copyfile(run / "best.pt", WEIGHTS_DIR / f"{key}.pt")
             metrics = result["model" if key == "drover" else "supervised"]
             card = {"name": key, "description": desc, "data": "CMU mocap train split (val subjects 02, 07 held out "
-                    "for model selection)", "training_seconds": secs, "config": asdict(cfg),
+                    "for model selection)", "training_seconds": secs, "config": cfg,
                     "cmu_test": {k: round(v, 4) for k, v in metrics.items()}, "commit": report["commit"]}
             atomic_write_text(WEIGHTS_DIR / f"{key}.json", json.dumps(card, indent=2) + "\n")
     print(json.dumps(report["ratios"]), json.dumps(report["acceptance"]))

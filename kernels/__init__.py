@@ -1,4 +1,152 @@
 """Fused rotation, projection and skeleton-image kernels (importable as realtime3d.kernels).
 
-Empty until the kernels issue lands; camera.py holds the PyTorch rotation and projection.
+Four ops, each with a `backend`:
+- "reference": eager PyTorch (kernels/reference.py), autograd end to end;
+- "cpu": the tiled, culled CPU path with hand-written backward passes (kernels/cpu.py);
+- "triton": Triton kernels (kernels/triton_*.py); needs CUDA tensors, or TRITON_INTERPRET=1
+  to run them on the CPU in Triton's interpreter (slow: for tests);
+- "auto" (default): "triton" for CUDA tensors, "cpu" otherwise.
+Every backend gives the same answer up to float32 rounding; the tiled paths flush a
+bone's contribution to 0 where gamma d^2 > tiling.CUTOFF (below 1.2e-7). Pixel (x, y)
+has its centre at integer coordinates, x right, y down. Half and bfloat16 inputs are
+computed in float32 and returned in their own dtype. kernels/README.md has the design.
 """
+from __future__ import annotations
+
+import os
+
+import torch
+
+from . import cpu, reference
+
+BACKENDS = ("auto", "triton", "cpu", "reference")
+MODES = ("max", "per_bone")
+
+__all__ = ["BACKENDS", "rotate_project", "render_skeleton", "render_heatmaps", "render_views"]
+
+
+def _triton_module(name: str):
+    """The Triton implementation module (imported lazily: triton is heavy and Linux-only)."""
+    if name == "project":
+        from . import triton_project as module
+    else:
+        from . import triton_render as module
+    return module
+
+
+def _resolve(backend: str, *tensors: torch.Tensor) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown kernel backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    on_cuda = all(t.is_cuda for t in tensors)
+    if backend == "auto":
+        return "triton" if on_cuda else "cpu"
+    if backend == "triton" and not on_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+        raise ValueError("the triton backend needs CUDA tensors (or TRITON_INTERPRET=1 to interpret on the CPU)")
+    return backend
+
+
+def _check(name: str, t: torch.Tensor, shape: tuple) -> None:
+    """shape: ints are exact sizes, None any size; the number of dimensions must match."""
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"{name} must be a tensor, got {type(t).__name__}")
+    if t.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, t.shape)):
+        want = ", ".join("*" if s is None else str(s) for s in shape)
+        raise ValueError(f"{name} must have shape [{want}], got {list(t.shape)}")
+    if not t.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got {t.dtype}")
+
+
+def _check_bones(bones: torch.Tensor, num_joints: int) -> None:
+    if not isinstance(bones, torch.Tensor) or bones.ndim != 2 or bones.shape[1] != 2 or bones.shape[0] == 0:
+        raise ValueError(f"bones must be a non-empty [K, 2] tensor, got {getattr(bones, 'shape', type(bones))}")
+    if bones.dtype != torch.long:
+        raise ValueError(f"bones must be torch.long, got {bones.dtype}")
+    if bones.min() < 0 or bones.max() >= num_joints:
+        raise ValueError(f"bones index joints outside [0, {num_joints})")
+
+
+def _check_size(size) -> tuple[int, int]:
+    if len(size) != 2 or any(int(s) != s or s < 1 for s in size):
+        raise ValueError(f"size must be (H, W) with positive integers, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+
+
+def rotate_project(joints3d: torch.Tensor, rotations: torch.Tensor, depth: float = 10.0, min_z: float = 1.0,
+                   backend: str = "auto") -> torch.Tensor:
+    """Rotate about (0, 0, depth) and project: P = R (X - T) + T, (P_x, P_y) / max(P_z, min_z).
+
+    joints3d [B, J, 3], rotations [B, V, 3, 3] -> [B, V, J, 2]; gradients to both inputs.
+    The camera model of realtime3d.camera.rotate_project, with V views per pose.
+    """
+    _check("joints3d", joints3d, (None, None, 3))
+    _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
+    _check_positive(min_z=min_z)
+    backend = _resolve(backend, joints3d, rotations)
+    if backend == "triton":
+        return _triton_module("project").rotate_project(joints3d, rotations, depth, min_z)
+    # the CPU path is the reference: 30 FLOPs per joint, nothing to fuse
+    return reference.rotate_project(joints3d, rotations, depth, min_z)
+
+
+def render_skeleton(joints2d: torch.Tensor, bones: torch.Tensor, size: tuple[int, int], gamma: float,
+                    mode: str = "max", backend: str = "auto") -> torch.Tensor:
+    """Skeleton images, kappa of eq. 2 of seeds/004: exp(-gamma d^2), d the distance to a bone.
+
+    joints2d [B, J, 2] in pixels of the output image, bones [K, 2] (long) ->
+    [B, H, W] (mode "max": the nearest bone) or [B, K, H, W] ("per_bone": one map per bone).
+    """
+    _check("joints2d", joints2d, (None, None, 2))
+    _check_bones(bones, joints2d.shape[1])
+    size = _check_size(size)
+    _check_positive(gamma=gamma)
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    backend = _resolve(backend, joints2d)
+    if backend == "triton":
+        return _triton_module("render").render_skeleton(joints2d, bones, size, gamma, mode)
+    return getattr(cpu if backend == "cpu" else reference, "render_skeleton")(joints2d, bones, size, gamma, mode)
+
+
+def render_heatmaps(joints2d: torch.Tensor, depths: torch.Tensor, size: tuple[int, int], sigma: float,
+                    backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian heatmaps exp(-|p - u|^2 / (2 sigma^2)) and depth maps (depth * heatmap).
+
+    joints2d [B, J, 2] px, depths [B, J] -> (heatmaps [B, J, H, W], depth_maps [B, J, H, W]).
+    """
+    _check("joints2d", joints2d, (None, None, 2))
+    _check("depths", depths, tuple(joints2d.shape[:2]))
+    size = _check_size(size)
+    _check_positive(sigma=sigma)
+    backend = _resolve(backend, joints2d, depths)
+    if backend == "triton":
+        return _triton_module("render").render_heatmaps(joints2d, depths, size, sigma)
+    return getattr(cpu if backend == "cpu" else reference, "render_heatmaps")(joints2d, depths, size, sigma)
+
+
+def render_views(joints3d: torch.Tensor, rotations: torch.Tensor, bones: torch.Tensor, size: tuple[int, int],
+                 gamma: float, depth: float = 10.0, scale: float = 1.0, center: tuple[float, float] = (0.0, 0.0),
+                 min_z: float = 1.0, backend: str = "auto") -> torch.Tensor:
+    """rotate_project, pixels = projection * scale + center, render_skeleton "max", fused.
+
+    joints3d [B, J, 3], rotations [B, V, 3, 3], bones [K, 2] -> [B, V, H, W];
+    gradients to the joints and the rotations.
+    """
+    _check("joints3d", joints3d, (None, None, 3))
+    _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
+    _check_bones(bones, joints3d.shape[1])
+    size = _check_size(size)
+    _check_positive(gamma=gamma, min_z=min_z)
+    if len(center) != 2:
+        raise ValueError(f"center must be (cx, cy), got {center!r}")
+    backend = _resolve(backend, joints3d, rotations)
+    if backend == "triton":
+        return _triton_module("render").render_views(joints3d, rotations, bones, size, gamma, depth, scale,
+                                                     center, min_z)
+    impl = cpu if backend == "cpu" else reference
+    return impl.render_views(joints3d, rotations, bones, size, gamma, depth, scale, center, min_z)

@@ -52,12 +52,250 @@ def _cmd_eval(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    if args.method == "drover":
-        from .trainers.drover import main
-    else:
-        from .trainers.baselines import main
-    main(args.rest)
+    from .trainers.base import train
+    from .trainers.config import load_experiment
+
+    exp = load_experiment(args.config, args.set)
+    summary = train(exp, args.run_dir or f"runs/{exp.name}", args.resume)
+    if summary["rank"] == 0:  # under torchrun, rank 0 validates and speaks
+        print(f"best val P-MPJPE {summary['best_val_p_mpjpe']:.1f} mm after {summary['steps']} steps")
     return 0
+
+
+def _cmd_plot(args) -> int:
+    from .trainers.plot import plot_run
+    print(plot_run(args.run_dir, args.output))
+    return 0
+
+
+# ----------------------------------------------------------------------------- webcam, video, image
+
+
+def _check_outdir(path: str) -> None:
+    """Fail before the work when OUTDIR cannot be created or written (one line, exit 2)."""
+    import os
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK):
+        raise CLIError(f"output folder {path} is not writable")
+
+
+def _pipeline_options(args, **extra):
+    from .pipeline import VideoOptions
+    return VideoOptions(model=args.model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
+                        **extra)
+
+
+def _live_display(source, title: str):
+    """on_result for run_live and run_video: the 2D overlay window and the open3d window, with status."""
+    import time
+
+    from .pipeline import draw_result
+    from .viz.display import DisplayError
+    from .viz.viewer import SkeletonViewer
+    from .viz.window2d import OverlayWindow
+    try:
+        overlay = OverlayWindow(f"{title} 2D")
+        viewer = SkeletonViewer(title=f"{title} 3D")
+    except DisplayError as exc:
+        raise CLIError(f"{exc} (or pass --no-show)") from None
+    state = {"last": None, "fps": 0.0, "joints3d": None}
+
+    def on_result(frame, result) -> bool:
+        if frame is None:                      # no new frame: keep the windows alive, show the status
+            return viewer.update(state["joints3d"])
+        now = time.monotonic()
+        if state["last"] is not None:
+            state["fps"] = 0.9 * state["fps"] + 0.1 / max(now - state["last"], 1e-6)
+        state["last"] = now
+        state["joints3d"] = result.joints3d if result.person else None
+        lines = [f"{state['fps']:.0f} fps", getattr(source, "status", "video")]
+        if not result.person:
+            lines.append("no person")
+        picture = draw_result(frame.image.copy(), result, None, lines + ["q / Esc: quit"])
+        return overlay.show(picture) and viewer.update(state["joints3d"])
+
+    def close() -> None:
+        overlay.close()
+        viewer.close()
+    return on_result, close
+
+
+def _cmd_webcam(args) -> int:
+    from .capture import LiveSource
+    from .export import write_outputs
+    from .filters import OneEuroFilter
+    from .pipeline import build_pipeline, run_live
+
+    options = _pipeline_options(args)
+    live_filter = None if args.no_filter else OneEuroFilter(args.min_cutoff, args.beta, args.d_cutoff)
+    if args.record:
+        _check_outdir(args.record)
+    source = LiveSource(args.camera)          # a camera that does not exist fails here
+    try:
+        pipeline = build_pipeline(options, live_filter=live_filter)
+        on_result, close = _live_display(source, "realtime3d") if not args.no_show else (None, lambda: None)
+        try:
+            stats = run_live(source.start(), pipeline, on_result, max_seconds=args.max_seconds,
+                             record=bool(args.record))
+        finally:
+            close()
+    finally:
+        source.stop()
+    print(f"{source.name}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), person in "
+          f"{stats.with_person}; latency capture -> 3D {stats.latency_ms_mean:.0f} ms mean, "
+          f"{stats.latency_ms_p95:.0f} ms p95; last status: {source.status}")
+    if args.record:
+        if stats.recording is None:
+            raise CLIError("nothing recorded: no frame was processed")
+        paths = write_outputs(args.record, stats.recording)
+        print(f"recorded {len(stats.recording.timestamps)} frames: {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a scheduler's stop) ends a run like Ctrl-C: temp files go, saved partial results stay."""
+    import signal
+
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def _cmd_video(args) -> int:
+    from .capture import VideoSource
+    from .pipeline import output_dirs, parse_shard, run_videos, select_shard
+
+    if args.workers < 1:
+        raise CLIError(f"--workers must be at least 1, got {args.workers}")
+    if args.show and args.workers > 1:
+        raise CLIError("--show needs --workers 1")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise CLIError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.overlay_height < 0 or 0 < args.overlay_height < 16:
+        raise CLIError(f"--overlay-height must be 0 or at least 16 px, got {args.overlay_height}")
+    shard = parse_shard(args.shard) if args.shard else None
+    dirs = output_dirs(args.inputs, args.outdir)      # from the whole collection: the same in every shard
+    chosen = select_shard(args.inputs, shard)
+    cutoff = None if args.no_filter else args.cutoff_hz
+    options = _pipeline_options(args, cutoff_hz=cutoff, resume=args.resume, max_frames=args.max_frames,
+                                overlay_height=args.overlay_height or None)
+    for path in chosen:
+        VideoSource(path)                             # missing, not a video, no frames: fail before any work
+    _check_outdir(args.outdir)
+    _interrupt_on_sigterm()
+    on_result, close = _live_display(None, "realtime3d video") if args.show else (None, lambda: None)
+    try:
+        results = run_videos({p: dirs[p] for p in chosen}, options, workers=args.workers, on_result=on_result)
+    except KeyboardInterrupt:
+        print("realtime3d: interrupted; run the same command with --resume to continue", file=sys.stderr)
+        return 130
+    finally:
+        close()
+    failed = 0
+    for path, outcome in results.items():
+        if isinstance(outcome, Exception):
+            failed += 1
+            msg = str(outcome).splitlines()[0] if str(outcome) else outcome.__class__.__name__
+            print(f"realtime3d: error: {msg}", file=sys.stderr)
+        elif outcome.already_done:
+            print(f"{path}: already done in {outcome.outdir} (--resume)")
+        else:
+            resumed = f", {outcome.resumed_from} resumed" if outcome.resumed_from else ""
+            print(f"{path}: {outcome.frames} frames ({outcome.with_person} with a person, {outcome.skipped} "
+                  f"failed to decode and skipped{resumed}) in {outcome.seconds:.1f} s -> {outcome.outdir}")
+    return 2 if failed else 0
+
+
+def _cmd_image(args) -> int:
+    from .lifting import VISIBILITY_THRESHOLD
+    from .pipeline import build_pipeline, output_dirs, process_image, read_image, write_image_outputs
+
+    options = _pipeline_options(args)
+    images = {path: read_image(path) for path in dict.fromkeys(args.inputs)}   # bad input fails first
+    _check_outdir(args.outdir)
+    names = output_dirs(list(images), args.outdir)
+    pipeline = build_pipeline(options, static_images=True)
+    for path, image in images.items():
+        result = process_image(pipeline, image)
+        written = write_image_outputs(names[path], image, result, pipeline.focal_for(image.shape[1::-1]), path)
+        visible = int((result.visibility >= VISIBILITY_THRESHOLD).sum())
+        found = f"a person ({visible} of {len(result.visibility)} joints visible)" if result.person \
+            else "no person"
+        print(f"{path}: {found} -> {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _add_pipeline_flags(p: argparse.ArgumentParser) -> None:
+    from .camera import DEFAULT_HFOV_DEG
+    p.add_argument("--model", default="drover", metavar="NAME|PATH",
+                   help="a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: drover)")
+    p.add_argument("--focal", type=float, metavar="PX",
+                   help="the camera's focal length in pixels (default: from --hfov)")
+    p.add_argument("--hfov", type=float, default=DEFAULT_HFOV_DEG, metavar="DEG",
+                   help=f"horizontal field of view assumed without --focal (default: {DEFAULT_HFOV_DEG:g})")
+    p.add_argument("--detect-width", type=int, metavar="PX",
+                   help="MediaPipe sees a copy of wider frames downscaled to this width; joints are "
+                   "mapped back to full-resolution pixels (default: full resolution)")
+
+
+def _add_app_commands(sub) -> None:
+    from .filters import MEDIAPIPE_BETA, MEDIAPIPE_D_CUTOFF, MEDIAPIPE_MIN_CUTOFF, ZERO_LAG_CUTOFF_HZ
+    from .pipeline import OVERLAY_HEIGHT
+
+    p = sub.add_parser("webcam", help="live 3D skeletons from a camera",
+                       description="Live 3D skeletons from a camera: an OpenCV window with the 2D overlay "
+                       "and the fps, and an open3d window with the 3D skeleton. q or Esc quits.")
+    p.add_argument("--camera", default="0", metavar="N|PATH|URL",
+                   help="a camera index, or a video file / stream URL played as a live camera (default: 0)")
+    p.add_argument("--no-show", action="store_true", help="run headless: no windows")
+    _add_pipeline_flags(p)
+    p.add_argument("--no-filter", action="store_true", help="no One Euro filtering of the 3D joints")
+    p.add_argument("--min-cutoff", type=float, default=MEDIAPIPE_MIN_CUTOFF, metavar="HZ",
+                   help=f"One Euro minimum cutoff (default: {MEDIAPIPE_MIN_CUTOFF:g}, MediaPipe's pose value)")
+    p.add_argument("--beta", type=float, default=MEDIAPIPE_BETA, metavar="B",
+                   help=f"One Euro speed coefficient (default: {MEDIAPIPE_BETA:g}, MediaPipe's pose value)")
+    p.add_argument("--d-cutoff", type=float, default=MEDIAPIPE_D_CUTOFF, metavar="HZ",
+                   help=f"One Euro derivative cutoff (default: {MEDIAPIPE_D_CUTOFF:g}, MediaPipe's pose value)")
+    p.add_argument("--record", metavar="OUTDIR",
+                   help="on exit, write the session's poses (poses.npz/json/csv/bvh) into OUTDIR")
+    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds (default: run until q)")
+    p.set_defaults(func=_cmd_webcam)
+
+    p = sub.add_parser("video", help="video files to overlay.mp4 and pose files",
+                       description="Video files to OUTDIR/<video name>/: overlay.mp4 (2D overlay beside a "
+                       "3D view) and poses.npz, poses.json, poses.csv, poses.bvh. Headless unless --show.")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="video files")
+    p.add_argument("-o", "--outdir", default=".", metavar="OUTDIR",
+                   help="outputs go to OUTDIR/<video name>/ (default: the current folder)")
+    p.add_argument("--show", action="store_true", help="show the overlay and 3D windows while processing")
+    p.add_argument("--no-show", action="store_true", help="no windows (the default; accepted for symmetry)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue interrupted runs from their saved partial results; skip finished ones")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="process N videos in parallel (default: 1)")
+    p.add_argument("--shard", metavar="I/N",
+                   help="process only every N-th video of the sorted inputs, starting at the I-th (0-based)")
+    _add_pipeline_flags(p)
+    p.add_argument("--cutoff-hz", type=float, default=ZERO_LAG_CUTOFF_HZ, metavar="HZ",
+                   help="cutoff of the zero-lag low-pass applied to the exported 3D "
+                   f"(default: {ZERO_LAG_CUTOFF_HZ:g})")
+    p.add_argument("--no-filter", action="store_true", help="export the unfiltered 3D")
+    p.add_argument("--max-frames", type=int, metavar="N", help="process only the first N frames of each video")
+    p.add_argument("--overlay-height", type=int, default=OVERLAY_HEIGHT, metavar="PX",
+                   help="overlay.mp4 is at most PX pixels high; 0: the video's own height "
+                   f"(default: {OVERLAY_HEIGHT})")
+    p.set_defaults(func=_cmd_video)
+
+    p = sub.add_parser("image", help="3D skeletons from photos",
+                       description="Photos to OUTDIR/<name>.json (2D, visibility, 3D) and "
+                       "OUTDIR/<name>.overlay.png (2D overlay beside a 3D view).")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="image files (anything OpenCV reads)")
+    p.add_argument("-o", "--outdir", default=".", metavar="OUTDIR",
+                   help="where to write (default: the current folder)")
+    _add_pipeline_flags(p)
+    p.set_defaults(func=_cmd_image)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,12 +321,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the shipped models", description="List the shipped models.")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("train", help="train a lifter (drover or supervised)",
-                       description="Train a lifter. Flags after the method go to its trainer; "
-                       "see `realtime3d train drover --help`.")
-    p.add_argument("method", choices=["drover", "supervised"], help="the training method")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="the trainer's own flags")
+    p = sub.add_parser("train", help="train a lifter from an experiment config",
+                       description="Train a lifter from an experiment config (docs/training.md). Under "
+                       "`torchrun --nproc-per-node N -m realtime3d train CONFIG` it trains with DDP.")
+    p.add_argument("config", metavar="CONFIG", help="a config file, a packaged config's name, or a method "
+                   "name (drover, supervised) for its shipped config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set train.max_steps=300 --set params.width=64 "
+                   "(repeatable)")
+    p.add_argument("--resume", nargs="?", const="last", metavar="CKPT",
+                   help="go on from the run folder's last checkpoint, or from the checkpoint file CKPT")
+    p.add_argument("--run-dir", metavar="DIR", help="folder for the run's files (default: runs/CONFIG_NAME)")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("plot", help="draw a run's training and evaluation curves to PNG",
+                       description="Draw the training losses and the val (and cmu-test) curves of a run "
+                       "folder to a PNG.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `realtime3d train`")
+    p.add_argument("-o", "--output", metavar="OUT.png", help="the PNG to write (default: RUN_DIR/curves.png)")
+    p.set_defaults(func=_cmd_plot)
+    _add_app_commands(sub)
     return parser
 
 

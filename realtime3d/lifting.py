@@ -20,6 +20,7 @@ import torch
 
 from .camera import default_focal, pixels_to_normalized
 from .models import LiftingNetwork
+from .models.lifter import fold_batch_norm
 from .normalization import BONE_SUM_MM, normalize_2d
 from .skeleton import H36M17
 
@@ -29,6 +30,7 @@ DEFAULT_MODEL = "drover"
 VISIBILITY_THRESHOLD = 0.5
 #: A pose needs at least this many visible joints to be lifted; otherwise its row is NaN.
 MIN_VISIBLE_JOINTS = 6
+_FLIP_PERMUTATION = torch.from_numpy(H36M17.flip_permutation)
 
 
 def available_models() -> list[str]:
@@ -47,6 +49,7 @@ class Lifter:
     def __init__(self, network: torch.nn.Module, name: str = "custom", card: dict | None = None,
                  flip_average: bool = True):
         self.network = network.eval()
+        self._inference = fold_batch_norm(network)   # the same function, BatchNorm folded into Linear
         self.name = name
         self.card = card or {}
         self.flip_average = flip_average
@@ -79,14 +82,15 @@ class Lifter:
         With flip_average, the pose is also lifted mirrored (x -> -x, left <-> right)
         and the mirrored answer, mirrored back, is averaged in: a mirrored person is
         as likely as the person, so the two answers should agree."""
-        lifted = self.network(pose2d, mask)
         if not self.flip_average:
-            return lifted
-        perm = torch.from_numpy(H36M17.flip_permutation)
+            return self._inference(pose2d, mask)
+        n = len(pose2d)
+        perm = _FLIP_PERMUTATION
         sign = pose2d.new_tensor([-1.0, 1.0])
-        mirrored = self.network(pose2d[:, perm] * sign, mask[:, perm])[:, perm]
-        mirrored = mirrored * mirrored.new_tensor([-1.0, 1.0, 1.0])
-        return 0.5 * (lifted + mirrored)
+        both = self._inference(torch.cat([pose2d, pose2d[:, perm] * sign]),   # one pass: [2N, J, 3]
+                               torch.cat([mask, mask[:, perm]]))
+        mirrored = both[n:, perm] * both.new_tensor([-1.0, 1.0, 1.0])
+        return 0.5 * (both[:n] + mirrored)
 
     def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
              visibility=None, batch_size: int = 4096) -> np.ndarray:

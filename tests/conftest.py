@@ -9,6 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Triton kernels run in its interpreter on the CPU; set before anything imports triton.
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from realtime3d.data.sample import standing_pose_mm  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CMU = SHARED / "data" / "cmu"
 
@@ -23,25 +28,7 @@ def cmu_root() -> Path:
 def hand_made_pose_mm() -> np.ndarray:
     """One standing person, written joint by joint: [17, 3] mm, camera coordinates
     (x right, y down, z forward), facing the camera, so the person's left is on +x."""
-    return np.array([
-        [0, 0, 0],            # pelvis
-        [-100, 0, 0],         # right hip
-        [-110, 420, 20],      # right knee
-        [-110, 830, 60],      # right ankle
-        [100, 0, 0],          # left hip
-        [120, 410, -60],      # left knee (stepping forward)
-        [130, 800, -10],      # left ankle
-        [0, -230, 0],         # spine
-        [0, -460, 0],         # thorax
-        [0, -600, -20],       # head
-        [0, -700, -20],       # head top
-        [170, -440, 0],       # left shoulder
-        [290, -200, -80],     # left elbow
-        [300, 20, -220],      # left wrist (reaching forward)
-        [-170, -440, 0],      # right shoulder
-        [-200, -180, 30],     # right elbow
-        [-210, 60, 20],       # right wrist
-    ], dtype=np.float32)
+    return standing_pose_mm()
 
 
 def project(joints3d_mm: np.ndarray, focal: float, size: tuple[int, int]) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from conftest import hand_made_pose_mm, project
 
 import realtime3d
@@ -119,3 +120,20 @@ def test_flip_average_is_mirror_equivariant(lifter):
     b = lifter.lift(mirrored, SIZE, focal=FOCAL)[H36M17.flip_permutation]
     b[:, 0] *= -1
     np.testing.assert_allclose(a, b, atol=0.5)
+
+
+def test_folded_batch_norm_network_gives_the_same_answer():
+    from realtime3d.models import LiftingNetwork
+    from realtime3d.models.lifter import fold_batch_norm
+    torch.manual_seed(0)
+    net = LiftingNetwork(width=64, blocks=2)
+    torch.nn.init.normal_(net.net[-1].weight, std=0.1)
+    net.train()
+    for _ in range(5):  # non-trivial running statistics
+        net(torch.randn(32, 17, 2), torch.rand(32, 17) > 0.2)
+    net.eval()
+    folded = fold_batch_norm(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in folded.modules())
+    x, mask = torch.randn(8, 17, 2), torch.rand(8, 17) > 0.2
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x, mask), net(x, mask), rtol=1e-4, atol=1e-4)

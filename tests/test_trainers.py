@@ -1,5 +1,5 @@
-"""The Drover trainer and the supervised baseline: they run, write checkpoints that the
-Lifter loads, and the random projection layer's views match the real 2D pool."""
+"""The Drover method and the supervised baseline on the spine: they train, write checkpoints
+that the Lifter loads, and the random projection layer's views match the real 2D pool."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,29 +8,33 @@ import torch
 
 from realtime3d.camera import rotate_project
 from realtime3d.data.mocap import load_split
+from realtime3d.data.views import random_rotations
 from realtime3d.lifting import Lifter
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from realtime3d.trainers.baselines import SupervisedConfig, scale_invariant_loss, train_supervised
-from realtime3d.trainers.common import PoseSampler, config_parser
-from realtime3d.trainers.drover import DroverConfig, bone_symmetry_loss, train
-from realtime3d.data.views import random_rotations
+from realtime3d.trainers.base import train
+from realtime3d.trainers.baselines import scale_invariant_loss
+from realtime3d.trainers.common import config_parser
+from realtime3d.trainers.config import load_experiment
+from realtime3d.trainers.drover import DroverConfig, bone_symmetry_loss
+from realtime3d.trainers.sampling import PoseSampler
 
-TINY = dict(width=32, batch=64, minutes=0.05, val_every_s=1.0, threads=1)
+TINY = ["train.max_steps=20", "train.val_every_steps=10"]
 
 
-def test_drover_trainer_runs_and_ships_a_loadable_checkpoint(cmu_root, tmp_path):
-    best = train(DroverConfig(**TINY, d_width=16, run_dir=str(tmp_path / "d")))
-    assert np.isfinite(best)
+def test_drover_trains_and_ships_a_loadable_checkpoint(cmu_root, tmp_path):
+    summary = train(load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", TINY), tmp_path / "d")
+    assert np.isfinite(summary["best_val_p_mpjpe"]) and summary["steps"] == 20
     lifter = Lifter.from_pretrained(tmp_path / "d" / "best.pt")
     assert lifter.card["method"] == "drover" and lifter.card["architecture"]["width"] == 32
     log = (tmp_path / "d" / "log.csv").read_text().splitlines()
-    assert log[0].startswith("time_s,step,loss_d,loss_g") and len(log) >= 2
+    assert log[0] == "step,time_s,loss_d,loss_g,fill,lr_g,lr_d" and len(log) == 4   # steps 1, 10, 20
+    assert (tmp_path / "d" / "eval.csv").read_text().startswith("step,time_s,val_p_mpjpe\n10,")
 
 
-def test_supervised_trainer_runs(cmu_root, tmp_path):
-    best = train_supervised(SupervisedConfig(**TINY, run_dir=str(tmp_path / "s")))
-    assert np.isfinite(best)
+def test_supervised_trains(cmu_root, tmp_path):
+    summary = train(load_experiment("supervised_cmu-h36m17_w32-b0_20steps", TINY), tmp_path / "s")
+    assert np.isfinite(summary["best_val_p_mpjpe"])
     assert Lifter.from_pretrained(tmp_path / "s" / "best.pt").card["method"] == "supervised"
 
 
@@ -67,7 +71,7 @@ def test_losses():
     assert bone_symmetry_loss(sym).item() > 1e-3
 
 
-def test_config_flags():
+def test_script_flags():
     args = config_parser(DroverConfig, "x").parse_args(["--composed-real", "false", "--width", "64"])
     assert args.composed_real is False and args.width == 64
     with pytest.raises(SystemExit):

@@ -1,9 +1,12 @@
 """The two baselines every Drover result is shown against.
 
 - constant depth: Drover's "trivial baseline", every joint at the same depth
-  (depth offsets of zero, a flat skeleton). It has no weights.
+  (depth offsets of zero, a flat skeleton). It has no weights and is not trained
+  (realtime3d/models/lifter.py ConstantDepthNetwork; ConstantDepth below is the same
+  thing built from the generator's architecture, for code that wants a LiftingNetwork).
 - supervised: the generator's architecture trained with the 3D labels (the upper
-  bound), with a scale-invariant (N-MPJPE) loss on the back-projected pose.
+  bound), with a scale-invariant (N-MPJPE) loss on the back-projected pose; a method
+  on the spine (base.py).
 """
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-from realtime3d.data.mocap import load_split
 from realtime3d.models import LiftingNetwork
-from .common import (ModelSelection, PoseSampler, RunLog, Validator, config_parser, cosine_factor,
-                     hidden_joint_loss)
+from .base import Method
+from .common import script_main
+from .losses import hidden_joint_loss
 
 
 class ConstantDepth(torch.nn.Module):
@@ -43,49 +46,46 @@ def scale_invariant_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tens
 class SupervisedConfig:
     width: int = 512           # the same architecture as the shipped Drover generator
     blocks: int = 4
-    batch: int = 512
     lr: float = 1e-3
     max_drop: int = 3
     drop_prob: float = 0.3
     fill_weight: float = 1.0
     mirror: bool = True        # train on the mocap poses and their mirror images
-    minutes: float = 10.0
-    val_every_s: float = 20.0
-    patience: int = 0          # early stopping after this many validations without a new best
-    seed: int = 0
-    threads: int = 2
-    run_dir: str = "runs/supervised"
 
 
-def train_supervised(cfg: SupervisedConfig) -> float:
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    sampler = PoseSampler(load_split("train")["joints3d"], cfg.seed + 1, mirror=cfg.mirror)
-    validate = Validator()
-    model = LiftingNetwork(width=cfg.width, blocks=cfg.blocks)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    log = RunLog(cfg.run_dir, cfg)
-    selection = ModelSelection(log, validate, "supervised", cfg.val_every_s, cfg.minutes * 60, cfg.patience)
-    step = 0
-    while selection.running():
-        pose2d, mask, body = sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
-        pred = model(pose2d, mask)
+class Supervised(Method):
+    """The lifting network, trained on random views of the train poses with their 3D."""
+
+    name = "supervised"
+    Config = SupervisedConfig
+
+    def __init__(self, cfg: SupervisedConfig, ctx):
+        super().__init__(cfg, ctx)
+        self.poses = ctx.sampler("poses", mirror=cfg.mirror)
+
+    def build(self):
+        return {"model": LiftingNetwork(width=self.cfg.width, blocks=self.cfg.blocks)}
+
+    def optimizers(self, models):
+        return {"model": torch.optim.Adam(models["model"].parameters(), lr=self.cfg.lr)}
+
+    def step(self, models, opts, step):
+        cfg = self.cfg
+        pose2d, mask, body = self.poses.sample(self.ctx.batch, cfg.max_drop, cfg.drop_prob)
+        pred = models["model"](pose2d, mask)
         loss = scale_invariant_loss(pred, body) + cfg.fill_weight * hidden_joint_loss(pred, pose2d, mask)
-        for group in opt.param_groups:  # cosine decay over the time budget
-            group["lr"] = cfg.lr * cosine_factor(log.elapsed() / (cfg.minutes * 60))
-        opt.zero_grad(set_to_none=True)
+        opts["model"].zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
-        step += 1
-        selection.maybe(step, model, loss=loss.item())
-    return selection.close()
+        opts["model"].step()
+        return {"loss": loss.item()}
+
+    def eval_model(self, models):
+        return models["model"]
 
 
 def main(argv=None) -> None:
-    parser = config_parser(SupervisedConfig, "Train the supervised baseline lifter (uses 3D labels).",
-                           prog="realtime3d train supervised")
-    cfg = SupervisedConfig(**vars(parser.parse_args(argv)))
-    print(f"best val P-MPJPE {train_supervised(cfg):.1f} mm")
+    """`python -m realtime3d.trainers.baselines --minutes 4`: the shipped supervised config with flags."""
+    script_main("supervised", argv)
 
 
 if __name__ == "__main__":

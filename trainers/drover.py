@@ -1,4 +1,4 @@
-"""Drover et al.: a lifting GAN trained from 2D poses alone.
+"""Drover et al.: a lifting GAN trained from 2D poses alone, as a method on the spine (base.py).
 
 G lifts a 2D pose to 3D (depth offsets, back projection); the random projection
 layer turns the 3D by a random camera and projects it; D tells these projections
@@ -29,29 +29,29 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from realtime3d.camera import perspective_project, rotate_about_depth
-from realtime3d.data.mocap import load_split
-from realtime3d.data.views import random_rotations
+from realtime3d.camera import rotate_about_depth
+from realtime3d.data.views import random_projection, random_rotations
 from realtime3d.models import Discriminator2D, LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from .common import (ModelSelection, PoseSampler, RunLog, Validator, config_parser, cosine_factor,
-                     hidden_joint_loss)
+from .base import Method
+from .common import script_main
+from .distributed import unwrap
+from .losses import hidden_joint_loss
 
 
 @dataclass
 class DroverConfig:
-    """Defaults are the shipped recipe (README); the paper's is --width 1024 --d-width 0
-    --batch 32768 --lr-decay false --flat-init false --composed-real false --ema 0 --cycle-weight 0."""
+    """Defaults are the shipped recipe (README); the paper's is width = 1024, d_width = 0,
+    flat_init = false, composed_real = false, ema = 0, cycle_weight = 0 (and train.batch = 32768,
+    train.lr_decay = false)."""
 
     width: int = 512
     g_blocks: int = 4
     d_blocks: int = 3
     d_width: int = 256        # discriminator width; 0 = the same as width
-    batch: int = 1024
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    lr_decay: bool = True     # cosine decay of both learning rates to 0 over the time budget
     betas: tuple = (0.5, 0.999)
     views: int = 1            # random projections per generated pose
     label_smooth: float = 0.0  # real target = 1 - label_smooth
@@ -67,25 +67,17 @@ class DroverConfig:
     flat_init: bool = True             # start G at the trivial baseline (zero offsets)
     ema: float = 0.99                  # decay of the generator's weight average (0 = off)
     cycle_weight: float = 1.0          # 3D rotation-cycle consistency (0 = off, as in the paper)
-    minutes: float = 28.0
-    val_every_s: float = 20.0
-    patience: int = 0          # early stopping after this many validations without a new best
-    seed: int = 0
-    threads: int = 2
-    run_dir: str = "runs/drover"
 
 
-def fake_views(generator: LiftingNetwork, pose2d, mask, views: int, gen: torch.Generator,
-               elevation_max: float = 20.0):
-    """Drover's back projection and random projection layers.
+def fake_views(generator: torch.nn.Module, pose2d, mask, views: int, rotations: torch.Tensor):
+    """Drover's back projection and random projection layers. pose2d [B, J, 2], mask [B, J],
+    rotations [B*V, 3, 3] (the random cameras, pose b seen by rows b, B + b, ...).
 
     Returns (lifted 3D [B, J, 3], normalized random views [B*V, J, 2], the rotated 3D [B*V, J, 3])."""
     lifted = generator(pose2d, mask)                                     # [B, J, 3]
-    b, j, _ = lifted.shape
     rep = lifted.repeat(views, 1, 1)                                     # [B*V, J, 3]
-    rot = random_rotations(b * views, gen, elevation_deg=(0.0, elevation_max))
-    rotated = rotate_about_depth(rep, rot, DEPTH)
-    fake, _, _ = normalize_2d(perspective_project(rotated))
+    rotated = rotate_about_depth(rep, rotations, DEPTH)                 # for the rotation cycle
+    fake, _, _ = normalize_2d(random_projection(rep, rotations, DEPTH))
     return lifted, fake, rotated
 
 
@@ -107,35 +99,43 @@ def bone_symmetry_loss(pose3d: torch.Tensor) -> torch.Tensor:
     return (((a - b) / (a + b).clamp(min=1e-6)) ** 2).mean()
 
 
-def train(cfg: DroverConfig) -> float:
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    train_frames = load_split("train")["joints3d"]
-    elevation = (0.0, cfg.train_elevation_max)
-    real_sampler = PoseSampler(train_frames, cfg.seed + 1, elevation, cfg.mirror)
-    input_sampler = PoseSampler(train_frames, cfg.seed + 2, elevation, cfg.mirror)
-    proj_gen = torch.Generator().manual_seed(cfg.seed + 3)
-    validate = Validator()
-    g = LiftingNetwork(width=cfg.width, blocks=cfg.g_blocks)
-    if not cfg.flat_init:  # the default PyTorch initialisation of the output layer (for ablations)
-        g.net[-1].reset_parameters()
-    d = Discriminator2D(width=cfg.d_width or cfg.width, blocks=cfg.d_blocks)
-    g_avg = torch.optim.swa_utils.AveragedModel(
-        g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema > 0 else None
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
-    log = RunLog(cfg.run_dir, cfg)
-    selection = ModelSelection(log, validate, "drover", cfg.val_every_s, cfg.minutes * 60, cfg.patience)
-    step = 0
-    while selection.running():
-        if cfg.lr_decay:
-            factor = cosine_factor(log.elapsed() / (cfg.minutes * 60))
-            for opt, lr in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
-                for group in opt.param_groups:
-                    group["lr"] = lr * factor
-        pose2d, mask, _ = input_sampler.sample(cfg.batch, cfg.max_drop, cfg.drop_prob)
-        real, _, _ = real_sampler.sample(cfg.batch * cfg.views, cameras=2 if cfg.composed_real else 1)
-        lifted, fake, rotated = fake_views(g, pose2d, mask, cfg.views, proj_gen, cfg.fake_elevation_max)
+class Drover(Method):
+    """G lifts, the random projection layer turns and projects, D tells real 2D from fake."""
+
+    name = "drover"
+    Config = DroverConfig
+
+    def __init__(self, cfg: DroverConfig, ctx):
+        super().__init__(cfg, ctx)
+        elevation = (0.0, cfg.train_elevation_max)
+        self.inputs = ctx.sampler("input", elevation_deg=elevation, mirror=cfg.mirror)   # what G lifts
+        self.reals = ctx.sampler("real", elevation_deg=elevation, mirror=cfg.mirror)     # what D sees as real
+        self.cameras = ctx.stream("projection")                                          # the random projection layer
+
+    def build(self) -> dict[str, torch.nn.Module]:
+        cfg = self.cfg
+        g = LiftingNetwork(width=cfg.width, blocks=cfg.g_blocks)
+        if not cfg.flat_init:  # the default PyTorch initialisation of the output layer (for ablations)
+            g.net[-1].reset_parameters()
+        models = {"g": g, "d": Discriminator2D(width=cfg.d_width or cfg.width, blocks=cfg.d_blocks)}
+        if cfg.ema > 0:
+            models["g_ema"] = torch.optim.swa_utils.AveragedModel(
+                g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        return models
+
+    def optimizers(self, models):
+        cfg = self.cfg
+        return {"g": torch.optim.Adam(models["g"].parameters(), lr=cfg.lr_g, betas=cfg.betas),
+                "d": torch.optim.Adam(models["d"].parameters(), lr=cfg.lr_d, betas=cfg.betas)}
+
+    def step(self, models, opts, step):
+        cfg, batch = self.cfg, self.ctx.batch
+        g, d = models["g"], models["d"]
+        pose2d, mask, _ = self.inputs.sample(batch, cfg.max_drop, cfg.drop_prob)
+        real, _, _ = self.reals.sample(batch * cfg.views, cameras=2 if cfg.composed_real else 1)
+        rotations = self.cameras.draw(lambda n, gen: random_rotations(
+            n, gen, elevation_deg=(0.0, cfg.fake_elevation_max)), batch * cfg.views).to(pose2d.device)
+        lifted, fake, rotated = fake_views(g, pose2d, mask, cfg.views, rotations)
 
         # discriminator: real and fake in one batch, so batch norm cannot tell them apart by statistics
         real.requires_grad_(cfg.r1_gamma > 0)
@@ -146,14 +146,15 @@ def train(cfg: DroverConfig) -> float:
         if cfg.r1_gamma > 0:
             (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
             loss_d = loss_d + 0.5 * cfg.r1_gamma * grad.pow(2).sum(dim=(1, 2)).mean()
-        opt_d.zero_grad(set_to_none=True)
+        opts["d"].zero_grad(set_to_none=True)
         loss_d.backward()
-        opt_d.step()
+        opts["d"].step()
 
-        # generator: D judges with its running statistics
-        d.eval()
-        d_fake = d(fake)
-        d.train()
+        # generator: D judges with its running statistics; D unwrapped, its gradients are not reduced
+        judge = unwrap(d)
+        judge.eval()
+        d_fake = judge(fake)
+        judge.train()
         loss_adv = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
         loss_fill = hidden_joint_loss(lifted, pose2d, mask)
         loss_g = loss_adv + cfg.fill_weight * loss_fill
@@ -161,23 +162,20 @@ def train(cfg: DroverConfig) -> float:
             loss_g = loss_g + cfg.bone_sym_weight * bone_symmetry_loss(lifted)
         if cfg.cycle_weight > 0:
             loss_g = loss_g + cfg.cycle_weight * rotation_cycle_loss(g(fake), rotated)
-        opt_g.zero_grad(set_to_none=True)
+        opts["g"].zero_grad(set_to_none=True)
         loss_g.backward()
-        opt_g.step()
-        if g_avg is not None:
-            g_avg.update_parameters(g)
-        step += 1
+        opts["g"].step()
+        if "g_ema" in models:
+            models["g_ema"].update_parameters(unwrap(g))
+        return {"loss_d": loss_d.item(), "loss_g": loss_adv.item(), "fill": loss_fill.item()}
 
-        selection.maybe(step, g_avg.module if g_avg is not None else g, loss_d=loss_d.item(),
-                        loss_g=loss_adv.item(), fill=loss_fill.item())
-    return selection.close()
+    def eval_model(self, models):
+        return models["g_ema"].module if "g_ema" in models else models["g"]
 
 
 def main(argv=None) -> None:
-    parser = config_parser(DroverConfig, "Train the Drover et al. lifting GAN from 2D poses alone.",
-                           prog="realtime3d train drover")
-    cfg = DroverConfig(**vars(parser.parse_args(argv)))
-    print(f"best val P-MPJPE {train(cfg):.1f} mm")
+    """`python -m realtime3d.trainers.drover --width 64 --minutes 4`: the shipped config with flags."""
+    script_main("drover", argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import math
 
 import torch
 
-from ..camera import perspective_project, rotation_from_angles
+from ..camera import rotation_from_angles
+from ..kernels import rotate_project
 from ..normalization import BODY_UNIT_MM, DEPTH, normalize_2d
 from ..skeleton import H36M17, Skeleton
 
@@ -32,15 +33,27 @@ def to_body_units(joints3d_mm: torch.Tensor, skeleton: Skeleton = H36M17) -> tor
     return (joints3d_mm - joints3d_mm[:, skeleton.root:skeleton.root + 1]) / BODY_UNIT_MM
 
 
+def random_projection(points: torch.Tensor, rotations: torch.Tensor, depth: float = DEPTH) -> torch.Tensor:
+    """Drover's random projection layer: turn points [B, J, 3] about (0, 0, depth) by rotations
+    [B, 3, 3] and project them -> [B, J, 2] (differentiable).
+
+    The one call site of the projection behind every training view (project_views, and the
+    trainers' random projection layer): the kernels' fused rotate_project (Triton on CUDA,
+    the PyTorch reference on the CPU), with one view per pose.
+    """
+    return rotate_project(points, rotations[:, None], depth=depth)[:, 0]          # [B, 1, J, 2] -> [B, J, 2]
+
+
 def project_views(joints3d_mm: torch.Tensor, rotations: torch.Tensor,
                   skeleton: Skeleton = H36M17) -> tuple[torch.Tensor, torch.Tensor]:
     """Views of mocap poses. joints3d_mm [B, J, 3], rotations [B, 3, 3].
 
     Returns (normalized 2D [B, J, 2], the rotated 3D in body units at depth DEPTH [B, J, 3]).
     """
-    body = to_body_units(joints3d_mm, skeleton) @ rotations.transpose(-1, -2)
-    body = body + body.new_tensor([0.0, 0.0, DEPTH])
-    pose2d, _, _ = normalize_2d(perspective_project(body), skeleton=skeleton)
+    units = to_body_units(joints3d_mm, skeleton)                               # [B, J, 3]
+    t = units.new_tensor([0.0, 0.0, DEPTH])
+    body = units @ rotations.transpose(-1, -2) + t                            # [B, J, 3]
+    pose2d, _, _ = normalize_2d(random_projection(units + t, rotations), skeleton=skeleton)
     return pose2d, body
 
 

@@ -5,6 +5,11 @@
 - image_size int [2]           (width, height); required with joints2d
 - focal      float             pixels; required with joints2d
 - clip       str [N]           optional, a clip or action name per frame
+
+Other arrays are kept in PoseSequence.extra. Two of them, written by an offline run
+(realtime3d.export), are checked when present:
+- visibility float [N, J]  0..1 per joint
+- timestamps float [N]     seconds
 """
 from __future__ import annotations
 
@@ -94,6 +99,9 @@ def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, req
         clip = data.pop("clip").astype(str).reshape(-1)
         if len(clip) != n:
             raise PoseFileError(f"{path}: clip has {len(clip)} entries for {n} frames")
+    for name, shape in (("visibility", (n, num_joints)), ("timestamps", (n,))):
+        if name in data and data[name].shape != shape:
+            raise PoseFileError(f"{path}: {name} must be {list(shape)}, got {list(data[name].shape)}")
     return PoseSequence(j3, j2, image_size, focal, clip, data or None)
 
 

@@ -1,0 +1,108 @@
+"""Regenerate the README screenshots: docs/img/overlay.png and docs/img/view3d.png.
+
+    xvfb-run -a python demos/screenshots.py                       # the committed pictures
+    xvfb-run -a python demos/screenshots.py --video clip.mp4 --frame 172 --out-dir /tmp/shots
+
+overlay.png is the overlay.mp4 layout (the 2D skeleton on the frame beside the
+software 3D render), view3d.png a screenshot of the live open3d window showing the
+same lifted pose. By default the frame is drawn here: the project's own sample pose
+(realtime3d.data.sample), seen by a 1280x720 camera with f = 1000 px, goes through the
+shipped lifter exactly as a detection would. The shared media and mocap may not be
+committed, nor anything derived from them; with --video, a real frame goes through
+MediaPipe and the lifter instead (for a local look, not for the repository).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from realtime3d import Lifter
+from realtime3d.camera import normalized_to_pixels
+from realtime3d.data.sample import standing_pose_mm
+from realtime3d.detect.mediapipe import PoseDetector
+from realtime3d.io._atomic import atomic_path
+from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
+from realtime3d.viz.render3d import SkeletonRenderer, side_by_side
+from realtime3d.viz.viewer import SkeletonViewer
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The sample pose's camera: 1280x720, f = 1000 px, the person 3.2 m away and turned 35 degrees.
+SAMPLE_SIZE, SAMPLE_FOCAL, SAMPLE_DEPTH_MM, SAMPLE_TURN_DEG = (1280, 720), 1000.0, 3200.0, 35.0
+
+
+def read_frame(video: Path, index: int) -> np.ndarray:
+    if not video.is_file():
+        raise FileNotFoundError(f"video not found: {video}")
+    capture = cv2.VideoCapture(str(video))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, frame = capture.read()
+    capture.release()
+    if not ok:
+        raise ValueError(f"{video}: cannot read frame {index}")
+    return frame
+
+
+def sample_frame() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A drawn frame (a floor and a wall) and the sample pose in its pixels: (frame, [17, 2], visibility [17])."""
+    a = np.radians(SAMPLE_TURN_DEG)
+    turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]], np.float32)
+    joints = standing_pose_mm() @ turn.T + np.array([0.0, 150.0, SAMPLE_DEPTH_MM], np.float32)   # [17, 3]
+    pixels = normalized_to_pixels(torch.from_numpy(joints[:, :2] / joints[:, 2:]), SAMPLE_SIZE, SAMPLE_FOCAL)
+    width, height = SAMPLE_SIZE
+    horizon = height // 2
+    frame = np.empty((height, width, 3), np.uint8)
+    frame[:horizon] = np.linspace(95, 70, horizon, dtype=np.uint8)[:, None, None]           # wall
+    frame[horizon:] = np.linspace(60, 110, height - horizon, dtype=np.uint8)[:, None, None]  # floor
+    return frame, pixels.numpy(), np.ones(len(joints), np.float32)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, help="take a real frame of this video through MediaPipe "
+                        "(default: the drawn sample frame)")
+    parser.add_argument("--frame", type=int, default=0, help="frame index in --video (default 0)")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "img", help="where the PNGs go")
+    parser.add_argument("--width", type=int, default=1280, help="width of overlay.png (default 1280)")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        parser.error("no X display for the open3d window: run under xvfb-run -a")
+    try:
+        if args.video is None:
+            frame, joints2d, visibility = sample_frame()
+            focal, caption = SAMPLE_FOCAL, "sample pose, f = 1000 px"
+        else:
+            frame = read_frame(args.video, args.frame)
+            with PoseDetector(static_image_mode=True) as detector:
+                detection = detector.detect(frame)
+            if detection is None:
+                raise ValueError(f"no person in frame {args.frame} of {args.video}")
+            joints2d, visibility, focal = detection.joints2d_px, detection.visibility, None
+            caption = f"{args.video.name}  frame {args.frame}, MediaPipe 2D"
+        height, width = frame.shape[:2]
+        joints3d = Lifter.from_pretrained().lift(joints2d, image_size=(width, height), focal=focal,
+                                                 visibility=visibility)                   # [17, 3] mm
+
+        draw_skeleton_2d(frame, joints2d, visibility)
+        draw_status(frame, [caption, "drover lifter -> 3D"])
+        overlay = side_by_side(frame, SkeletonRenderer(size=(height, height)).render(joints3d))
+        overlay = cv2.resize(overlay, (args.width, round(overlay.shape[0] * args.width / overlay.shape[1])),
+                             interpolation=cv2.INTER_AREA)
+        with atomic_path(args.out_dir / "overlay.png") as tmp:
+            if not cv2.imwrite(tmp, overlay):
+                raise OSError(f"cannot write {args.out_dir / 'overlay.png'}")
+        with SkeletonViewer(width=960, height=720) as viewer:
+            viewer.update(joints3d)
+            viewer.screenshot(args.out_dir / "view3d.png")
+    except (OSError, ValueError, RuntimeError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    print(f"wrote {args.out_dir / 'overlay.png'} and {args.out_dir / 'view3d.png'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

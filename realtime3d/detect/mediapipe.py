@@ -1,0 +1,153 @@
+"""MediaPipe pose (33 landmarks) -> the 17 joints of skeleton.H36M17, by the data rules.
+
+The rules are those that build the training data (../shared/data/README.md, "The
+joint rules"), so that the lifter sees the joint definitions it was trained on:
+
+- hips, knees, ankles, shoulders, elbows, wrists: the MediaPipe landmark of the same
+  name. MediaPipe's LEFT_* landmarks are the person's own left, as ours are.
+- pelvis, spine, thorax: skeleton.derive_h36m_torso (midpoint of the hips, of the
+  shoulders, and of those two), the rule the mocap conversion uses.
+- head: the midpoint of the ears (the detector's stand-in for the base of the skull).
+- head top: MediaPipe has none; estimated in 2D as head + HEAD_TOP_K * (head - thorax),
+  with HEAD_TOP_K fitted on CMU train mocap seen through the training cameras
+  (benchmarks/calibrate_head_top.py).
+
+Visibility is kept per joint; a derived joint takes the minimum of its sources.
+Only model_complexity=1 is used: it is the model inside the mediapipe==0.10.21
+wheel, so nothing is downloaded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import mediapipe as mp
+import numpy as np
+
+from ..skeleton import H36M17, derive_h36m_torso
+
+_LM = mp.solutions.pose.PoseLandmark
+NUM_LANDMARKS = len(_LM)  # 33
+
+#: head_top = head + HEAD_TOP_K * (head - thorax), in 2D. Least-squares fit over CMU
+#: train poses under 4 random training views each (seed 0): mean error 0.27 of the
+#: head-thorax length, against 0.77 for head_top = head
+#: (benchmarks/results/head_top_calibration.json).
+HEAD_TOP_K = 0.6693
+
+#: The 33 -> 17 mapping: each 17-skeleton joint and the MediaPipe landmarks whose mean
+#: it is. The derived joints (pelvis, spine, thorax: skeleton.derive_h36m_torso; head
+#: top: HEAD_TOP_K) are not listed; they are built from the joints listed here.
+MP33_TO_H36M17: dict[str, tuple[_LM, ...]] = {
+    "right_hip": (_LM.RIGHT_HIP,),
+    "right_knee": (_LM.RIGHT_KNEE,),
+    "right_ankle": (_LM.RIGHT_ANKLE,),
+    "left_hip": (_LM.LEFT_HIP,),
+    "left_knee": (_LM.LEFT_KNEE,),
+    "left_ankle": (_LM.LEFT_ANKLE,),
+    "head": (_LM.LEFT_EAR, _LM.RIGHT_EAR),  # midpoint of the ears
+    "left_shoulder": (_LM.LEFT_SHOULDER,),
+    "left_elbow": (_LM.LEFT_ELBOW,),
+    "left_wrist": (_LM.LEFT_WRIST,),
+    "right_shoulder": (_LM.RIGHT_SHOULDER,),
+    "right_elbow": (_LM.RIGHT_ELBOW,),
+    "right_wrist": (_LM.RIGHT_WRIST,),
+}
+
+# Each derived joint's source joints (for its visibility, the minimum over them).
+_DERIVED_FROM = {
+    "pelvis": ("left_hip", "right_hip"),
+    "thorax": ("left_shoulder", "right_shoulder"),
+    "spine": ("left_hip", "right_hip", "left_shoulder", "right_shoulder"),
+    "head_top": ("head", "left_shoulder", "right_shoulder"),
+}
+
+
+def landmarks_to_h36m(landmarks33: np.ndarray, visibility33: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe landmarks [..., 33, 2] (pixels) and visibility [..., 33] ->
+    (joints2d [..., 17, 2] float32, visibility [..., 17] float32), by the rules above."""
+    lm = np.asarray(landmarks33, dtype=np.float64)
+    vis33 = np.asarray(visibility33, dtype=np.float64)
+    if lm.ndim < 2 or lm.shape[-2:] != (NUM_LANDMARKS, 2):
+        raise ValueError(f"landmarks33 must be [..., {NUM_LANDMARKS}, 2], got {list(lm.shape)}")
+    if vis33.shape != lm.shape[:-1]:
+        raise ValueError(f"visibility33 must be {list(lm.shape[:-1])}, got {list(vis33.shape)}")
+    batch = lm.shape[:-2]
+    joints = np.zeros(batch + (H36M17.num_joints, 2))            # [..., 17, 2]
+    vis = np.zeros(batch + (H36M17.num_joints,))                  # [..., 17]
+    for name, sources in MP33_TO_H36M17.items():
+        idx = [int(s) for s in sources]
+        joints[..., H36M17.index[name], :] = lm[..., idx, :].mean(axis=-2)
+        vis[..., H36M17.index[name]] = vis33[..., idx].min(axis=-1)
+    derive_h36m_torso(joints)
+    s = H36M17.index
+    head, thorax = joints[..., s["head"], :], joints[..., s["thorax"], :]
+    joints[..., s["head_top"], :] = head + HEAD_TOP_K * (head - thorax)
+    for name, sources in _DERIVED_FROM.items():
+        vis[..., s[name]] = vis[..., [s[n] for n in sources]].min(axis=-1)
+    return joints.astype(np.float32), vis.astype(np.float32)
+
+
+@dataclass
+class Detection:
+    """One person in one frame."""
+
+    joints2d_px: np.ndarray   # [17, 2] float32, pixels of the frame
+    visibility: np.ndarray    # [17] float32 in 0..1 (derived joints: min of their sources)
+    landmarks33: np.ndarray   # [33, 4] float32 raw MediaPipe (x_px, y_px, z, visibility)
+
+
+class PoseDetector:
+    """MediaPipe pose, model_complexity=1 (shipped in the wheel; never downloads).
+
+    static_image_mode=False tracks a person across video frames (faster, steadier);
+    True runs the person detector on every frame (independent images).
+    smooth_landmarks is MediaPipe's own One Euro filtering; off by default because
+    realtime3d.filters applies its own, optional one.
+    """
+
+    def __init__(self, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, smooth_landmarks: bool = False):
+        for name, value in (("min_detection_confidence", min_detection_confidence),
+                            ("min_tracking_confidence", min_tracking_confidence)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in 0..1, got {value}")
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=static_image_mode, model_complexity=1,
+            smooth_landmarks=smooth_landmarks, enable_segmentation=False,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+
+    def detect(self, frame_bgr: np.ndarray) -> Detection | None:
+        """A BGR uint8 frame [H, W, 3] -> the person's Detection, or None when there is none."""
+        if self._pose is None:
+            raise ValueError("PoseDetector is closed")
+        frame = np.asarray(frame_bgr)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or 0 in frame.shape:
+            raise ValueError(f"frame must be a BGR uint8 image [H, W, 3], got {frame.dtype} {list(frame.shape)}")
+        height, width = frame.shape[:2]
+        result = self._pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        if result.pose_landmarks is None:
+            return None
+        raw = np.array([(lm.x * width, lm.y * height, lm.z, lm.visibility)
+                        for lm in result.pose_landmarks.landmark], dtype=np.float32)  # [33, 4]
+        joints2d, vis = landmarks_to_h36m(raw[:, :2], raw[:, 3])
+        return Detection(joints2d_px=joints2d, visibility=vis, landmarks33=raw)
+
+    def reset(self) -> None:
+        """Forget the tracked person (a new video, a camera that reconnected): the next
+        frame runs MediaPipe's person detector afresh."""
+        if self._pose is None:
+            raise ValueError("PoseDetector is closed")
+        self._pose.reset()
+
+    def close(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
+
+    def __enter__(self) -> "PoseDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

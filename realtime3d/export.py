@@ -1,0 +1,322 @@
+"""The files of an offline run: poses.npz, poses.json, poses.csv and poses.bvh (docs/outputs.md).
+
+Every file is written atomically (temp file + rename); poses.npz is written last, so
+its presence means the export finished. The lifter's bone lengths vary from frame to
+frame, and a BVH has fixed bone lengths, so the exported poses are first made to
+have constant bones (constant_bone_poses): every bone keeps its direction and gets
+the median length over the run. Those poses are poses.npz `joints3d` and what every
+other file holds; the lifter's own output is kept as `joints3d_raw` in poses.npz.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from .io._atomic import atomic_write_text
+from .io.bvh import write_bvh
+from .io.poses import PoseSequence, write_poses
+from .skeleton import H36M17
+
+OUTPUT_FILES = ("poses.bvh", "poses.json", "poses.csv", "poses.npz")  # in the order written
+
+#: poses.bvh is in metres, so Blender imports the person at true size with its defaults.
+BVH_UNIT_MM = 1000.0
+#: Length of the End Site stub after each leaf joint (wrists, ankles, head top), in mm:
+#: Blender makes a bone of it; it is not data.
+END_SITE_MM = 50.0
+
+# The BVH rest pose (a T-pose, Y up, facing +Z, the person's left on +X): each joint's
+# direction from its parent.
+_LEFT, _RIGHT, _UP, _DOWN = (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0)
+_REST_DIRECTION = {
+    "right_hip": _RIGHT, "right_knee": _DOWN, "right_ankle": _DOWN,
+    "left_hip": _LEFT, "left_knee": _DOWN, "left_ankle": _DOWN,
+    "spine": _UP, "thorax": _UP, "head": _UP, "head_top": _UP,
+    "left_shoulder": _LEFT, "left_elbow": _LEFT, "left_wrist": _LEFT,
+    "right_shoulder": _RIGHT, "right_elbow": _RIGHT, "right_wrist": _RIGHT,
+}
+# Joints with several children get a rotation of their own from a body frame:
+# x from the right to the left child, y towards the child that continues the trunk.
+_BODY_FRAME = {"pelvis": ("right_hip", "left_hip", "spine"),
+               "thorax": ("right_shoulder", "left_shoulder", "head")}
+
+
+@dataclass
+class RunResult:
+    """What an offline run produced, frame by frame."""
+
+    joints3d: np.ndarray      # [N, 17, 3] mm camera coordinates, NaN rows where no person
+    joints2d: np.ndarray      # [N, 17, 2] px, NaN rows where no person
+    visibility: np.ndarray    # [N, 17] 0..1 (0 where no person)
+    timestamps: np.ndarray    # [N] seconds
+    image_size: tuple[int, int]  # (width, height) px
+    focal: float              # px
+    fps: float
+    source: str               # the input video
+
+    def __post_init__(self) -> None:
+        self.joints3d = np.asarray(self.joints3d, dtype=np.float32)
+        self.joints2d = np.asarray(self.joints2d, dtype=np.float32)
+        self.visibility = np.asarray(self.visibility, dtype=np.float32)
+        self.timestamps = np.asarray(self.timestamps, dtype=np.float64)
+        n, j = len(self.joints3d), H36M17.num_joints
+        for name, shape in (("joints3d", (n, j, 3)), ("joints2d", (n, j, 2)),
+                            ("visibility", (n, j)), ("timestamps", (n,))):
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"RunResult.{name} must be {list(shape)}, got {list(getattr(self, name).shape)}")
+        if len(self.image_size) != 2 or min(self.image_size) <= 0:
+            raise ValueError(f"RunResult.image_size must be (width, height), got {self.image_size}")
+        if not (self.focal > 0 and self.fps > 0):
+            raise ValueError(f"RunResult.focal and fps must be positive, got {self.focal}, {self.fps}")
+        self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+
+    @property
+    def valid(self) -> np.ndarray:
+        """[N] bool: frames with a complete 3D pose."""
+        return np.isfinite(self.joints3d).all(axis=(1, 2))
+
+
+# ----------------------------------------------------------------------------- constant bones
+
+
+def constant_bone_poses(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Poses [N, 17, 3] -> (the same poses with every bone at its median length, lengths [16]).
+
+    Root-out: the root stays, each bone keeps its direction and gets the median of its
+    length over the frames where the pose is complete. Other frames stay NaN.
+    """
+    joints3d = np.asarray(joints3d, dtype=np.float64)
+    if joints3d.ndim != 3 or joints3d.shape[1:] != (H36M17.num_joints, 3):
+        raise ValueError(f"poses must be [N, {H36M17.num_joints}, 3], got {list(joints3d.shape)}")
+    valid = np.isfinite(joints3d).all(axis=(1, 2))                            # [N]
+    if not valid.any():
+        raise ValueError("no frame holds a complete pose")
+    parents = [p for p, _ in H36M17.bones]
+    children = [c for _, c in H36M17.bones]
+    vectors = joints3d[valid][:, children] - joints3d[valid][:, parents]       # [V, 16, 3]
+    lengths = np.median(np.linalg.norm(vectors, axis=-1), axis=0)              # [16]
+    out = np.full_like(joints3d, np.nan)
+    src = joints3d[valid]
+    dst = np.empty_like(src)
+    dst[:, H36M17.root] = src[:, H36M17.root]
+    for (p, c), length in zip(H36M17.bones, lengths):  # parents precede children
+        d = src[:, c] - src[:, p]
+        dst[:, c] = dst[:, p] + length * d / np.linalg.norm(d, axis=-1, keepdims=True).clip(min=1e-9)
+    out[valid] = dst
+    return out, lengths
+
+
+# ----------------------------------------------------------------------------- BVH
+
+
+@dataclass
+class BVHAnimation:
+    """The arguments of realtime3d.io.bvh.write_bvh for a pose sequence (units: metres)."""
+
+    names: list[str]
+    parents: list[int]
+    offsets: np.ndarray          # [B, 3] rest offsets from the parent
+    root_positions: np.ndarray   # [F, 3]
+    local_rotations: np.ndarray  # [F, B, 3, 3]
+    frame_time: float
+    end_sites: dict[int, np.ndarray]
+
+    def write(self, path: str | os.PathLike) -> None:
+        write_bvh(path, self.names, self.parents, self.offsets, self.root_positions,
+                  self.local_rotations, self.frame_time, self.end_sites)
+
+
+def camera_to_bvh(points_mm: np.ndarray) -> np.ndarray:
+    """Camera coordinates in mm (x right, y down, z forward) -> BVH Y-up metres.
+
+    (x, y, z) -> (x, -y, -z): a rotation of 180 degrees about x, never a mirror.
+    """
+    return points_mm * np.array([1.0, -1.0, -1.0]) / BVH_UNIT_MM
+
+
+def bvh_to_camera(points: np.ndarray) -> np.ndarray:
+    """The inverse of camera_to_bvh: BVH Y-up metres -> camera coordinates in mm."""
+    return points * np.array([1.0, -1.0, -1.0]) * BVH_UNIT_MM
+
+
+def _bvh_joints() -> tuple[list[str], list[int], list[int | None], list[int | None]]:
+    """The BVH hierarchy: the 17 joints plus a zero-offset branch joint per child of a
+    joint with several children, so that every bone has a rotation of its own.
+
+    Returns names, parents (BVH indices), the 17-joint index of each BVH joint (None
+    for a branch) and the 17-joint index of the bone end each BVH joint's rotation aims.
+    """
+    children = {j: [c for c in range(H36M17.num_joints) if H36M17.parents[c] == j]
+                for j in range(H36M17.num_joints)}
+    names: list[str] = []
+    parents: list[int] = []
+    joint_of: list[int | None] = []
+    aims: list[int | None] = []
+
+    def add(name: str, parent: int, joint: int | None, aim: int | None) -> int:
+        names.append(name)
+        parents.append(parent)
+        joint_of.append(joint)
+        aims.append(aim)
+        return len(names) - 1
+
+    def visit(j: int, parent: int) -> None:
+        kids = children[j]
+        b = add(H36M17.joint_names[j], parent, j, kids[0] if len(kids) == 1 else None)
+        for c in kids:
+            if len(kids) == 1:
+                visit(c, b)
+            else:
+                branch = add(f"{H36M17.joint_names[j]}_to_{H36M17.joint_names[c]}", b, None, c)
+                visit(c, branch)
+
+    visit(H36M17.root, -1)
+    return names, parents, joint_of, aims
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True).clip(min=1e-12)
+
+
+def _body_frame(right: np.ndarray, left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Rotations [F, 3, 3] whose x axis points right -> left and y axis (made orthogonal) up."""
+    x = _unit(left - right)
+    y = _unit(up - np.sum(up * x, axis=-1, keepdims=True) * x)
+    return np.stack([x, y, np.cross(x, y)], axis=-1)
+
+
+def _shortest_rotation(u: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The smallest rotations [F, 3, 3] turning the unit vector u [3] onto unit vectors w [F, 3]."""
+    axis = np.cross(u, w)                                                      # [F, 3]
+    sin, cos = np.linalg.norm(axis, axis=-1), w @ u                            # [F]
+    any_perpendicular = _unit(np.cross(u, [0.0, 0.0, 1.0] if abs(u[2]) < 0.9 else [1.0, 0.0, 0.0]))
+    axis = np.where(sin[:, None] > 1e-12, axis / sin.clip(min=1e-12)[:, None], any_perpendicular)
+    return Rotation.from_rotvec(axis * np.arctan2(sin, cos)[:, None]).as_matrix()
+
+
+def bvh_from_poses(joints3d: np.ndarray, fps: float) -> BVHAnimation:
+    """Poses [N, 17, 3] mm camera coordinates -> a BVH animation with rotations.
+
+    The poses are first given constant bones (constant_bone_poses); the BVH then
+    reproduces exactly those poses. Frames without a complete pose hold the last
+    complete one (the first complete one before it). Y up, metres.
+    """
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    poses, lengths = constant_bone_poses(joints3d)
+    valid = np.isfinite(poses).all(axis=(1, 2))
+    held = np.maximum.accumulate(np.where(valid, np.arange(len(poses)), -1))   # last valid frame
+    held[held < 0] = np.argmax(valid)
+    pos = camera_to_bvh(poses[held])                                           # [F, 17, 3] m
+    bone_length = {c: lengths[k] / BVH_UNIT_MM for k, (_, c) in enumerate(H36M17.bones)}
+
+    names, parents, joint_of, aims = _bvh_joints()
+    num_frames, num_bvh = len(pos), len(names)
+    offsets = np.zeros((num_bvh, 3))
+    local = np.zeros((num_frames, num_bvh, 3, 3))
+    world = np.zeros((num_frames, num_bvh, 3, 3))
+    end_sites = {}
+    idx = H36M17.index
+    for b, (parent, j, aim) in enumerate(zip(parents, joint_of, aims)):
+        if j is not None and parent >= 0:
+            offsets[b] = np.array(_REST_DIRECTION[H36M17.joint_names[j]]) * bone_length[j]
+        parent_world = world[:, parent] if parent >= 0 else np.broadcast_to(np.eye(3), (num_frames, 3, 3))
+        if aim is not None:       # this joint's rotation aims its one bone
+            rest = np.array(_REST_DIRECTION[H36M17.joint_names[aim]])
+            start = pos[:, H36M17.parents[aim]]
+            target = np.einsum("fji,fj->fi", parent_world, _unit(pos[:, aim] - start))
+            local[:, b] = _shortest_rotation(rest, target)
+        elif j is not None and H36M17.joint_names[j] in _BODY_FRAME:  # several children
+            right, left, up = (idx[n] for n in _BODY_FRAME[H36M17.joint_names[j]])
+            frame = _body_frame(pos[:, right], pos[:, left], pos[:, up] - pos[:, j])
+            local[:, b] = np.swapaxes(parent_world, -1, -2) @ frame
+        else:                     # a leaf: it follows its parent
+            local[:, b] = np.eye(3)
+            end_sites[b] = np.array(_REST_DIRECTION[H36M17.joint_names[j]]) * END_SITE_MM / BVH_UNIT_MM
+        world[:, b] = parent_world @ local[:, b]
+    return BVHAnimation(names, parents, offsets, pos[:, H36M17.root], local, 1.0 / fps, end_sites)
+
+
+# ----------------------------------------------------------------------------- JSON and CSV
+
+
+def _nan_to_none(a: np.ndarray, decimals: int) -> list:
+    """A float array as nested lists, rounded, with NaN as None (JSON null)."""
+    a = np.round(np.asarray(a, dtype=np.float64), decimals)
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def poses_json(result: RunResult, joints3d: np.ndarray) -> str:
+    """poses.json: metadata and one entry per frame (null where no person)."""
+    valid = np.isfinite(joints3d).all(axis=(1, 2))
+    frames = []
+    for i in range(len(joints3d)):
+        frames.append({
+            "frame": i, "time_s": round(float(result.timestamps[i]), 6), "person": bool(valid[i]),
+            "joints3d_mm": _nan_to_none(joints3d[i], 2) if valid[i] else None,
+            "joints2d_px": _nan_to_none(result.joints2d[i], 2) if valid[i] else None,
+            "visibility": _nan_to_none(result.visibility[i], 4) if valid[i] else None,
+        })
+    doc = {
+        "format": "realtime3d poses", "version": 1, "source": result.source,
+        "fps": result.fps, "image_size": list(result.image_size), "focal_px": result.focal,
+        "coordinates": "camera: x right, y down, z forward; millimetres (3D), pixels (2D)",
+        "joint_names": list(H36M17.joint_names), "parents": list(H36M17.parents),
+        "frames": frames,
+    }
+    return json.dumps(doc, separators=(",", ":")) + "\n"
+
+
+def poses_csv(result: RunResult, joints3d: np.ndarray) -> str:
+    """poses.csv: one row per frame, FreeMoCap's layout (<joint>_x, _y, _z), empty where no person."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame", "time_s"] + [f"{n}_{a}" for n in H36M17.joint_names for a in "xyz"])
+    for i, pose in enumerate(joints3d):
+        values = ["" if not np.isfinite(v) else f"{v:.2f}" for v in pose.reshape(-1)]
+        writer.writerow([i, f"{result.timestamps[i]:.6f}"] + values)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- all files
+
+
+def _check_writable(outdir: Path) -> None:
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=outdir):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"{outdir}: output folder is not writable ({exc.strerror or exc})") from None
+
+
+def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Path]:
+    """Write poses.bvh, poses.json, poses.csv and poses.npz (last) into outdir, each atomically.
+
+    Returns {file name: path}. Raises ValueError when no frame has a person and
+    PermissionError when outdir cannot be written; nothing is written then.
+    """
+    outdir = Path(outdir)
+    if not result.valid.any():
+        raise ValueError(f"{result.source}: no person found in any of {len(result.joints3d)} frames; "
+                         "nothing to export")
+    _check_writable(outdir)
+    joints3d, _ = constant_bone_poses(result.joints3d)
+    paths = {name: outdir / name for name in OUTPUT_FILES}
+    bvh_from_poses(joints3d, result.fps).write(paths["poses.bvh"])
+    atomic_write_text(paths["poses.json"], poses_json(result, joints3d))
+    atomic_write_text(paths["poses.csv"], poses_csv(result, joints3d))
+    write_poses(paths["poses.npz"], PoseSequence(
+        joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
+        focal=result.focal,
+        extra={"joints3d_raw": result.joints3d, "visibility": result.visibility,
+               "timestamps": result.timestamps, "fps": np.float64(result.fps), "source": np.str_(result.source)}))
+    return paths

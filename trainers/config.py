@@ -1,0 +1,211 @@
+"""Experiment configs: one TOML file per experiment, `--set key=value` overrides, typed by dataclasses.
+
+A config file names its method and holds two tables, the spine's settings and the
+method's hyperparameters:
+
+    method = "drover"
+    [train]            # TrainConfig below: batch, length, schedule, intervals, seed ...
+    max_steps = 300
+    [params]           # the method's own dataclass (e.g. trainers/drover.py DroverConfig)
+    width = 512
+
+Keys left out take the dataclass defaults. `--set train.batch=256 --set params.width=64`
+overrides one key each; the value is parsed as the field's type (int, float, bool,
+str, or a comma-separated tuple). Unknown keys and ill-typed values are errors.
+File names encode method, data, model size and length, as mmpose does:
+`drover_cmu-h36m17_w512-g4d3_28min.toml`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+#: method name -> "module:class" of its Method (imported on use).
+METHODS = {
+    "drover": "realtime3d.trainers.drover:Drover",
+    "supervised": "realtime3d.trainers.baselines:Supervised",
+}
+
+#: `realtime3d train METHOD` trains the shipped config of that method.
+SHIPPED = {
+    "drover": "drover_cmu-h36m17_w512-g4d3_28min",
+    "supervised": "supervised_cmu-h36m17_w512-b4_10min",
+}
+
+
+@dataclass
+class TrainConfig:
+    """What the spine owns (the [train] table; TRAIN_HELP says what each key means). A run stops
+    at max_steps or after `minutes`, whichever comes first; 0 is no limit."""
+
+    batch: int = 1024
+    max_steps: int = 0
+    minutes: float = 0.0
+    lr_decay: bool = True
+    val_every_s: float = 20.0
+    val_every_steps: int = 0
+    val_frames: int = 4000
+    test_every_s: float = 0.0
+    patience: int = 0
+    ckpt_every: int = 500
+    log_every: int = 20
+    seed: int = 0
+    threads: int = 2
+    shards: int = 0
+    amp: bool = False
+    sync_bn: bool = True
+
+
+#: One line of help per config key, shared by the docs test and `realtime3d train --help`.
+TRAIN_HELP = {
+    "batch": "poses per step, summed over all processes",
+    "max_steps": "stop after this many steps (0 = no step limit)",
+    "minutes": "stop after this many minutes of training (0 = no time limit)",
+    "lr_decay": "decay every learning rate to 0 over the run (cosine)",
+    "val_every_s": "seconds between validations (model selection on the val subjects)",
+    "val_every_steps": "steps between validations; overrides val_every_s when > 0",
+    "val_frames": "validation frames, evenly spaced over the val subjects",
+    "test_every_s": "seconds between cmu-test evaluations, logged only, never used to select (0 = off)",
+    "patience": "stop after this many validations without a new best (early stopping; 0 = off)",
+    "ckpt_every": "steps between checkpoints",
+    "log_every": "steps between rows of log.csv",
+    "seed": "random seed",
+    "threads": "CPU threads for torch, per process",
+    "shards": "data shards, each with its own seeded random streams (0 = one per process)",
+    "amp": "bf16 autocast on CUDA (ignored on CPU)",
+    "sync_bn": "convert batch norm to SyncBatchNorm under DDP on CUDA",
+}
+
+
+@dataclass
+class Experiment:
+    """A loaded config: the method's name and class, and its two typed tables."""
+
+    name: str                    # the file's stem, e.g. drover_cmu-h36m17_w512-g4d3_28min
+    method: str
+    train: TrainConfig
+    params: Any                  # the method's Config dataclass
+    source: str = ""             # the file it came from
+    overrides: list[str] = field(default_factory=list)
+
+    def method_class(self):
+        return method_class(self.method)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "method": self.method, "train": dataclasses.asdict(self.train),
+                "method_config": dataclasses.asdict(self.params), "source": self.source,
+                "overrides": list(self.overrides)}
+
+
+def method_class(name: str):
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
+    module, cls = METHODS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def packaged_configs() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+
+
+def resolve_config(spec: str) -> Path:
+    """A path, a packaged config's name (with or without .toml), or a method name (its shipped config)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    name = SHIPPED.get(spec, spec)
+    packaged = CONFIG_DIR / (name if name.endswith(".toml") else name + ".toml")
+    if packaged.is_file():
+        return packaged
+    raise FileNotFoundError(f"no config {spec!r}: not a file, and not one of the packaged configs "
+                            f"({', '.join(packaged_configs())}) or methods ({', '.join(SHIPPED)})")
+
+
+def load_experiment(spec: str, overrides: Sequence[str] = ()) -> Experiment:
+    """The experiment of a config (see resolve_config) with `--set` overrides applied."""
+    path = resolve_config(spec)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    if "method" not in raw or not isinstance(raw["method"], str):
+        raise ValueError(f"{path}: needs a top-level method = \"NAME\" ({', '.join(sorted(METHODS))})")
+    unknown = set(raw) - {"method", "train", "params"}
+    if unknown:
+        raise ValueError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
+                         "(expected method, [train], [params])")
+    method = raw["method"]
+    if method not in METHODS:
+        raise ValueError(f"{path}: unknown method {method!r}; known: {', '.join(sorted(METHODS))}")
+    if not all(isinstance(raw.get(t, {}), dict) for t in ("train", "params")):
+        raise ValueError(f"{path}: train and params must be tables ([train], [params])")
+    tables = {"train": dict(raw.get("train", {})), "params": dict(raw.get("params", {}))}
+    config_cls = method_class(method).Config
+    for item in overrides:
+        section, key, value = _split_override(item)
+        cls = TrainConfig if section == "train" else config_cls
+        tables[section][key] = _parse_value(value, _field(cls, key, f"--set {item}"), f"--set {item}")
+    train = _build(TrainConfig, tables["train"], f"{path} [train]")
+    params = _build(config_cls, tables["params"], f"{path} [params]")
+    if train.max_steps <= 0 and train.minutes <= 0:
+        raise ValueError(f"{path}: set train.max_steps or train.minutes (a run needs a length)")
+    return Experiment(path.stem, method, train, params, str(path), list(overrides))
+
+
+def _split_override(item: str) -> tuple[str, str, str]:
+    key, sep, value = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or section not in ("train", "params"):
+        raise ValueError(f"--set {item}: expected train.KEY=VALUE or params.KEY=VALUE")
+    return section, name, value.strip()
+
+
+def _field(cls, key: str, where: str) -> dataclasses.Field:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if key not in fields:
+        raise ValueError(f"{where}: unknown key {key!r}; known: {', '.join(fields)}")
+    return fields[key]
+
+
+def _parse_value(text: str, f: dataclasses.Field, where: str):
+    """A --set value as the type of the field's default."""
+    kind = type(f.default)
+    try:
+        if kind is bool:
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is tuple:
+            items = [s for s in text.strip("()[] ").split(",") if s.strip()]
+            types = [type(v) for v in f.default] or [float] * len(items)
+            if len(items) != len(types):
+                raise ValueError
+            return tuple(t(s.strip()) for t, s in zip(types, items))
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{where}: {f.name} must be a {kind.__name__}, got {text!r}") from None
+
+
+def _build(cls, table: dict, where: str):
+    """The dataclass from a TOML table: unknown keys and wrong types are errors."""
+    values = {}
+    for key, value in table.items():
+        f = _field(cls, key, where)
+        kind = type(f.default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif kind is tuple and isinstance(value, list):
+            value = tuple(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"{where}: {key} must be a {kind.__name__}, got {value!r}")
+        values[key] = value
+    return cls(**values)

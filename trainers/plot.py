@@ -1,0 +1,73 @@
+"""Training curves of a run folder (log.csv, eval.csv) drawn to PNG with matplotlib (Agg)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import textwrap
+from pathlib import Path
+
+from realtime3d.io._atomic import atomic_path
+from .logs import EVAL_CSV, TRAIN_CSV
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _series(rows: list[dict[str, str]], key: str) -> tuple[list[float], list[float]]:
+    pts = [(float(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "")]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def _title(run_dir: Path) -> str:
+    """The experiment's name and overrides from config.json, else the folder's name."""
+    try:
+        exp = json.loads((run_dir / "config.json").read_text())
+        return " ".join([exp["name"], *exp.get("overrides", [])])
+    except (OSError, ValueError, KeyError, TypeError):
+        return run_dir.name
+
+
+def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Losses vs step (left) and validation / cmu-test P-MPJPE vs step (right) -> PNG
+    (default RUN_DIR/curves.png)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"no run folder at {run_dir}")
+    train, evals = _read(run_dir / TRAIN_CSV), _read(run_dir / EVAL_CSV)
+    if not train and not evals:
+        raise ValueError(f"{run_dir}: no {TRAIN_CSV} or {EVAL_CSV} with rows to plot")
+    out = Path(out) if out else run_dir / "curves.png"
+    fig, (ax_loss, ax_eval) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    losses = [k for k in (train[0] if train else {}) if k not in ("step", "time_s") and not k.startswith("lr_")]
+    for key in losses:
+        ax_loss.plot(*_series(train, key), label=key, linewidth=1)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_title("training losses")
+    for key, label in (("val_p_mpjpe", "val (selects the model)"), ("test_p_mpjpe_mm", "cmu-test (logged only)")):
+        steps, values = _series(evals, key)
+        if steps:
+            ax_eval.plot(steps, values, marker="o", markersize=2, label=label)
+    ax_eval.set_xlabel("step")
+    ax_eval.set_ylabel("P-MPJPE (mm)")
+    ax_eval.set_title("evaluation")
+    for ax in (ax_loss, ax_eval):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    fig.suptitle(textwrap.fill(_title(run_dir), 110), fontsize=9)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return out
