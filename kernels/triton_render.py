@@ -78,6 +78,14 @@ def to_pixels(px, py, pz, min_z, scale, cx, cy):
 
 
 @triton.jit
+def keep_nearest(pxf, pyf, ax, ay, bx, by, k, best, best_k, best_r):
+    """Per pixel: bone k replaces the winner (squared distance, bone index, r) where it is nearer."""
+    r, d2 = segment(pxf, pyf, ax, ay, bx, by)
+    win = d2 < best
+    return tl.where(win, d2, best), tl.where(win, k, best_k), tl.where(win, r, best_r)
+
+
+@triton.jit
 def store_winners(out_ptr, bone_ptr, r_ptr, img, best, best_k, best_r, xs, ys, H, W, gamma, radius):
     lit = best <= radius * radius
     m = (xs < W) & (ys < H)
@@ -113,11 +121,7 @@ def _skeleton_max_fwd(j_ptr, bones_ptr, out_ptr, bone_ptr, r_ptr, J, K, H, W, n_
         ax, ay = joint2d(j_ptr, n, J, tl.load(bones_ptr + 2 * k))
         bx, by = joint2d(j_ptr, n, J, tl.load(bones_ptr + 2 * k + 1))
         if touches(ax, ay, bx, by, tile, n_tx, radius, BH, BW):
-            r, d2 = segment(pxf, pyf, ax, ay, bx, by)
-            win = d2 < best
-            best = tl.where(win, d2, best)
-            best_k = tl.where(win, k, best_k)
-            best_r = tl.where(win, r, best_r)
+            best, best_k, best_r = keep_nearest(pxf, pyf, ax, ay, bx, by, k, best, best_k, best_r)
     store_winners(out_ptr, bone_ptr, r_ptr, n, best, best_k, best_r, xs, ys, H, W, gamma, radius)
 
 
@@ -246,11 +250,7 @@ def _views_fwd(x_ptr, rot_ptr, bones_ptr, out_ptr, bone_ptr, r_ptr, J, K, V, H, 
         ax, ay = to_pixels(pax, pay, paz, min_z, scale, cx, cy)
         bx, by = to_pixels(pbx, pby, pbz, min_z, scale, cx, cy)
         if touches(ax, ay, bx, by, tile, n_tx, radius, BH, BW):
-            r, d2 = segment(pxf, pyf, ax, ay, bx, by)
-            win = d2 < best
-            best = tl.where(win, d2, best)
-            best_k = tl.where(win, k, best_k)
-            best_r = tl.where(win, r, best_r)
+            best, best_k, best_r = keep_nearest(pxf, pyf, ax, ay, bx, by, k, best, best_k, best_r)
     store_winners(out_ptr, bone_ptr, r_ptr, bv, best, best_k, best_r, xs, ys, H, W, gamma, radius)
 
 

@@ -203,13 +203,7 @@ def _detect_newest(source: LiveSource, pipeline: PosePipeline, detected: queue.Q
                 continue
             start = time.perf_counter()
             found = pipeline.detect(frame.image)
-            item = (frame, found, 1e3 * (time.perf_counter() - start))
-            while not stop.is_set():
-                try:
-                    detected.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    pass
+            _put_unless_stopped(detected, (frame, found, 1e3 * (time.perf_counter() - start)), stop)
     except Exception as exc:   # handed to run_live, which raises it
         detected.put(exc)
 
@@ -319,17 +313,22 @@ def is_finished(outdir: str | os.PathLike) -> bool:
     return (outdir / "poses.npz").is_file() and not (outdir / PARTIAL_NAME).exists()
 
 
+def _put_unless_stopped(q: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put item into a bounded queue, waiting while it is full; False if stop was set first."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            pass
+    return False
+
+
 def _decode(source: VideoSource, frames: queue.Queue, stop: threading.Event) -> None:
     """Decode thread: frames, then None (end) or the exception that ended decoding."""
     try:
         for frame in source:
-            while not stop.is_set():
-                try:
-                    frames.put(frame, timeout=0.1)
-                    break
-                except queue.Full:
-                    pass
-            if stop.is_set():
+            if not _put_unless_stopped(frames, frame, stop):
                 return
         frames.put(None)
     except Exception as exc:   # handed to the main thread, which raises it
