@@ -7,10 +7,11 @@
     height), zero-lag filter and every export file; the ratio b / a is the claim (target
     >= 0.85). The same run without overlay.mp4 is recorded too, to show what it costs.
 (c) lifting + filtering per frame, on the detections of (a) (target <= 1 ms): live, one
-    pose at a time + One Euro; offline, as run_video does it, LIFT_BATCH poses per call +
-    the zero-lag filter over the clip. CPU time of the thread (the cost) and wall time,
-    beside MediaPipe's time per frame.
-(d) the live loop, `run_live`, fed by the video played as a camera in real time at
+    pose at a time + One Euro, with the live model (lifting.LIVE_MODEL) and, as the
+    baseline, the default model; offline, as run_video does it, LIFT_BATCH poses per call
+    to the default model + the zero-lag filter over the clip. CPU time of the thread (the
+    cost) and wall time, beside MediaPipe's time per frame.
+(d) the live loop, `run_live` with the live model, fed by the video played as a camera in real time at
     1280x720 (frames resized when the video is smaller; the street video is 1280x720):
     frames processed per second (target >= 30) and the latency from the capture
     timestamp to the 3D pose, at full resolution and with MediaPipe on a 640 px copy.
@@ -38,7 +39,7 @@ from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter, zero_lag_filter  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
-from realtime3d.lifting import Lifter  # noqa: E402
+from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
 from realtime3d.pipeline import LIFT_BATCH, OVERLAY_HEIGHT, PosePipeline, run_live, run_video  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +132,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pipeline.json"))
     args = parser.parse_args()
     source = VideoSource(args.video)
-    lifter = Lifter.from_pretrained()
+    lifter, live_lifter = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(LIVE_MODEL)
     load_before = os.getloadavg()
 
     alone, offline, no_overlay, live_full, live_small, detections = [], [], [], [], [], None
@@ -140,12 +141,13 @@ def main() -> None:
         alone.append(measured)
         offline.append(offline_run(args.video, lifter))
         no_overlay.append(offline_run(args.video, lifter, overlay=False))
-        live_full.append(live_loop(args.video, lifter, None))
-        live_small.append(live_loop(args.video, lifter, LIVE_DETECT_WIDTH))
+        live_full.append(live_loop(args.video, live_lifter, None))
+        live_small.append(live_loop(args.video, live_lifter, LIVE_DETECT_WIDTH))
         print(f"repeat {repeat}: mediapipe alone {alone[-1]['fps']:.1f} fps, "
               f"offline {offline[-1]['fps']:.1f} fps, live "
               f"{live_full[-1]['fps']:.1f} / {live_small[-1]['fps']:.1f} fps (full / {LIVE_DETECT_WIDTH} px)")
-    lift = lift_and_filter_ms(lifter, detections, source.image_size, source.fps)
+    lift = lift_and_filter_ms(live_lifter, detections, source.image_size, source.fps)
+    lift_default = lift_and_filter_ms(lifter, detections, source.image_size, source.fps)
     lift_offline = offline_lift_filter_ms(lifter, detections, source.image_size, source.fps)
     # (a) and (b) of one repeat ran back to back, under the same load: the claim is the
     # median of the per-repeat ratios
@@ -167,7 +169,10 @@ def main() -> None:
         "offline_target": 0.85,
         "cpu_ms_per_frame": {"mediapipe_alone": best_alone["cpu_ms_per_frame"],
                              "offline_pipeline": best_offline["cpu_ms_per_frame"]},
-        "lift_filter_ms": lift, "offline_lift_filter_ms": lift_offline, "mediapipe_ms_per_frame": 1e3 / a, "lift_filter_target_ms": 1.0,
+        "models": {"offline": lifter.name, "live": live_lifter.name},
+        "lift_filter_ms": lift, "lift_filter_ms_default_model": lift_default,
+        "live_model_speedup": lift_default["cpu_mean"] / lift["cpu_mean"],
+        "offline_lift_filter_ms": lift_offline, "mediapipe_ms_per_frame": 1e3 / a, "lift_filter_target_ms": 1.0,
         "live": best_live, "live_target_fps": 30.0,
         "live_note": (f"the video is played as a camera at its own {source.fps:g} fps through LiveSource, "
                       f"frames at {LIVE_SIZE[0]}x{LIVE_SIZE[1]}"
@@ -181,8 +186,9 @@ def main() -> None:
     print(f"offline / mediapipe alone: {b:.1f} / {a:.1f} fps = {b / a:.3f} (target >= 0.85)")
     print(f"offline lift ({LIFT_BATCH} per call) + zero-lag filter: {lift_offline['cpu_ms_per_frame']:.3f} ms CPU "
           "per frame (target <= 1 ms)")
-    print(f"live lift (one pose) + One Euro: {lift['cpu_mean']:.3f} ms CPU mean, {lift['cpu_p95']:.3f} ms p95 (target <= 1 ms); "
-          f"wall {lift['wall_mean']:.3f} ms mean; mediapipe {1e3 / a:.1f} ms wall")
+    print(f"live lift (one pose, {live_lifter.name}) + One Euro: {lift['cpu_mean']:.3f} ms CPU mean, "
+          f"{lift['cpu_p95']:.3f} ms p95 (target <= 1 ms); wall {lift['wall_mean']:.3f} ms mean; "
+          f"{lifter.name}: {lift_default['cpu_mean']:.3f} ms CPU mean; mediapipe {1e3 / a:.1f} ms wall")
     for run in best_live:
         print(f"live at detect width {run['detect_width']}: {run['fps']:.1f} fps (target >= 30), latency "
               f"{run['latency_ms_mean']:.1f} ms mean, {run['latency_ms_p95']:.1f} ms p95")

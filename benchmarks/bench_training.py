@@ -75,6 +75,16 @@ def train_shipped(method: str, minutes: float, run: Path) -> tuple[float, dict]:
     return round(time.perf_counter() - t0, 1), exp.as_dict()
 
 
+def ship(name: str, run: Path, description: str, seconds: float, config: dict, metrics: dict,
+         commit_id: str) -> None:
+    """Copy a run's best.pt into the package as realtime3d/weights/NAME.pt, with NAME.json (its card)."""
+    shutil.copyfile(run / "best.pt", WEIGHTS_DIR / f"{name}.pt")
+    card = {"name": name, "description": description, "data": "CMU mocap train split (val subjects 02, 07 "
+            "held out for model selection)", "training_seconds": seconds, "config": config,
+            "cmu_test": {k: round(v, 4) for k, v in metrics.items()}, "commit": commit_id}
+    atomic_write_text(WEIGHTS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--drover-minutes", type=float, default=load_experiment("drover").train.minutes)
@@ -123,18 +133,11 @@ def main() -> None:
                 ROOT / "docs" / "img" / "val_curves.png")
 
     if not args.no_ship:
-        for key, run, cfg, secs, desc in (
-            ("drover", runs / "drover", dcfg, times["drover_s"],
-             "Drover et al. lifting GAN, trained from 2D poses alone (default)"),
-            ("supervised", runs / "supervised", scfg, times["supervised_s"],
-             "supervised baseline: the same network trained with 3D labels (upper bound)"),
-        ):
-            shutil.copyfile(run / "best.pt", WEIGHTS_DIR / f"{key}.pt")
-            metrics = result["model" if key == "drover" else "supervised"]
-            card = {"name": key, "description": desc, "data": "CMU mocap train split (val subjects 02, 07 held out "
-                    "for model selection)", "training_seconds": secs, "config": cfg,
-                    "cmu_test": {k: round(v, 4) for k, v in metrics.items()}, "commit": report["commit"]}
-            atomic_write_text(WEIGHTS_DIR / f"{key}.json", json.dumps(card, indent=2) + "\n")
+        ship("drover", runs / "drover", "Drover et al. lifting GAN, trained from 2D poses alone (default)",
+             times["drover_s"], dcfg, result["model"], report["commit"])
+        ship("supervised", runs / "supervised",
+             "supervised baseline: the same network trained with 3D labels (upper bound)",
+             times["supervised_s"], scfg, result["supervised"], report["commit"])
     print(json.dumps(report["ratios"]), json.dumps(report["acceptance"]))
 
 

@@ -9,13 +9,13 @@ import sys
 from realtime3d.capture import LiveSource
 from realtime3d.detect.mediapipe import PoseDetector
 from realtime3d.filters import OneEuroFilter
-from realtime3d.lifting import Lifter
+from realtime3d.lifting import LIVE_MODEL, Lifter
 from realtime3d.pipeline import PosePipeline, draw_result
 from realtime3d.viz.viewer import SkeletonViewer
 from realtime3d.viz.window2d import OverlayWindow
 
 camera = sys.argv[1] if len(sys.argv) > 1 else 0
-pipeline = PosePipeline(Lifter.from_pretrained(), PoseDetector(), filter=OneEuroFilter())
+pipeline = PosePipeline(Lifter.from_pretrained(LIVE_MODEL), PoseDetector(), filter=OneEuroFilter())
 
 with LiveSource(camera) as source, OverlayWindow("2D") as window, SkeletonViewer(title="3D") as viewer:
     while source.running:

@@ -14,10 +14,10 @@ class CLIError(Exception):
 
 
 def _cmd_models(args) -> int:
-    from .lifting import DEFAULT_MODEL, available_models, model_card
+    from .lifting import DEFAULT_MODEL, LIVE_MODEL, available_models, model_card
     for name in available_models():
         card = model_card(name)
-        note = " (default)" if name == DEFAULT_MODEL else ""
+        note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "")
         p = card.get("cmu_test", {}).get("p_mpjpe_mm")
         score = f"  cmu-test P-MPJPE {p:.1f} mm" if p is not None else ""
         print(f"{name}{note}{score}  {card.get('description', '')}".rstrip())
@@ -228,10 +228,10 @@ def _cmd_image(args) -> int:
     return 0
 
 
-def _add_pipeline_flags(p: argparse.ArgumentParser) -> None:
+def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
     from .camera import DEFAULT_HFOV_DEG
-    p.add_argument("--model", default="drover", metavar="NAME|PATH",
-                   help="a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: drover)")
+    p.add_argument("--model", default=model, metavar="NAME|PATH",
+                   help=f"a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: {model})")
     p.add_argument("--focal", type=float, metavar="PX",
                    help="the camera's focal length in pixels (default: from --hfov)")
     p.add_argument("--hfov", type=float, default=DEFAULT_HFOV_DEG, metavar="DEG",
@@ -243,6 +243,7 @@ def _add_pipeline_flags(p: argparse.ArgumentParser) -> None:
 
 def _add_app_commands(sub) -> None:
     from .filters import MEDIAPIPE_BETA, MEDIAPIPE_D_CUTOFF, MEDIAPIPE_MIN_CUTOFF, ZERO_LAG_CUTOFF_HZ
+    from .lifting import DEFAULT_MODEL, LIVE_MODEL
     from .pipeline import OVERLAY_HEIGHT
 
     p = sub.add_parser("webcam", help="live 3D skeletons from a camera",
@@ -251,7 +252,7 @@ def _add_app_commands(sub) -> None:
     p.add_argument("--camera", default="0", metavar="N|PATH|URL",
                    help="a camera index, or a video file / stream URL played as a live camera (default: 0)")
     p.add_argument("--no-show", action="store_true", help="run headless: no windows")
-    _add_pipeline_flags(p)
+    _add_pipeline_flags(p, LIVE_MODEL)
     p.add_argument("--no-filter", action="store_true", help="no One Euro filtering of the 3D joints")
     p.add_argument("--min-cutoff", type=float, default=MEDIAPIPE_MIN_CUTOFF, metavar="HZ",
                    help=f"One Euro minimum cutoff (default: {MEDIAPIPE_MIN_CUTOFF:g}, MediaPipe's pose value)")
@@ -277,7 +278,7 @@ def _add_app_commands(sub) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="process N videos in parallel (default: 1)")
     p.add_argument("--shard", metavar="I/N",
                    help="process only every N-th video of the sorted inputs, starting at the I-th (0-based)")
-    _add_pipeline_flags(p)
+    _add_pipeline_flags(p, DEFAULT_MODEL)
     p.add_argument("--cutoff-hz", type=float, default=ZERO_LAG_CUTOFF_HZ, metavar="HZ",
                    help="cutoff of the zero-lag low-pass applied to the exported 3D "
                    f"(default: {ZERO_LAG_CUTOFF_HZ:g})")
@@ -294,7 +295,7 @@ def _add_app_commands(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN", help="image files (anything OpenCV reads)")
     p.add_argument("-o", "--outdir", default=".", metavar="OUTDIR",
                    help="where to write (default: the current folder)")
-    _add_pipeline_flags(p)
+    _add_pipeline_flags(p, DEFAULT_MODEL)
     p.set_defaults(func=_cmd_image)
 
 

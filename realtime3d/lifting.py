@@ -20,17 +20,22 @@ import torch
 
 from .camera import default_focal, pixels_to_normalized
 from .models import LiftingNetwork
-from .models.lifter import fold_batch_norm
+from .models.lifter import inference_copy
 from .normalization import BONE_SUM_MM, normalize_2d
 from .skeleton import H36M17
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "drover"
+#: The live loop's model: DEFAULT_MODEL distilled into a quarter of the weights, lifting one
+#: pose per call in one pass (trainers/distill.py; the README gives both models' scores).
+LIVE_MODEL = "drover-live"
 #: Joints with a visibility below this go in as missing.
 VISIBILITY_THRESHOLD = 0.5
 #: A pose needs at least this many visible joints to be lifted; otherwise its row is NaN.
 MIN_VISIBLE_JOINTS = 6
 _FLIP_PERMUTATION = torch.from_numpy(H36M17.flip_permutation)
+_PARENTS = torch.tensor([p for p, _ in H36M17.bones])
+_CHILDREN = torch.tensor([c for _, c in H36M17.bones])
 
 
 def available_models() -> list[str]:
@@ -49,7 +54,7 @@ class Lifter:
     def __init__(self, network: torch.nn.Module, name: str = "custom", card: dict | None = None,
                  flip_average: bool = True):
         self.network = network.eval()
-        self._inference = fold_batch_norm(network)   # the same function, BatchNorm folded into Linear
+        self._inference = inference_copy(network)    # the same function, BatchNorm folded, no module calls
         self.name = name
         self.card = card or {}
         self.flip_average = flip_average
@@ -73,7 +78,15 @@ class Lifter:
                                      for k, v in ckpt["state_dict"].items()})
         except (KeyError, RuntimeError, OSError, TypeError) as exc:
             raise ValueError(f"{path}: not a realtime3d lifter checkpoint ({exc.__class__.__name__})") from None
-        return cls(network, name=path.stem, card=ckpt["card"])
+        card = ckpt["card"]
+        # a distilled model learned the flip average of its teacher: one pass is its answer
+        return cls(network, name=path.stem, card=card, flip_average=card.get("flip_average", True))
+
+    def to(self, device: torch.device | str) -> "Lifter":
+        """Move the network (and its inference copy) to a device; returns self."""
+        self.network.to(device)
+        self._inference.to(device)
+        return self
 
     @torch.no_grad()
     def lift_normalized(self, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -92,6 +105,7 @@ class Lifter:
         mirrored = both[n:, perm] * both.new_tensor([-1.0, 1.0, 1.0])
         return 0.5 * (both[:n] + mirrored)
 
+    @torch.inference_mode()   # numpy out, no autograd: the cheapest mode per torch call
     def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
              visibility=None, batch_size: int = 4096) -> np.ndarray:
         """Lift keypoints [N, 17, 2] in pixels to 3D [N, 17, 3] in mm, camera coordinates.
@@ -142,9 +156,7 @@ def to_metric(lifted: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor) -
     """
     root = H36M17.root
     rel = lifted - lifted[:, root:root + 1]                               # [B, J, 3]
-    parents = torch.tensor([p for p, _ in H36M17.bones])
-    children = torch.tensor([c for _, c in H36M17.bones])
-    bone_sum = (rel[:, children] - rel[:, parents]).norm(dim=-1).sum(-1)  # [B]
+    bone_sum = (rel[:, _CHILDREN] - rel[:, _PARENTS]).norm(dim=-1).sum(-1)  # [B]
     k = BONE_SUM_MM / bone_sum.clamp(min=1e-6)                            # mm per unit [B]
     depth = k * lifted[:, root, 2] * scale                                # [B]
     root_xyz = torch.cat([centre * depth[:, None], depth[:, None]], dim=-1)

@@ -122,9 +122,9 @@ def test_flip_average_is_mirror_equivariant(lifter):
     np.testing.assert_allclose(a, b, atol=0.5)
 
 
-def test_folded_batch_norm_network_gives_the_same_answer():
+def test_inference_copy_gives_the_same_answer():
     from realtime3d.models import LiftingNetwork
-    from realtime3d.models.lifter import fold_batch_norm
+    from realtime3d.models.lifter import FoldedMLP, inference_copy
     torch.manual_seed(0)
     net = LiftingNetwork(width=64, blocks=2)
     torch.nn.init.normal_(net.net[-1].weight, std=0.1)
@@ -132,7 +132,8 @@ def test_folded_batch_norm_network_gives_the_same_answer():
     for _ in range(5):  # non-trivial running statistics
         net(torch.randn(32, 17, 2), torch.rand(32, 17) > 0.2)
     net.eval()
-    folded = fold_batch_norm(net)
+    folded = inference_copy(net)
+    assert isinstance(folded.net, FoldedMLP)
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in folded.modules())
     x, mask = torch.randn(8, 17, 2), torch.rand(8, 17) > 0.2
     with torch.no_grad():

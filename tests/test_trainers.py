@@ -1,5 +1,5 @@
-"""The Drover method and the supervised baseline on the spine: they train, write checkpoints
-that the Lifter loads, and the random projection layer's views match the real 2D pool."""
+"""The Drover method, the supervised baseline and distillation on the spine: they train, write
+checkpoints that the Lifter loads, and the random projection layer's views match the real 2D pool."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +10,7 @@ from realtime3d.camera import rotate_project
 from realtime3d.data.mocap import load_split
 from realtime3d.data.views import random_rotations
 from realtime3d.lifting import Lifter
+from realtime3d.models import LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
 from realtime3d.trainers.base import train
@@ -36,6 +37,27 @@ def test_supervised_trains(cmu_root, tmp_path):
     summary = train(load_experiment("supervised_cmu-h36m17_w32-b0_20steps", TINY), tmp_path / "s")
     assert np.isfinite(summary["best_val_p_mpjpe"])
     assert Lifter.from_pretrained(tmp_path / "s" / "best.pt").card["method"] == "supervised"
+
+
+def test_distill_moves_the_student_towards_its_teacher(cmu_root, tmp_path):
+    """A few steps of distilling the shipped drover: the student's answers get closer to the
+    teacher's, and its card says it runs in one pass."""
+    exp = load_experiment("distill", ["train.max_steps=100", "train.val_every_steps=100", "train.test_every_s=0",
+                                      "train.batch=256", "params.width=64", "params.blocks=1", "params.lr=3e-3"])
+    frames = load_split("val")["joints3d"][::50]
+    pose2d, mask, _ = PoseSampler(frames, 5).sample(len(frames), max_drop=2, drop_prob=0.5)
+    teacher = Lifter.from_pretrained("drover")
+    target = teacher.lift_normalized(pose2d, mask)                                  # [N, J, 3]
+
+    def gap(network) -> float:
+        with torch.no_grad():
+            return ((network.eval()(pose2d, mask) - target) ** 2).sum(-1).mean().item()
+
+    before = gap(LiftingNetwork(width=64, blocks=1))    # a new student: the zero-offset baseline
+    train(exp, tmp_path / "x")
+    student = Lifter.from_pretrained(tmp_path / "x" / "best.pt")
+    assert student.flip_average is False and student.card["teacher"] == "drover"
+    assert gap(student.network) < 0.4 * before
 
 
 def _tilt(pose2d: torch.Tensor) -> torch.Tensor:

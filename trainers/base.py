@@ -121,6 +121,11 @@ class Method(ABC):
         """The lifting network that validation scores and best.pt exports (e.g. the EMA generator).
         Called with unwrapped models."""
 
+    def model_card(self) -> dict:
+        """Extra model-card keys of the exported network, read by Lifter.from_pretrained
+        (e.g. {"flip_average": False} for a network that needs one pass)."""
+        return {}
+
 
 def cosine_factor(progress: float) -> float:
     """Learning-rate factor of a cosine decay from 1 to 0 as progress goes from 0 to 1."""
@@ -250,7 +255,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir / "config.json", json.dumps(self.exp.as_dict(), indent=2) + "\n")
             validate = Validator(max_frames=tc.val_frames)
-            test = TestMetrics() if tc.test_every_s > 0 else None
+            test = TestMetrics(flip_average=self.method.model_card().get("flip_average", True)) if tc.test_every_s > 0 else None
             log = RunLog(self.run_dir, self.step if resumed else None,
                          ("val_p_mpjpe", *(test.fields if test else ())))
             bar = self._bar()
@@ -309,7 +314,8 @@ class Trainer:
         if val < self.best:
             self.best, self.since_best = val, 0
             save_model(self.run_dir / "best.pt", model, {"method": self.method.name, "val_p_mpjpe_mm": val,
-                                                         "step": self.step, "experiment": self.exp.name})
+                                                         "step": self.step, "experiment": self.exp.name,
+                                                         **self.method.model_card()})
 
     def _checkpoint(self) -> None:
         state = self.state_dict()                        # a collective: every rank takes part

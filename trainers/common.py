@@ -14,6 +14,7 @@ from .config import SHIPPED, TRAIN_HELP, TrainConfig, load_experiment, method_cl
 
 #: One line of help per method config key, for the script flags and docs/training.md.
 CONFIG_HELP = {
+    "teacher": "the lifter to distil: a shipped model's name or the path of a lifter .pt",
     "width": "width of the residual blocks",
     "g_blocks": "residual blocks in the generator",
     "d_blocks": "residual blocks in the discriminator",

@@ -30,12 +30,14 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 METHODS = {
     "drover": "realtime3d.trainers.drover:Drover",
     "supervised": "realtime3d.trainers.baselines:Supervised",
+    "distill": "realtime3d.trainers.distill:Distill",
 }
 
 #: `realtime3d train METHOD` trains the shipped config of that method.
 SHIPPED = {
     "drover": "drover_cmu-h36m17_w512-g4d3_28min",
     "supervised": "supervised_cmu-h36m17_w512-b4_10min",
+    "distill": "distill_cmu-h36m17_drover-to-w256-b4_12min",
 }
 
 

@@ -36,10 +36,10 @@ class TestMetrics:
     """The `realtime3d eval --data cmu-test` protocol (seed 0) on a copy of the model.
     Logged for the curves only: a run never selects on it."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, flip_average: bool = True):
         from realtime3d.evaluate import load_dataset
         _, self.seq = load_dataset("cmu-test")
-        self.seed = seed
+        self.seed, self.flip_average = seed, flip_average
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -50,5 +50,5 @@ class TestMetrics:
         from realtime3d.evaluate import METRICS, evaluate
         from realtime3d.lifting import Lifter
         network = copy.deepcopy(model).float().cpu()      # Lifter puts its network in eval mode
-        result = evaluate(self.seq, {"model": Lifter(network, name="training")}, seed=self.seed)
+        result = evaluate(self.seq, {"model": Lifter(network, name="training", flip_average=self.flip_average)}, seed=self.seed)
         return {f"test_{m}": result["model"][m] for m in METRICS}

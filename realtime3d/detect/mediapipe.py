@@ -88,6 +88,9 @@ def landmarks_to_h36m(landmarks33: np.ndarray, visibility33: np.ndarray) -> tupl
     return joints.astype(np.float32), vis.astype(np.float32)
 
 
+_BLANK_RGB = np.zeros((64, 64, 3), np.uint8)   # what reset() shows MediaPipe
+
+
 @dataclass
 class Detection:
     """One person in one frame."""
@@ -136,10 +139,15 @@ class PoseDetector:
 
     def reset(self) -> None:
         """Forget the tracked person (a new video, a camera that reconnected): the next
-        frame runs MediaPipe's person detector afresh."""
+        frame runs MediaPipe's person detector afresh.
+
+        MediaPipe is shown a small blank image: with no person in it, the tracker lets
+        go, and the next frames are answered bit for bit as by a new detector
+        (tests/test_detect.py). Pose.reset() does the same by restarting the graph,
+        which re-creates its TFLite interpreters: about 120 ms, against about 10 here."""
         if self._pose is None:
             raise ValueError("PoseDetector is closed")
-        self._pose.reset()
+        self._pose.process(_BLANK_RGB)
 
     def close(self) -> None:
         if self._pose is not None:

@@ -31,23 +31,49 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-def fold_batch_norm(module: nn.Module) -> nn.Module:
-    """An inference copy of a network: every (Linear, BatchNorm1d) pair folded into one Linear
-    with the BatchNorm's running statistics. Same outputs in eval mode, fewer operations."""
+class FoldedMLP(nn.Module):
+    """The inference form of an _mlp (Linear, ResidualBlock..., Linear) in eval mode: each
+    BatchNorm folded into the Linear before it, the weights stored transposed [in, out]
+    for addmm, and the layers run in one loop without module calls. Same outputs; for
+    one pose on a CPU the network takes about half the time (per-call overhead, not
+    arithmetic, dominates there)."""
+
+    def __init__(self, mlp: nn.Sequential):
+        super().__init__()
+        first, *blocks, last = mlp
+        layers = [first]
+        for block in blocks:
+            linear1, bn1, _, linear2, bn2, _ = block.body
+            layers += [fuse_linear_bn_eval(linear1, bn1), fuse_linear_bn_eval(linear2, bn2)]
+        layers.append(last)
+        for i, layer in enumerate(layers):
+            self.register_buffer(f"w{i}", layer.weight.detach().t().contiguous())   # [in, out]
+            self.register_buffer(f"b{i}", layer.bias.detach().clone())              # [out]
+        self.num_layers = len(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:     # [B, in] -> [B, out]
+        w = [self._buffers[f"w{i}"] for i in range(self.num_layers)]
+        b = [self._buffers[f"b{i}"] for i in range(self.num_layers)]
+        x = torch.addmm(b[0], x, w[0])
+        for k in range(1, self.num_layers - 1, 2):           # a residual block: two layers, then the skip
+            h = torch.addmm(b[k], x, w[k]).relu_()
+            x = torch.addmm(b[k + 1], h, w[k + 1]).relu_().add_(x)
+        return torch.addmm(b[-1], x, w[-1])
+
+
+def _is_mlp(module: nn.Module) -> bool:
+    return (isinstance(module, nn.Sequential) and len(module) >= 2 and isinstance(module[0], nn.Linear)
+            and isinstance(module[-1], nn.Linear) and all(isinstance(m, ResidualBlock) for m in module[1:-1]))
+
+
+def inference_copy(module: nn.Module) -> nn.Module:
+    """An eval-mode copy of a network with every _mlp replaced by its FoldedMLP: the same
+    function of the inputs, faster. The original is left as it was (it may go on training)."""
     module = copy.deepcopy(module).eval()
-    for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
-        layers = list(seq)
-        folded = []
-        for layer in layers:
-            if isinstance(layer, nn.BatchNorm1d) and folded and isinstance(folded[-1], nn.Linear):
-                folded[-1] = fuse_linear_bn_eval(folded[-1], layer)
-            else:
-                folded.append(layer)
-        if len(folded) != len(layers):
-            for name in list(seq._modules):
-                del seq._modules[name]
-            for i, layer in enumerate(folded):
-                seq.add_module(str(i), layer)
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if _is_mlp(child):
+                setattr(parent, name, FoldedMLP(child))
     return module
 
 

@@ -61,13 +61,20 @@ class SkeletonRenderer:
             cv2.line(image, tuple(map(int, a)), tuple(map(int, b)), rgb_to_bgr8(GRID_RGB), 1, cv2.LINE_AA)
         return image
 
-    def render(self, joints3d_mm: np.ndarray | None) -> np.ndarray:
+    def render(self, joints3d_mm: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
         """BGR uint8 [H, W, 3] of the pose [J, 3] in camera coordinates (mm); None -> the grid alone.
 
         Bones are drawn far to near so that the nearer limb covers the farther one;
-        bones with a NaN joint are left out.
+        bones with a NaN joint are left out. out: an [H, W, 3] uint8 array (a view of a
+        larger image will do) to draw into instead of a new one.
         """
-        image = self._background.copy()
+        if out is None:
+            image = self._background.copy()
+        else:
+            if check_frame(out, "out").shape != self._background.shape:
+                raise ValueError(f"out must be {list(self._background.shape)}, got {list(out.shape)}")
+            image = out
+            image[:] = self._background
         joints = check_pose(joints3d_mm, self.skeleton)
         if joints is None:
             return image

@@ -1,0 +1,96 @@
+"""The live model: `drover` distilled into a quarter of the weights, against `drover` itself.
+
+1. trains the shipped distill config (trainers/configs/distill_cmu-h36m17_drover-to-w256-b4_12min.toml),
+   or reuses a finished run with --reuse;
+2. scores both models on cmu-test (seeded random cameras, seed 0), all joints and with
+   K hidden joints per frame;
+3. times lifting one pose per call (what the live loop does), both models in this run:
+   CPU time of this thread, one torch thread, over 2000 cmu-test poses;
+4. writes benchmarks/results/live_model.json (machine, commit) and ships the weights as
+   realtime3d/weights/drover-live.pt with its card.
+
+    python benchmarks/bench_live_model.py             # about 12 minutes on 2 cores
+    python benchmarks/bench_live_model.py --reuse     # score and time an existing run only
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import commit, machine_info  # noqa: E402
+from bench_training import reused_run, ship, train_shipped  # noqa: E402
+
+from realtime3d.evaluate import evaluate, load_dataset, with_random_cameras  # noqa: E402
+from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
+from realtime3d.trainers.config import load_experiment  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DROP_JOINTS = (0, 1, 3)
+TIMED_POSES = 2000
+
+
+def per_pose_ms(lifter: Lifter, joints2d: np.ndarray, image_size: tuple[int, int], focal: float) -> dict:
+    """CPU ms of lifter.lift on one pose [17, 2] per call: mean and p95 over the poses."""
+    torch.set_num_threads(1)
+    for pose in joints2d[:20]:                                        # warm up
+        lifter.lift(pose, image_size, focal)
+    times = []
+    for pose in joints2d:
+        start = time.thread_time()
+        lifter.lift(pose, image_size, focal)
+        times.append(1e3 * (time.thread_time() - start))
+    return {"cpu_mean": float(np.mean(times)), "cpu_p95": float(np.percentile(times, 95)), "poses": len(times)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=load_experiment("distill").train.minutes)
+    ap.add_argument("--run", default="runs/shipped/distill", help="the distill run folder")
+    ap.add_argument("--reuse", action="store_true", help="keep the finished run in --run instead of training")
+    ap.add_argument("--out", default="benchmarks/results/live_model.json")
+    ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
+    args = ap.parse_args()
+    run = Path(args.run)
+    seconds, cfg = reused_run(run) if args.reuse else train_shipped("distill", args.minutes, run)
+
+    teacher, student = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(run / "best.pt")
+    _, seq = load_dataset("cmu-test")
+    scores = {k: evaluate(seq, {"teacher": teacher, "student": student}, drop_joints=k, seed=0) for k in DROP_JOINTS}
+    seq = with_random_cameras(seq, 0)
+    poses = seq.joints2d[np.linspace(0, seq.num_frames - 1, TIMED_POSES).astype(int)]
+    timing = {LIVE_MODEL: per_pose_ms(student, poses, seq.image_size, seq.focal),
+              DEFAULT_MODEL: per_pose_ms(teacher, poses, seq.image_size, seq.focal)}
+    report = {
+        "benchmark": "bench_live_model", "machine": machine_info(), "commit": commit(),
+        "training_seconds": seconds, "config": cfg,
+        "architecture": {LIVE_MODEL: student.card["architecture"], DEFAULT_MODEL: teacher.card["architecture"]},
+        "cmu_test_p_mpjpe_mm": {f"hidden_joints_{k}": {LIVE_MODEL: r["student"]["p_mpjpe_mm"],
+                                                       DEFAULT_MODEL: r["teacher"]["p_mpjpe_mm"]}
+                                for k, r in scores.items()},
+        "frames": scores[0]["frames"],
+        "lift_one_pose_ms": timing,
+        "speedup": timing[DEFAULT_MODEL]["cpu_mean"] / timing[LIVE_MODEL]["cpu_mean"],
+    }
+    out = ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    for k, r in report["cmu_test_p_mpjpe_mm"].items():
+        print(f"cmu-test P-MPJPE, {k}: {LIVE_MODEL} {r[LIVE_MODEL]:.1f} mm, {DEFAULT_MODEL} {r[DEFAULT_MODEL]:.1f} mm")
+    print(f"one pose per call: {LIVE_MODEL} {timing[LIVE_MODEL]['cpu_mean']:.3f} ms, {DEFAULT_MODEL} "
+          f"{timing[DEFAULT_MODEL]['cpu_mean']:.3f} ms CPU ({report['speedup']:.1f}x)")
+    if not args.no_ship:
+        ship(LIVE_MODEL, run, f"the default model ({DEFAULT_MODEL}) distilled into a quarter of the weights, "
+             "for the live loop (webcam default)", seconds, cfg, scores[0]["student"], report["commit"])
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
