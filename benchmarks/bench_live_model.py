@@ -87,8 +87,8 @@ def main() -> None:
     print(f"one pose per call: {LIVE_MODEL} {timing[LIVE_MODEL]['cpu_mean']:.3f} ms, {DEFAULT_MODEL} "
           f"{timing[DEFAULT_MODEL]['cpu_mean']:.3f} ms CPU ({report['speedup']:.1f}x)")
     if not args.no_ship:
-        ship(LIVE_MODEL, run, f"the default model ({DEFAULT_MODEL}) distilled into a quarter of the weights, "
-             "for the live loop (webcam default)", seconds, cfg, scores[0]["student"], report["commit"])
+        ship(LIVE_MODEL, run, f"{DEFAULT_MODEL} distilled into a quarter of the weights (width 256), "
+             "for one pose at a time", seconds, cfg, scores[0]["student"], report["commit"])
     print(f"wrote {out}")
 
 
