@@ -6,6 +6,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from realtime3d.io._atomic import atomic_write_text
+
 
 def machine_info() -> dict:
     cpu = platform.processor()
@@ -37,3 +39,16 @@ def commit() -> str:
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict], info: dict) -> None:
+    """rows as CSV under a `# key=value ...` line (machine, commit, settings), written atomically."""
+    import csv
+    import io
+    text = io.StringIO()
+    text.write("# " + " ".join(f"{k}={v}" for k, v in info.items()) + "\n")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text.getvalue())

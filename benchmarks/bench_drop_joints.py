@@ -8,12 +8,11 @@ and both baselines, and the model's ratio to its own K = 0 score), with machine 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_csv  # noqa: E402
 
 from realtime3d.evaluate import baselines, evaluate, load_dataset  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
@@ -34,12 +33,7 @@ def main() -> None:
         rows[-1]["model_vs_no_drop"] = round(rows[-1]["model_p_mpjpe_mm"] / rows[0]["model_p_mpjpe_mm"], 3)
         print(rows[-1], flush=True)
     info = {**machine_info(), "commit": commit(), "model": args.model}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as fh:
-        fh.write("# " + " ".join(f"{k}={v}" for k, v in info.items()) + "\n")
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows, info)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_csv  # noqa: E402
 
 COMMON = ["--width", "512", "--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15",
           "--test-every-s", "0"]
@@ -63,12 +63,7 @@ def main() -> None:
     for r in rows:
         r["best_vs_paper"] = round(r["best_val_p_mpjpe_mm"] / base, 3)
     info = {**machine_info(), "commit": commit()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as fh:
-        fh.write("# " + " ".join(f"{k}={v}" for k, v in info.items()) + "\n")
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows, info)
     for r in rows:
         print(r)
 
