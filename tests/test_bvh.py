@@ -270,94 +270,37 @@ def test_good_lines_parse(tmp_path):
     assert m.num_frames == 3
 
 
-def test_error_missing_value_in_frame(tmp_path):
+#: One line of the good file replaced: {case: (its 1-based number, the new text, the line
+#: numbers the error may name, a word the message must hold or None)}.
+ONE_BAD_LINE = {
+    "missing value in a frame": (20, " ".join(["1.0"] * 8), {20}, "8"),
+    "extra value in the last frame": (21, " ".join(["1.0"] * 10), {21}, None),
+    "non-numeric value": (21, "2 2 2 2 abc 2 2 2 2", {21}, "not a number"),
+    "nan value": (20, "1 1 1 1 nan 1 1 1 1", {20}, None),
+    # the header (17) or the end of the data (the last row 21, or just past it) are both fair
+    "frames count too large": (17, "Frames: 4", {17, 21, 22}, "4"),
+    # the header (17) or the first surplus row (21)
+    "frames count too small": (17, "Frames: 2", {17, 21}, "2"),
+    "frames not a number": (17, "Frames: three", {17}, None),
+    "frame time zero": (18, "Frame Time: 0", {18}, "positive"),
+    "frame time not a number": (18, "Frame Time: fast", {18}, None),
+    "frame time misspelt": (18, "Frametime 0.1", {18}, None),
+    "offset with two numbers": (8, "    OFFSET 0 2", {8}, "OFFSET"),
+    "offset with four numbers": (8, "    OFFSET 0 2 0 1", {8}, "OFFSET"),
+    "end site offset with two numbers": (12, "      OFFSET 1 0", {12}, "OFFSET"),
+    "offset not numeric": (4, "  OFFSET 0 x 0", {4}, None),
+    "unknown channel": (9, "    CHANNELS 3 Zrotation Wrotation Yrotation", {9}, "Wrotation"),
+    "channel count mismatch": (9, "    CHANNELS 2 Zrotation Xrotation Yrotation", {9}, None),
+    "missing MOTION": (16, "MOTIONS", {16}, None),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_BAD_LINE))
+def test_error_names_the_bad_line(tmp_path, case):
+    number, text, lines_ok, word = ONE_BAD_LINE[case]
     lines = _good_lines()
-    lines[19] = " ".join(["1.0"] * 8)  # frame 2, line 20
-    _expect_error(tmp_path, lines, {20}, text="8")
-
-
-def test_error_extra_value_in_last_frame(tmp_path):
-    lines = _good_lines()
-    lines[20] = " ".join(["1.0"] * 10)  # line 21
-    _expect_error(tmp_path, lines, {21})
-
-
-def test_error_non_numeric_value(tmp_path):
-    lines = _good_lines()
-    lines[20] = "2 2 2 2 abc 2 2 2 2"  # line 21
-    _expect_error(tmp_path, lines, {21}, text="not a number")
-
-
-def test_error_nan_value(tmp_path):
-    lines = _good_lines()
-    lines[19] = "1 1 1 1 nan 1 1 1 1"  # line 20
-    _expect_error(tmp_path, lines, {20})
-
-
-def test_error_frames_count_too_large(tmp_path):
-    lines = _good_lines()
-    lines[16] = "Frames: 4"
-    # The header (line 17) or the end of the data (last row 21, or just past it) are both fair.
-    _expect_error(tmp_path, lines, {17, 21, 22}, text="4")
-
-
-def test_error_frames_count_too_small(tmp_path):
-    lines = _good_lines()
-    lines[16] = "Frames: 2"
-    # The header (line 17) or the first surplus row (21).
-    _expect_error(tmp_path, lines, {17, 21}, text="2")
-
-
-def test_error_frames_not_a_number(tmp_path):
-    lines = _good_lines()
-    lines[16] = "Frames: three"
-    _expect_error(tmp_path, lines, {17})
-
-
-def test_error_frame_time_missing_or_bad(tmp_path):
-    lines = _good_lines()
-    lines[17] = "Frame Time: 0"
-    _expect_error(tmp_path, lines, {18}, text="positive")
-    lines[17] = "Frame Time: fast"
-    _expect_error(tmp_path, lines, {18})
-    lines[17] = "Frametime 0.1"
-    _expect_error(tmp_path, lines, {18})
-
-
-def test_error_offset_with_two_numbers(tmp_path):
-    lines = _good_lines()
-    lines[7] = "    OFFSET 0 2"  # line 8
-    _expect_error(tmp_path, lines, {8}, text="OFFSET")
-
-
-def test_error_offset_with_four_numbers(tmp_path):
-    lines = _good_lines()
-    lines[7] = "    OFFSET 0 2 0 1"  # line 8
-    _expect_error(tmp_path, lines, {8}, text="OFFSET")
-
-
-def test_error_end_site_offset_with_two_numbers(tmp_path):
-    lines = _good_lines()
-    lines[11] = "      OFFSET 1 0"  # line 12
-    _expect_error(tmp_path, lines, {12}, text="OFFSET")
-
-
-def test_error_offset_not_numeric(tmp_path):
-    lines = _good_lines()
-    lines[3] = "  OFFSET 0 x 0"  # line 4
-    _expect_error(tmp_path, lines, {4})
-
-
-def test_error_unknown_channel(tmp_path):
-    lines = _good_lines()
-    lines[8] = "    CHANNELS 3 Zrotation Wrotation Yrotation"  # line 9
-    _expect_error(tmp_path, lines, {9}, text="Wrotation")
-
-
-def test_error_channel_count_mismatch(tmp_path):
-    lines = _good_lines()
-    lines[8] = "    CHANNELS 2 Zrotation Xrotation Yrotation"  # line 9
-    _expect_error(tmp_path, lines, {9})
+    lines[number - 1] = text
+    _expect_error(tmp_path, lines, lines_ok, text=word)
 
 
 def test_error_joint_without_offset(tmp_path):
@@ -368,12 +311,6 @@ def test_error_joint_without_offset(tmp_path):
 
 def test_error_not_a_bvh(tmp_path):
     _expect_error(tmp_path, None, {3}, raw="\n\nHIERACHY\nROOT a\n")
-
-
-def test_error_missing_motion(tmp_path):
-    lines = _good_lines()
-    lines[15] = "MOTIONS"  # line 16
-    _expect_error(tmp_path, lines, {16})
 
 
 def test_error_truncated_in_hierarchy(tmp_path):
