@@ -1,0 +1,52 @@
+"""The demos run as users run them: real subprocesses on the street video (the webcam demo
+plays it as a camera, with its windows under Xvfb)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED
+
+from realtime3d.io.poses import read_poses
+
+DEMOS = Path(__file__).resolve().parents[1] / "demos"
+STREET = SHARED / "data" / "media" / "street_dance.avi"
+
+
+@pytest.fixture(scope="module")
+def street() -> Path:
+    if not STREET.is_file():
+        pytest.skip(f"test video not found at {STREET} (see shared/data/README.md)")
+    return STREET
+
+
+def _run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+def test_webcam_demo_plays_a_video_as_a_camera(street):
+    done = _run("xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", sys.executable, str(DEMOS / "webcam_demo.py"),
+                str(street))
+    assert done.returncode == 0, done.stderr[-2000:]
+    depths = [float(z) for z in re.findall(r"z=\s*(-?\d+) mm", done.stdout)]
+    # the demo takes the newest frame whenever it is free: one thread, and Xvfb's software GL
+    # draws both windows (about 80 of the 205 frames on 2 cores)
+    assert len(depths) >= 40
+    assert 1500 < np.median(depths) < 8000                     # a person a few metres in front of the camera
+
+
+def test_video_demo_writes_the_outputs(street, tmp_path):
+    done = _run(sys.executable, str(DEMOS / "video_demo.py"), str(street), str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "205 frames, a person in 205, 0 failed to decode" in done.stdout
+    for name in ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert read_poses(tmp_path / "poses.npz").joints3d.shape == (205, 17, 3)
