@@ -40,7 +40,9 @@ from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter, zero_lag_filter  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
-from realtime3d.pipeline import LIFT_BATCH, OVERLAY_HEIGHT, PosePipeline, run_live, run_video  # noqa: E402
+from realtime3d.live import run_live  # noqa: E402
+from realtime3d.offline import LIFT_BATCH, OVERLAY_HEIGHT, run_video  # noqa: E402
+from realtime3d.pipeline import PosePipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"

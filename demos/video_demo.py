@@ -12,7 +12,8 @@ from realtime3d.capture import VideoSource
 from realtime3d.detect.mediapipe import PoseDetector
 from realtime3d.filters import zero_lag_filter
 from realtime3d.lifting import Lifter
-from realtime3d.pipeline import PosePipeline, run_video
+from realtime3d.offline import run_video
+from realtime3d.pipeline import PosePipeline
 
 video = sys.argv[1]
 outdir = sys.argv[2] if len(sys.argv) > 2 else "demo_out"

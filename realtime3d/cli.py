@@ -83,7 +83,7 @@ def _check_outdir(path: str) -> None:
 
 
 def _pipeline_options(args, **extra):
-    from .pipeline import VideoOptions
+    from .collection import VideoOptions
     return VideoOptions(model=args.model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
                         **extra)
 
@@ -127,7 +127,8 @@ def _cmd_webcam(args) -> int:
     from .capture import LiveSource
     from .export import write_outputs
     from .filters import OneEuroFilter
-    from .pipeline import build_pipeline, run_live
+    from .collection import build_pipeline
+    from .live import run_live
 
     options = _pipeline_options(args)
     live_filter = None if args.no_filter else OneEuroFilter(args.min_cutoff, args.beta, args.d_cutoff)
@@ -166,7 +167,7 @@ def _interrupt_on_sigterm() -> None:
 
 def _cmd_video(args) -> int:
     from .capture import VideoSource
-    from .pipeline import output_dirs, parse_shard, run_videos, select_shard
+    from .collection import output_dirs, parse_shard, run_videos, select_shard
 
     if args.workers < 1:
         raise CLIError(f"--workers must be at least 1, got {args.workers}")
@@ -211,7 +212,8 @@ def _cmd_video(args) -> int:
 
 def _cmd_image(args) -> int:
     from .lifting import VISIBILITY_THRESHOLD
-    from .pipeline import build_pipeline, output_dirs, process_image, read_image, write_image_outputs
+    from .collection import build_pipeline, output_dirs
+    from .images import process_image, read_image, write_image_outputs
 
     options = _pipeline_options(args)
     images = {path: read_image(path) for path in dict.fromkeys(args.inputs)}   # bad input fails first
@@ -244,7 +246,7 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
 def _add_app_commands(sub) -> None:
     from .filters import MEDIAPIPE_BETA, MEDIAPIPE_D_CUTOFF, MEDIAPIPE_MIN_CUTOFF, ZERO_LAG_CUTOFF_HZ
     from .lifting import DEFAULT_MODEL, LIVE_MODEL
-    from .pipeline import OVERLAY_HEIGHT
+    from .offline import OVERLAY_HEIGHT
 
     p = sub.add_parser("webcam", help="live 3D skeletons from a camera",
                        description="Live 3D skeletons from a camera: an OpenCV window with the 2D overlay "

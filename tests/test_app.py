@@ -20,8 +20,8 @@ from realtime3d.cli import main
 from realtime3d.export import bvh_to_camera
 from realtime3d.io.bvh import read_bvh
 from realtime3d.io.poses import read_poses
-from realtime3d.pipeline import (OVERLAY_HEIGHT, PARTIAL_NAME, VideoOptions, output_dirs, parse_shard, run_one,
-                                 run_videos, select_shard)
+from realtime3d.collection import VideoOptions, output_dirs, parse_shard, run_one, run_videos, select_shard
+from realtime3d.offline import OVERLAY_HEIGHT, PARTIAL_NAME
 from realtime3d.skeleton import H36M17
 
 from conftest import SHARED, run_cli
