@@ -290,6 +290,15 @@ def _views_bwd(x_ptr, rot_ptr, bones_ptr, grad_ptr, out_ptr, bone_ptr, r_ptr, pa
             tl.store(base + 5, gb_z)
 
 
+BH, BW = TRITON_TILE
+
+
+def _tiles(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(H, W, tiles per image, tiles per row) of an image size on TRITON_TILE: every launch's grid."""
+    nty, ntx = num_tiles(size, TRITON_TILE)
+    return size[0], size[1], nty * ntx, ntx
+
+
 def _incidence(bones: torch.Tensor, num_joints: int) -> tuple[torch.Tensor, torch.Tensor]:
     """[K, J] one-hot maps from bones to their first and second joints (a deterministic scatter)."""
     eye = torch.eye(num_joints, dtype=torch.float32, device=bones.device)
@@ -312,14 +321,13 @@ class SkeletonMax(torch.autograd.Function):
         joints2d = joints2d.contiguous()
         n, j = joints2d.shape[:2]
         k = bones.shape[0]
-        (h, w), (bh, bw) = size, TRITON_TILE
-        nty, ntx = num_tiles(size, TRITON_TILE)
+        h, w, tiles, ntx = _tiles(size)
         dev = joints2d.device
         out = torch.empty(n, h, w, dtype=torch.float32, device=dev)
         bone = torch.empty(n, h, w, dtype=torch.int32, device=dev)
         r = torch.empty(n, h, w, dtype=torch.float32, device=dev)
-        _skeleton_max_fwd[(n, nty * ntx)](joints2d, bones, out, bone, r, j, k, h, w, ntx, gamma,
-                                          cull_radius(gamma), BH=bh, BW=bw)
+        _skeleton_max_fwd[(n, tiles)](joints2d, bones, out, bone, r, j, k, h, w, ntx, gamma,
+                                          cull_radius(gamma), BH=BH, BW=BW)
         ctx.save_for_backward(joints2d, bones, out, bone, r)
         ctx.size, ctx.gamma = size, gamma
         return out
@@ -329,11 +337,10 @@ class SkeletonMax(torch.autograd.Function):
         joints2d, bones, out, bone, r = ctx.saved_tensors
         n, j = joints2d.shape[:2]
         k = bones.shape[0]
-        (h, w), (bh, bw) = ctx.size, TRITON_TILE
-        nty, ntx = num_tiles(ctx.size, TRITON_TILE)
-        part = torch.zeros(n, nty * ntx, k, 4, dtype=torch.float32, device=joints2d.device)
-        _skeleton_max_bwd[(n, nty * ntx)](joints2d, bones, grad_out.contiguous(), out, bone, r, part, j, k, h, w,
-                                          ntx, ctx.gamma, BH=bh, BW=bw)
+        h, w, tiles, ntx = _tiles(ctx.size)
+        part = torch.zeros(n, tiles, k, 4, dtype=torch.float32, device=joints2d.device)
+        _skeleton_max_bwd[(n, tiles)](joints2d, bones, grad_out.contiguous(), out, bone, r, part, j, k, h, w,
+                                          ntx, ctx.gamma, BH=BH, BW=BW)
         return _to_joints(part, bones, j).to(joints2d.dtype), None, None, None
 
 
@@ -345,11 +352,10 @@ class SkeletonPerBone(torch.autograd.Function):
         joints2d = joints2d.contiguous()
         n, j = joints2d.shape[:2]
         k = bones.shape[0]
-        (h, w), (bh, bw) = size, TRITON_TILE
-        nty, ntx = num_tiles(size, TRITON_TILE)
+        h, w, tiles, ntx = _tiles(size)
         out = torch.empty(n, k, h, w, dtype=torch.float32, device=joints2d.device)
-        _skeleton_per_bone_fwd[(n * k, nty * ntx)](joints2d, bones, out, j, k, h, w, ntx, gamma,
-                                                   cull_radius(gamma), BH=bh, BW=bw)
+        _skeleton_per_bone_fwd[(n * k, tiles)](joints2d, bones, out, j, k, h, w, ntx, gamma,
+                                                   cull_radius(gamma), BH=BH, BW=BW)
         ctx.save_for_backward(joints2d, bones)
         ctx.size, ctx.gamma = size, gamma
         return out
@@ -359,11 +365,10 @@ class SkeletonPerBone(torch.autograd.Function):
         joints2d, bones = ctx.saved_tensors
         n, j = joints2d.shape[:2]
         k = bones.shape[0]
-        (h, w), (bh, bw) = ctx.size, TRITON_TILE
-        nty, ntx = num_tiles(ctx.size, TRITON_TILE)
-        part = torch.zeros(n, k, nty * ntx, 4, dtype=torch.float32, device=joints2d.device)
-        _skeleton_per_bone_bwd[(n * k, nty * ntx)](joints2d, bones, grad_out.contiguous(), part, j, k, h, w, ntx,
-                                                   ctx.gamma, cull_radius(ctx.gamma), BH=bh, BW=bw)
+        h, w, tiles, ntx = _tiles(ctx.size)
+        part = torch.zeros(n, k, tiles, 4, dtype=torch.float32, device=joints2d.device)
+        _skeleton_per_bone_bwd[(n * k, tiles)](joints2d, bones, grad_out.contiguous(), part, j, k, h, w, ntx,
+                                                   ctx.gamma, cull_radius(ctx.gamma), BH=BH, BW=BW)
         grad = _to_joints(part.transpose(1, 2), bones, j)                 # [N, J, 2]
         return grad.to(joints2d.dtype), None, None, None
 
@@ -375,12 +380,11 @@ class Heatmaps(torch.autograd.Function):
     def forward(ctx, joints2d, depths, size, sigma):
         joints2d, depths = joints2d.contiguous(), depths.contiguous()
         n, j = joints2d.shape[:2]
-        (h, w), (bh, bw) = size, TRITON_TILE
-        nty, ntx = num_tiles(size, TRITON_TILE)
+        h, w, tiles, ntx = _tiles(size)
         heat = torch.empty(n, j, h, w, dtype=torch.float32, device=joints2d.device)
         depth_maps = torch.empty_like(heat)
         inv = 1.0 / (2.0 * sigma * sigma)
-        _heatmaps_fwd[(n * j, nty * ntx)](joints2d, depths, heat, depth_maps, h, w, ntx, inv, BH=bh, BW=bw)
+        _heatmaps_fwd[(n * j, tiles)](joints2d, depths, heat, depth_maps, h, w, ntx, inv, BH=BH, BW=BW)
         ctx.save_for_backward(joints2d, depths)
         ctx.size, ctx.inv = size, inv
         return heat, depth_maps
@@ -389,13 +393,12 @@ class Heatmaps(torch.autograd.Function):
     def backward(ctx, grad_heat, grad_depth):
         joints2d, depths = ctx.saved_tensors
         n, j = joints2d.shape[:2]
-        (h, w), (bh, bw) = ctx.size, TRITON_TILE
-        nty, ntx = num_tiles(ctx.size, TRITON_TILE)
-        part = torch.empty(n, j, nty * ntx, 3, dtype=torch.float32, device=joints2d.device)
+        h, w, tiles, ntx = _tiles(ctx.size)
+        part = torch.empty(n, j, tiles, 3, dtype=torch.float32, device=joints2d.device)
         gh = torch.zeros_like(joints2d[..., 0, None, None].expand(n, j, h, w)) if grad_heat is None else grad_heat
         gd = torch.zeros_like(gh) if grad_depth is None else grad_depth
-        _heatmaps_bwd[(n * j, nty * ntx)](joints2d, depths, gh.contiguous(), gd.contiguous(), part, h, w, ntx,
-                                          ctx.inv, BH=bh, BW=bw)
+        _heatmaps_bwd[(n * j, tiles)](joints2d, depths, gh.contiguous(), gd.contiguous(), part, h, w, ntx,
+                                          ctx.inv, BH=BH, BW=BW)
         total = part.sum(2)                                               # [N, J, 3]
         return total[..., :2].to(joints2d.dtype), total[..., 2].to(depths.dtype), None, None
 
@@ -408,15 +411,14 @@ class RenderViews(torch.autograd.Function):
         joints3d, rotations = joints3d.contiguous(), rotations.contiguous()
         b, j = joints3d.shape[:2]
         v, k = rotations.shape[1], bones.shape[0]
-        (h, w), (bh, bw) = size, TRITON_TILE
-        nty, ntx = num_tiles(size, TRITON_TILE)
+        h, w, tiles, ntx = _tiles(size)
         dev = joints3d.device
         out = torch.empty(b, v, h, w, dtype=torch.float32, device=dev)
         bone = torch.empty(b, v, h, w, dtype=torch.int32, device=dev)
         r = torch.empty(b, v, h, w, dtype=torch.float32, device=dev)
         args = (j, k, v, h, w, ntx, depth, min_z, scale, center[0], center[1], gamma)
-        _views_fwd[(b * v, nty * ntx)](joints3d, rotations, bones, out, bone, r, *args, cull_radius(gamma),
-                                       BH=bh, BW=bw)
+        _views_fwd[(b * v, tiles)](joints3d, rotations, bones, out, bone, r, *args, cull_radius(gamma),
+                                       BH=BH, BW=BW)
         ctx.save_for_backward(joints3d, rotations, bones, out, bone, r)
         ctx.args, ctx.size = args, size
         return out
@@ -426,10 +428,10 @@ class RenderViews(torch.autograd.Function):
         joints3d, rotations, bones, out, bone, r = ctx.saved_tensors
         b, j = joints3d.shape[:2]
         v, k = rotations.shape[1], bones.shape[0]
-        nty, ntx = num_tiles(ctx.size, TRITON_TILE)
-        part = torch.zeros(b * v, nty * ntx, k, 6, dtype=torch.float32, device=joints3d.device)
-        _views_bwd[(b * v, nty * ntx)](joints3d, rotations, bones, grad_out.contiguous(), out, bone, r, part,
-                                       *ctx.args, BH=TRITON_TILE[0], BW=TRITON_TILE[1])
+        tiles = _tiles(ctx.size)[2]
+        part = torch.zeros(b * v, tiles, k, 6, dtype=torch.float32, device=joints3d.device)
+        _views_bwd[(b * v, tiles)](joints3d, rotations, bones, grad_out.contiguous(), out, bone, r, part,
+                                       *ctx.args, BH=BH, BW=BW)
         grad_p = _to_joints(part, bones, j).view(b, v, j, 3)                # d loss / dP
         depth = ctx.args[6]
         q = joints3d.float() - joints3d.new_tensor([0.0, 0.0, depth], dtype=torch.float32)

@@ -17,7 +17,7 @@
         def step(self, models, opts, step):                # losses, backward, optimizer steps
             pose2d, mask, body = self.poses.sample(self.ctx.batch)
             loss = ...
-            opts["g"].zero_grad(set_to_none=True); loss.backward(); opts["g"].step()
+            descend(opts["g"], loss)                       # zero_grad, backward, step
             return {"loss": loss.item()}
 
 The step calls backward and the optimizers itself, so a GAN alternates D and G (or
@@ -125,6 +125,13 @@ class Method(ABC):
         """Extra model-card keys of the exported network, read by Lifter.from_pretrained
         (e.g. {"flip_average": False} for a network that needs one pass)."""
         return {}
+
+
+def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on a loss: clear the gradients, backpropagate, step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
 
 
 def cosine_factor(progress: float) -> float:

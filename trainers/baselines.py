@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from realtime3d.models import LiftingNetwork
-from .base import Method
+from .base import Method, descend
 from .common import script_main
 from .losses import hidden_joint_loss
 
@@ -74,9 +74,7 @@ class Supervised(Method):
         pose2d, mask, body = self.poses.sample(self.ctx.batch, cfg.max_drop, cfg.drop_prob)
         pred = models["model"](pose2d, mask)
         loss = scale_invariant_loss(pred, body) + cfg.fill_weight * hidden_joint_loss(pred, pose2d, mask)
-        opts["model"].zero_grad(set_to_none=True)
-        loss.backward()
-        opts["model"].step()
+        descend(opts["model"], loss)
         return {"loss": loss.item()}
 
     def eval_model(self, models):

@@ -17,7 +17,7 @@ import torch
 
 from realtime3d.lifting import Lifter
 from realtime3d.models import LiftingNetwork
-from .base import Method
+from .base import Method, descend
 from .common import script_main
 
 
@@ -55,9 +55,7 @@ class Distill(Method):
         target = self.teacher.lift_normalized(pose2d, mask)                                # [B, J, 3]
         pred = models["student"](pose2d, mask)                                             # [B, J, 3]
         loss = ((pred.float() - target) ** 2).sum(-1).mean()
-        opts["student"].zero_grad(set_to_none=True)
-        loss.backward()
-        opts["student"].step()
+        descend(opts["student"], loss)
         return {"loss": loss.item()}
 
     def eval_model(self, models):

@@ -34,7 +34,7 @@ from realtime3d.data.views import random_projection, random_rotations
 from realtime3d.models import Discriminator2D, LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from .base import Method
+from .base import Method, descend
 from .common import script_main
 from .distributed import unwrap
 from .losses import hidden_joint_loss
@@ -146,9 +146,7 @@ class Drover(Method):
         if cfg.r1_gamma > 0:
             (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
             loss_d = loss_d + 0.5 * cfg.r1_gamma * grad.pow(2).sum(dim=(1, 2)).mean()
-        opts["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        opts["d"].step()
+        descend(opts["d"], loss_d)
 
         # generator: D judges with its running statistics; D unwrapped, its gradients are not reduced
         judge = unwrap(d)
@@ -162,9 +160,7 @@ class Drover(Method):
             loss_g = loss_g + cfg.bone_sym_weight * bone_symmetry_loss(lifted)
         if cfg.cycle_weight > 0:
             loss_g = loss_g + cfg.cycle_weight * rotation_cycle_loss(g(fake), rotated)
-        opts["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        opts["g"].step()
+        descend(opts["g"], loss_g)
         if "g_ema" in models:
             models["g_ema"].update_parameters(unwrap(g))
         return {"loss_d": loss_d.item(), "loss_g": loss_adv.item(), "fill": loss_fill.item()}

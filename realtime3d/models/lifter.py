@@ -50,10 +50,11 @@ class FoldedMLP(nn.Module):
             self.register_buffer(f"w{i}", layer.weight.detach().t().contiguous())   # [in, out]
             self.register_buffer(f"b{i}", layer.bias.detach().clone())              # [out]
         self.num_layers = len(layers)
+        self._names = [(f"w{i}", f"b{i}") for i in range(self.num_layers)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:     # [B, in] -> [B, out]
-        w = [self._buffers[f"w{i}"] for i in range(self.num_layers)]
-        b = [self._buffers[f"b{i}"] for i in range(self.num_layers)]
+        w = [self._buffers[name] for name, _ in self._names]   # buffers: they follow .to(device)
+        b = [self._buffers[name] for _, name in self._names]
         x = torch.addmm(b[0], x, w[0])
         for k in range(1, self.num_layers - 1, 2):           # a residual block: two layers, then the skip
             h = torch.addmm(b[k], x, w[k]).relu_()
