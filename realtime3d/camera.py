@@ -21,6 +21,28 @@ def default_focal(image_size: tuple[int, int], hfov_deg: float = DEFAULT_HFOV_DE
     return 0.5 * width / math.tan(math.radians(hfov_deg) / 2.0)
 
 
+#: The widest horizontal field of view taken for a pinhole camera: a focal length that
+#: implies a wider one (such as --focal 1e-9) is refused, not turned into depths near 0.
+MAX_HFOV_DEG = 170.0
+
+
+def hfov_of(focal: float, image_size: tuple[int, int]) -> float:
+    """The horizontal field of view (degrees) of a focal length (px) for an image (width, height)."""
+    return math.degrees(2.0 * math.atan(0.5 * float(image_size[0]) / float(focal)))
+
+
+def check_focal(focal: float, image_size: tuple[int, int]) -> float:
+    """focal (px) as a float; ValueError unless it is finite and gives under MAX_HFOV_DEG."""
+    focal = float(focal)
+    if not (math.isfinite(focal) and focal > 0):
+        raise ValueError(f"--focal must be a positive number of pixels, got {focal:g}")
+    if hfov_of(focal, image_size) > MAX_HFOV_DEG:
+        raise ValueError(f"--focal {focal:g} px gives a {hfov_of(focal, image_size):.1f} degree field of view "
+                         f"for an image {image_size[0]} px wide; a pinhole camera needs at most "
+                         f"{MAX_HFOV_DEG:g} (at least {0.5 * image_size[0] / math.tan(math.radians(MAX_HFOV_DEG / 2)):.0f} px)")
+    return focal
+
+
 def pixels_to_normalized(pixels: torch.Tensor, image_size: tuple[int, int], focal: float) -> torch.Tensor:
     """[..., 2] pixels -> [..., 2] normalized camera coordinates."""
     center = pixels.new_tensor([image_size[0] / 2.0, image_size[1] / 2.0])

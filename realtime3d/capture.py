@@ -24,6 +24,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from .io.inputs import require_file
+
 #: Identical consecutive frames for this long mean the device has frozen (seconds).
 FROZEN_AFTER_S = 2.0
 #: This many failed or empty reads in a row mean the device has dropped.
@@ -253,11 +255,9 @@ class VideoSource:
     """
 
     def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
-        if not os.path.exists(self.path):
-            raise FileNotFoundError(f"no such file: {self.path}")
-        if not os.path.isfile(self.path):
-            raise ValueError(f"{self.path}: not a file")
+        self.path = require_file(path)
+        if cv2.haveImageReader(self.path):   # OpenCV would play a photo as a one-frame video
+            raise ValueError(f"{self.path}: a still image, not a video (realtime3d image reads photos)")
         cap = cv2.VideoCapture(self.path)
         if not cap.isOpened():
             raise ValueError(f"{self.path}: not a video (no decoder can open it)")

@@ -13,6 +13,11 @@ class CLIError(Exception):
     """An error to report as one line, with a non-zero exit code."""
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 frame', '2 frames', '0 frames'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _cmd_models(args) -> int:
     from .lifting import DEFAULT_MODEL, LIVE_MODEL, available_models, model_card
     for name in available_models():
@@ -130,8 +135,11 @@ def _cmd_webcam(args) -> int:
     from .collection import build_pipeline
     from .live import run_live
 
+    if args.max_seconds is not None and not args.max_seconds > 0:
+        raise CLIError(f"--max-seconds must be positive, got {args.max_seconds:g}")
+    _refuse_with_no_filter(args, "--min-cutoff", "--beta", "--d-cutoff")
     options = _pipeline_options(args)
-    live_filter = None if args.no_filter else OneEuroFilter(args.min_cutoff, args.beta, args.d_cutoff)
+    live_filter = None if args.no_filter else OneEuroFilter(*_one_euro_parameters(args))
     if args.record:
         _check_outdir(args.record)
     source = LiveSource(args.camera)          # a camera that does not exist fails here
@@ -145,15 +153,31 @@ def _cmd_webcam(args) -> int:
             close()
     finally:
         source.stop()
-    print(f"{source.name}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), person in "
-          f"{stats.with_person}; latency capture -> 3D {stats.latency_ms_mean:.0f} ms mean, "
-          f"{stats.latency_ms_p95:.0f} ms p95; last status: {source.status}")
+    latency = (f"; latency capture -> 3D {stats.latency_ms_mean:.0f} ms mean, {stats.latency_ms_p95:.0f} ms p95"
+               if stats.frames else "")
+    print(f"{source.name}: {counted(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
+          f"a person in {stats.with_person}{latency}; last status: {source.status}")
     if args.record:
         if stats.recording is None:
             raise CLIError("nothing recorded: no frame was processed")
         paths = write_outputs(args.record, stats.recording)
-        print(f"recorded {len(stats.recording.timestamps)} frames: {', '.join(str(p) for p in paths.values())}")
+        print(f"recorded {counted(len(stats.recording.timestamps), 'frame')}: "
+              f"{', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def _refuse_with_no_filter(args, *flags: str) -> None:
+    """--no-filter with a filter parameter given too is a contradiction: refuse it."""
+    given = [f for f in flags if getattr(args, f.lstrip("-").replace("-", "_")) is not None]
+    if args.no_filter and given:
+        raise CLIError(f"{', '.join(given)} and --no-filter contradict each other; give one or the other")
+
+
+def _one_euro_parameters(args) -> tuple[float, float, float]:
+    from .filters import MEDIAPIPE_BETA, MEDIAPIPE_D_CUTOFF, MEDIAPIPE_MIN_CUTOFF
+    return (MEDIAPIPE_MIN_CUTOFF if args.min_cutoff is None else args.min_cutoff,
+            MEDIAPIPE_BETA if args.beta is None else args.beta,
+            MEDIAPIPE_D_CUTOFF if args.d_cutoff is None else args.d_cutoff)
 
 
 def _interrupt_on_sigterm() -> None:
@@ -166,8 +190,11 @@ def _interrupt_on_sigterm() -> None:
 
 
 def _cmd_video(args) -> int:
+    from .camera import check_focal
     from .capture import VideoSource
     from .collection import output_dirs, parse_shard, run_videos, select_shard
+    from .filters import ZERO_LAG_CUTOFF_HZ
+    from .lifting import Lifter
 
     if args.workers < 1:
         raise CLIError(f"--workers must be at least 1, got {args.workers}")
@@ -177,14 +204,18 @@ def _cmd_video(args) -> int:
         raise CLIError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.overlay_height < 0 or 0 < args.overlay_height < 16:
         raise CLIError(f"--overlay-height must be 0 or at least 16 px, got {args.overlay_height}")
+    _refuse_with_no_filter(args, "--cutoff-hz")
     shard = parse_shard(args.shard) if args.shard else None
     dirs = output_dirs(args.inputs, args.outdir)      # from the whole collection: the same in every shard
     chosen = select_shard(args.inputs, shard)
-    cutoff = None if args.no_filter else args.cutoff_hz
+    cutoff = None if args.no_filter else ZERO_LAG_CUTOFF_HZ if args.cutoff_hz is None else args.cutoff_hz
     options = _pipeline_options(args, cutoff_hz=cutoff, resume=args.resume, max_frames=args.max_frames,
                                 overlay_height=args.overlay_height or None)
-    for path in chosen:
-        VideoSource(path)                             # missing, not a video, no frames: fail before any work
+    for path in chosen:                               # missing, not a video, no frames: fail before any work
+        source = VideoSource(path)
+        if args.focal is not None:
+            check_focal(args.focal, source.image_size)
+    Lifter.from_pretrained(args.model)                # a file that is no model: fail once, before any work
     _check_outdir(args.outdir)
     _interrupt_on_sigterm()
     on_result, close = _live_display(None, "realtime3d video") if args.show else (None, lambda: None)
@@ -205,18 +236,25 @@ def _cmd_video(args) -> int:
             print(f"{path}: already done in {outcome.outdir} (--resume)")
         else:
             resumed = f", {outcome.resumed_from} resumed" if outcome.resumed_from else ""
-            print(f"{path}: {outcome.frames} frames ({outcome.with_person} with a person, {outcome.skipped} "
-                  f"failed to decode and skipped{resumed}) in {outcome.seconds:.1f} s -> {outcome.outdir}")
+            for warning in outcome.warnings:
+                print(f"realtime3d: warning: {warning}", file=sys.stderr)
+            print(f"{path}: {counted(outcome.frames, 'frame')} ({outcome.with_person} with a person, "
+                  f"{outcome.skipped} failed to decode and skipped{resumed}) in {outcome.seconds:.1f} s "
+                  f"-> {outcome.outdir}")
     return 2 if failed else 0
 
 
 def _cmd_image(args) -> int:
+    from .camera import check_focal
     from .lifting import VISIBILITY_THRESHOLD
     from .collection import build_pipeline, output_dirs
     from .images import process_image, read_image, write_image_outputs
 
     options = _pipeline_options(args)
     images = {path: read_image(path) for path in dict.fromkeys(args.inputs)}   # bad input fails first
+    for image in images.values():
+        if args.focal is not None:
+            check_focal(args.focal, (image.shape[1], image.shape[0]))
     _check_outdir(args.outdir)
     names = output_dirs(list(images), args.outdir)
     pipeline = build_pipeline(options, static_images=True)
@@ -224,7 +262,7 @@ def _cmd_image(args) -> int:
         result = process_image(pipeline, image)
         written = write_image_outputs(names[path], image, result, pipeline.focal_for(image.shape[1::-1]), path)
         visible = int((result.visibility >= VISIBILITY_THRESHOLD).sum())
-        found = f"a person ({visible} of {len(result.visibility)} joints visible)" if result.person \
+        found = f"a person ({visible} of {counted(len(result.visibility), 'joint')} visible)" if result.person \
             else "no person"
         print(f"{path}: {found} -> {', '.join(str(p) for p in written)}")
     return 0
@@ -255,22 +293,24 @@ def _add_app_commands(sub) -> None:
                    help="a camera index, or a video file / stream URL played as a live camera (default: 0)")
     p.add_argument("--no-show", action="store_true", help="run headless: no windows")
     _add_pipeline_flags(p, LIVE_MODEL)
-    p.add_argument("--no-filter", action="store_true", help="no One Euro filtering of the 3D joints")
-    p.add_argument("--min-cutoff", type=float, default=MEDIAPIPE_MIN_CUTOFF, metavar="HZ",
+    p.add_argument("--no-filter", action="store_true",
+                   help="no One Euro filtering of the 3D joints (not with --min-cutoff, --beta, --d-cutoff)")
+    p.add_argument("--min-cutoff", type=float, metavar="HZ",
                    help=f"One Euro minimum cutoff (default: {MEDIAPIPE_MIN_CUTOFF:g}, MediaPipe's pose value)")
-    p.add_argument("--beta", type=float, default=MEDIAPIPE_BETA, metavar="B",
+    p.add_argument("--beta", type=float, metavar="B",
                    help=f"One Euro speed coefficient (default: {MEDIAPIPE_BETA:g}, MediaPipe's pose value)")
-    p.add_argument("--d-cutoff", type=float, default=MEDIAPIPE_D_CUTOFF, metavar="HZ",
+    p.add_argument("--d-cutoff", type=float, metavar="HZ",
                    help=f"One Euro derivative cutoff (default: {MEDIAPIPE_D_CUTOFF:g}, MediaPipe's pose value)")
     p.add_argument("--record", metavar="OUTDIR",
                    help="on exit, write the session's poses (poses.npz/json/csv/bvh) into OUTDIR")
-    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds (default: run until q)")
+    p.add_argument("--max-seconds", type=float, metavar="S",
+                   help="stop after S seconds, S > 0 (default: run until q)")
     p.set_defaults(func=_cmd_webcam)
 
     p = sub.add_parser("video", help="video files to overlay.mp4 and pose files",
                        description="Video files to OUTDIR/<video name>/: overlay.mp4 (2D overlay beside a "
                        "3D view) and poses.npz, poses.json, poses.csv, poses.bvh. Headless unless --show.")
-    p.add_argument("inputs", nargs="+", metavar="IN", help="video files")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="video files (a still image is refused: use `image`)")
     p.add_argument("-o", "--outdir", default=".", metavar="OUTDIR",
                    help="outputs go to OUTDIR/<video name>/ (default: the current folder)")
     p.add_argument("--show", action="store_true", help="show the overlay and 3D windows while processing")
@@ -281,10 +321,10 @@ def _add_app_commands(sub) -> None:
     p.add_argument("--shard", metavar="I/N",
                    help="process only every N-th video of the sorted inputs, starting at the I-th (0-based)")
     _add_pipeline_flags(p, DEFAULT_MODEL)
-    p.add_argument("--cutoff-hz", type=float, default=ZERO_LAG_CUTOFF_HZ, metavar="HZ",
+    p.add_argument("--cutoff-hz", type=float, metavar="HZ",
                    help="cutoff of the zero-lag low-pass applied to the exported 3D "
                    f"(default: {ZERO_LAG_CUTOFF_HZ:g})")
-    p.add_argument("--no-filter", action="store_true", help="export the unfiltered 3D")
+    p.add_argument("--no-filter", action="store_true", help="export the unfiltered 3D (not with --cutoff-hz)")
     p.add_argument("--max-frames", type=int, metavar="N", help="process only the first N frames of each video")
     p.add_argument("--overlay-height", type=int, default=OVERLAY_HEIGHT, metavar="PX",
                    help="overlay.mp4 is at most PX pixels high; 0: the video's own height "
@@ -301,9 +341,22 @@ def _add_app_commands(sub) -> None:
     p.set_defaults(func=_cmd_image)
 
 
+class _SubParsers(argparse._SubParsersAction):
+    """Every subcommand also takes --verbose."""
+
+    def add_parser(self, name, **kwargs):
+        p = super().add_parser(name, **kwargs)
+        p.add_argument("--verbose", action="store_true",
+                       help="let MediaPipe, TFLite and absl print their own log lines (hidden by default)")
+        return p
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = argparse.ArgumentParser(prog="realtime3d", description="Live and offline 3D human skeletons "
                                      "from 2D poses; training and evaluation of lifting networks.")
+    parser.add_argument("--version", action="version", version=f"realtime3d {__version__}")
+    parser.register("action", "parsers", _SubParsers)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("eval", help="score a lifter and the two baselines on 3D data",
@@ -348,7 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command. Run from the command line (argv None), it also keeps the native libraries'
+    log lines off the terminal unless --verbose (native_logs.py); callers that pass argv keep
+    their own stderr."""
     args = build_parser().parse_args(argv)
+    if argv is None and not args.verbose:
+        from .native_logs import quiet_native_logs
+        quiet_native_logs()
     try:
         return args.func(args)
     except (CLIError, PoseFileError, BVHError, ValueError, FileNotFoundError, PermissionError) as exc:

@@ -4,8 +4,13 @@ Every file is written atomically (temp file + rename); poses.npz is written last
 its presence means the export finished. The lifter's bone lengths vary from frame to
 frame, and a BVH has fixed bone lengths, so the exported poses are first made to
 have constant bones (constant_bone_poses): every bone keeps its direction and gets
-the median length over the run. Those poses are poses.npz `joints3d` and what every
-other file holds; the lifter's own output is kept as `joints3d_raw` in poses.npz.
+the median length over the run. Those poses are poses.npz `joints3d` (camera
+coordinates); the lifter's own output is kept as `joints3d_raw`.
+
+The same poses in a world frame that stands on the clip's floor (ground.py: Y up,
+floor at y = 0) are `joints3d_world`, and poses.bvh holds those, so that an animation
+program shows the person on its ground plane. poses.json carries both, and the floor
+estimate (the camera's height, pitch and roll) under "ground".
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .ground import GroundFrame, estimate_ground, place_on_floor
 from .io._atomic import atomic_write_text
 from .io.bvh import write_bvh
 from .io.poses import PoseSequence, write_poses
@@ -134,17 +140,14 @@ class BVHAnimation:
                   self.local_rotations, self.frame_time, self.end_sites)
 
 
-def camera_to_bvh(points_mm: np.ndarray) -> np.ndarray:
-    """Camera coordinates in mm (x right, y down, z forward) -> BVH Y-up metres.
-
-    (x, y, z) -> (x, -y, -z): a rotation of 180 degrees about x, never a mirror.
-    """
-    return points_mm * np.array([1.0, -1.0, -1.0]) / BVH_UNIT_MM
+def world_to_bvh(points_mm: np.ndarray) -> np.ndarray:
+    """World coordinates in mm (Y up, ground.py) -> BVH metres (the same axes)."""
+    return np.asarray(points_mm, dtype=np.float64) / BVH_UNIT_MM
 
 
-def bvh_to_camera(points: np.ndarray) -> np.ndarray:
-    """The inverse of camera_to_bvh: BVH Y-up metres -> camera coordinates in mm."""
-    return points * np.array([1.0, -1.0, -1.0]) * BVH_UNIT_MM
+def bvh_to_world(points: np.ndarray) -> np.ndarray:
+    """The inverse of world_to_bvh: BVH metres -> world coordinates in mm."""
+    return np.asarray(points, dtype=np.float64) * BVH_UNIT_MM
 
 
 def _bvh_joints() -> tuple[list[str], list[int], list[int | None], list[int | None]]:
@@ -202,8 +205,8 @@ def _shortest_rotation(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     return Rotation.from_rotvec(axis * np.arctan2(sin, cos)[:, None]).as_matrix()
 
 
-def bvh_from_poses(joints3d: np.ndarray, fps: float) -> BVHAnimation:
-    """Poses [N, 17, 3] mm camera coordinates -> a BVH animation with rotations.
+def bvh_from_poses(joints_world: np.ndarray, fps: float) -> BVHAnimation:
+    """Poses [N, 17, 3] mm in a Y-up world (ground.py) -> a BVH animation with rotations.
 
     The poses are first given constant bones (constant_bone_poses); the BVH then
     reproduces exactly those poses. Frames without a complete pose hold the last
@@ -211,11 +214,11 @@ def bvh_from_poses(joints3d: np.ndarray, fps: float) -> BVHAnimation:
     """
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    poses, lengths = constant_bone_poses(joints3d)
+    poses, lengths = constant_bone_poses(joints_world)
     valid = np.isfinite(poses).all(axis=(1, 2))
     held = np.maximum.accumulate(np.where(valid, np.arange(len(poses)), -1))   # last valid frame
     held[held < 0] = np.argmax(valid)
-    pos = camera_to_bvh(poses[held])                                           # [F, 17, 3] m
+    pos = world_to_bvh(poses[held])                                            # [F, 17, 3] m
     bone_length = {c: lengths[k] / BVH_UNIT_MM for k, (_, c) in enumerate(H36M17.bones)}
 
     names, parents, joint_of, aims = _bvh_joints()
@@ -254,24 +257,41 @@ def _nan_to_none(a: np.ndarray, decimals: int) -> list:
     return np.where(np.isfinite(a), a, None).tolist()
 
 
-def poses_json(result: RunResult, joints3d: np.ndarray) -> str:
-    """poses.json: metadata and one entry per frame (null where no person)."""
-    valid = np.isfinite(joints3d).all(axis=(1, 2))
-    frames = []
-    for i in range(len(joints3d)):
-        frames.append({
-            "frame": i, "time_s": round(float(result.timestamps[i]), 6), "person": bool(valid[i]),
-            "joints3d_mm": _nan_to_none(joints3d[i], 2) if valid[i] else None,
-            "joints2d_px": _nan_to_none(result.joints2d[i], 2) if valid[i] else None,
-            "visibility": _nan_to_none(result.visibility[i], 4) if valid[i] else None,
-        })
-    doc = {
-        "format": "realtime3d poses", "version": 1, "source": result.source,
-        "fps": result.fps, "image_size": list(result.image_size), "focal_px": result.focal,
-        "coordinates": "camera: x right, y down, z forward; millimetres (3D), pixels (2D)",
-        "joint_names": list(H36M17.joint_names), "parents": list(H36M17.parents),
-        "frames": frames,
-    }
+#: poses.json and the JSON of `realtime3d image` (docs/outputs.md): its name and version.
+JSON_FORMAT, JSON_VERSION = "realtime3d poses", 2
+JSON_COORDINATES = {
+    "joints3d_mm": "camera: x right, y down, z forward; millimetres",
+    "joints3d_world_mm": "world on the floor: y up (gravity along -y), floor at y = 0; millimetres",
+    "joints2d_px": "pixels of the source image: x right, y down, origin at the top-left corner",
+}
+
+
+def person_entry(joints3d: np.ndarray, joints2d: np.ndarray, visibility: np.ndarray,
+                 world: np.ndarray | None) -> dict | None:
+    """One person's joints for JSON ([17, 3] mm, [17, 2] px, [17]); None (null) without a pose."""
+    if not np.isfinite(joints3d).all():
+        return None
+    entry = {"joints3d_mm": _nan_to_none(joints3d, 2)}
+    if world is not None:
+        entry["joints3d_world_mm"] = _nan_to_none(world, 2)
+    entry |= {"joints2d_px": _nan_to_none(joints2d, 2), "visibility": _nan_to_none(visibility, 4)}
+    return entry
+
+
+def json_header(source: str, image_size: tuple[int, int], focal: float) -> dict:
+    """The fields that poses.json and an image's JSON share (docs/outputs.md)."""
+    return {"format": JSON_FORMAT, "version": JSON_VERSION, "source": source,
+            "image_size": list(image_size), "focal_px": round(float(focal), 3), "units": JSON_COORDINATES,
+            "joint_names": list(H36M17.joint_names), "parents": list(H36M17.parents)}
+
+
+def poses_json(result: RunResult, joints3d: np.ndarray, world: np.ndarray, ground: GroundFrame) -> str:
+    """poses.json: metadata, the floor, and one entry per frame ("person": null where there is none)."""
+    frames = [{"frame": i, "time_s": round(float(result.timestamps[i]), 6),
+               "person": person_entry(joints3d[i], result.joints2d[i], result.visibility[i], world[i])}
+              for i in range(len(joints3d))]
+    doc = {**json_header(result.source, result.image_size, result.focal), "fps": result.fps,
+           "ground": ground.as_dict(), "frames": frames}
     return json.dumps(doc, separators=(",", ":")) + "\n"
 
 
@@ -310,13 +330,18 @@ def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Pat
                          "nothing to export")
     _check_writable(outdir)
     joints3d, _ = constant_bone_poses(result.joints3d)
+    ground = estimate_ground(joints3d)
+    world = place_on_floor(ground.to_world(joints3d), result.fps)                  # [N, 17, 3] mm, Y up
     paths = {name: outdir / name for name in OUTPUT_FILES}
-    bvh_from_poses(joints3d, result.fps).write(paths["poses.bvh"])
-    atomic_write_text(paths["poses.json"], poses_json(result, joints3d))
+    bvh_from_poses(world, result.fps).write(paths["poses.bvh"])
+    atomic_write_text(paths["poses.json"], poses_json(result, joints3d, world, ground))
     atomic_write_text(paths["poses.csv"], poses_csv(result, joints3d))
     write_poses(paths["poses.npz"], PoseSequence(
         joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
         focal=result.focal,
-        extra={"joints3d_raw": result.joints3d, "visibility": result.visibility,
-               "timestamps": result.timestamps, "fps": np.float64(result.fps), "source": np.str_(result.source)}))
+        extra={"joints3d_raw": result.joints3d, "joints3d_world": world.astype(np.float32),
+               "visibility": result.visibility, "timestamps": result.timestamps, "fps": np.float64(result.fps),
+               "source": np.str_(result.source), "ground": np.str_(json.dumps(ground.as_dict())),
+               "camera_height_mm": np.float64(ground.camera_height_mm),
+               "camera_pitch_deg": np.float64(ground.camera_pitch_deg)}))
     return paths

@@ -26,7 +26,8 @@ from tqdm import tqdm
 from .capture import Frame, VideoSource
 from .export import RunResult, write_outputs
 from .filters import zero_lag_filter
-from .io._atomic import atomic_path
+from .io._atomic import atomic_path, remove_stale_temps
+from .io.mp4 import Mp4Writer
 from .pipeline import J, FrameResult, PosePipeline, draw_result, no_person, put_unless_stopped
 from .viz.render3d import SkeletonRenderer
 
@@ -39,8 +40,6 @@ PARTIAL_NAME = ".partial.npz"
 OVERLAY_NAME = "overlay.mp4"
 #: overlay.mp4 is at most this high (px): the frame scaled to it, the 3D view beside it.
 OVERLAY_HEIGHT = 480
-#: The codec of overlay.mp4 (MPEG-4 part 2: in every OpenCV build, read by ffmpeg, VLC, Blender).
-OVERLAY_FOURCC = "mp4v"
 _QUEUE_FRAMES = 8   # frames buffered between the decode, detect and overlay threads
 
 
@@ -55,6 +54,7 @@ class VideoRunSummary:
     seconds: float
     outputs: dict[str, str]
     already_done: bool = False   # resume found the run finished and did nothing
+    warnings: tuple[str, ...] = ()   # things the user should know (overlay.mp4 without the sound, ...)
 
 
 def _fingerprint(source: VideoSource, pipeline: PosePipeline) -> str:
@@ -90,28 +90,32 @@ def is_finished(outdir: str | os.PathLike) -> bool:
 
 
 def _decode(source: VideoSource, frames: queue.Queue, stop: threading.Event) -> None:
-    """Decode thread: frames, then None (end) or the exception that ended decoding."""
+    """Decode thread: frames, then None (end) or the exception that ended decoding.
+
+    Every put gives up once stop is set: a consumer that has stopped never leaves it blocked."""
     try:
         for frame in source:
             if not put_unless_stopped(frames, frame, stop):
                 return
-        frames.put(None)
+        put_unless_stopped(frames, None, stop)
     except Exception as exc:   # handed to the main thread, which raises it
-        frames.put(exc)
+        put_unless_stopped(frames, exc, stop)
 
 
 class _OverlayWriter:
-    """Writer thread: draws each frame's overlay and encodes it into an mp4 file.
+    """Writer thread: draws each frame's overlay and encodes it into an H.264 mp4 file with
+    the source's sound (io/mp4.py).
 
     Frames taller than max_height are scaled down to it first (with their 2D joints):
     encoding costs in proportion to the pixels, and it runs beside MediaPipe. Every
     overlay is drawn into one canvas allocated once (the frame, then the 3D panel):
     no per-frame image is allocated, copied side by side and freed."""
 
-    def __init__(self, path: str, fps: float, frame_size: tuple[int, int], max_height: int | None):
+    def __init__(self, path: str, fps: float, frame_size: tuple[int, int], max_height: int | None,
+                 audio_from: str | None = None):
         width, height = frame_size
         scale = min(1.0, max_height / height) if max_height else 1.0
-        # (width, height), even: MPEG-4 encoders work on 2x2 blocks of chroma
+        # (width, height), even: yuv420p has one chroma sample per 2x2 pixels
         self.size = (2 * max(1, round(width * scale / 2)), 2 * max(1, round(height * scale / 2)))
         self.scale_xy = np.array([self.size[0] / width, self.size[1] / height], dtype=np.float32)
         w, h = self.size
@@ -119,18 +123,17 @@ class _OverlayWriter:
         self.canvas = np.empty((h, w + h, 3), np.uint8)             # [H, W + H, 3]
         self.frame_part, self.panel_part = self.canvas[:, :w], self.canvas[:, w:]
         self.resized = np.empty((h, w, 3), np.uint8)                # cv2.resize needs a whole array
-        self.writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*OVERLAY_FOURCC), fps, (w + h, h))
-        if not self.writer.isOpened():
-            raise ValueError(f"{path}: OpenCV cannot write an {OVERLAY_FOURCC} video here")
+        self.writer = Mp4Writer(path, fps, (w + h, h), audio_from=audio_from)
         self.items: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="overlay writer", daemon=True)
         self.thread.start()
 
-    def put(self, image: np.ndarray, result: FrameResult) -> None:
+    def put(self, image: np.ndarray, result: FrameResult, index: int) -> None:
+        """Queue the frame at position index of the video, with its result."""
         if self.error is not None:
             raise self.error
-        self.items.put((image, result))
+        self.items.put((image, result, index))
 
     def _draw(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
         """The overlay of draw_result(), drawn into the canvas; returns it."""
@@ -146,15 +149,16 @@ class _OverlayWriter:
     def _run(self) -> None:
         while (item := self.items.get()) is not None:
             if self.error is None:
+                image, result, index = item
                 try:
-                    self.writer.write(self._draw(*item))
+                    self.writer.write(self._draw(image, result), index)
                 except Exception as exc:   # reported by the next put() or close()
                     self.error = exc
 
     def close(self) -> None:
         self.items.put(None)
         self.thread.join()
-        self.writer.release()
+        self.writer.close()
         if self.error is not None:
             raise self.error
 
@@ -185,6 +189,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
         raise PermissionError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
     if not os.access(outdir, os.W_OK):
         raise PermissionError(f"{outdir}: output folder is not writable")
+    remove_stale_temps(outdir)          # what a killed run left (the folder is this video's own)
     partial_path = outdir / PARTIAL_NAME
     fingerprint = _fingerprint(source, pipeline)
     saved = _load_partial(partial_path, fingerprint) if resume else None
@@ -199,14 +204,16 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     bar = tqdm(total=total, unit="frame", desc=Path(source.path).name, disable=not progress,
                dynamic_ncols=True, leave=False)
     writer = None
+    warnings: list[str] = []
     pending: list[tuple[Frame, np.ndarray, np.ndarray]] = []    # detected, not lifted yet
 
     def emit(frame: Frame, result: FrameResult) -> None:
         nonlocal writer
         if overlay:
             if writer is None:
-                writer = _OverlayWriter(overlay_tmp, source.fps, source.image_size, overlay_height)
-            writer.put(frame.image, result)
+                writer = _OverlayWriter(overlay_tmp, source.fps, source.image_size, overlay_height,
+                                        audio_from=source.path)
+            writer.put(frame.image, result, frame.index)
         bar.update()
         if on_result is not None and not on_result(frame, result):
             raise KeyboardInterrupt
@@ -254,6 +261,8 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
             bar.close()
             if writer is not None:
                 writer.close()
+                if writer.writer.audio_error:
+                    warnings.append(writer.writer.audio_error)
         if k == 0:
             raise ValueError(f"{source.path}: no frames decoded")
         joints3d = np.array(rows["joints3d"][:k])                                 # [N, 17, 3]
@@ -271,4 +280,4 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     return VideoRunSummary(source=str(source.path), outdir=str(outdir), frames=len(result.timestamps),
                            with_person=int(result.valid.sum()), skipped=source.skipped,
                            resumed_from=resumed_from, seconds=time.monotonic() - started,
-                           outputs={k: str(v) for k, v in outputs.items()})
+                           outputs={k: str(v) for k, v in outputs.items()}, warnings=tuple(warnings))

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from .camera import DEFAULT_HFOV_DEG, default_focal
+from .camera import DEFAULT_HFOV_DEG, check_focal, default_focal
 from .filters import OneEuroFilter
 from .skeleton import H36M17
 from .viz.overlay import draw_skeleton_2d, draw_status
@@ -45,8 +45,8 @@ def no_person() -> FrameResult:
 
 
 def check_camera_options(focal: float | None, hfov: float, detect_width: int | None) -> None:
-    if focal is not None and not focal > 0:
-        raise ValueError(f"--focal must be positive (pixels), got {focal}")
+    if focal is not None and not (np.isfinite(focal) and focal > 0):
+        raise ValueError(f"--focal must be a positive number of pixels, got {focal}")
     if not 0 < hfov < 180:
         raise ValueError(f"--hfov must be between 0 and 180 degrees, got {hfov}")
     if detect_width is not None and detect_width < 32:
@@ -71,7 +71,8 @@ class PosePipeline:
         torch.set_num_threads(1)
 
     def focal_for(self, image_size: tuple[int, int]) -> float:
-        return float(self.focal) if self.focal is not None else default_focal(image_size, self.hfov)
+        """The focal length (px) for frames of image_size: --focal (checked against it) or from --hfov."""
+        return check_focal(self.focal, image_size) if self.focal is not None else default_focal(image_size, self.hfov)
 
     def restart_tracking(self) -> None:
         """Forget the tracked person and the filter state (the next frame is detected afresh)."""

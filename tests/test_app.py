@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 
 from realtime3d.cli import main
-from realtime3d.export import bvh_to_camera
+import av
+
+from realtime3d.export import bvh_to_world
+from realtime3d.io._atomic import TEMP_PREFIX
 from realtime3d.io.bvh import read_bvh
 from realtime3d.io.poses import read_poses
 from realtime3d.collection import VideoOptions, output_dirs, parse_shard, run_one, run_videos, select_shard
@@ -40,13 +43,27 @@ def street() -> Path:
 
 
 @pytest.fixture(scope="module")
-def street_run(street, tmp_path_factory) -> Path:
+def street_command(street, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """`realtime3d video street_dance.avi -o OUT --no-show`, run once for the tests that read its outputs."""
     out = tmp_path_factory.mktemp("street")
     done = run_cli("video", str(street), "-o", str(out), "--no-show")
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{STREET_FRAMES} frames" in done.stdout
-    return out / "street_dance"
+    return out / "street_dance", done
+
+
+@pytest.fixture(scope="module")
+def street_run(street_command) -> Path:
+    return street_command[0]
+
+
+def test_a_default_run_prints_no_native_log_line(street_command):
+    """MediaPipe, TFLite and absl log lines stay off stdout and stderr (native_logs.py)."""
+    done = street_command[1]
+    for text in (done.stdout, done.stderr):
+        for marker in ("XNNPACK", "absl::InitializeLog", "inference_feedback_manager", "landmark_projection",
+                       "W0000"):
+            assert marker not in text, text[-2000:]
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str]:
@@ -76,6 +93,13 @@ def test_street_video_every_output_file_is_valid(street_run):
     assert doc["joint_names"] == list(H36M17.joint_names) and len(doc["frames"]) == STREET_FRAMES
     with open(street_run / "poses.csv", newline="") as fh:
         assert len(list(csv.reader(fh))) == STREET_FRAMES + 1
+    with av.open(str(street_run / "overlay.mp4")) as mp4:    # what browsers need: H.264 in yuv420p
+        video = mp4.streams.video[0]
+        assert (video.codec_context.name, video.codec_context.pix_fmt) == ("h264", "yuv420p")
+        assert video.frames == STREET_FRAMES
+        audio = mp4.streams.audio                           # the source's sound, carried over
+        assert len(audio) == 1 and audio[0].codec_context.name == "aac"
+        assert abs(float(audio[0].duration * audio[0].time_base) - STREET_FRAMES / 50.0) < 0.1
     video = cv2.VideoCapture(str(street_run / "overlay.mp4"))
     assert video.get(cv2.CAP_PROP_FRAME_COUNT) == STREET_FRAMES
     height, width = OVERLAY_HEIGHT, 2 * round(1280 * OVERLAY_HEIGHT / 720 / 2)  # the frame scaled, even
@@ -88,15 +112,23 @@ def test_street_video_every_output_file_is_valid(street_run):
     assert skeleton.sum() > 500
 
 
-def test_street_video_bvh_reads_back_within_1mm(street_run):
+def test_street_video_bvh_reads_back_within_1mm_and_stands_on_its_floor(street_run):
     seq = read_poses(street_run / "poses.npz")
     motion = read_bvh(street_run / "poses.bvh")
     positions, _ = motion.forward_kinematics()
     order = [motion.joint_names.index(n) for n in H36M17.joint_names]
-    from_bvh = bvh_to_camera(positions[:, order])                             # [N, 17, 3] mm
+    from_bvh = bvh_to_world(positions[:, order])                              # [N, 17, 3] mm, Y up
     person = np.isfinite(seq.joints3d).all(axis=(1, 2))
-    error = np.linalg.norm(from_bvh[person] - seq.joints3d[person], axis=-1)
+    error = np.linalg.norm(from_bvh[person] - seq.extra["joints3d_world"][person], axis=-1)
     assert error.max() < 1.0
+    # the floor at y = 0: the lower ankle 5 cm below to 15 cm above it (ankles sit above the
+    # soles) in 90% of the frames, the trunk near vertical, the walk's depth kept
+    lowest = from_bvh[:, [H36M17.index["left_ankle"], H36M17.index["right_ankle"]], 1].min(axis=1)
+    assert ((lowest > -50) & (lowest < 150)).mean() >= 0.9
+    trunk = from_bvh[:, H36M17.index["thorax"]] - from_bvh[:, H36M17.root]
+    assert np.degrees(np.arccos(trunk[:, 1] / np.linalg.norm(trunk, axis=1))).mean() < 10.0
+    assert np.ptp(from_bvh[:, H36M17.root, 2]) > 500.0                       # the root trajectory is kept
+    assert 0 < float(seq.extra["camera_height_mm"]) < 4000 and 0 < float(seq.extra["camera_pitch_deg"]) < 45
 
 
 def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
@@ -116,6 +148,7 @@ def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
         job.wait()
     left = sorted(p.name for p in (tmp_path / "street_dance").iterdir())
     assert not set(left) & set(OUTPUTS)                                      # nothing that looks complete
+    assert any(name.startswith(TEMP_PREFIX) for name in left)                # the killed overlay's temp file
     with np.load(partial) as saved:
         assert 0 < len(saved["t"]) < STREET_FRAMES
 
@@ -126,6 +159,7 @@ def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
     np.testing.assert_array_equal(resumed.joints2d, whole.joints2d)
     np.testing.assert_array_equal(resumed.joints3d, whole.joints3d)
     assert not partial.exists()
+    assert sorted(p.name for p in (tmp_path / "street_dance").iterdir()) == sorted(OUTPUTS)  # temp files gone
     cap = cv2.VideoCapture(str(tmp_path / "street_dance" / "overlay.mp4"))
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == STREET_FRAMES
 
@@ -196,11 +230,16 @@ def test_image_command_on_real_photos(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     doc = json.loads((tmp_path / "bus.json").read_text())
     assert doc["person"] and doc["image_size"] == list(cv2.imread(str(bus)).shape[1::-1])
-    joints3d = np.array(doc["joints3d_mm"], dtype=float)
+    joints3d = np.array(doc["person"]["joints3d_mm"], dtype=float)
     assert joints3d.shape == (17, 3) and np.isfinite(joints3d).all()
     picture = cv2.imread(str(tmp_path / "bus.overlay.png"))
     assert picture.shape[1] == doc["image_size"][0] + doc["image_size"][1]
-    assert not json.loads((tmp_path / "zidane.json").read_text())["person"]      # MediaPipe finds none there
+    missing = json.loads((tmp_path / "zidane.json").read_text())
+    assert missing["person"] is None                                              # MediaPipe finds none there
+    # one schema: an image's JSON has poses.json's header fields, and its person entry's keys
+    header = ("format", "version", "source", "image_size", "focal_px", "units", "joint_names", "parents")
+    assert all(key in doc and key in missing for key in header) and doc["format"] == "realtime3d poses"
+    assert set(doc["person"]) == {"joints3d_mm", "joints2d_px", "visibility"}
 
 
 # ----------------------------------------------------------------------------- bad input

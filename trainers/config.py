@@ -63,6 +63,18 @@ class TrainConfig:
     amp: bool = False
     sync_bn: bool = True
 
+    def __post_init__(self) -> None:
+        for key, least in TRAIN_MINIMUM.items():
+            if getattr(self, key) < least:
+                raise ValueError(f"train.{key} must be at least {least:g}, got {getattr(self, key)}")
+
+
+#: The smallest value each numeric [train] key accepts (a thread count of -1 is refused
+#: here, not by torch in the middle of a run).
+TRAIN_MINIMUM = {"batch": 1, "max_steps": 0, "minutes": 0.0, "val_every_s": 0.0, "val_every_steps": 0,
+                 "val_frames": 1, "test_every_s": 0.0, "patience": 0, "ckpt_every": 1, "log_every": 1,
+                 "threads": 1, "shards": 0}
+
 
 #: One line of help per config key, shared by the docs test and `realtime3d train --help`.
 TRAIN_HELP = {
@@ -210,4 +222,7 @@ def _build(cls, table: dict, where: str):
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ValueError(f"{where}: {key} must be a {kind.__name__}, got {value!r}")
         values[key] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
