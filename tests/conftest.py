@@ -59,3 +59,13 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "realtime3d", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=Path(__file__).resolve().parent)
+
+
+def one_line_error(code: int, err: str, *words: str) -> None:
+    """Exit code 2 and one `realtime3d: error: ...` line, the last one (a progress bar may precede it)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    ours = [line for line in lines if line.startswith("realtime3d:")]
+    assert code == 2 and len(ours) == 1 and lines[-1] == ours[0], err
+    assert ours[0].startswith("realtime3d: error: ") and "Traceback" not in err, err
+    for word in words:
+        assert word in ours[0], ours[0]

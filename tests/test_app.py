@@ -27,7 +27,7 @@ from realtime3d.collection import VideoOptions, output_dirs, parse_shard, run_on
 from realtime3d.offline import OVERLAY_HEIGHT, PARTIAL_NAME
 from realtime3d.skeleton import H36M17
 
-from conftest import SHARED, run_cli
+from conftest import SHARED, one_line_error, run_cli
 
 MEDIA = SHARED / "data" / "media"
 STREET = MEDIA / "street_dance.avi"
@@ -245,33 +245,23 @@ def test_image_command_on_real_photos(tmp_path):
 # ----------------------------------------------------------------------------- bad input
 
 
-def _one_line_error(code: int, err: str, *words: str) -> None:
-    """Exit code 2 and one `realtime3d: error: ...` line, the last one (a progress bar may precede it)."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    ours = [line for line in lines if line.startswith("realtime3d:")]
-    assert code == 2 and len(ours) == 1 and lines[-1] == ours[0], err
-    assert ours[0].startswith("realtime3d: error: ") and "Traceback" not in err, err
-    for word in words:
-        assert word in ours[0], ours[0]
-
-
 def test_missing_file_through_the_console_command(tmp_path):
     done = run_cli("video", str(tmp_path / "nothing.mp4"), "-o", str(tmp_path / "out"))
-    _one_line_error(done.returncode, done.stderr, "no such file", "nothing.mp4")
+    one_line_error(done.returncode, done.stderr, "no such file", "nothing.mp4")
     assert not (tmp_path / "out").exists()
 
 
 def test_text_file_named_mp4(capsys, tmp_path):
     fake = tmp_path / "movie.mp4"
     fake.write_text("not a video\n")
-    _one_line_error(*_cli(capsys, "video", str(fake), "-o", str(tmp_path / "out")), "movie.mp4", "not a video")
+    one_line_error(*_cli(capsys, "video", str(fake), "-o", str(tmp_path / "out")), "movie.mp4", "not a video")
     assert not (tmp_path / "out").exists()
 
 
 def test_zero_frame_video(capsys, tmp_path):
     empty = tmp_path / "empty.avi"
     cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240)).release()
-    _one_line_error(*_cli(capsys, "video", str(empty), "-o", str(tmp_path / "out")), "empty.avi", "no frames")
+    one_line_error(*_cli(capsys, "video", str(empty), "-o", str(tmp_path / "out")), "empty.avi", "no frames")
 
 
 def test_truncated_video_leaves_nothing_that_looks_complete(street, capsys, tmp_path):
@@ -279,30 +269,30 @@ def test_truncated_video_leaves_nothing_that_looks_complete(street, capsys, tmp_
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[:len(data) // 5])
     code, err = _cli(capsys, "video", str(cut), "-o", str(tmp_path / "out"), "--no-filter")
-    _one_line_error(code, err, "cut.avi", "truncated")
+    one_line_error(code, err, "cut.avi", "truncated")
     out = tmp_path / "out" / "cut"
     assert not [p for p in out.iterdir() if not p.name.startswith(".")]     # no overlay.mp4, no poses.*
 
 
 def test_camera_that_does_not_exist(capsys):
-    _one_line_error(*_cli(capsys, "webcam", "--camera", "99", "--no-show"), "camera 99 could not be opened")
+    one_line_error(*_cli(capsys, "webcam", "--camera", "99", "--no-show"), "camera 99 could not be opened")
 
 
 def test_output_folder_that_is_not_writable(street, capsys, tmp_path):
     """Root ignores permission bits, so the folder lies under a regular file: no user can create it."""
     blocker = tmp_path / "file.txt"
     blocker.write_text("a file, not a folder\n")
-    _one_line_error(*_cli(capsys, "video", str(street), "-o", str(blocker / "out")), "cannot create", "file.txt")
-    _one_line_error(*_cli(capsys, "image", str(MEDIA / "bus.jpg"), "-o", str(blocker / "out")), "file.txt")
-    _one_line_error(*_cli(capsys, "webcam", "--camera", str(street), "--record", str(blocker / "out")), "file.txt")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", str(blocker / "out")), "cannot create", "file.txt")
+    one_line_error(*_cli(capsys, "image", str(MEDIA / "bus.jpg"), "-o", str(blocker / "out")), "file.txt")
+    one_line_error(*_cli(capsys, "webcam", "--camera", str(street), "--record", str(blocker / "out")), "file.txt")
     assert blocker.read_text() == "a file, not a folder\n"
 
 
 def test_bad_flag_values(street, capsys, tmp_path):
     out = str(tmp_path / "out")
-    _one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--shard", "3/2"), "--shard")
-    _one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--workers", "0"), "--workers")
-    _one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--focal", "-3"), "--focal")
-    _one_line_error(*_cli(capsys, "webcam", "--camera", str(street), "--beta", "-1", "--record", out), "One Euro")
-    _one_line_error(*_cli(capsys, "image", str(tmp_path / "none.jpg"), "-o", out), "no such file")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--shard", "3/2"), "--shard")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--workers", "0"), "--workers")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--focal", "-3"), "--focal")
+    one_line_error(*_cli(capsys, "webcam", "--camera", str(street), "--beta", "-1", "--record", out), "One Euro")
+    one_line_error(*_cli(capsys, "image", str(tmp_path / "none.jpg"), "-o", out), "no such file")
     assert not (tmp_path / "out").exists()                                  # nothing made before the error

@@ -1,0 +1,105 @@
+"""Nonsense is refused: each case gives one `realtime3d: error: ...` line and exit code 2, never a
+traceback (issue 10, section 3). Most run the command in this process; the first runs the
+real console command, as a user does."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SHARED, one_line_error, run_cli
+from realtime3d.cli import main
+
+MEDIA = SHARED / "data" / "media"
+STREET = MEDIA / "street_dance.avi"
+PHOTO = MEDIA / "bus.jpg"
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def _needs(path):
+    if not path.is_file():
+        pytest.skip(f"{path.name} not found in {path.parent} (see shared/data/README.md)")
+    return str(path)
+
+
+@pytest.fixture
+def garbage_model(tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(np.random.default_rng(0).bytes(300))
+    return str(path)
+
+
+@pytest.fixture
+def tensor_model(tmp_path):
+    path = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), path)
+    return str(path)
+
+
+def test_garbage_model_through_the_console_command(garbage_model, tmp_path):
+    done = run_cli("eval", "--data", "cmu-test", "--model", garbage_model)
+    one_line_error(done.returncode, done.stderr, "garbage.pt", "not a realtime3d lifter checkpoint")
+
+
+@pytest.mark.parametrize("command", ["video", "webcam", "eval"])
+@pytest.mark.parametrize("model", ["garbage_model", "tensor_model"])
+def test_a_file_that_is_no_model(command, model, request, capsys, tmp_path):
+    path = request.getfixturevalue(model)
+    argv = {"video": ["video", _needs(STREET), "-o", str(tmp_path / "out")],
+            "webcam": ["webcam", "--camera", _needs(STREET), "--no-show", "--max-seconds", "1"],
+            "eval": ["eval", "--data", "cmu-test"]}[command]
+    one_line_error(*_cli(capsys, *argv, "--model", path), "not a realtime3d lifter checkpoint")
+    assert not (tmp_path / "out").exists()                                   # refused before any work
+
+
+def test_negative_thread_count_for_training(capsys, tmp_path):
+    one_line_error(*_cli(capsys, "train", "drover", "--set", "train.threads=-1", "--run-dir", str(tmp_path)),
+                   "train.threads must be at least 1")
+
+
+def test_webcam_for_a_negative_time(capsys):
+    one_line_error(*_cli(capsys, "webcam", "--camera", _needs(STREET), "--no-show", "--max-seconds", "-1"),
+                   "--max-seconds must be positive")
+
+
+@pytest.mark.parametrize("focal", ["1e-9", "0", "nan", "inf"])
+def test_a_focal_length_no_pinhole_camera_has(focal, capsys, tmp_path):
+    one_line_error(*_cli(capsys, "image", _needs(PHOTO), "-o", str(tmp_path / "out"), "--focal", focal), "--focal")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_gets_the_same_answer_from_image_and_video(capsys, tmp_path):
+    answers = []
+    for command in ("image", "video"):
+        code, err = _cli(capsys, command, str(tmp_path), "-o", str(tmp_path / "out"))
+        one_line_error(code, err, "a folder, not a file")
+        answers.append(err.strip().splitlines()[-1])
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("argv", [
+    ["video", "STREET", "--cutoff-hz", "6", "--no-filter"],
+    ["webcam", "--camera", "STREET", "--no-show", "--beta", "0.1", "--no-filter"],
+    ["webcam", "--camera", "STREET", "--no-show", "--min-cutoff", "1", "--d-cutoff", "1", "--no-filter"],
+])
+def test_contradictory_filter_flags(argv, capsys, tmp_path):
+    argv = [_needs(STREET) if a == "STREET" else a for a in argv]
+    one_line_error(*_cli(capsys, *argv, *(["-o", str(tmp_path / "out")] if argv[0] == "video" else [])),
+                   "--no-filter", "contradict")
+
+
+def test_a_photo_is_not_a_video(capsys, tmp_path):
+    one_line_error(*_cli(capsys, "video", _needs(PHOTO), "-o", str(tmp_path / "out")),
+                   "a still image, not a video", "realtime3d image")
+    assert not (tmp_path / "out").exists()
+
+
+def test_version(capsys):
+    from realtime3d import __version__
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"realtime3d {__version__}"
