@@ -4,7 +4,12 @@ A data set is a pose-sequence file (io/poses.py) or "cmu-test". When it holds
 joints2d in pixels with image_size and focal, those pixels go through Lifter.lift,
 exactly as a user's detections do. Otherwise each frame gets a seeded random
 camera (RANDOM_CAMERA below) and the GT 3D is projected through it to pixels,
-which then take the same path. Every method is scored on the same frames.
+which then take the same path. Every method is scored on the same frames, with
+the metrics of metrics.py (METRICS): P-MPJPE and MPJPE; PCK@150 and AUC root-relative
+(MPI-INF-3DHP's standard form); PA-PCK@150 and PA-AUC after the Procrustes alignment.
+Each method's block also says whether its lifter averages in the mirrored pose
+(flip_average, lifting.py): the shipped drover and supervised models do, drover-live
+(distilled from that average) lifts in one pass.
 """
 from __future__ import annotations
 
@@ -17,11 +22,12 @@ from .camera import normalized_to_pixels, perspective_project
 from .data.views import random_rotations
 from .io.poses import PoseSequence, read_poses
 from .lifting import MIN_VISIBLE_JOINTS, Lifter
-from .metrics import all_metrics
+from .metrics import METRIC_KEYS, all_metrics
 from .models import ConstantDepthNetwork
 from .skeleton import H36M17
 
-METRICS = ("p_mpjpe_mm", "mpjpe_mm", "pck150", "auc")
+#: The metrics of every method block, in table order (metrics.py defines each).
+METRICS = METRIC_KEYS
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
         per_frame = all_metrics(pred[lifted], gt[lifted])
         result[name] = {m: float(per_frame[m].mean()) for m in METRICS}
         result[name]["lifted_frames"] = int(lifted.sum())
+        result[name]["flip_average"] = bool(getattr(lifter, "flip_average", False))
         for clip in np.unique(clips[lifted]):
             sel = clips[lifted] == clip
             row = result["per_clip"].setdefault(str(clip), {"frames": int(sel.sum())})
@@ -119,18 +126,25 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
 
 
 def format_table(result: dict, methods: list[str]) -> str:
-    """Per-clip P-MPJPE for every method, then every metric overall."""
+    """Per-clip P-MPJPE for every method, then every metric overall.
+
+    PCK@150 and AUC are root-relative (MPI-INF-3DHP's form), PA-PCK@150 and PA-AUC
+    Procrustes-aligned; "lift" says whether the method averages in the mirrored pose."""
     width = max([len(c) for c in result["per_clip"]] + [8])
     head = f"{'clip':<{width}} {'frames':>7} " + " ".join(f"{m[:14]:>14}" for m in methods)
     lines = ["P-MPJPE (mm) per clip", head, "-" * len(head)]
     for clip, row in sorted(result["per_clip"].items()):
         cells = " ".join(f"{row[m]['p_mpjpe_mm']:14.1f}" if m in row else f"{'-':>14}" for m in methods)
         lines.append(f"{clip:<{width}} {row['frames']:7d} {cells}")
-    lines += ["", f"overall ({result['frames']} frames)",
-              f"{'method':<16} {'P-MPJPE mm':>11} {'MPJPE mm':>9} {'PCK@150':>8} {'AUC':>6}"]
+    mw = max([len(m) for m in methods] + [16])
+    lines += ["", f"overall ({result['frames']} frames; PCK/AUC root-relative, PA-: after Procrustes alignment)",
+              f"{'method':<{mw}} {'P-MPJPE mm':>11} {'MPJPE mm':>9} {'PCK@150':>8} {'AUC':>6} "
+              f"{'PA-PCK@150':>11} {'PA-AUC':>7} {'lift':>9}"]
     for m in methods:
         r = result[m]
-        lines.append(f"{m:<16} {r['p_mpjpe_mm']:11.1f} {r['mpjpe_mm']:9.1f} {r['pck150']:8.3f} {r['auc']:6.3f}")
+        lift = "flip-avg" if r.get("flip_average") else "one pass"
+        lines.append(f"{m:<{mw}} {r['p_mpjpe_mm']:11.1f} {r['mpjpe_mm']:9.1f} {r['pck150']:8.3f} {r['auc']:6.3f} "
+                     f"{r['pa_pck150']:11.3f} {r['pa_auc']:7.3f} {lift:>9}")
     return "\n".join(lines)
 
 
@@ -147,5 +161,5 @@ def as_json(result: dict, model_name: str, data_name: str, drop_joints: int, see
     }
 
 
-__all__ = ["RANDOM_CAMERA", "load_dataset", "evaluate", "format_table", "as_json", "baselines",
+__all__ = ["METRICS", "RANDOM_CAMERA", "load_dataset", "evaluate", "format_table", "as_json", "baselines",
            "with_random_cameras"]

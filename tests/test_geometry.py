@@ -14,7 +14,9 @@ from realtime3d import camera, metrics
 from realtime3d.camera import (back_project, default_focal, normalized_to_pixels, perspective_project,
                                pixels_to_normalized, rotate_about_depth, rotate_project, rotation_from_angles,
                                world_yup_to_camera)
-from realtime3d.metrics import AUC_THRESHOLDS_MM, all_metrics, auc, mpjpe, p_mpjpe, pck, procrustes_align
+from realtime3d.metrics import (AUC_THRESHOLDS_MM, METRIC_KEYS, PCK_THRESHOLD_MM, ROOT, all_metrics, auc, mpjpe,
+                               p_mpjpe, pa_auc, pa_pck, pck, procrustes_align)
+from realtime3d.skeleton import H36M17
 
 torch.set_num_threads(1)
 
@@ -199,7 +201,8 @@ def test_p_mpjpe_zero_for_similarity_copy():
     assert mpjpe(pred, gt).min() > 10  # really different before alignment
     np.testing.assert_allclose(p_mpjpe(pred, gt), 0.0, atol=1e-8)
     np.testing.assert_allclose(procrustes_align(pred, gt), gt, atol=1e-8)
-    np.testing.assert_allclose(pck(pred, gt), 1.0)
+    np.testing.assert_allclose(pa_pck(pred, gt), 1.0)
+    assert (pck(pred, gt) < 1.0).all()  # root-relative: the rotation and the scale 0.37 count
     # float32 input works and the result is float64-accurate enough
     np.testing.assert_allclose(p_mpjpe(pred.astype(np.float32), gt.astype(np.float32)), 0.0, atol=1e-2)
 
@@ -264,55 +267,135 @@ def test_procrustes_does_not_reflect():
         assert disparity == pytest.approx(0.0, abs=1e-12)
 
 
-def test_pck_and_auc_hand_computed(monkeypatch):
+def test_metric_constants():
+    assert ROOT == H36M17.root == 0                      # the pelvis
+    assert PCK_THRESHOLD_MM == 150.0
+    assert AUC_THRESHOLDS_MM.shape == (31,)
+    np.testing.assert_allclose(AUC_THRESHOLDS_MM, np.arange(0, 151, 5))
+
+
+def _rayed_pose(distances, n=1):
+    """Root (joint 0) at the origin, joint k at distances[k-1] mm along +x: [n, 1 + len, 3]."""
+    gt = np.zeros((n, 1 + len(distances), 3))
+    gt[:, 1:, 0] = distances
+    return gt
+
+
+def test_root_relative_pck_and_auc_hand_computed():
+    # gt: joints 100, 200, 300, 400 mm from the root; pred: the same body 1.5x as large,
+    # somewhere else in the room. Root-relative errors: 0 (the root), 50, 100, 150, 200 mm.
+    gt = _rayed_pose([100.0, 200.0, 300.0, 400.0])
+    pred = 1.5 * gt + np.array([1000.0, -300.0, 5000.0])
+    np.testing.assert_allclose(pck(pred, gt), [4 / 5])            # 150 counts (<=), 200 does not
+    np.testing.assert_allclose(pck(pred, gt, threshold_mm=99.0), [2 / 5])
+    # thresholds passed (of 0, 5, ..., 150): err 0 -> 31, 50 -> 21, 100 -> 11, 150 -> 1, 200 -> 0
+    np.testing.assert_allclose(auc(pred, gt), [(31 + 21 + 11 + 1 + 0) / (5 * 31)])
+    np.testing.assert_allclose(auc(pred, gt), np.mean([pck(pred, gt, t) for t in AUC_THRESHOLDS_MM], axis=0))
+    # the Procrustes-aligned variants forgive the scale entirely
+    np.testing.assert_allclose(pa_pck(pred, gt), [1.0])
+    assert pa_auc(pred, gt)[0] >= 30 / 31 - 1e-12
+    np.testing.assert_allclose(p_mpjpe(pred, gt), [0.0], atol=1e-9)
+    m = all_metrics(pred, gt)
+    np.testing.assert_allclose(m["pck150"], [4 / 5])
+    np.testing.assert_allclose(m["auc"], [64 / 155])
+    np.testing.assert_allclose(m["pa_pck150"], [1.0])
+    np.testing.assert_allclose(m["mpjpe_mm"], [(0 + 50 + 100 + 150 + 200) / 5])
+
+
+def test_scaled_ground_truth_is_perfect_only_after_procrustes():
+    """A prediction that is the ground truth scaled about its root: PA-PCK 1, root-relative PCK < 1."""
+    gt = _random_poses(n=6, seed=11)
+    root = gt[:, :1]
+    for scale in (0.6, 1.4):
+        pred = root + scale * (gt - root)
+        np.testing.assert_allclose(pa_pck(pred, gt), 1.0)
+        assert (pa_auc(pred, gt) >= 30 / 31 - 1e-12).all()
+        assert (pck(pred, gt) < 1.0).all() and (auc(pred, gt) < pa_auc(pred, gt)).all()
+        # the errors are |scale - 1| times the joints' distances from the root
+        err = abs(scale - 1.0) * np.linalg.norm(gt - root, axis=-1)
+        np.testing.assert_allclose(pck(pred, gt), (err <= 150.0).mean(-1))
+        np.testing.assert_allclose(auc(pred, gt), (err[None] <= AUC_THRESHOLDS_MM[:, None, None]).mean(-1).mean(0))
+
+
+def test_root_relative_pck_counts_rotation_and_subtracts_the_root_not_the_centroid():
+    # turned 90 degrees about the root: a joint d mm from the root moves d * sqrt(2)
+    gt = _rayed_pose([50.0, 100.0, 120.0, 300.0])
+    pred = np.stack([-gt[..., 1], gt[..., 0], gt[..., 2]], axis=-1)   # x -> y: a proper turn about z
+    err = np.array([0.0, 50.0, 100.0, 120.0, 300.0]) * np.sqrt(2)   # 0, 70.7, 141.4, 169.7, 424.3
+    np.testing.assert_allclose(pck(pred, gt), [(err <= 150).mean()])  # 3 / 5
+    np.testing.assert_allclose(pck(pred, gt), [3 / 5])
+    np.testing.assert_allclose(pa_pck(pred, gt), [1.0])       # a rotation: Procrustes undoes it
+    # only the root is off by 30 mm: every other joint is off by 30 mm relative to it
+    gt = _random_poses(n=3, seed=12)
+    pred = gt.copy()
+    pred[:, ROOT] += [0.0, 30.0, 0.0]
+    np.testing.assert_allclose(pck(pred, gt, threshold_mm=29.9), 1 / 17)   # the root itself only
+    np.testing.assert_allclose(pck(pred, gt, threshold_mm=30.001), 1.0)
+    # with root=1 it is the displaced joint 0 alone that is off
+    np.testing.assert_allclose(pck(pred, gt, threshold_mm=29.9, root=1), 16 / 17)
+
+
+def test_pa_pck_and_pa_auc_hand_computed(monkeypatch):
     # Errors chosen by hand; the alignment is switched off so that they stay as they are.
     monkeypatch.setattr(metrics, "procrustes_align", lambda pred, gt: pred)
     gt = np.zeros((2, 4, 3))
     pred = np.zeros((2, 4, 3))
     pred[0, :, 0] = [0.0, 7.0, 150.0, 151.0]   # frame 0 errors: 0, 7, 150, 151 mm
     pred[1, :, 1] = [2.5, 2.5, 2.5, 200.0]     # frame 1 errors: 2.5 x 3, 200 mm
-    np.testing.assert_allclose(pck(pred, gt), [3 / 4, 3 / 4])
-    np.testing.assert_allclose(pck(pred, gt, threshold_mm=5.0), [1 / 4, 3 / 4])
-    assert AUC_THRESHOLDS_MM.shape == (31,)
-    np.testing.assert_allclose(AUC_THRESHOLDS_MM, np.arange(0, 151, 5))
+    np.testing.assert_allclose(pa_pck(pred, gt), [3 / 4, 3 / 4])
+    np.testing.assert_allclose(pa_pck(pred, gt, threshold_mm=5.0), [1 / 4, 3 / 4])
     # frame 0: joint 0 (err 0) passes all 31 thresholds, joint 1 (7) passes 10..150 -> 29,
     # joint 2 (150) passes only 150 -> 1, joint 3 (151) none: (31 + 29 + 1 + 0) / (4 * 31)
     # frame 1: three joints (2.5) pass 5..150 -> 30 each, joint 3 none: 90 / 124
-    np.testing.assert_allclose(auc(pred, gt), [61 / 124, 90 / 124])
+    np.testing.assert_allclose(pa_auc(pred, gt), [61 / 124, 90 / 124])
     # AUC is the mean PCK over the thresholds
-    mean_pck = np.mean([pck(pred, gt, t) for t in AUC_THRESHOLDS_MM], axis=0)
-    np.testing.assert_allclose(auc(pred, gt), mean_pck)
+    mean_pck = np.mean([pa_pck(pred, gt, t) for t in AUC_THRESHOLDS_MM], axis=0)
+    np.testing.assert_allclose(pa_auc(pred, gt), mean_pck)
+    # the root-relative ones subtract joint 0: frame 0's root is at 0, so the same errors;
+    # frame 1's root is at y = 2.5, so joints 0-2 are exact and joint 3 is 197.5 mm off
+    np.testing.assert_allclose(pck(pred, gt), [3 / 4, 3 / 4])
+    np.testing.assert_allclose(auc(pred, gt), [61 / 124, 93 / 124])
     # all_metrics computes its own alignment; with alignment off it must agree too
     m = metrics.all_metrics(pred, gt)
+    np.testing.assert_allclose(m["pa_pck150"], [3 / 4, 3 / 4])
+    np.testing.assert_allclose(m["pa_auc"], [61 / 124, 90 / 124])
     np.testing.assert_allclose(m["pck150"], [3 / 4, 3 / 4])
-    np.testing.assert_allclose(m["auc"], [61 / 124, 90 / 124])
+    np.testing.assert_allclose(m["auc"], [61 / 124, 93 / 124])
     np.testing.assert_allclose(m["p_mpjpe_mm"], [(7 + 150 + 151) / 4, (7.5 + 200) / 4])
 
 
 def test_pck_auc_perfect_and_hopeless():
     gt = _random_poses(n=3, seed=8)
     np.testing.assert_allclose(pck(gt.copy(), gt), 1.0)
+    np.testing.assert_allclose(auc(gt.copy(), gt), 1.0)      # no alignment, no rounding: exact
+    np.testing.assert_allclose(pa_pck(gt.copy(), gt), 1.0)
     # After the (floating-point) alignment even a perfect prediction has errors of ~1e-13 mm,
-    # so the 0 mm threshold rarely counts: AUC is 30/31 or 31/31, never less.
-    a = auc(gt.copy(), gt)
+    # so the 0 mm threshold rarely counts: PA-AUC is 30/31 or 31/31, never less.
+    a = pa_auc(gt.copy(), gt)
     assert ((a >= 30 / 31 - 1e-12) & (a <= 1.0)).all(), a
-    # a constant prediction (all joints at one point) aligns to the centroid: errors are
-    # the joints' distances from it, hundreds of mm here
+    # a constant prediction (all joints at one point): root-relative, every joint sits on the
+    # root, so the errors are the joints' distances from the root; Procrustes aligns it to the
+    # centroid, so there the errors are the distances from the centroid
     far = np.zeros_like(gt)
     far[:, :, 2] = 5000.0
-    err = np.linalg.norm(gt - gt.mean(1, keepdims=True), axis=-1)
-    np.testing.assert_allclose(pck(far, gt), (err <= 150).mean(-1))
-    np.testing.assert_allclose(p_mpjpe(far, gt), err.mean(-1), rtol=1e-9)
+    from_root = np.linalg.norm(gt - gt[:, :1], axis=-1)
+    from_centroid = np.linalg.norm(gt - gt.mean(1, keepdims=True), axis=-1)
+    np.testing.assert_allclose(pck(far, gt), (from_root <= 150).mean(-1))
+    np.testing.assert_allclose(mpjpe(far, gt), from_root.mean(-1), rtol=1e-9)
+    np.testing.assert_allclose(pa_pck(far, gt), (from_centroid <= 150).mean(-1))
+    np.testing.assert_allclose(p_mpjpe(far, gt), from_centroid.mean(-1), rtol=1e-9)
 
 
 def test_all_metrics_agree_with_single_metrics():
     gt = _random_poses(n=5, seed=9)
     pred = gt + np.random.default_rng(10).normal(scale=60.0, size=gt.shape)
     m = all_metrics(pred, gt)
-    assert set(m) == {"mpjpe_mm", "p_mpjpe_mm", "pck150", "auc"}
+    assert tuple(m) == METRIC_KEYS == ("p_mpjpe_mm", "mpjpe_mm", "pck150", "auc", "pa_pck150", "pa_auc")
     np.testing.assert_allclose(m["mpjpe_mm"], mpjpe(pred, gt))
     np.testing.assert_allclose(m["p_mpjpe_mm"], p_mpjpe(pred, gt))
     np.testing.assert_allclose(m["pck150"], pck(pred, gt))
     np.testing.assert_allclose(m["auc"], auc(pred, gt))
+    np.testing.assert_allclose(m["pa_pck150"], pa_pck(pred, gt))
+    np.testing.assert_allclose(m["pa_auc"], pa_auc(pred, gt))
     assert all(v.shape == (5,) for v in m.values())
     assert (m["p_mpjpe_mm"] <= m["mpjpe_mm"] + 1e-9).all()  # the similarity fit can only help

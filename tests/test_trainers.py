@@ -1,8 +1,10 @@
 """The Drover method, the supervised baseline and distillation on the spine: they train, write
-checkpoints that the Lifter loads, and the random projection layer's views match the real 2D pool."""
+checkpoints that the Lifter loads, and the random projection layer's views match the real 2D pool.
+
+The learning tests compare the validation P-MPJPE with Drover's constant-depth baseline on the
+same validation frames (ConstantDepthNetwork), so that a trainer whose lifter stays flat fails."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -10,22 +12,49 @@ from realtime3d.camera import rotate_project
 from realtime3d.data.mocap import load_split
 from realtime3d.data.views import random_rotations
 from realtime3d.lifting import Lifter
-from realtime3d.models import LiftingNetwork
-from realtime3d.normalization import DEPTH, normalize_2d
+from realtime3d.metrics import p_mpjpe
+from realtime3d.models import ConstantDepthNetwork, LiftingNetwork
+from realtime3d.normalization import BODY_UNIT_MM, DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
 from realtime3d.trainers.base import train
 from realtime3d.trainers.baselines import scale_invariant_loss
 from realtime3d.trainers.common import config_parser
 from realtime3d.trainers.config import load_experiment
 from realtime3d.trainers.drover import DroverConfig, bone_symmetry_loss
+from realtime3d.trainers.evaluation import Validator
 from realtime3d.trainers.sampling import PoseSampler
 
 TINY = ["train.max_steps=20", "train.val_every_steps=10"]
+#: A Drover generator big and long enough to learn depth in seconds: width 128, 1000 steps of
+#: 256 poses (about 8 s on one thread).
+LEARNS = ["train.max_steps=1000", "train.val_every_steps=50", "train.batch=256", "params.width=128",
+          "params.d_width=64"]
+
+
+def constant_depth_val(val_frames: int) -> float:
+    """The constant-depth baseline's P-MPJPE on the trainer's validation frames (Validator)."""
+    v = Validator(max_frames=val_frames)
+    with torch.no_grad():
+        flat = ConstantDepthNetwork()(v.pose2d)
+    return float(p_mpjpe(flat.numpy(), v.body.numpy() * BODY_UNIT_MM).mean())
+
+
+def checkpoint_val(path, val_frames: int) -> float:
+    """A checkpoint's P-MPJPE on the same frames, loaded as users load it (Lifter, flip average)."""
+    v = Validator(max_frames=val_frames)
+    lifted = Lifter.from_pretrained(path).lift_normalized(v.pose2d, torch.ones(v.pose2d.shape[:2], dtype=torch.bool))
+    return float(p_mpjpe(lifted.numpy(), v.body.numpy() * BODY_UNIT_MM).mean())
 
 
 def test_drover_trains_and_ships_a_loadable_checkpoint(cmu_root, tmp_path):
-    summary = train(load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", TINY), tmp_path / "d")
-    assert np.isfinite(summary["best_val_p_mpjpe"]) and summary["steps"] == 20
+    """The plumbing (logs, checkpoint, card). 20 steps are too few to learn depth: from the flat
+    init the generator is still the constant-depth baseline (measured 93.24 against 93.29 mm),
+    so this only checks it starts there and does not diverge; test_drover_learns_depth_from_2d
+    checks the learning."""
+    exp = load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", TINY)
+    summary = train(exp, tmp_path / "d")
+    assert summary["steps"] == 20
+    assert summary["best_val_p_mpjpe"] <= constant_depth_val(exp.train.val_frames) + 0.5
     lifter = Lifter.from_pretrained(tmp_path / "d" / "best.pt")
     assert lifter.card["method"] == "drover" and lifter.card["architecture"]["width"] == 32
     log = (tmp_path / "d" / "log.csv").read_text().splitlines()
@@ -33,10 +62,37 @@ def test_drover_trains_and_ships_a_loadable_checkpoint(cmu_root, tmp_path):
     assert (tmp_path / "d" / "eval.csv").read_text().startswith("step,time_s,val_p_mpjpe\n10,")
 
 
+def test_drover_learns_depth_from_2d(cmu_root, tmp_path):
+    """1000 steps from 2D alone take the generator well below the flat baseline it starts as:
+    best val at most 0.8x constant depth, and so is the shipped checkpoint as the Lifter loads
+    it (measured, seed 0: 59.9 against 93.3 mm, 0.642x, the checkpoint flip-averaged 56.2 mm,
+    0.602x; seeds 1 and 2: 0.651x, 0.695x)."""
+    exp = load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", LEARNS)
+    summary = train(exp, tmp_path / "d")
+    flat = constant_depth_val(exp.train.val_frames)
+    assert summary["best_val_p_mpjpe"] < 0.8 * flat, (summary["best_val_p_mpjpe"], flat)
+    assert checkpoint_val(tmp_path / "d" / "best.pt", exp.train.val_frames) < 0.8 * flat
+
+
+def test_a_drover_generator_that_does_not_learn_fails_the_bar(cmu_root, tmp_path):
+    """The negative control of the test above: with lr_g = 0 the generator stays at its flat
+    init, the constant-depth baseline, and misses the 0.8x bar (ratio 1.0)."""
+    exp = load_experiment("drover_cmu-h36m17_w32-g1d1_60steps",
+                          LEARNS + ["train.max_steps=50", "params.lr_g=0.0"])
+    summary = train(exp, tmp_path / "d")
+    assert summary["best_val_p_mpjpe"] >= 0.8 * constant_depth_val(exp.train.val_frames)
+
+
 def test_supervised_trains(cmu_root, tmp_path):
-    summary = train(load_experiment("supervised_cmu-h36m17_w32-b0_20steps", TINY), tmp_path / "s")
-    assert np.isfinite(summary["best_val_p_mpjpe"])
+    """1000 steps of width 32 (about 1 s) with 3D labels: best val at most 0.8x constant depth
+    (measured: 62.9 against 93.3 mm, 0.674x; 300 steps reach 0.73-0.75x over seeds 0-2)."""
+    exp = load_experiment("supervised_cmu-h36m17_w32-b0_20steps",
+                          ["train.max_steps=1000", "train.val_every_steps=100", "params.lr=3e-3"])
+    summary = train(exp, tmp_path / "s")
+    flat = constant_depth_val(exp.train.val_frames)
+    assert summary["best_val_p_mpjpe"] < 0.8 * flat, (summary["best_val_p_mpjpe"], flat)
     assert Lifter.from_pretrained(tmp_path / "s" / "best.pt").card["method"] == "supervised"
+    assert checkpoint_val(tmp_path / "s" / "best.pt", exp.train.val_frames) < 0.8 * flat
 
 
 def test_distill_moves_the_student_towards_its_teacher(cmu_root, tmp_path):
@@ -54,10 +110,13 @@ def test_distill_moves_the_student_towards_its_teacher(cmu_root, tmp_path):
             return ((network.eval()(pose2d, mask) - target) ** 2).sum(-1).mean().item()
 
     before = gap(LiftingNetwork(width=64, blocks=1))    # a new student: the zero-offset baseline
-    train(exp, tmp_path / "x")
+    summary = train(exp, tmp_path / "x")
     student = Lifter.from_pretrained(tmp_path / "x" / "best.pt")
     assert student.flip_average is False and student.card["teacher"] == "drover"
     assert gap(student.network) < 0.4 * before
+    # and what it learnt is depth: its val P-MPJPE is well below the flat baseline's
+    # (measured: 66.4 against 93.0 mm, 0.714x)
+    assert summary["best_val_p_mpjpe"] < 0.85 * constant_depth_val(exp.train.val_frames)
 
 
 def _tilt(pose2d: torch.Tensor) -> torch.Tensor:
