@@ -20,11 +20,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from realtime3d import Lifter
-from realtime3d.camera import normalized_to_pixels
-from realtime3d.data.sample import standing_pose_mm
+from realtime3d.data.sample import SAMPLE_FOCAL_PX, SAMPLE_IMAGE_SIZE, sample_keypoints_px
 from realtime3d.detect.mediapipe import PoseDetector
 from realtime3d.io._atomic import atomic_path
 from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
@@ -33,7 +31,7 @@ from realtime3d.viz.viewer import SkeletonViewer
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The sample pose's camera: 1280x720, f = 1000 px, the person 3.2 m away and turned 35 degrees.
-SAMPLE_SIZE, SAMPLE_FOCAL, SAMPLE_DEPTH_MM, SAMPLE_TURN_DEG = (1280, 720), 1000.0, 3200.0, 35.0
+SAMPLE_SIZE, SAMPLE_FOCAL, SAMPLE_DEPTH_MM, SAMPLE_TURN_DEG = SAMPLE_IMAGE_SIZE, SAMPLE_FOCAL_PX, 3200.0, 35.0
 
 
 def read_frame(video: Path, index: int) -> np.ndarray:
@@ -50,16 +48,13 @@ def read_frame(video: Path, index: int) -> np.ndarray:
 
 def sample_frame() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A drawn frame (a floor and a wall) and the sample pose in its pixels: (frame, [17, 2], visibility [17])."""
-    a = np.radians(SAMPLE_TURN_DEG)
-    turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]], np.float32)
-    joints = standing_pose_mm() @ turn.T + np.array([0.0, 150.0, SAMPLE_DEPTH_MM], np.float32)   # [17, 3]
-    pixels = normalized_to_pixels(torch.from_numpy(joints[:, :2] / joints[:, 2:]), SAMPLE_SIZE, SAMPLE_FOCAL)
+    pixels = sample_keypoints_px(SAMPLE_DEPTH_MM, SAMPLE_TURN_DEG)                         # [17, 2]
     width, height = SAMPLE_SIZE
     horizon = height // 2
     frame = np.empty((height, width, 3), np.uint8)
     frame[:horizon] = np.linspace(95, 70, horizon, dtype=np.uint8)[:, None, None]           # wall
     frame[horizon:] = np.linspace(60, 110, height - horizon, dtype=np.uint8)[:, None, None]  # floor
-    return frame, pixels.numpy(), np.ones(len(joints), np.float32)
+    return frame, pixels, np.ones(len(pixels), np.float32)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,12 +62,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--video", type=Path, help="take a real frame of this video through MediaPipe "
                         "(default: the drawn sample frame)")
     parser.add_argument("--frame", type=int, default=0, help="frame index in --video (default 0)")
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "img", help="where the PNGs go")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "img",
+                        help="where the PNGs go (created if missing)")
     parser.add_argument("--width", type=int, default=1280, help="width of overlay.png (default 1280)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         parser.error("no X display for the open3d window: run under xvfb-run -a")
     try:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
         if args.video is None:
             frame, joints2d, visibility = sample_frame()
             focal, caption = SAMPLE_FOCAL, "sample pose, f = 1000 px"

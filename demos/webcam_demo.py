@@ -11,13 +11,16 @@ from realtime3d.detect.mediapipe import PoseDetector
 from realtime3d.filters import OneEuroFilter
 from realtime3d.lifting import LIVE_MODEL, Lifter
 from realtime3d.pipeline import PosePipeline, draw_result
+from realtime3d.viz.display import side_by_side_positions
 from realtime3d.viz.viewer import SkeletonViewer
 from realtime3d.viz.window2d import OverlayWindow
 
 camera = sys.argv[1] if len(sys.argv) > 1 else 0
 pipeline = PosePipeline(Lifter.from_pretrained(LIVE_MODEL), PoseDetector(), filter=OneEuroFilter())
+where_2d, where_3d = side_by_side_positions()                 # the two windows side by side
 
-with LiveSource(camera) as source, OverlayWindow("2D") as window, SkeletonViewer(title="3D") as viewer:
+with LiveSource(camera) as source, OverlayWindow("2D", position=where_2d) as window, \
+        SkeletonViewer(title="3D", position=where_3d) as viewer:
     while source.running:
         frame = source.read()                                 # the newest frame, or None
         if frame is None:

@@ -98,12 +98,14 @@ def _live_display(source, title: str):
     import time
 
     from .pipeline import draw_result
-    from .viz.display import DisplayError
+    from .viz.display import VIEWER_SIZE, DisplayError, side_by_side_positions
     from .viz.viewer import SkeletonViewer
     from .viz.window2d import OverlayWindow
+    where_2d, where_3d = side_by_side_positions()
     try:
-        overlay = OverlayWindow(f"{title} 2D")
-        viewer = SkeletonViewer(title=f"{title} 3D")
+        overlay = OverlayWindow(f"{title} 2D", position=where_2d)
+        viewer = SkeletonViewer(title=f"{title} 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1],
+                                position=where_3d)
     except DisplayError as exc:
         raise CLIError(f"{exc} (or pass --no-show)") from None
     state = {"last": None, "fps": 0.0, "joints3d": None}

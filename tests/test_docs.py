@@ -1,6 +1,10 @@
 """Every CLI flag is documented in docs/, and the README keeps its promises."""
 from __future__ import annotations
 
+import argparse
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,7 @@ def _flags(parser) -> set[str]:
 
 def test_cli_flags_are_documented():
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
         assert f"realtime3d {name}" in DOCS, name
         for flag in _flags(p):
@@ -38,3 +42,23 @@ def test_readme_has_setup_commands_and_acknowledgement():
     assert "bash scripts/setup.sh" in readme and "pytest" in readme
     assert "The data used in this project was obtained from mocap.cs.cmu.edu." in readme
     assert "The database was created with funding from NSF EIA-0196217." in readme
+
+
+def test_readme_python_snippet_runs_as_pasted(tmp_path):
+    """The README's Python block, run in a fresh interpreter outside the checkout."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "no Python block in the README"
+    done = subprocess.run([sys.executable, "-c", blocks[0]], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("[") >= 17                 # printed a [17, 3] array
+
+
+def test_readme_python_version_matches_pyproject():
+    import tomllib
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    version = re.fullmatch(r">=\s*(\d+\.\d+)", wanted.split("#")[0].strip()).group(1)
+    readme = (ROOT / "README.md").read_text()
+    assert f"Python {version} or newer" in readme
+    assert not re.search(r"Python 3\.\d+\+", readme)    # no other version promised

@@ -296,3 +296,29 @@ def test_viewer_keeps_the_users_orbit_across_updates(xvfb_display, tmp_path):
     start, orbited, after = (cv2.imread(str(tmp_path / f"{n}.png")) for n in ("start", "orbited", "after"))
     assert np.abs(start.astype(int) - orbited).mean() > 1.0    # the orbit moved the view
     np.testing.assert_array_equal(after, orbited)               # and the updates kept it
+
+
+def _window_x_range(title: str) -> tuple[int, int]:
+    """The window's left and right edge on the screen, from xwininfo."""
+    info = subprocess.run(["xwininfo", "-name", title], capture_output=True, text=True, timeout=10).stdout
+    field = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in info.splitlines())}
+    left, width = int(field["Absolute upper-left X"]), int(field["Width"])
+    return left, left + width
+
+
+@pytest.mark.skipif(shutil.which("xwininfo") is None, reason="xwininfo is not installed (apt-get install x11-utils)")
+def test_the_live_windows_open_side_by_side(xvfb_display):
+    from realtime3d.viz.display import VIEWER_SIZE, side_by_side_positions
+    from realtime3d.viz.viewer import SkeletonViewer
+    from realtime3d.viz.window2d import OverlayWindow
+
+    where_2d, where_3d = side_by_side_positions()
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    with OverlayWindow("side 2D", position=where_2d) as window, \
+            SkeletonViewer(title="side 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1], position=where_3d) as viewer:
+        for _ in range(3):
+            assert window.show(frame) and viewer.update(person_at(4000.0))
+        left_2d, right_2d = _window_x_range("side 2D")
+        left_3d, right_3d = _window_x_range("side 3D")
+    assert right_2d <= left_3d, (left_2d, right_2d, left_3d, right_3d)   # neither covers the other
+    assert right_2d - left_2d > 400 and right_3d - left_3d == VIEWER_SIZE[0]

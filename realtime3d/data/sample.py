@@ -31,3 +31,23 @@ def standing_pose_mm() -> np.ndarray:
         [-200, -180, 30],     # right elbow
         [-210, 60, 20],       # right wrist
     ], dtype=np.float32)
+
+
+#: The camera of sample_keypoints_px: 1280x720 pixels, focal length 1000 px.
+SAMPLE_IMAGE_SIZE, SAMPLE_FOCAL_PX = (1280, 720), 1000.0
+
+
+def sample_pose_in_camera(depth_mm: float = 3200.0, turn_deg: float = 35.0) -> np.ndarray:
+    """The sample pose [17, 3] mm turned by turn_deg about the vertical, its pelvis depth_mm in
+    front of the camera and 150 mm below its axis."""
+    a = np.radians(turn_deg)
+    turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]], np.float32)
+    return standing_pose_mm() @ turn.T + np.array([0.0, 150.0, depth_mm], np.float32)
+
+
+def sample_keypoints_px(depth_mm: float = 3200.0, turn_deg: float = 35.0) -> np.ndarray:
+    """The sample pose as a detector would give it: [17, 2] px of the SAMPLE_IMAGE_SIZE camera
+    with SAMPLE_FOCAL_PX, principal point at the image centre."""
+    joints = sample_pose_in_camera(depth_mm, turn_deg)
+    centre = np.array(SAMPLE_IMAGE_SIZE, np.float32) / 2
+    return (joints[:, :2] / joints[:, 2:] * SAMPLE_FOCAL_PX + centre).astype(np.float32)

@@ -93,13 +93,13 @@ class SkeletonViewer:
     """The live 3D window. update(pose) each frame; False once the user has closed it."""
 
     def __init__(self, skeleton: Skeleton = H36M17, title: str = "realtime3d", width: int = 960,
-                 height: int = 720, visible: bool = True):
+                 height: int = 720, visible: bool = True, position: tuple[int, int] = (50, 50)):
         if visible:
             require_display("open3d window")
         self.skeleton = skeleton
         self._vis = o3d.visualization.VisualizerWithKeyCallback()
         if not self._vis.create_window(window_name=title, width=int(width), height=int(height),
-                                       visible=visible):
+                                       left=int(position[0]), top=int(position[1]), visible=visible):
             raise DisplayError("cannot open the open3d window (open3d could not create an OpenGL context)")
         self._open = True
         self._shown = False

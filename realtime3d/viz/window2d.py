@@ -4,18 +4,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .display import DisplayError, require_display
+from .display import OVERLAY_MAX_WIDTH, DisplayError, require_display
 from .overlay import check_frame
 
 _QUIT_KEYS = (ord("q"), ord("Q"), 27)   # q, Q, Esc
 
 
 class OverlayWindow:
-    """show(frame) each frame; False once the user pressed q or Esc, or closed the window."""
+    """show(frame) each frame; False once the user pressed q or Esc, or closed the window.
 
-    def __init__(self, title: str = "realtime3d 2D"):
+    The window opens at position (x, y) on the screen, sized to the first frame scaled down
+    to at most max_width pixels wide (the user may resize it; the aspect ratio is kept)."""
+
+    def __init__(self, title: str = "realtime3d 2D", position: tuple[int, int] = (0, 0),
+                 max_width: int = OVERLAY_MAX_WIDTH):
         require_display("OpenCV window")
         self.title = title
+        self.position, self.max_width = (int(position[0]), int(position[1])), int(max_width)
         self._open = True
         self._shown = False
         try:
@@ -33,7 +38,9 @@ class OverlayWindow:
             self._open = False      # closed with the window's button
             return False
         if not self._shown:
-            cv2.resizeWindow(self.title, frame_bgr.shape[1], frame_bgr.shape[0])
+            scale = min(1.0, self.max_width / frame_bgr.shape[1])
+            cv2.resizeWindow(self.title, round(frame_bgr.shape[1] * scale), round(frame_bgr.shape[0] * scale))
+            cv2.moveWindow(self.title, *self.position)
             self._shown = True
         cv2.imshow(self.title, frame_bgr)
         if (cv2.waitKey(1) & 0xFF) in _QUIT_KEYS:
