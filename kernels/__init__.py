@@ -5,7 +5,9 @@ Four ops, each with a `backend`:
 - "cpu": the tiled, culled CPU path with hand-written backward passes (kernels/cpu.py);
 - "triton": Triton kernels (kernels/triton_*.py); needs CUDA tensors, or TRITON_INTERPRET=1
   to run them on the CPU in Triton's interpreter (slow: for tests);
-- "auto" (default): "triton" for CUDA tensors, "cpu" otherwise.
+- "auto" (default): "triton" for CUDA tensors, "cpu" otherwise; on CUDA without the triton
+  package, "reference" (with a warning).
+Every tensor argument must be on one device (a ValueError names the one that is not).
 Every backend gives the same answer up to float32 rounding; the tiled paths flush a
 bone's contribution to 0 where gamma d^2 > tiling.CUTOFF (below 1.2e-7). Pixel (x, y)
 has its centre at integer coordinates, x right, y down. Half and bfloat16 inputs are
@@ -13,7 +15,10 @@ computed in float32 and returned in their own dtype. kernels/README.md has the d
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
+import warnings
 
 import torch
 
@@ -34,12 +39,41 @@ def _triton_module(name: str):
     return module
 
 
-def _resolve(backend: str, *tensors: torch.Tensor) -> str:
+@functools.cache
+def _triton_available() -> bool:
+    """Whether the triton package is installed (it is Linux-only; importing it is left to first use)."""
+    return importlib.util.find_spec("triton") is not None
+
+
+def _device(**tensors) -> torch.device:
+    """The one device of the tensor arguments (name=tensor; non-tensors are left to the shape checks).
+
+    A CPU bones tensor with CUDA joints would hand Triton a host pointer: every backend refuses a mix."""
+    named = [(name, t.device) for name, t in tensors.items() if isinstance(t, torch.Tensor)]
+    first, device = named[0]
+    for name, other in named[1:]:
+        if other != device:
+            raise ValueError(f"{name} is on {other} but {first} is on {device}: "
+                             "put every tensor argument on one device")
+    return device
+
+
+def _resolve(backend: str, device: torch.device) -> str:
+    """The backend that runs for tensors on device (see the module docstring)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown kernel backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    on_cuda = all(t.is_cuda for t in tensors)
+    on_cuda = device.type == "cuda"
     if backend == "auto":
-        return "triton" if on_cuda else "cpu"
+        if not on_cuda:
+            return "cpu"
+        if _triton_available():
+            return "triton"
+        warnings.warn("realtime3d.kernels: triton is not installed, so backend='auto' runs the PyTorch reference "
+                      "on CUDA (slower, more memory); pip install triton", RuntimeWarning, stacklevel=3)
+        return "reference"
+    if backend == "triton" and not _triton_available():
+        raise ValueError("backend='triton' needs the triton package, which is not installed (pip install triton; "
+                         "backend='auto' falls back to the reference)")
     if backend == "triton" and not on_cuda and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError("the triton backend needs CUDA tensors (or TRITON_INTERPRET=1 to interpret on the CPU)")
     return backend
@@ -87,7 +121,7 @@ def rotate_project(joints3d: torch.Tensor, rotations: torch.Tensor, depth: float
     _check("joints3d", joints3d, (None, None, 3))
     _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
     _check_positive(min_z=min_z)
-    backend = _resolve(backend, joints3d, rotations)
+    backend = _resolve(backend, _device(joints3d=joints3d, rotations=rotations))
     if backend == "triton":
         return _triton_module("project").rotate_project(joints3d, rotations, depth, min_z)
     # the CPU path is the reference: 30 FLOPs per joint, nothing to fuse
@@ -102,12 +136,13 @@ def render_skeleton(joints2d: torch.Tensor, bones: torch.Tensor, size: tuple[int
     [B, H, W] (mode "max": the nearest bone) or [B, K, H, W] ("per_bone": one map per bone).
     """
     _check("joints2d", joints2d, (None, None, 2))
+    device = _device(joints2d=joints2d, bones=bones)
     _check_bones(bones, joints2d.shape[1])
     size = _check_size(size)
     _check_positive(gamma=gamma)
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    backend = _resolve(backend, joints2d)
+    backend = _resolve(backend, device)
     if backend == "triton":
         return _triton_module("render").render_skeleton(joints2d, bones, size, gamma, mode)
     return getattr(cpu if backend == "cpu" else reference, "render_skeleton")(joints2d, bones, size, gamma, mode)
@@ -123,7 +158,7 @@ def render_heatmaps(joints2d: torch.Tensor, depths: torch.Tensor, size: tuple[in
     _check("depths", depths, tuple(joints2d.shape[:2]))
     size = _check_size(size)
     _check_positive(sigma=sigma)
-    backend = _resolve(backend, joints2d, depths)
+    backend = _resolve(backend, _device(joints2d=joints2d, depths=depths))
     if backend == "triton":
         return _triton_module("render").render_heatmaps(joints2d, depths, size, sigma)
     return getattr(cpu if backend == "cpu" else reference, "render_heatmaps")(joints2d, depths, size, sigma)
@@ -139,12 +174,13 @@ def render_views(joints3d: torch.Tensor, rotations: torch.Tensor, bones: torch.T
     """
     _check("joints3d", joints3d, (None, None, 3))
     _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
+    device = _device(joints3d=joints3d, rotations=rotations, bones=bones)
     _check_bones(bones, joints3d.shape[1])
     size = _check_size(size)
     _check_positive(gamma=gamma, min_z=min_z)
     if len(center) != 2:
         raise ValueError(f"center must be (cx, cy), got {center!r}")
-    backend = _resolve(backend, joints3d, rotations)
+    backend = _resolve(backend, device)
     if backend == "triton":
         return _triton_module("render").render_views(joints3d, rotations, bones, size, gamma, depth, scale,
                                                      center, min_z)

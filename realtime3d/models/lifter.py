@@ -113,6 +113,15 @@ class LiftingNetwork(nn.Module):
         out = self.net(feats.reshape(b, -1)).reshape(b, j, 3)
         offsets = out[..., 0]                                        # [B, J]
         filled = torch.where(m, x, out[..., 1:] / self.depth)        # [B, J, 2]
+        device = offsets.device.type
+        if torch.is_autocast_enabled(device):
+            # the depth head in float32: in bf16, z = relu(d + o) + 1 steps by 1/16 at z ~ 11 (38 mm)
+            with torch.autocast(device, enabled=False):
+                return self._depth_head(filled.float(), offsets.float())
+        return self._depth_head(filled, offsets)
+
+    def _depth_head(self, filled: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """2D [B, J, 2] and depth offsets [B, J] -> 3D [B, J, 3]."""
         z = torch.relu(self.depth + offsets) + 1.0              # eq. 2
         return back_project(filled, z)                           # [B, J, 3]
 
