@@ -103,3 +103,48 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"realtime3d {__version__}"
+
+
+# ----------------------------------------------------------------------------- reliability
+
+
+def test_atomic_writes_follow_the_umask_without_touching_it(tmp_path, monkeypatch):
+    """The file gets 0o666 minus the process umask, and the umask is never read or set
+    (setting it, even briefly, races with every other thread creating files)."""
+    import os
+
+    from realtime3d.io._atomic import atomic_write_text
+    old = os.umask(0o027)
+    try:
+        def no_umask(*_):
+            raise AssertionError("os.umask called")
+        monkeypatch.setattr(os, "umask", no_umask)
+        atomic_write_text(tmp_path / "out.txt", "x\n")
+        monkeypatch.undo()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_the_decode_thread_gives_up_when_the_consumer_stops():
+    """The consumer took nothing and stopped: the decode thread, waiting to hand over the
+    end of the video or a decoding error, returns once the run stops instead of blocking."""
+    import queue
+    import threading
+
+    from realtime3d.offline import _decode
+
+    def frames_then(error):
+        yield "frame"
+        if error is not None:
+            raise error
+
+    for error in (None, ValueError("corrupt")):
+        frames, stop = queue.Queue(maxsize=1), threading.Event()   # room for the frame, not for the end
+        thread = threading.Thread(target=_decode, args=(frames_then(error), frames, stop), daemon=True)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive() and frames.full()                 # the frame is in; the end waits
+        stop.set()
+        thread.join(timeout=2.0)
+        assert not thread.is_alive()
