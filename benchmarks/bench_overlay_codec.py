@@ -1,9 +1,9 @@
 """What overlay.mp4's encoder costs: PyAV's libx264 (what realtime3d uses) against the
 alternatives, on the same overlay frames, in one run.
 
-- pyav-libx264: realtime3d.io.mp4.Mp4Writer (H.264 yuv420p, preset and CRF as shipped),
+- pyav-libx264: realtime3d.io.mp4.Mp4Writer (H.264 yuv420p, the x264 settings as shipped),
   with and without carrying the source's sound;
-- imageio-ffmpeg-libx264: the same codec settings through imageio-ffmpeg's ffmpeg
+- imageio-ffmpeg-libx264: the same x264 settings through imageio-ffmpeg's ffmpeg
   program, frames fed through a pipe (the other registry package with an H.264 encoder in
   its wheel; skipped when it is not installed: `pip install imageio-ffmpeg`);
 - opencv-mp4v: the MPEG-4 Part 2 writer that overlay.mp4 used before (browsers cannot
@@ -97,6 +97,7 @@ def main() -> None:
             command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo",
                        "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-",
                        "-c:v", "libx264", "-preset", mp4.X264_PRESET, "-crf", str(mp4.X264_CRF),
+                       "-x264-params", mp4.X264_PARAMS, "-threads", str(mp4.X264_THREADS),
                        "-pix_fmt", "yuv420p", "-movflags", "+faststart", path]
             with subprocess.Popen(command, stdin=subprocess.PIPE) as job:
                 for frame in frames:
@@ -123,7 +124,8 @@ def main() -> None:
     import av
     result = {"benchmark": "bench_overlay_codec", "machine": machine_info(), "commit": commit(),
               "video": Path(args.video).name, "frames": len(frames), "frame_size": [width, height], "fps": fps,
-              "x264": {"preset": mp4.X264_PRESET, "crf": mp4.X264_CRF}, "repeats": args.repeats,
+              "x264": {"preset": mp4.X264_PRESET, "crf": mp4.X264_CRF, "params": mp4.X264_PARAMS,
+                       "threads": mp4.X264_THREADS}, "repeats": args.repeats,
               "pick": "the fastest repeat of each encoder (wall time)",
               "versions": {"av": av.__version__, "imageio_ffmpeg": imageio_version, "opencv": cv2.__version__},
               "encoders": results}

@@ -171,7 +171,8 @@ def main() -> None:
         "mediapipe_alone_fps": a, "offline_pipeline_fps": b, "offline_over_mediapipe": b / a,
         "offline_over_mediapipe_per_repeat": ratios,
         "offline_overlay_height": OVERLAY_HEIGHT,
-        "offline_overlay_codec": f"{mp4.VIDEO_CODEC} preset {mp4.X264_PRESET} crf {mp4.X264_CRF}, yuv420p, with audio",
+        "offline_overlay_codec": (f"{mp4.VIDEO_CODEC} preset {mp4.X264_PRESET} crf {mp4.X264_CRF} {mp4.X264_PARAMS} "
+                                  f"threads {mp4.X264_THREADS}, yuv420p, with audio"),
         "headline": "the repeat with the median offline/mediapipe ratio; the live repeat with the median fps",
         "diagnostic_offline_without_overlay_over_mediapipe_per_repeat":
             [n["fps"] / m["fps"] for m, n in zip(alone, no_overlay)],

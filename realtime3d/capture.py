@@ -47,6 +47,7 @@ class Frame:
     image: np.ndarray   # [H, W, 3] uint8 BGR
     t: float            # seconds: time.monotonic() at capture (live), index / fps (video file)
     index: int          # position in the source (frames delivered by the device, or in the file)
+    rgb: np.ndarray | None = None   # [H, W, 3] uint8, the same frame in RGB order, where a reader made it
 
 
 def is_camera_index(source: int | str) -> bool:

@@ -92,14 +92,30 @@ def is_finished(outdir: str | os.PathLike) -> bool:
 def _decode(source: VideoSource, frames: queue.Queue, stop: threading.Event) -> None:
     """Decode thread: frames, then None (end) or the exception that ended decoding.
 
-    Every put gives up once stop is set: a consumer that has stopped never leaves it blocked."""
+    Each frame also carries its RGB copy, MediaPipe's input: converted here, beside
+    detection rather than on its path. Every put gives up once stop is set: a consumer
+    that has stopped never leaves it blocked."""
     try:
         for frame in source:
+            frame.rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
             if not put_unless_stopped(frames, frame, stop):
                 return
         put_unless_stopped(frames, None, stop)
     except Exception as exc:   # handed to the main thread, which raises it
         put_unless_stopped(frames, exc, stop)
+
+
+#: The nice value of the overlay thread (and of the encoder threads it starts): it takes the
+#: cores only when detection leaves them idle, so overlay.mp4 slows the run as little as can be.
+OVERLAY_NICE = 19
+
+
+def _lowest_priority() -> None:
+    """Give the calling thread the lowest CPU priority (Linux schedules threads one by one)."""
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):   # not Linux, or not allowed: run at normal priority
+        pass
 
 
 class _OverlayWriter:
@@ -147,6 +163,7 @@ class _OverlayWriter:
         return self.canvas
 
     def _run(self) -> None:
+        _lowest_priority()
         while (item := self.items.get()) is not None:
             if self.error is None:
                 image, result, index = item
@@ -249,7 +266,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                 else:
                     if k % CHUNK_FRAMES == 0:
                         pipeline.restart_tracking()
-                    found = pipeline.detect(frame.image)
+                    found = pipeline.detect(frame.image, frame.rgb)
                     empty = no_person()
                     pending.append((frame, *(found if found is not None else (empty.joints2d, empty.visibility))))
                     if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:

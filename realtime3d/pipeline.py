@@ -80,14 +80,17 @@ class PosePipeline:
         if self.filter is not None:
             self.filter.reset()
 
-    def detect(self, frame_bgr: np.ndarray):
-        """-> (joints2d [17, 2] px, visibility [17]) of the frame, or None without a person."""
+    def detect(self, frame_bgr: np.ndarray, frame_rgb: np.ndarray | None = None):
+        """-> (joints2d [17, 2] px, visibility [17]) of the frame, or None without a person.
+
+        frame_rgb: the same frame in RGB order, when the caller has it (the offline decode
+        thread converts each frame, so the detecting thread does not)."""
         height, width = frame_bgr.shape[:2]
-        image, scale = frame_bgr, 1.0
+        image = frame_bgr if frame_rgb is None else frame_rgb
         if self.detect_width is not None and width > self.detect_width:
             scale = width / self.detect_width
-            image = cv2.resize(frame_bgr, (self.detect_width, round(height / scale)), interpolation=cv2.INTER_AREA)
-        detection = self.detector.detect(image)
+            image = cv2.resize(image, (self.detect_width, round(height / scale)), interpolation=cv2.INTER_AREA)
+        detection = self.detector.detect(image) if frame_rgb is None else self.detector.detect_rgb(image)
         if detection is None:
             return None
         joints2d = detection.joints2d_px * np.array([width / image.shape[1], height / image.shape[0]],

@@ -134,8 +134,10 @@ def test_the_decode_thread_gives_up_when_the_consumer_stops():
 
     from realtime3d.offline import _decode
 
+    from realtime3d.capture import Frame
+
     def frames_then(error):
-        yield "frame"
+        yield Frame(image=np.zeros((4, 4, 3), np.uint8), t=0.0, index=0)
         if error is not None:
             raise error
 

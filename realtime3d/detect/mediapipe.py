@@ -91,6 +91,13 @@ def landmarks_to_h36m(landmarks33: np.ndarray, visibility33: np.ndarray) -> tupl
 _BLANK_RGB = np.zeros((64, 64, 3), np.uint8)   # what reset() shows MediaPipe
 
 
+def _checked(frame, order: str) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or 0 in frame.shape:
+        raise ValueError(f"frame must be a {order} uint8 image [H, W, 3], got {frame.dtype} {list(frame.shape)}")
+    return frame
+
+
 @dataclass
 class Detection:
     """One person in one frame."""
@@ -123,13 +130,16 @@ class PoseDetector:
 
     def detect(self, frame_bgr: np.ndarray) -> Detection | None:
         """A BGR uint8 frame [H, W, 3] -> the person's Detection, or None when there is none."""
+        return self.detect_rgb(cv2.cvtColor(_checked(frame_bgr, "BGR"), cv2.COLOR_BGR2RGB))
+
+    def detect_rgb(self, frame_rgb: np.ndarray) -> Detection | None:
+        """detect() of a frame already in RGB order (MediaPipe's own): a reader thread can convert
+        it, off the detecting thread's path."""
         if self._pose is None:
             raise ValueError("PoseDetector is closed")
-        frame = np.asarray(frame_bgr)
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or 0 in frame.shape:
-            raise ValueError(f"frame must be a BGR uint8 image [H, W, 3], got {frame.dtype} {list(frame.shape)}")
+        frame = _checked(frame_rgb, "RGB")
         height, width = frame.shape[:2]
-        result = self._pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        result = self._pose.process(frame)
         if result.pose_landmarks is None:
             return None
         raw = np.array([(lm.x * width, lm.y * height, lm.z, lm.visibility)

@@ -5,7 +5,9 @@
 
 Video is H.264 (libx264, in PyAV's wheel) in yuv420p, the one pixel format every
 browser decodes, with the moov atom at the front (`+faststart`) so a page can start
-playing before the whole file has loaded. Frame i is shown at i / fps, so frames that
+playing before the whole file has loaded. OpenCV converts each BGR frame to yuv420p
+(BT.601, limited range, tagged so in the stream): 0.1 ms at 1334x480, where PyAV's own
+bgr24 import and conversion take about 1.7 ms, a third of what encoding costs. Frame i is shown at i / fps, so frames that
 the source failed to decode leave a gap instead of shifting the picture against the
 sound. The first audio stream of `audio_from` is carried over: packet for packet when
 MP4 holds its codec (AAC, MP3, Opus, ...), else re-encoded to AAC; it is cut to the
@@ -17,14 +19,18 @@ import os
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 
 VIDEO_CODEC = "libx264"
-#: x264's speed/size trade-off, and its constant-quality setting (lower is better;
-#: 23 is x264's default). "superfast" keeps the offline run within 0.9x of MediaPipe
-#: alone on 2 cores (benchmarks/bench_pipeline.py).
-X264_PRESET = "superfast"
+#: x264's speed/size trade-off and its constant-quality setting (lower is better; 23 is
+#: x264's default), with CABAC entropy coding back on (ultrafast turns it off): 15% smaller
+#: files for 0.3 ms a frame. One encoder thread: the cores belong to MediaPipe
+#: (benchmarks/bench_overlay_codec.py and bench_pipeline.py measure both).
+X264_PRESET = "ultrafast"
 X264_CRF = 23
+X264_PARAMS = "cabac=1"
+X264_THREADS = 1
 #: Audio codecs that MP4 holds as they are; others are re-encoded to AAC.
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "opus", "flac", "alac"})
 AAC_BIT_RATE = 128_000
@@ -107,7 +113,10 @@ class Mp4Writer:
         self.video = self.container.add_stream(VIDEO_CODEC, rate=self.rate)
         self.video.width, self.video.height = self.size
         self.video.pix_fmt = "yuv420p"
-        self.video.options = {"preset": X264_PRESET, "crf": str(X264_CRF)}
+        self.video.codec_context.colorspace = av.video.reformatter.Colorspace.ITU601   # as cv2's BGR2YUV_I420
+        self.video.codec_context.color_range = av.video.reformatter.ColorRange.MPEG    # 16..235
+        self.video.options = {"preset": X264_PRESET, "crf": str(X264_CRF), "x264-params": X264_PARAMS}
+        self.video.codec_context.thread_count = X264_THREADS
         self.audio: _Audio | None = None
         self.audio_error: str | None = None
         if audio_from is not None:
@@ -129,7 +138,7 @@ class Mp4Writer:
         index = self.last_index + 1 if index is None else int(index)
         if index <= self.last_index:
             raise ValueError(f"frame indices must increase, got {index} after {self.last_index}")
-        frame = av.VideoFrame.from_ndarray(frame_bgr, format="bgr24")
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
         frame.pts, frame.time_base = index, 1 / self.rate
         self.container.mux(self.video.encode(frame))
         self.frames, self.last_index = self.frames + 1, index
