@@ -6,8 +6,14 @@ alternatives, on the same overlay frames, in one run.
 - imageio-ffmpeg-libx264: the same x264 settings through imageio-ffmpeg's ffmpeg
   program, frames fed through a pipe (the other registry package with an H.264 encoder in
   its wheel; skipped when it is not installed: `pip install imageio-ffmpeg`);
+- pyav-libx264-no-cabac: the same without CABAC (x264's ultrafast as it comes), to show
+  what turning it back on costs and saves;
 - opencv-mp4v: the MPEG-4 Part 2 writer that overlay.mp4 used before (browsers cannot
   play it), the baseline of the old speed numbers.
+
+Also the two ways to turn a BGR frame into H.264's yuv420p: OpenCV's cvtColor (what
+Mp4Writer does) against PyAV's bgr24 import and its own conversion (ms per frame), and
+the BGR -> RGB copy that MediaPipe needs of each source frame.
 
 Frames are the street video's, scaled to overlay.mp4's default height, beside a plain
 panel. Per frame: wall time and CPU time of this process and its children, and the
@@ -89,7 +95,16 @@ def main() -> None:
             writer.write(frame)
         writer.release()
 
-    encoders = {"pyav-libx264": pyav(False), "pyav-libx264+audio": pyav(True), "opencv-mp4v": opencv_mp4v}
+    def pyav_no_cabac(frames, path):
+        params = mp4.X264_PARAMS
+        mp4.X264_PARAMS = "cabac=0"
+        try:
+            pyav(False)(frames, path)
+        finally:
+            mp4.X264_PARAMS = params
+
+    encoders = {"pyav-libx264": pyav(False), "pyav-libx264+audio": pyav(True),
+                "pyav-libx264-no-cabac": pyav_no_cabac, "opencv-mp4v": opencv_mp4v}
     try:
         import imageio_ffmpeg
 
@@ -122,13 +137,30 @@ def main() -> None:
         print(f"{name:24s} {run['wall_ms_per_frame']:6.2f} ms wall, {run['cpu_ms_per_frame']:6.2f} ms CPU per frame, "
               f"{run['kbytes']} KB ({run['wall_vs_pyav']:.2f}x pyav)")
     import av
+
+    def per_frame_ms(convert, images) -> float:
+        start = time.process_time()
+        for image in images:
+            convert(image)
+        return round(1e3 * (time.process_time() - start) / len(images), 3)
+    source = cv2.VideoCapture(args.video)
+    originals = [source.read()[1] for _ in range(50)]
+    conversions = {
+        "opencv_bgr_to_yuv420p": per_frame_ms(lambda f: av.VideoFrame.from_ndarray(
+            cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420), format="yuv420p"), frames),
+        "pyav_bgr24_then_reformat": per_frame_ms(lambda f: av.VideoFrame.from_ndarray(
+            f, format="bgr24").reformat(format="yuv420p"), frames),
+        "source_bgr_to_rgb": per_frame_ms(lambda f: cv2.cvtColor(f, cv2.COLOR_BGR2RGB), originals),
+        "source_size": list(originals[0].shape[1::-1]),
+    }
+    print("conversions, ms CPU per frame:", conversions)
     result = {"benchmark": "bench_overlay_codec", "machine": machine_info(), "commit": commit(),
               "video": Path(args.video).name, "frames": len(frames), "frame_size": [width, height], "fps": fps,
               "x264": {"preset": mp4.X264_PRESET, "crf": mp4.X264_CRF, "params": mp4.X264_PARAMS,
                        "threads": mp4.X264_THREADS}, "repeats": args.repeats,
               "pick": "the fastest repeat of each encoder (wall time)",
               "versions": {"av": av.__version__, "imageio_ffmpeg": imageio_version, "opencv": cv2.__version__},
-              "encoders": results}
+              "encoders": results, "conversions_ms_cpu_per_frame": conversions}
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
 

@@ -131,6 +131,12 @@ def test_street_video_bvh_reads_back_within_1mm_and_stands_on_its_floor(street_r
     assert 0 < float(seq.extra["camera_height_mm"]) < 4000 and 0 < float(seq.extra["camera_pitch_deg"]) < 45
 
 
+def test_one_frame_is_one_frame(street, tmp_path):
+    done = run_cli("video", str(street), "-o", str(tmp_path), "--max-frames", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ": 1 frame (1 with a person" in done.stdout and "1 frames" not in done.stdout
+
+
 def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
     """SIGKILL once the first chunk is saved; --resume then computes exactly the uninterrupted run."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

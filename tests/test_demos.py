@@ -50,3 +50,11 @@ def test_video_demo_writes_the_outputs(street, tmp_path):
     for name in ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh"):
         assert (tmp_path / name).stat().st_size > 0
     assert read_poses(tmp_path / "poses.npz").joints3d.shape == (205, 17, 3)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+def test_screenshots_create_the_folder_they_are_given(tmp_path):
+    out = tmp_path / "not" / "there" / "yet"
+    done = _run("xvfb-run", "-a", sys.executable, str(DEMOS / "screenshots.py"), "--out-dir", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "overlay.png").stat().st_size > 0 and (out / "view3d.png").stat().st_size > 0

@@ -6,8 +6,8 @@
 Video is H.264 (libx264, in PyAV's wheel) in yuv420p, the one pixel format every
 browser decodes, with the moov atom at the front (`+faststart`) so a page can start
 playing before the whole file has loaded. OpenCV converts each BGR frame to yuv420p
-(BT.601, limited range, tagged so in the stream): 0.1 ms at 1334x480, where PyAV's own
-bgr24 import and conversion take about 1.7 ms, a third of what encoding costs. Frame i is shown at i / fps, so frames that
+(BT.601, limited range, tagged so in the stream): less than half the CPU time of PyAV's
+own bgr24 import and conversion (benchmarks/bench_overlay_codec.py). Frame i is shown at i / fps, so frames that
 the source failed to decode leave a gap instead of shifting the picture against the
 sound. The first audio stream of `audio_from` is carried over: packet for packet when
 MP4 holds its codec (AAC, MP3, Opus, ...), else re-encoded to AAC; it is cut to the
@@ -25,7 +25,7 @@ import numpy as np
 VIDEO_CODEC = "libx264"
 #: x264's speed/size trade-off and its constant-quality setting (lower is better; 23 is
 #: x264's default), with CABAC entropy coding back on (ultrafast turns it off): 15% smaller
-#: files for 0.3 ms a frame. One encoder thread: the cores belong to MediaPipe
+#: files for a tenth more encoding time. One encoder thread: the cores belong to MediaPipe
 #: (benchmarks/bench_overlay_codec.py and bench_pipeline.py measure both).
 X264_PRESET = "ultrafast"
 X264_CRF = 23
