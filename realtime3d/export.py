@@ -259,7 +259,7 @@ def _nan_to_none(a: np.ndarray, decimals: int) -> list:
 
 #: poses.json and the JSON of `realtime3d image` (docs/outputs.md): its name and version.
 JSON_FORMAT, JSON_VERSION = "realtime3d poses", 2
-JSON_COORDINATES = {
+JSON_UNITS = {
     "joints3d_mm": "camera: x right, y down, z forward; millimetres",
     "joints3d_world_mm": "world on the floor: y up (gravity along -y), floor at y = 0; millimetres",
     "joints2d_px": "pixels of the source image: x right, y down, origin at the top-left corner",
@@ -281,7 +281,7 @@ def person_entry(joints3d: np.ndarray, joints2d: np.ndarray, visibility: np.ndar
 def json_header(source: str, image_size: tuple[int, int], focal: float) -> dict:
     """The fields that poses.json and an image's JSON share (docs/outputs.md)."""
     return {"format": JSON_FORMAT, "version": JSON_VERSION, "source": source,
-            "image_size": list(image_size), "focal_px": round(float(focal), 3), "units": JSON_COORDINATES,
+            "image_size": list(image_size), "focal_px": round(float(focal), 3), "units": JSON_UNITS,
             "joint_names": list(H36M17.joint_names), "parents": list(H36M17.parents)}
 
 

@@ -21,7 +21,7 @@ person, so the floor is the plane that the lower ankle of each frame lies on:
 The floor lies ANKLE_HEIGHT_MM below that plane: ankle joints sit above the soles.
 The world frame has Y up (gravity along -Y), the floor at y = 0, the origin on the
 floor below the clip's median pelvis, and X along the camera's x axis laid flat, so
-Z = X x Y points from the scene towards the camera, as in camera_to_bvh. One frame
+Z = X x Y points from the scene towards the camera (a person facing it faces +Z). One frame
 serves the whole clip: a camera that pans or tilts during the clip is not followed.
 
 Monocular depth errors leave a lifted person standing a little above or below any

@@ -54,8 +54,11 @@ def quiet_native_logs() -> None:
     if _installed:
         return
     _installed = True
-    sys.stderr.flush()
-    terminal = os.dup(2)                       # the real stderr, for Python and for kept lines
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)                   # the real stderr, for Python and for kept lines
+    except (OSError, AttributeError, ValueError):   # no stderr to filter (closed, or None)
+        return
     read_fd, write_fd = os.pipe()
     os.dup2(write_fd, 2)
     os.close(write_fd)
