@@ -2,8 +2,13 @@
 
 Runs the trainer once per variant (two at a time, one thread each) and writes
 benchmarks/results/drover_stability.csv: best and last validation P-MPJPE (mm, val
-subjects, never test) and the final D and G losses, with machine and commit.
-The baseline of the ratio column is the paper's recipe as written ("paper").
+subjects, never test), the steps made and the final D and G losses, with machine and
+commit. Every variant sets every switch it is about (flat_init, composed_real, ema,
+cycle_weight, mirror, label_smooth, width), so each row runs what its name says:
+the first rows add one stabiliser each to the paper's recipe as written ("paper"),
+"shipped" is the shipped recipe, the last rows change one thing of a row above. The
+baseline of the ratio column is "paper". Every row trains with the shipped hidden-joint
+augmentation, batch 1024 and a discriminator of width 256.
 
     python benchmarks/bench_drover_stability.py --minutes 4
 """
@@ -19,15 +24,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info, write_csv  # noqa: E402
 
-COMMON = ["--width", "512", "--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15",
+COMMON = ["--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15",
           "--test-every-s", "0"]
+PAPER = {"flat_init": "false", "composed_real": "false", "ema": "0", "cycle_weight": "0", "mirror": "false",
+         "label_smooth": "0", "width": "512"}
+
+
+def _flags(**changes: str) -> list[str]:
+    return [a for k, v in {**PAPER, **changes}.items() for a in (f"--{k.replace('_', '-')}", v)]
+
+
+SHIPPED = {"flat_init": "true", "composed_real": "true", "ema": "0.99", "cycle_weight": "1", "mirror": "true"}
 VARIANTS = {
-    "paper": ["--flat-init", "false", "--composed-real", "false", "--ema", "0"],
-    "+flat_init": ["--composed-real", "false", "--ema", "0"],
-    "+flat_init+composed_real": ["--ema", "0"],
-    "+flat_init+composed_real+ema (shipped)": [],
-    "shipped+cycle": ["--cycle-weight", "1"],
-    "shipped+label_smooth_0.1": ["--label-smooth", "0.1"],
+    "paper": _flags(),
+    "+flat_init": _flags(flat_init="true"),
+    "+flat_init+composed_real": _flags(flat_init="true", composed_real="true"),
+    "+flat_init+composed_real+ema": _flags(flat_init="true", composed_real="true", ema="0.99"),
+    "+flat_init+composed_real+ema+cycle": _flags(flat_init="true", composed_real="true", ema="0.99",
+                                                 cycle_weight="1"),
+    "+flat_init+composed_real+ema+cycle+mirror (shipped)": _flags(**SHIPPED),
+    "+flat_init+composed_real+ema, label_smooth 0.1": _flags(flat_init="true", composed_real="true", ema="0.99",
+                                                             label_smooth="0.1"),
+    "shipped, width 256": _flags(**SHIPPED, width="256"),
+    "shipped, width 1024": _flags(**SHIPPED, width="1024"),
 }
 
 
@@ -41,7 +60,7 @@ def main() -> None:
     procs = {}
     for i in range(0, len(names), 2):
         for name in names[i:i + 2]:
-            run_dir = Path(args.runs) / name.replace("+", "_").replace(" ", "").replace("(", "").replace(")", "")
+            run_dir = Path(args.runs) / "".join(c if c.isalnum() else "_" for c in name)
             shutil.rmtree(run_dir, ignore_errors=True)  # a trainer refuses a folder that holds a run
             cmd = [sys.executable, "-m", "realtime3d.trainers.drover", *COMMON, "--minutes", str(args.minutes),
                    "--run-dir", str(run_dir), *VARIANTS[name]]

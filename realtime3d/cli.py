@@ -23,8 +23,11 @@ def _cmd_models(args) -> int:
     for name in available_models():
         card = model_card(name)
         note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "")
+        by_mode = {mode.replace("_", " "): scores["p_mpjpe_mm"]
+                   for mode, scores in card.get("cmu_test_by_mode", {}).items()}
         p = card.get("cmu_test", {}).get("p_mpjpe_mm")
-        score = f"  cmu-test P-MPJPE {p:.1f} mm" if p is not None else ""
+        score = (f"  cmu-test P-MPJPE {', '.join(f'{v:.1f} mm {m}' for m, v in by_mode.items())}" if by_mode
+                 else f"  cmu-test P-MPJPE {p:.1f} mm" if p is not None else "")
         print(f"{name}{note}{score}  {card.get('description', '')}".rstrip())
     return 0
 

@@ -38,7 +38,7 @@ def _models(path: Path) -> dict[str, dict[str, torch.Tensor]]:
 
 def test_every_packaged_config_loads():
     names = packaged_configs()
-    assert {"drover_cmu-h36m17_w512-g4d3_28min", "supervised_cmu-h36m17_w512-b4_10min", TINY_DROVER} <= set(names)
+    assert {"drover_cmu-h36m17_w512-g4d3_28min", "supervised_cmu-h36m17_w512-b4_28min", TINY_DROVER} <= set(names)
     for name in names:
         exp = load_experiment(name)
         assert exp.method in name and exp.train.batch % 2 == 0

@@ -36,7 +36,7 @@ METHODS = {
 #: `realtime3d train METHOD` trains the shipped config of that method.
 SHIPPED = {
     "drover": "drover_cmu-h36m17_w512-g4d3_28min",
-    "supervised": "supervised_cmu-h36m17_w512-b4_10min",
+    "supervised": "supervised_cmu-h36m17_w512-b4_28min",
     "distill": "distill_cmu-h36m17_drover-to-w256-b4_12min",
 }
 
