@@ -32,7 +32,7 @@ from .pipeline import J, FrameResult, PosePipeline, draw_result, no_person, put_
 from .viz.render3d import SkeletonRenderer
 
 #: MediaPipe's tracking restarts, and partial results are saved, every this many frames
-#: (a restart costs about one extra person detection, ~40 ms: ~1.5% at 100 frames).
+#: (a restart costs about one extra person detection, benchmarks/bench_tracking_reset.py).
 CHUNK_FRAMES = 100
 #: Offline runs lift this many detected frames in one call (a divisor of CHUNK_FRAMES).
 LIFT_BATCH = 10

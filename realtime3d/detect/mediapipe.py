@@ -154,8 +154,8 @@ class PoseDetector:
         MediaPipe is shown a small blank image: with no person in it, the tracker lets
         go, and the next frames are answered bit for bit as by a new detector
         (tests/test_detect.py). Pose.reset() does the same by restarting the graph,
-        which re-creates its TFLite interpreters: the next frame then takes about 120 ms
-        longer, where the blank frame costs about 20 ms (2 CPU cores)."""
+        which re-creates its TFLite interpreters and costs more than twice as much
+        (benchmarks/bench_tracking_reset.py measures both)."""
         if self._pose is None:
             raise ValueError("PoseDetector is closed")
         self._pose.process(_BLANK_RGB)
