@@ -36,10 +36,11 @@ def check_focal(focal: float, image_size: tuple[int, int]) -> float:
     focal = float(focal)
     if not (math.isfinite(focal) and focal > 0):
         raise ValueError(f"--focal must be a positive number of pixels, got {focal:g}")
-    if hfov_of(focal, image_size) > MAX_HFOV_DEG:
+    least = default_focal(image_size, MAX_HFOV_DEG)
+    if focal < least:
         raise ValueError(f"--focal {focal:g} px gives a {hfov_of(focal, image_size):.1f} degree field of view "
                          f"for an image {image_size[0]} px wide; a pinhole camera needs at most "
-                         f"{MAX_HFOV_DEG:g} (at least {0.5 * image_size[0] / math.tan(math.radians(MAX_HFOV_DEG / 2)):.0f} px)")
+                         f"{MAX_HFOV_DEG:g} (at least {least:.0f} px)")
     return focal
 
 

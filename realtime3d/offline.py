@@ -105,13 +105,10 @@ def _decode(source: VideoSource, frames: queue.Queue, stop: threading.Event) -> 
         put_unless_stopped(frames, exc, stop)
 
 
-#: The nice value of the overlay thread (and of the encoder threads it starts): it takes the
-#: cores only when detection leaves them idle, so overlay.mp4 slows the run as little as can be.
-OVERLAY_NICE = 19
-
-
 def _lowest_priority() -> None:
-    """Give the calling thread the lowest CPU priority (Linux schedules threads one by one)."""
+    """Run the calling thread (the overlay writer) at idle priority: it takes the cores only when
+    detection leaves them idle, so overlay.mp4 slows the run as little as can be (Linux schedules
+    threads one by one)."""
     try:
         os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):   # not Linux, or not allowed: run at normal priority

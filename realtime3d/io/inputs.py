@@ -9,8 +9,8 @@ def require_file(path: str | os.PathLike) -> str:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: a folder, not a file; give the files themselves (for example {path}/*)")
     if not os.path.isfile(path):
-        kind = "a folder" if os.path.isdir(path) else "not a regular file"
-        raise ValueError(f"{path}: {kind}, not a file; give the files themselves (for example {path}/*)"
-                         if os.path.isdir(path) else f"{path}: {kind}")
+        raise ValueError(f"{path}: not a regular file")
     return path

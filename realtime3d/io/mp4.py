@@ -7,9 +7,9 @@ Video is H.264 (libx264, in PyAV's wheel) in yuv420p, the one pixel format every
 browser decodes, with the moov atom at the front (`+faststart`) so a page can start
 playing before the whole file has loaded. OpenCV converts each BGR frame to yuv420p
 (BT.601, limited range, tagged so in the stream): less than half the CPU time of PyAV's
-own bgr24 import and conversion (benchmarks/bench_overlay_codec.py). Frame i is shown at i / fps, so frames that
-the source failed to decode leave a gap instead of shifting the picture against the
-sound. The first audio stream of `audio_from` is carried over: packet for packet when
+own bgr24 import and conversion (benchmarks/bench_overlay_codec.py). Frame i is shown
+at i / fps, so frames that the source failed to decode leave a gap instead of shifting
+the picture against the sound. The first audio stream of `audio_from` is carried over: packet for packet when
 MP4 holds its codec (AAC, MP3, Opus, ...), else re-encoded to AAC; it is cut to the
 video's length (--max-frames) and shifted by the same start time as the video.
 """
@@ -36,15 +36,11 @@ MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "opus", "flac", "alac
 AAC_BIT_RATE = 128_000
 
 
-class AudioError(ValueError):
-    """The source's audio cannot be carried over (the video is still written)."""
-
-
 class _Audio:
-    """The first audio stream of a file, fed into an output container as the video advances."""
+    """The first audio stream of an opened file, fed into an output container as the video advances."""
 
-    def __init__(self, source: str, output: av.container.OutputContainer):
-        self.input = av.open(source)
+    def __init__(self, source: av.container.InputContainer, output: av.container.OutputContainer):
+        self.input = source
         try:
             self.stream = self.input.streams.audio[0]
             video = self.input.streams.video[0] if self.input.streams.video else None
@@ -91,12 +87,6 @@ class _Audio:
         self.input.close()
 
 
-def has_audio(path: str | os.PathLike) -> bool:
-    """Whether the file has an audio stream (PyAV's demuxer)."""
-    with av.open(os.fspath(path)) as container:
-        return bool(container.streams.audio)
-
-
 class Mp4Writer:
     """H.264 yuv420p MP4 at a constant frame rate, with the audio of another file (module docstring)."""
 
@@ -121,13 +111,13 @@ class Mp4Writer:
         self.audio_error: str | None = None
         if audio_from is not None:
             try:
-                with av.open(os.fspath(audio_from)) as probe:
-                    present = bool(probe.streams.audio)
-                if present:
-                    self.audio = _Audio(os.fspath(audio_from), self.container)
+                source = av.open(os.fspath(audio_from))
+                if source.streams.audio:
+                    self.audio = _Audio(source, self.container)
+                else:
+                    source.close()
             except (av.FFmpegError, ValueError, OSError) as exc:
                 self.audio_error = f"{audio_from}: its audio is not carried over ({exc})"
-        self.frames = 0
         self.last_index = -1
 
     def write(self, frame_bgr: np.ndarray, index: int | None = None) -> None:
@@ -141,7 +131,7 @@ class Mp4Writer:
         frame = av.VideoFrame.from_ndarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
         frame.pts, frame.time_base = index, 1 / self.rate
         self.container.mux(self.video.encode(frame))
-        self.frames, self.last_index = self.frames + 1, index
+        self.last_index = index
         if self.audio is not None:
             self.audio.feed_until(index / self.rate, self.container)
 
