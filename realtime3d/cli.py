@@ -66,7 +66,7 @@ def _cmd_train(args) -> int:
     exp = load_experiment(args.config, args.set)
     summary = train(exp, args.run_dir or f"runs/{exp.name}", args.resume)
     if summary["rank"] == 0:  # under torchrun, rank 0 validates and speaks
-        print(f"best val P-MPJPE {summary['best_val_p_mpjpe']:.1f} mm after {summary['steps']} steps")
+        print(f"best {summary['criterion']} {summary['best_score']:.2f} after {summary['steps']} steps")
     return 0
 
 

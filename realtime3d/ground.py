@@ -38,11 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import median_filter
 
+from .anthropometry import ANKLE_HEIGHT_MM
 from .skeleton import H36M17
 
-#: Ankle joint centre above the sole: 0.039 x stature (Drillis & Contini, "Body Segment
-#: Parameters", 1966; the lateral malleolus height), for a stature of 1.75 m.
-ANKLE_HEIGHT_MM = 68.0
 #: Contact points farther from the plane than this many robust standard deviations are
 #: left out of the next fit.
 TRIM_MAD = 2.0

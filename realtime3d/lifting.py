@@ -6,8 +6,9 @@
 The path is the same for every caller (the eval tool, the video pipeline, users):
 pixels -> normalized camera coordinates (camera.py) -> the lifter's normalization
 (normalization.py) -> network -> metric 3D. Monocular lifting has no absolute scale:
-the output is scaled to the CMU-train mean skeleton size (BONE_SUM_MM) and placed at
-the depth where that skeleton projects to the observed 2D size.
+the output is scaled to the mean adult's skeleton (anthropometry.BONE_SUM_MM, from published
+body proportions, not from the mocap) and placed at the depth where that skeleton projects
+to the observed 2D size.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ import numpy as np
 import torch
 
 from .camera import default_focal, pixels_to_normalized
-from .models import LiftingNetwork
+from .models import build_network
 from .models.lifter import inference_copy
-from .normalization import BONE_SUM_MM, normalize_2d
+from .anthropometry import BONE_SUM_MM
+from .normalization import normalize_2d
 from .skeleton import H36M17
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -81,7 +83,7 @@ class Lifter:
         if not (isinstance(card, dict) and isinstance(card.get("architecture"), dict) and isinstance(state, dict)):
             raise ValueError(f"{not_ours} (no card with an architecture, or no state_dict)")
         try:
-            network = LiftingNetwork(**card["architecture"])
+            network = build_network(card["architecture"])
             network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{not_ours} (its weights do not fit: {exc.__class__.__name__})") from None
@@ -155,7 +157,7 @@ class Lifter:
 
 
 def to_metric(lifted: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Network 3D [B, J, 3] -> mm camera coordinates, at the mean CMU skeleton size.
+    """Network 3D [B, J, 3] -> mm camera coordinates, at the mean adult skeleton size.
 
     The normalized 2D is (x - centre) * scale and the network's root sits at depth
     z_root, so a skeleton k mm per unit sits at depth k * z_root * scale.

@@ -15,13 +15,13 @@ from .skeleton import H36M17, Skeleton
 
 #: Drover's camera distance d: the 3D skeleton (head-root about 1 unit) sits at depth d.
 DEPTH = 10.0
-#: Mean head-top to pelvis distance of the CMU train split, in mm (the unit of the
-#: normalized 3D space): measured by `python -m realtime3d.data.stats`.
+#: The sampler's unit: mocap poses are divided by it before a camera sees them
+#: (data/views.py). The mean head-top to pelvis distance of CMU train, in mm (`python -m
+#: realtime3d.data.stats`); only the sampler reads it, so it sets how big the training
+#: bodies are at depth DEPTH, never the size of an answer (anthropometry.BONE_SUM_MM does).
 BODY_UNIT_MM = 602.0
-#: Mean sum of the 16 bone lengths over CMU train, in mm: the size a lifted skeleton
-#: is given when a metric answer is asked for (lifting.to_metric).
-BONE_SUM_MM = 3777.1
-#: Per-pose RMS radius of the normalized 2D pose; gives a mean head-root distance of 1/DEPTH.
+#: Per-pose RMS radius of the normalized 2D pose: over the sampler's views, a mean head-root
+#: distance of 1/DEPTH (a ratio of 2D distances, measured by realtime3d.data.stats).
 RMS_RADIUS = 0.0699
 
 

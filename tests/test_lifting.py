@@ -18,7 +18,7 @@ from realtime3d.io.poses import PoseSequence
 from realtime3d.lifting import Lifter, available_models
 from realtime3d.metrics import p_mpjpe, pck
 from realtime3d.models import ConstantDepthNetwork
-from realtime3d.normalization import BONE_SUM_MM
+from realtime3d.anthropometry import BONE_SUM_MM
 from realtime3d.skeleton import H36M17
 
 SIZE, FOCAL = (1280, 720), 1000.0

@@ -25,10 +25,11 @@ takes n_critic D steps) in whatever order it needs, with several models and
 optimizers. `models` hold the DDP-wrapped modules when distributed; unwrap(m) gives the
 module (EMA updates, a forward pass whose gradients must not be reduced).
 
-The Trainer owns: data (the train poses, seeded random streams per data shard, the
-global batch split over processes), the cosine schedule of every optimizer, logging
-(CSV, TensorBoard, progress bar), validation and model selection (best.pt), cmu-test
-metrics (logged only), checkpoints and resume, DDP and bf16 autocast.
+The Trainer owns: data (the train 2D under the run's protocol, seeded random streams per
+data shard, the global batch split over processes), the cosine schedule of every
+optimizer, logging (CSV, TensorBoard, progress bar), validation and model selection
+(best.pt, by the method's criterion: evaluation.CRITERIA), cmu-test metrics (logged only),
+checkpoints and resume, DDP and bf16 autocast.
 """
 from __future__ import annotations
 
@@ -50,16 +51,21 @@ from realtime3d.io._atomic import atomic_write_text
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_model
 from .config import Experiment
 from .distributed import Dist, broadcast_floats, gather_objects, init_distributed, shutdown, unwrap, wrap
-from .evaluation import TestMetrics, Validator
+from .evaluation import CRITERIA, TestMetrics, Validator
 from .logs import RunLog
-from .sampling import PoseSampler, RandomStream
+from .sampling import (OWN_2D, VAL_SEED, Pool2D, Pool2DSampler, PoseSampler, RandomStream, fixed_camera_pool,
+                       pool_from_files, validation_pool)
 
 
 class Context:
-    """What a method may ask the spine for: the global batch, the device, the train poses and
-    seeded random streams (one generator per data shard this process draws)."""
+    """What a method may ask the spine for: the global batch, the device, samplers of the train
+    2D under the run's protocol (sampling.py) and seeded random streams (one generator per data
+    shard this process draws)."""
 
     def __init__(self, exp: Experiment, d: Dist):
+        tc = exp.train
+        self.data, self.val_data = tc.data, tc.val_data
+        self.protocol = tc.protocol if tc.data == "cmu" else OWN_2D
         self.batch = exp.train.batch                       # global batch, over all processes
         self.device = d.device
         self.rank, self.world_size = d.rank, d.world_size
@@ -71,7 +77,8 @@ class Context:
             raise ValueError(f"train.batch={self.batch} must be a multiple of the {self.total_shards} data shards")
         self.shards = list(range(d.rank, self.total_shards, d.world_size))
         self.streams: dict[str, RandomStream] = {}
-        self._poses: np.ndarray | None = None
+        self._mocap: dict[str, dict[str, np.ndarray]] = {}
+        self._pool: Pool2D | None = None
 
     def stream(self, name: str) -> RandomStream:
         """The named random stream (created once; its state is checkpointed)."""
@@ -79,16 +86,44 @@ class Context:
             self.streams[name] = RandomStream(name, self.seed, self.shards, self.total_shards)
         return self.streams[name]
 
-    def train_poses(self) -> np.ndarray:
-        """The train split's 3D poses [N, J, 3] mm (a method's 2D comes from views of them)."""
-        if self._poses is None:
+    def _split(self, split: str) -> dict[str, np.ndarray]:
+        """The CMU split's 3D [N, J, 3] mm and clip names: read only to make 2D views here."""
+        if split not in self._mocap:
             from realtime3d.data.mocap import load_split
-            self._poses = load_split("train")["joints3d"]
-        return self._poses
+            self._mocap[split] = load_split(split)
+        return self._mocap[split]
 
-    def sampler(self, name: str, **kwargs) -> PoseSampler:
-        """Random 2D views of the train poses on the named stream (kwargs: elevation_deg, mirror)."""
-        return PoseSampler(self.train_poses(), self.stream(name), device=self.device, **kwargs)
+    def train_pool(self) -> Pool2D:
+        """The fixed 2D pool of the fixed-camera and own-2d protocols (built once)."""
+        if self._pool is None:
+            if self.protocol == OWN_2D:
+                self._pool = pool_from_files(self.data)
+            else:
+                split = self._split("train")
+                self._pool = fixed_camera_pool(split["joints3d"], split["clip"], self.seed)
+        return self._pool
+
+    def sampler(self, name: str, mirror: bool = False, elevation_deg=None) -> PoseSampler | Pool2DSampler:
+        """Random train 2D on the named stream: fresh random views under random-projection
+        (elevation_deg: the cameras' range, default views.ELEVATION_DEG), draws from the fixed
+        pool otherwise (elevation_deg is then ignored: the views are what the cameras saw)."""
+        if self.protocol == "random-projection":
+            kwargs = {} if elevation_deg is None else {"elevation_deg": elevation_deg}
+            return PoseSampler(self._split("train")["joints3d"], self.stream(name), mirror=mirror,
+                               device=self.device, **kwargs)
+        return Pool2DSampler(self.train_pool(), self.stream(name), mirror=mirror, device=self.device)
+
+    def train_2d(self, max_poses: int = 200_000) -> torch.Tensor:
+        """A fixed set of train 2D poses [N, J, 2] (N <= max_poses), for fitting priors: the pool
+        itself, or under random-projection max_poses seeded random views."""
+        if self.protocol == "random-projection":
+            views = PoseSampler(self._split("train")["joints3d"], RandomStream.single(self.seed))
+            return views.sample(max_poses)[0]
+        return self.train_pool().subset(max_poses).pose2d
+
+    def val_pool(self) -> Pool2D:
+        """The validation 2D of this run (sampling.validation_pool)."""
+        return validation_pool(self.protocol, self.val_data)
 
 
 class Method(ABC):
@@ -96,6 +131,11 @@ class Method(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    #: The validation score that selects best.pt (evaluation.CRITERIA): the 2D one unless the
+    #: method says it reads 3D.
+    criterion: ClassVar[str] = "val_cycle_2d"
+    #: Where the method reads 3D beyond the sampler's 2D views ("" = nowhere; model cards say it).
+    reads_3d: ClassVar[str] = ""
 
     def __init__(self, cfg, ctx: Context):
         self.cfg, self.ctx = cfg, ctx
@@ -243,8 +283,8 @@ class Trainer:
         return contextlib.nullcontext()
 
     def fit(self, checkpoint: dict | None = None) -> dict:
-        """Train to the end of the run, from scratch or from a checkpoint (see open_run);
-        returns {'best_val_p_mpjpe', 'steps', 'elapsed_s', 'rank'} (the best score is rank 0's)."""
+        """Train to the end of the run, from scratch or from a checkpoint (see open_run); returns
+        {'best_score', 'criterion', 'steps', 'elapsed_s', 'rank'} (the best score is rank 0's)."""
         if checkpoint is not None:
             self._check_compatible(checkpoint)
             self.load_state_dict(checkpoint)
@@ -261,10 +301,13 @@ class Trainer:
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir / "config.json", json.dumps(self.exp.as_dict(), indent=2) + "\n")
-            validate = Validator(max_frames=tc.val_frames)
+            validate = Validator(self.ctx.val_pool(), seed=VAL_SEED, max_frames=tc.val_frames)
+            if self.method.criterion not in ("val_cycle_2d", *(("val_p_mpjpe",) if validate.body is not None else ())):
+                raise ValueError(f"{self.method.name} selects on {self.method.criterion}, which this validation "
+                                 "data cannot give (it has no 3D)")
             test = TestMetrics(flip_average=self.method.model_card().get("flip_average", True)) if tc.test_every_s > 0 else None
             log = RunLog(self.run_dir, self.step if resumed else None,
-                         ("val_p_mpjpe", *(test.fields if test else ())))
+                         ("val_cycle_2d", "val_p_mpjpe", *(test.fields if test else ())))
             bar = self._bar()
         t0 = time.perf_counter() - self.elapsed_s
         # a fresh run validates (and tests) after its first step, a resumed one an interval after the resume
@@ -306,23 +349,38 @@ class Trainer:
             log.close()
         if self._saved_step != self.step:
             self._checkpoint()
-        return {"best_val_p_mpjpe": self.best, "steps": self.step, "elapsed_s": round(self.elapsed_s, 1),
-                "rank": self.dist.rank}
+        return {"best_score": self.best, "criterion": self.method.criterion, "steps": self.step,
+                "elapsed_s": round(self.elapsed_s, 1), "rank": self.dist.rank}
 
     def eval_model(self) -> nn.Module:
         return self.method.eval_model(self.models)
 
     def _validate(self, validate: Validator, log: RunLog) -> None:
         model = self.eval_model()
-        val = validate(model)
+        scores = validate(model)
         self._validated_step = self.step
-        log.scalars(log.eval, self.step, self.elapsed_s, {"val_p_mpjpe": val})
+        log.scalars(log.eval, self.step, self.elapsed_s, scores)
         self.since_best += 1
-        if val < self.best:
-            self.best, self.since_best = val, 0
-            save_model(self.run_dir / "best.pt", model, {"method": self.method.name, "val_p_mpjpe_mm": val,
-                                                         "step": self.step, "experiment": self.exp.name,
-                                                         **self.method.model_card()})
+        score = scores[self.method.criterion]         # the only score that selects
+        if score < self.best:
+            self.best, self.since_best = score, 0
+            save_model(self.run_dir / "best.pt", model, self.card(score))
+
+    def card(self, score: float) -> dict:
+        """The model card of a selected checkpoint: what it is, what data and protocol made it,
+        what selected it, where it read 3D, and its training time."""
+        tc, method = self.tc, self.method
+        if self.ctx.protocol == OWN_2D:
+            reads = method.reads_3d or "nowhere"
+        else:
+            sampler = f"the sampler, to make the {self.ctx.protocol} 2D views of the CMU mocap"
+            reads = f"{sampler}; {method.reads_3d}" if method.reads_3d else f"only {sampler}"
+        return {"method": method.name, "experiment": self.exp.name, "step": self.step,
+                "protocol": self.ctx.protocol, "data": tc.data, "val_data": tc.val_data,
+                "selection": {"criterion": method.criterion, "value": round(score, 4),
+                              "description": CRITERIA[method.criterion]},
+                "reads_3d": reads, "trained_seconds": round(self.elapsed_s, 1), "budget_minutes": tc.minutes,
+                "threads": tc.threads, **method.model_card()}
 
     def _checkpoint(self) -> None:
         state = self.state_dict()                        # a collective: every rank takes part
@@ -359,7 +417,7 @@ class Trainer:
             bar.update(min(round(self.elapsed_s), bar.total) - bar.n)
         if self.step % 10 == 0:
             bar.set_postfix(step=self.step, steps_per_s=f"{self.step / max(self.elapsed_s, 1e-9):.1f}",
-                            best=f"{self.best:.1f}mm" if self.best < float("inf") else "-", refresh=False)
+                            best=f"{self.best:.2f}" if self.best < float("inf") else "-", refresh=False)
 
 
 def open_run(run_dir: str | Path, resume: str | Path | None) -> dict | None:

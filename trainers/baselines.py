@@ -4,9 +4,9 @@
   (depth offsets of zero, a flat skeleton). It has no weights and is not trained
   (realtime3d/models/lifter.py ConstantDepthNetwork; ConstantDepth below is the same
   thing built from the generator's architecture, for code that wants a LiftingNetwork).
-- supervised: the generator's architecture trained with the 3D labels (the upper
-  bound), with a scale-invariant (N-MPJPE) loss on the back-projected pose; a method
-  on the spine (base.py).
+- supervised: the generator's architecture trained with the 3D labels, with a
+  scale-invariant (N-MPJPE) loss on the back-projected pose, and selected on the val
+  subjects' 3D; a method on the spine (base.py) with the 2D-only methods' budget.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from realtime3d.models import LiftingNetwork
 from .base import Method, descend
 from .common import script_main
 from .losses import hidden_joint_loss
+from .sampling import OWN_2D
 
 
 class ConstantDepth(torch.nn.Module):
@@ -54,13 +55,17 @@ class SupervisedConfig:
 
 
 class Supervised(Method):
-    """The lifting network, trained on random views of the train poses with their 3D."""
+    """The lifting network, trained on the train views (under the run's protocol) with their 3D."""
 
     name = "supervised"
     Config = SupervisedConfig
+    criterion = "val_p_mpjpe"
+    reads_3d = "its loss (the 3D of every view) and model selection (val 3D P-MPJPE)"
 
     def __init__(self, cfg: SupervisedConfig, ctx):
         super().__init__(cfg, ctx)
+        if ctx.protocol == OWN_2D:
+            raise ValueError("the supervised baseline needs 3D: train it on the CMU mocap (train.data = 'cmu')")
         self.poses = ctx.sampler("poses", mirror=cfg.mirror)
 
     def build(self):

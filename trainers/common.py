@@ -87,4 +87,4 @@ def script_main(method: str, argv=None) -> None:
                  if v is not None and k not in ("run_dir", "resume")]
     summary = train(load_experiment(SHIPPED[method], overrides), args["run_dir"], args["resume"])
     if summary["rank"] == 0:
-        print(f"best val P-MPJPE {summary['best_val_p_mpjpe']:.1f} mm after {summary['steps']} steps")
+        print(f"best {summary['criterion']} {summary['best_score']:.2f} after {summary['steps']} steps")

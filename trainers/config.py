@@ -46,6 +46,9 @@ class TrainConfig:
     """What the spine owns (the [train] table; TRAIN_HELP says what each key means). A run stops
     at max_steps or after `minutes`, whichever comes first; 0 is no limit."""
 
+    protocol: str = "random-projection"
+    data: str = "cmu"
+    val_data: str = "cmu"
     batch: int = 1024
     max_steps: int = 0
     minutes: float = 0.0
@@ -64,6 +67,11 @@ class TrainConfig:
     sync_bn: bool = True
 
     def __post_init__(self) -> None:
+        from .sampling import PROTOCOLS
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"train.protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
+        if (self.data == "cmu") != (self.val_data == "cmu"):
+            raise ValueError("train.data and train.val_data go together: both 'cmu', or both your own 2D files")
         for key, least in TRAIN_MINIMUM.items():
             if getattr(self, key) < least:
                 raise ValueError(f"train.{key} must be at least {least:g}, got {getattr(self, key)}")
@@ -78,13 +86,18 @@ TRAIN_MINIMUM = {"batch": 1, "max_steps": 0, "minutes": 0.0, "val_every_s": 0.0,
 
 #: One line of help per config key, shared by the docs test and `realtime3d train --help`.
 TRAIN_HELP = {
+    "protocol": "how the CMU mocap becomes 2D: random-projection (fresh random cameras) or fixed-camera "
+                "(4 fixed cameras per clip); docs/training.md",
+    "data": "the train 2D: 'cmu' (the mocap under train.protocol) or your pose-sequence .npz files "
+            "(joints2d, no 3D; a file, a folder or a comma-separated list)",
+    "val_data": "the validation 2D: 'cmu' (the val subjects) or your own .npz files, as train.data",
     "batch": "poses per step, summed over all processes",
     "max_steps": "stop after this many steps (0 = no step limit)",
     "minutes": "stop after this many minutes of training (0 = no time limit)",
     "lr_decay": "decay every learning rate to 0 over the run (cosine)",
-    "val_every_s": "seconds between validations (model selection on the val subjects)",
+    "val_every_s": "seconds between validations (model selection by the method's criterion)",
     "val_every_steps": "steps between validations; overrides val_every_s when > 0",
-    "val_frames": "validation frames, evenly spaced over the val subjects",
+    "val_frames": "validation poses, evenly spaced over the validation 2D",
     "test_every_s": "seconds between cmu-test evaluations, logged only, never used to select (0 = off)",
     "patience": "stop after this many validations without a new best (early stopping; 0 = off)",
     "ckpt_every": "steps between checkpoints",

@@ -1,35 +1,72 @@
-"""The spine's evaluation hooks: validation (model selection) and cmu-test (logged only)."""
+"""The spine's evaluation hooks: validation (model selection) and cmu-test (logged only).
+
+Validation scores a lifter on fixed validation 2D by the criteria in CRITERIA. A method
+names the one that selects its checkpoint (Method.criterion): every 2D-only method
+selects on "val_cycle_2d", computed from the validation 2D alone; only a method that
+says it reads 3D may select on "val_p_mpjpe". The 3D score is logged next to the 2D
+one when the validation data has 3D (the plot of benchmarks/bench_criterion.py), and
+nothing reads it to choose unless the method's criterion is the 3D one.
+"""
 from __future__ import annotations
 
 import copy
 
 import torch
 
-from realtime3d.data.mocap import load_split
-from realtime3d.data.views import project_views, random_rotations
+from realtime3d.data.views import random_projection, random_rotations
 from realtime3d.metrics import p_mpjpe
-from realtime3d.normalization import BODY_UNIT_MM
+from realtime3d.normalization import BODY_UNIT_MM, DEPTH, RMS_RADIUS, normalize_2d
+from realtime3d.skeleton import H36M17
+from .sampling import Pool2D
+
+#: Selection criteria: name -> what it is (model cards quote it). Lower is better for both.
+CRITERIA = {
+    "val_cycle_2d": "rotation-cycle 2D reprojection error of the validation 2D alone: lift, turn by a fixed "
+                    "seeded random camera (azimuth 0-360, elevation 0-20 deg), project, lift again, turn back, "
+                    "project; mean joint distance to the input, in % of the pose's RMS radius",
+    "val_p_mpjpe": "P-MPJPE (mm) against the validation subjects' 3D (reads 3D)",
+}
+
+
+@torch.no_grad()
+def cycle_2d_error(model: torch.nn.Module, pose2d: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
+    """Per-pose rotation-cycle reprojection error [N] of a lifter on normalized 2D [N, J, 2],
+    with rotations [N, 3, 3]: y -> v = lift(y) -> y_hat = proj(R v) -> v' = lift(y_hat) ->
+    y' = proj(R^T v'), y' normalized as y is; the mean joint distance |y' - y| / RMS_RADIUS * 100.
+
+    A right lifter gets 0 (its views are views of the same body). The relifted pose is put
+    back at the pivot (root at depth DEPTH) before it is turned back, as v is placed."""
+    root = H36M17.root
+    lifted = model(pose2d)                                                          # [N, J, 3]
+    seen, _, _ = normalize_2d(random_projection(lifted, rotations, DEPTH))           # [N, J, 2]
+    relifted = model(seen)                                                          # [N, J, 3]
+    relifted = relifted - relifted[:, root:root + 1] + relifted.new_tensor([0.0, 0.0, DEPTH])
+    back, _, _ = normalize_2d(random_projection(relifted, rotations.transpose(-1, -2), DEPTH))
+    return (back - pose2d).norm(dim=-1).mean(-1) / RMS_RADIUS * 100.0
 
 
 class Validator:
-    """P-MPJPE of a lifting network on fixed, seeded views of the validation subjects (02, 07).
-    The only score that selects models."""
+    """Fixed validation 2D (a Pool2D: the val subjects under the run's protocol, or the user's
+    val files) and its criteria. __call__(model) -> {criterion: value}, val_p_mpjpe only when the
+    pool has 3D."""
 
-    def __init__(self, seed: int = 1234, max_frames: int = 4000):
-        joints = load_split("val")["joints3d"]
-        step = max(1, len(joints) // max_frames)
-        joints = torch.from_numpy(joints[::step]).float()
-        gen = torch.Generator().manual_seed(seed)
-        self.pose2d, self.body = project_views(joints, random_rotations(len(joints), gen))   # [N, J, 2], [N, J, 3]
+    def __init__(self, pool: Pool2D, seed: int = 1234, max_frames: int = 4000):
+        pool = pool.subset(max_frames)
+        self.pose2d, self.body, self.protocol = pool.pose2d, pool.body, pool.protocol   # [N, J, 2], [N, J, 3]
+        self.rotations = random_rotations(len(self.pose2d), torch.Generator().manual_seed(seed))
 
     @torch.no_grad()
-    def __call__(self, model: torch.nn.Module) -> float:
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
-        pred = model(self.pose2d.to(device)).float().cpu().numpy()
+        pose2d = self.pose2d.to(device)
+        scores = {"val_cycle_2d": float(cycle_2d_error(model, pose2d, self.rotations.to(device)).mean())}
+        if self.body is not None:         # pred's scale is irrelevant to P-MPJPE
+            pred = model(pose2d).float().cpu().numpy()
+            scores["val_p_mpjpe"] = float(p_mpjpe(pred, self.body.numpy() * BODY_UNIT_MM).mean())
         model.train(was_training)
-        return float(p_mpjpe(pred, self.body.numpy() * BODY_UNIT_MM).mean())  # pred's scale is irrelevant
+        return scores
 
 
 class TestMetrics:

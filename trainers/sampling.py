@@ -1,4 +1,17 @@
-"""Random 2D training samples, drawn from seeded streams, one per data shard.
+"""2D training samples under a named data protocol, drawn from seeded streams, one per data shard.
+
+The one place where the mocap's 3D is read by training: it is turned into 2D views here,
+under one of two protocols (PROTOCOLS), and nothing downstream of a 2D-only method reads it.
+- random-projection: every sample is a fresh random camera's view of a random train pose
+  (PoseSampler). Drover's trainer makes its 2D so. It carries an implicit 3D prior: the 2D
+  pool holds every view of every pose, which no set of real cameras gives (SVMAC sec. 2
+  criticises Drover for exactly this).
+- fixed-camera: every train clip is seen through FIXED_CAMERAS seeded cameras and nothing
+  else (fixed_camera_pool; data/views.fixed_camera_rotations says how they are placed). The
+  3D is never re-projected: the inputs, a discriminator's reals and a prior's data all come
+  from these views (Pool2DSampler). This is the setting of SVMAC and of Sosa & Hogg.
+A user's own 2D (train.data = pose-sequence files with joints2d, no 3D needed) is a pool of
+the same kind (pool_from_files), recorded as the protocol "own-2d".
 
 A stream is a named source of randomness (the input poses, the real pool, the random
 projection layer ...). It holds one torch.Generator per data shard this process
@@ -9,13 +22,22 @@ batches on 1 process or on S processes (DDP: rank r draws shards r, r + W, ...).
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from realtime3d.data.views import ELEVATION_DEG, drop_joints, project_views, random_rotations
+from realtime3d.data.views import (ELEVATION_DEG, drop_joints, fixed_camera_rotations, project_views,
+                                   random_rotations)
 from realtime3d.skeleton import H36M17, Skeleton
+
+#: The data protocols of a mocap run (see the module docstring); "own-2d" is a user's 2D files.
+PROTOCOLS = ("random-projection", "fixed-camera")
+OWN_2D = "own-2d"
+#: The seed of the validation views (the val subjects' cameras, and the criterion's).
+VAL_SEED = 1234
 
 
 def stream_seed(seed: int, name: str, shard: int) -> int:
@@ -98,8 +120,121 @@ class PoseSampler:
         return tuple(t.to(self.device) for t in self.stream.draw(one_shard, n))
 
 
-def mirror_poses(joints3d: torch.Tensor, skeleton: Skeleton = H36M17) -> torch.Tensor:
-    """Mirror images of 3D poses [N, J, 3]: x negated and left and right swapped, so the
-    result is again a person (negating x alone would put the left leg on the right)."""
+def mirror_poses(poses: torch.Tensor, skeleton: Skeleton = H36M17) -> torch.Tensor:
+    """Mirror images of poses [N, J, D] (D = 2 or 3): x negated and left and right swapped, so
+    the result is again a person (negating x alone would put the left leg on the right)."""
     perm = torch.from_numpy(skeleton.flip_permutation)
-    return joints3d[:, perm] * joints3d.new_tensor([-1.0, 1.0, 1.0])
+    sign = torch.ones(poses.shape[-1], dtype=poses.dtype)
+    sign[0] = -1.0
+    return poses[:, perm] * sign
+
+
+@dataclass
+class Pool2D:
+    """A fixed set of normalized 2D poses [N, J, 2], every joint known, and where they came from.
+    body [N, J, 3] is the 3D of each view (body units, camera frame at depth DEPTH) when the
+    pool was made from mocap: for supervised methods and validation logs, never for a 2D-only
+    method's losses or selection; None for a user's 2D."""
+
+    pose2d: torch.Tensor
+    body: torch.Tensor | None
+    protocol: str
+
+    def __post_init__(self) -> None:
+        if self.pose2d.ndim != 3 or self.pose2d.shape[-1] != 2:
+            raise ValueError(f"pose2d must be [N, J, 2], got {tuple(self.pose2d.shape)}")
+        if len(self.pose2d) == 0:
+            raise ValueError(f"the {self.protocol} 2D pool holds no poses")
+
+    def subset(self, max_poses: int) -> "Pool2D":
+        """At most max_poses of the pool, evenly spaced (the same ones every call)."""
+        step = max(1, -(-len(self.pose2d) // max_poses))
+        return Pool2D(self.pose2d[::step], None if self.body is None else self.body[::step], self.protocol)
+
+
+def fixed_camera_pool(joints3d_mm: np.ndarray, clips: np.ndarray, seed: int) -> Pool2D:
+    """The fixed-camera protocol's pool: every frame [N, J, 3] mm of every clip [N] through its
+    clip's FIXED_CAMERAS cameras -> [N * FIXED_CAMERAS] views."""
+    joints = torch.from_numpy(np.asarray(joints3d_mm, dtype=np.float32))              # [N, J, 3]
+    rotations = fixed_camera_rotations(np.asarray(clips).astype(str), seed)           # [N, C, 3, 3]
+    cams = rotations.shape[1]
+    pose2d, body = project_views(joints.repeat_interleave(cams, dim=0), rotations.reshape(-1, 3, 3))
+    return Pool2D(pose2d, body, "fixed-camera")
+
+
+def pool_from_files(spec: str) -> Pool2D:
+    """A user's 2D: pose-sequence files (realtime3d.io.poses; what `realtime3d video` writes) with
+    joints2d, image_size and focal, and no 3D needed. spec: one .npz, a folder of them, or several
+    separated by commas. Frames where a joint is missing (NaN, or visibility < 0.5) are left out."""
+    from realtime3d.camera import pixels_to_normalized
+    from realtime3d.io.poses import read_poses
+    from realtime3d.normalization import normalize_2d
+    paths: list[Path] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        path = Path(part)
+        paths += sorted(path.rglob("*.npz")) if path.is_dir() else [path]
+    if not paths:
+        raise ValueError(f"train data {spec!r}: no pose-sequence files (.npz) there")
+    poses = []
+    for path in paths:
+        seq = read_poses(path, require_3d=False)
+        if seq.joints2d is None:
+            raise ValueError(f"{path}: no joints2d (training from 2D needs joints2d, image_size and focal)")
+        known = np.isfinite(seq.joints2d).all(-1)                                     # [N, J]
+        if seq.extra and "visibility" in seq.extra:
+            known &= np.asarray(seq.extra["visibility"]) >= 0.5
+        full = known.all(-1)
+        px = torch.from_numpy(np.asarray(seq.joints2d[full], dtype=np.float32))        # [n, J, 2]
+        poses.append(normalize_2d(pixels_to_normalized(px, seq.image_size, seq.focal))[0])
+    pose2d = torch.cat(poses)
+    if len(pose2d) == 0:
+        raise ValueError(f"train data {spec!r}: no frame has all {H36M17.num_joints} joints")
+    return Pool2D(pose2d, None, OWN_2D)
+
+
+class Pool2DSampler:
+    """Random draws from a fixed 2D pool, with hidden joints: the sampler of the fixed-camera
+    and own-2d protocols. sample() returns what PoseSampler.sample does, body None when the
+    pool has no 3D."""
+
+    def __init__(self, pool: Pool2D, stream: RandomStream | int, mirror: bool = False,
+                 device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.pose2d, self.body = pool.pose2d, pool.body
+        if mirror:  # a mirrored person is as likely as the person (a 2D operation on the views)
+            self.pose2d = torch.cat([self.pose2d, mirror_poses(self.pose2d)])
+            if self.body is not None:
+                self.body = torch.cat([self.body, mirror_poses(self.body)])
+        self.stream = RandomStream.single(stream) if isinstance(stream, int) else stream
+        self.protocol = pool.protocol
+
+    def sample(self, n: int, max_drop: int = 0, drop_prob: float = 0.0, cameras: int = 1):
+        """n is the global count; returns this process's part: (2D [k, J, 2], mask [k, J],
+        3D [k, J, 3] or None). cameras > 1 (composed random cameras) needs random projection."""
+        if cameras != 1:
+            raise ValueError(f"composed cameras re-project the 3D: the {self.protocol} protocol has fixed views "
+                             "(set params.composed_real = false)")
+
+        def one_shard(k: int, gen: torch.Generator):
+            idx = torch.randint(0, len(self.pose2d), (k,), generator=gen)
+            mask = drop_joints(k, self.pose2d.shape[1], max_drop, drop_prob, gen)
+            return self.pose2d[idx], mask, idx
+
+        pose2d, mask, idx = self.stream.draw(one_shard, n)
+        body = None if self.body is None else self.body[idx].to(self.device)
+        return pose2d.to(self.device), mask.to(self.device), body
+
+
+def validation_pool(protocol: str, val_data: str = "cmu", seed: int = VAL_SEED) -> Pool2D:
+    """The validation 2D: the CMU val subjects under the protocol (the fixed-camera protocol's
+    own cameras of each val clip, or one seeded random camera per frame), or a user's own 2D
+    files (protocol own-2d)."""
+    if protocol == OWN_2D:
+        return pool_from_files(val_data)
+    from realtime3d.data.mocap import load_split
+    split = load_split("val")
+    if protocol == "fixed-camera":
+        return fixed_camera_pool(split["joints3d"], split["clip"], seed)
+    joints = torch.from_numpy(split["joints3d"]).float()
+    pose2d, body = project_views(joints, random_rotations(len(joints), torch.Generator().manual_seed(seed)))
+    return Pool2D(pose2d, body, protocol)

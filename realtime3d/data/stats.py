@@ -1,4 +1,8 @@
-"""Measure the constants of normalization.py on CMU train: `python -m realtime3d.data.stats`."""
+"""Measure the sampler constants of normalization.py on CMU train: `python -m realtime3d.data.stats`.
+
+BODY_UNIT_MM is the sampler's unit (it reads the 3D, as only the sampler may); RMS_RADIUS is a
+ratio of 2D distances in the sampler's views. Neither sets the size of an answer
+(anthropometry.BONE_SUM_MM does)."""
 from __future__ import annotations
 
 import torch
@@ -20,9 +24,7 @@ def main() -> None:
     p = p - p[:, root:root + 1]
     rms = (p ** 2).sum(-1).mean(-1).sqrt()
     ratio = (p[:, head].norm(dim=-1) / rms).mean().item()
-    bone_sum = sum((joints[:, c] - joints[:, p]).norm(dim=-1) for p, c in H36M17.bones).mean().item()
     print(f"BODY_UNIT_MM = {body_unit:.1f}")
-    print(f"BONE_SUM_MM = {bone_sum:.1f}")
     print(f"RMS_RADIUS = {0.1 / ratio:.4f}")
 
 

@@ -7,7 +7,9 @@ projected perspectively; the 2D pose is then normalized (normalization.py).
 from __future__ import annotations
 
 import math
+import zlib
 
+import numpy as np
 import torch
 
 from ..camera import rotation_from_angles
@@ -26,6 +28,29 @@ def random_rotations(n: int, generator: torch.Generator | None = None,
     az = math.radians(azimuth_deg[0]) + u[:, 0] * math.radians(azimuth_deg[1] - azimuth_deg[0])
     el = math.radians(elevation_deg[0]) + u[:, 1] * math.radians(elevation_deg[1] - elevation_deg[0])
     return rotation_from_angles(az, el)
+
+
+#: Cameras per clip of the fixed-camera protocol (as many as Human3.6M has).
+FIXED_CAMERAS = 4
+
+
+def fixed_camera_rotations(clips: np.ndarray, seed: int, cameras: int = FIXED_CAMERAS) -> torch.Tensor:
+    """The fixed-camera protocol's cameras, [N, cameras, 3, 3] for the frames of clips [N] (names).
+
+    Each clip gets `cameras` cameras around the person, as a studio's stand: azimuths evenly
+    spaced (360 / cameras deg apart) from a random offset, each with its own elevation drawn
+    uniformly from ELEVATION_DEG. They are fixed for the whole clip (the person turns and walks
+    in front of them) and follow the pelvis at depth DEPTH, as every training view does. The
+    draw is seeded by (seed, clip name), so a clip keeps its cameras whatever else is loaded.
+    """
+    out = torch.empty(len(clips), cameras, 3, 3)
+    for name in np.unique(clips):
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(str(name).encode()))
+        u = torch.rand(cameras + 1, generator=gen)
+        az = (u[0] + torch.arange(cameras)) * (2 * math.pi / cameras)
+        el = math.radians(ELEVATION_DEG[0]) + u[1:] * math.radians(ELEVATION_DEG[1] - ELEVATION_DEG[0])
+        out[torch.from_numpy(clips == name)] = rotation_from_angles(az, el)
+    return out
 
 
 def to_body_units(joints3d_mm: torch.Tensor, skeleton: Skeleton = H36M17) -> torch.Tensor:

@@ -1,4 +1,21 @@
 """Networks: pure nn.Modules, no I/O."""
+from __future__ import annotations
+
+from torch import nn
+
 from .lifter import ConstantDepthNetwork, Discriminator2D, LiftingNetwork, ResidualBlock
 
-__all__ = ["ConstantDepthNetwork", "Discriminator2D", "LiftingNetwork", "ResidualBlock"]
+#: architecture["kind"] -> the lifting network class it rebuilds (no kind: LiftingNetwork).
+KINDS: dict[str, type[nn.Module]] = {"lifting": LiftingNetwork}
+
+
+def build_network(architecture: dict) -> nn.Module:
+    """The lifting network of a model card's architecture dict (what save_model wrote)."""
+    args = dict(architecture)
+    kind = args.pop("kind", "lifting")
+    if kind not in KINDS:
+        raise ValueError(f"unknown network kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+    return KINDS[kind](**args)
+
+
+__all__ = ["ConstantDepthNetwork", "Discriminator2D", "KINDS", "LiftingNetwork", "ResidualBlock", "build_network"]

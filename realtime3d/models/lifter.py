@@ -89,12 +89,15 @@ def _mlp(in_features: int, out_features: int, width: int, blocks: int) -> nn.Seq
 class LiftingNetwork(nn.Module):
     """Generator G: (2D pose [B, J, 2], mask [B, J]) -> 3D pose [B, J, 3] in normalized units."""
 
-    def __init__(self, num_joints: int = 17, width: int = 1024, blocks: int = 4, depth: float = DEPTH):
+    def __init__(self, num_joints: int = 17, width: int = 1024, blocks: int = 4, depth: float = DEPTH,
+                 extra_outputs: int = 0):
         super().__init__()
-        self.num_joints, self.depth = num_joints, depth
+        self.num_joints, self.depth, self.extra_outputs = num_joints, depth, extra_outputs
         self.architecture = {"num_joints": num_joints, "width": width, "blocks": blocks, "depth": depth}
-        # per joint: x, y, visible  ->  per joint: depth offset o, and x, y for hidden joints
-        self.net = _mlp(num_joints * 3, num_joints * 3, width, blocks)
+        if extra_outputs:       # e.g. the rotation cycle's elevation angle (trainers/cycle.py)
+            self.architecture["extra_outputs"] = extra_outputs
+        # per joint: x, y, visible  ->  per joint: depth offset o, and x, y for hidden joints (+ extras)
+        self.net = _mlp(num_joints * 3, num_joints * 3 + extra_outputs, width, blocks)
         # Start as Drover's trivial baseline (zero offsets, a flat skeleton at depth d + 1),
         # not as a random deep one: a randomly initialised head gives depth offsets
         # about five times the spread of real bodies, which the GAN then has to undo.
@@ -102,6 +105,10 @@ class LiftingNetwork(nn.Module):
         nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, pose2d: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.lift(pose2d, mask)[0]
+
+    def lift(self, pose2d: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(3D [B, J, 3], the extra outputs [B, extra_outputs]) of 2D [B, J, 2] and mask [B, J]."""
         b, j, _ = pose2d.shape
         if j != self.num_joints:
             raise ValueError(f"expected {self.num_joints} joints, got {j}")
@@ -110,15 +117,16 @@ class LiftingNetwork(nn.Module):
         m = mask.unsqueeze(-1)
         x = torch.where(m, pose2d, torch.zeros_like(pose2d))
         feats = torch.cat([x * self.depth, m.to(x.dtype)], dim=-1)   # 2D rescaled to about unit size
-        out = self.net(feats.reshape(b, -1)).reshape(b, j, 3)
+        raw = self.net(feats.reshape(b, -1))                             # [B, J*3 + E]
+        out, extras = raw[:, : j * 3].reshape(b, j, 3), raw[:, j * 3:]
         offsets = out[..., 0]                                        # [B, J]
         filled = torch.where(m, x, out[..., 1:] / self.depth)        # [B, J, 2]
         device = offsets.device.type
         if torch.is_autocast_enabled(device):
             # the depth head in float32: in bf16, z = relu(d + o) + 1 steps by 1/16 at z ~ 11 (38 mm)
             with torch.autocast(device, enabled=False):
-                return self._depth_head(filled.float(), offsets.float())
-        return self._depth_head(filled, offsets)
+                return self._depth_head(filled.float(), offsets.float()), extras.float()
+        return self._depth_head(filled, offsets), extras
 
     def _depth_head(self, filled: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """2D [B, J, 2] and depth offsets [B, J] -> 3D [B, J, 3]."""
