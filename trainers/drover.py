@@ -107,6 +107,9 @@ class Drover(Method):
 
     def __init__(self, cfg: DroverConfig, ctx):
         super().__init__(cfg, ctx)
+        if cfg.composed_real and ctx.protocol != "random-projection":
+            raise ValueError(f"params.composed_real draws new views of the 3D, which the {ctx.protocol} protocol "
+                             "does not allow: set params.composed_real = false")
         elevation = (0.0, cfg.train_elevation_max)
         self.inputs = ctx.sampler("input", elevation_deg=elevation, mirror=cfg.mirror)   # what G lifts
         self.reals = ctx.sampler("real", elevation_deg=elevation, mirror=cfg.mirror)     # what D sees as real
