@@ -1,21 +1,23 @@
-"""Score the shipped models on cmu-test: the numbers of the README's Results table.
+"""Score every shipped model on cmu-test in one evaluation run: the README's Results tables.
 
-Trains nothing. Scores realtime3d/weights/{drover,supervised,drover-live}.pt and the
-constant-depth baseline on the same frames with `realtime3d eval --data cmu-test`'s
-protocol (GT 3D of subjects 09, 13, 14 through seeded random cameras, seed 0, every
-frame), each model twice: in a single pass, and flip-averaged (the pose also lifted
-mirrored and the two answers averaged, lifting.py); the two are reported apart. Metrics (realtime3d/metrics.py): P-MPJPE, MPJPE, PCK@150 and AUC
-root-relative (MPI-INF-3DHP's standard form), PA-PCK@150 and PA-AUC after the
-Procrustes alignment.
+Trains nothing. Scores every realtime3d/weights/NAME.pt and the constant-depth baseline
+on the same frames with `realtime3d eval --data cmu-test`'s protocol (GT 3D of subjects
+09, 13, 14 through seeded random cameras, seed 0, every frame), each model twice: in a
+single pass, and flip-averaged (the pose also lifted mirrored and the two answers
+averaged, lifting.py); the two are reported apart. Metrics (realtime3d/metrics.py):
+P-MPJPE, MPJPE, PCK@150 and AUC root-relative (MPI-INF-3DHP's standard form),
+PA-PCK@150 and PA-AUC after the Procrustes alignment.
 
-Also each model's validation score, the one its training selected on: val-subject (02, 07)
-3D P-MPJPE of the network's single pass, by the trainer's own Validator.
+Also each model's validation scores under its own protocol (trainers/evaluation.py):
+val_cycle_2d, the 2D criterion that selected every 2D-only model, and the val 3D
+P-MPJPE, which selected only the supervised baseline. Per protocol it names the best
+2D-only model by its 2D criterion, and checks the acceptance of issue 11 (single pass).
 
 Writes benchmarks/results/eval.json (machine, commit, the definitions, one block per
-method, the ratios) and the cmu_test block of each shipped model card
+method, the ratios and checks) and the cmu_test blocks of each shipped model card
 (realtime3d/weights/NAME.json; the rest of the card stays; --no-cards leaves them).
 
-    python benchmarks/bench_eval.py            # about 10 s on 2 cores
+    python benchmarks/bench_eval.py            # about a minute on 2 cores
 """
 from __future__ import annotations
 
@@ -30,10 +32,9 @@ from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.evaluate import METRICS, constant_depth, evaluate, format_table, load_dataset  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
-from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, WEIGHTS_DIR, Lifter  # noqa: E402
+from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, WEIGHTS_DIR, Lifter, available_models  # noqa: E402
 from realtime3d.metrics import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, ROOT as ROOT_JOINT  # noqa: E402
 
-SHIPPED = (DEFAULT_MODEL, "supervised", LIVE_MODEL)
 MODES = {"single_pass": False, "flip_averaged": True}
 DEFINITIONS = {
     "p_mpjpe_mm": "mean joint error after a similarity (Procrustes) alignment: rotation, translation, scale",
@@ -49,10 +50,14 @@ DEFINITIONS = {
 }
 
 
+def card_scores(metrics: dict) -> dict:
+    """A method's evaluate() block as a model card carries it: floats to 4 decimals."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
 def update_card(name: str, scores: dict[str, dict], default_mode: str, commit_id: str) -> None:
     """Rewrite the cmu_test blocks of realtime3d/weights/NAME.json: `cmu_test` in the mode the model
     runs in by default, `cmu_test_by_mode` both; every other field stays."""
-    from bench_training import card_scores
     path = WEIGHTS_DIR / f"{name}.json"
     card = json.loads(path.read_text())
     card["cmu_test"] = card_scores(scores[default_mode])
@@ -62,18 +67,55 @@ def update_card(name: str, scores: dict[str, dict], default_mode: str, commit_id
     atomic_write_text(path, json.dumps(card, indent=2) + "\n")
 
 
+def two_d_only(card: dict) -> bool:
+    """Whether a model read no 3D beyond the sampler's views (its card says where it read 3D)."""
+    return card.get("reads_3d", "").startswith("only the sampler") or card.get("reads_3d") == "nowhere"
+
+
+def protocol_summary(protocol: str, cards: dict[str, dict], p: dict[str, float], val: dict[str, dict]) -> dict:
+    """The best 2D-only model of a protocol by its 2D criterion, its single-pass P-MPJPE ratios
+    and the acceptance checks of issue 11."""
+    mine = [n for n, c in cards.items() if c.get("protocol") == protocol and two_d_only(c) and c["method"] != "distill"]
+    if not mine:
+        return {}
+    best = min(mine, key=lambda n: val[n]["val_cycle_2d"])
+    single = {n: p[f"{n}:single_pass"] for n in mine}
+    out = {"two_d_only_models": mine, "best_by_2d_criterion": best,
+           "single_pass_p_mpjpe_mm": {n: round(v, 2) for n, v in single.items()}}
+    drover = next((n for n in mine if cards[n]["method"] == "drover"), None)
+    new = [n for n in mine if cards[n]["method"] in ("cycle", "svmac")]
+    if drover and new:
+        winner = min(new, key=lambda n: single[n])
+        out["better_of_cycle_svmac"] = winner
+        out["check: better of cycle/svmac < drover (single pass)"] = single[winner] < single[drover]
+    c = p["constant_depth:single_pass"]
+    out[f"{best}_over_constant_depth"] = round(single[best] / c, 3)
+    sup = next((n for n, cd in cards.items() if cd["method"] == "supervised" and cd.get("protocol") == protocol), None)
+    if sup:
+        out[f"{best}_over_{sup}"] = round(single[best] / p[f"{sup}:single_pass"], 3)
+    if protocol == "random-projection":
+        out[f"check: {best} <= 0.48 x constant depth"] = single[best] <= 0.48 * c
+        if sup:
+            out[f"check: {best} <= 1.1 x {sup}"] = single[best] <= 1.1 * p[f"{sup}:single_pass"]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/results/eval.json")
     ap.add_argument("--no-cards", action="store_true", help="do not rewrite the model cards' cmu_test blocks")
     args = ap.parse_args()
+    from realtime3d.trainers.evaluation import Validator
+    from realtime3d.trainers.sampling import VAL_SEED, validation_pool
     _, seq = load_dataset("cmu-test")
+    shipped = available_models()
+    cards = {name: Lifter.from_pretrained(name).card for name in shipped}
     methods, default_mode = {}, {}
     for mode, flip in MODES.items():
         methods[f"constant_depth:{mode}"] = constant_depth()
         methods[f"constant_depth:{mode}"].flip_average = flip
-    for name in SHIPPED:
+    for name in shipped:
         for mode, flip in MODES.items():
             lifter = Lifter.from_pretrained(name)
             default_mode[name] = "flip_averaged" if lifter.flip_average else "single_pass"
@@ -81,12 +123,16 @@ def main() -> None:
             methods[f"{name}:{mode}"] = lifter
     result = evaluate(seq, methods, seed=args.seed)
     print(format_table(result, list(methods)))
-    from realtime3d.trainers.evaluation import Validator
-    validator = Validator()
-    val = {name: round(validator(Lifter.from_pretrained(name).network), 2) for name in SHIPPED}
-    print("val P-MPJPE (the selection score):", val)
+    validators = {}
+    val = {}
+    for name in shipped:
+        protocol = cards[name].get("protocol", "random-projection")
+        if protocol not in validators:
+            validators[protocol] = Validator(validation_pool(protocol), seed=VAL_SEED)
+        val[name] = {k: round(v, 3) for k, v in validators[protocol](Lifter.from_pretrained(name).network).items()}
+    print("validation, single pass (val_cycle_2d selects 2D-only models):", json.dumps(val))
     p = {k: result[k]["p_mpjpe_mm"] for k in methods}
-    d, s, live, c = (f"{DEFAULT_MODEL}:", "supervised:", f"{LIVE_MODEL}:", "constant_depth:")
+    protocols = sorted({c.get("protocol", "random-projection") for c in cards.values()})
     report = {
         "benchmark": "bench_eval", "machine": machine_info(), "commit": commit(),
         "data": "cmu-test", "frames": result["frames"], "seed": args.seed,
@@ -94,20 +140,25 @@ def main() -> None:
         "metrics": list(METRICS), "definitions": DEFINITIONS,
         "methods": {k: result[k] for k in methods},
         "default_mode": default_mode,
-        "val_p_mpjpe_mm_single_pass": val,
-        "ratios_p_mpjpe": {f"{mode}": {f"{DEFAULT_MODEL}_over_constant_depth": round(p[d + mode] / p[c + mode], 3),
-                                       f"{DEFAULT_MODEL}_over_supervised": round(p[d + mode] / p[s + mode], 3),
-                                       f"{LIVE_MODEL}_over_{DEFAULT_MODEL}": round(p[live + mode] / p[d + mode], 3)}
+        "training_protocol": {n: cards[n].get("protocol") for n in shipped},
+        "selection": {n: cards[n].get("selection", {}).get("criterion") for n in shipped},
+        "validation_single_pass": val,
+        "by_protocol": {pr: protocol_summary(pr, cards, p, val) for pr in protocols},
+        "ratios_p_mpjpe": {mode: {f"{DEFAULT_MODEL}_over_constant_depth":
+                                  round(p[f"{DEFAULT_MODEL}:{mode}"] / p[f"constant_depth:{mode}"], 3),
+                                  f"{LIVE_MODEL}_over_{DEFAULT_MODEL}":
+                                  round(p[f"{LIVE_MODEL}:{mode}"] / p[f"{DEFAULT_MODEL}:{mode}"], 3)}
                            for mode in MODES},
     }
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report["by_protocol"], indent=2))
     if not args.no_cards:
-        for name in SHIPPED:
+        for name in shipped:
             update_card(name, {mode: result[f"{name}:{mode}"] for mode in MODES}, default_mode[name],
                         report["commit"])
-    print(f"wrote {out}" + ("" if args.no_cards else f" and the cmu_test blocks of {', '.join(SHIPPED)}"))
+    print(f"wrote {out}" + ("" if args.no_cards else " and the cmu_test blocks of every model card"))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The live model: `drover` distilled into a quarter of the weights, against `drover` itself.
 
-1. trains the shipped distill config (trainers/configs/distill_cmu-h36m17_drover-to-w256-b4_12min.toml),
-   or reuses a finished run with --reuse;
+1. trains the live model's shipped config (trainers.config.SHIPPED_MODELS) in
+   runs/shipped/NAME, as benchmarks/bench_training.py does (a run folder with a checkpoint
+   is resumed, a finished one only re-validated);
 2. scores both models on cmu-test (seeded random cameras, seed 0), all joints and with
    K hidden joints per frame;
 3. times lifting one pose per call (what the live loop does), both models in this run:
@@ -10,7 +11,6 @@
    realtime3d/weights/drover-live.pt with its card.
 
     python benchmarks/bench_live_model.py             # about 12 minutes on 2 cores
-    python benchmarks/bench_live_model.py --reuse     # score and time an existing run only
 """
 from __future__ import annotations
 
@@ -25,12 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
-from bench_training import reused_run, ship, train_shipped  # noqa: E402
+from bench_training import ship, train_model  # noqa: E402
 
 from realtime3d.evaluate import evaluate, load_dataset, with_random_cameras  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
-from realtime3d.trainers.config import load_experiment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DROP_JOINTS = (0, 1, 3)
@@ -52,14 +51,12 @@ def per_pose_ms(lifter: Lifter, joints2d: np.ndarray, image_size: tuple[int, int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=load_experiment("distill").train.minutes)
-    ap.add_argument("--run", default="runs/shipped/distill", help="the distill run folder")
-    ap.add_argument("--reuse", action="store_true", help="keep the finished run in --run instead of training")
+    ap.add_argument("--runs", default="runs/shipped", help="folder of the run folders (this one: runs/NAME)")
     ap.add_argument("--out", default="benchmarks/results/live_model.json")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
     args = ap.parse_args()
-    run = Path(args.run)
-    seconds, cfg = reused_run(run) if args.reuse else train_shipped("distill", args.minutes, run)
+    entry = train_model(LIVE_MODEL, Path(args.runs))
+    run = Path(args.runs) / LIVE_MODEL
 
     teacher, student = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(run / "best.pt")
     _, seq = load_dataset("cmu-test")
@@ -70,7 +67,7 @@ def main() -> None:
               DEFAULT_MODEL: per_pose_ms(teacher, poses, seq.image_size, seq.focal)}
     report = {
         "benchmark": "bench_live_model", "machine": machine_info(), "commit": commit(),
-        "training_seconds": seconds, "config": cfg,
+        "training_seconds": entry["training_seconds"], "config": entry["config"],
         "architecture": {LIVE_MODEL: student.card["architecture"], DEFAULT_MODEL: teacher.card["architecture"]},
         "cmu_test_p_mpjpe_mm": {f"hidden_joints_{k}": {LIVE_MODEL: r["student"]["p_mpjpe_mm"],
                                                        DEFAULT_MODEL: r["teacher"]["p_mpjpe_mm"]}
@@ -87,8 +84,7 @@ def main() -> None:
     print(f"one pose per call: {LIVE_MODEL} {timing[LIVE_MODEL]['cpu_mean']:.3f} ms, {DEFAULT_MODEL} "
           f"{timing[DEFAULT_MODEL]['cpu_mean']:.3f} ms CPU ({report['speedup']:.1f}x)")
     if not args.no_ship:
-        ship(LIVE_MODEL, run, f"{DEFAULT_MODEL} distilled into a quarter of the weights (width 256), "
-             "for one pose at a time", seconds, cfg, scores[0]["student"], report["commit"])
+        ship(LIVE_MODEL, run, entry)
     print(f"wrote {out}")
 
 

@@ -88,3 +88,26 @@ def script_main(method: str, argv=None) -> None:
     summary = train(load_experiment(SHIPPED[method], overrides), args["run_dir"], args["resume"])
     if summary["rank"] == 0:
         print(f"best {summary['criterion']} {summary['best_score']:.2f} after {summary['steps']} steps")
+
+
+def config_table(config_cls, section: str) -> str:
+    """The markdown table of a config dataclass's keys (docs/training.md "Config keys"; a test
+    checks the docs hold it): key, script flag, default, meaning."""
+    rows = ["| key | script flag | default | meaning |", "|---|---|---|---|"]
+    help_text = {**TRAIN_HELP, **CONFIG_HELP}
+    for f in dataclasses.fields(config_cls):
+        flag = "-" if type(f.default) is tuple else f"`--{f.name.replace('_', '-')}`"
+        rows.append(f"| `{section}.{f.name}` | {flag} | `{f.default}` | {help_text.get(f.name, '')} |")
+    return "\n".join(rows)
+
+
+def doc_tables() -> str:
+    """Every config table of docs/training.md: [train], then each method's [params]."""
+    from .config import METHODS
+    parts = ["### [train]\n\n" + config_table(TrainConfig, "train")]
+    parts += [f"### [params] of {name}\n\n" + config_table(method_class(name).Config, "params") for name in METHODS]
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(doc_tables())

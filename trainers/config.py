@@ -33,11 +33,20 @@ METHODS = {
     "distill": "realtime3d.trainers.distill:Distill",
 }
 
+#: Every shipped model (realtime3d/weights/NAME.pt) and the one config that trains it
+#: (benchmarks/bench_training.py). Without a suffix a model is of the random-projection protocol.
+SHIPPED_MODELS = {
+    "drover": "drover_cmu-h36m17_w512-g4d3_28min",
+    "drover-fixed-camera": "drover_cmu-h36m17-fixedcam_w512-g4d3_28min",
+    "supervised": "supervised_cmu-h36m17_w512-b4_28min",
+    "drover-live": "distill_cmu-h36m17_drover-to-w256-b4_12min",
+}
+
 #: `realtime3d train METHOD` trains the shipped config of that method.
 SHIPPED = {
-    "drover": "drover_cmu-h36m17_w512-g4d3_28min",
-    "supervised": "supervised_cmu-h36m17_w512-b4_28min",
-    "distill": "distill_cmu-h36m17_drover-to-w256-b4_12min",
+    "drover": SHIPPED_MODELS["drover"],
+    "supervised": SHIPPED_MODELS["supervised"],
+    "distill": SHIPPED_MODELS["drover-live"],
 }
 
 

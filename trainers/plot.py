@@ -32,9 +32,19 @@ def _title(run_dir: Path) -> str:
         return run_dir.name
 
 
+def _criterion(run_dir: Path) -> str:
+    """The score that selected the run's best.pt: its method's criterion (config.json)."""
+    try:
+        from .config import method_class
+        return method_class(json.loads((run_dir / "config.json").read_text())["method"]).criterion
+    except (OSError, ValueError, KeyError, TypeError):
+        return "val_cycle_2d"
+
+
 def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Losses vs step (left) and validation / cmu-test P-MPJPE vs step (right) -> PNG
-    (default RUN_DIR/curves.png)."""
+    """Losses vs step (left), validation and cmu-test P-MPJPE vs step (right), and the 2D
+    selection criterion on the right's second axis -> PNG (default RUN_DIR/curves.png). The
+    legend says which score selects the model (config.json's method)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -53,14 +63,27 @@ def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss")
     ax_loss.set_title("training losses")
-    for key, label in (("val_p_mpjpe", "val (selects the model)"), ("test_p_mpjpe_mm", "cmu-test (logged only)")):
+    selects = _criterion(run_dir)
+    for key, label in (("val_p_mpjpe", "val 3D"), ("test_p_mpjpe_mm", "cmu-test 3D")):
         steps, values = _series(evals, key)
         if steps:
-            ax_eval.plot(steps, values, marker="o", markersize=2, label=label)
+            note = "selects the model" if key == selects else "logged only"
+            ax_eval.plot(steps, values, marker="o", markersize=2, label=f"{label} ({note})")
     ax_eval.set_xlabel("step")
     ax_eval.set_ylabel("P-MPJPE (mm)")
     ax_eval.set_title("evaluation")
-    for ax in (ax_loss, ax_eval):
+    axes = [ax_loss, ax_eval]
+    steps, values = _series(evals, "val_cycle_2d")
+    if steps:
+        ax_2d = ax_eval.twinx()
+        note = "selects the model" if selects == "val_cycle_2d" else "logged only"
+        ax_2d.plot(steps, values, color="tab:green", marker="s", markersize=2, linewidth=1,
+                   label=f"val cycle 2D ({note})")
+        ax_2d.set_ylabel("val_cycle_2d (% of pose radius)")
+        handles = [h for ax in (ax_eval, ax_2d) for h in ax.get_legend_handles_labels()[0]]
+        ax_eval.legend(handles, [h.get_label() for h in handles], fontsize=8)
+        axes = [ax_loss]
+    for ax in axes:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
