@@ -28,7 +28,21 @@ def _cmd_models(args) -> int:
         p = card.get("cmu_test", {}).get("p_mpjpe_mm")
         score = (f"  cmu-test P-MPJPE {', '.join(f'{v:.1f} mm {m}' for m, v in by_mode.items())}" if by_mode
                  else f"  cmu-test P-MPJPE {p:.1f} mm" if p is not None else "")
-        print(f"{name}{note}{score}  {card.get('description', '')}".rstrip())
+        print(f"{name}{note}{score}")
+        if card.get("description"):
+            print(f"    {card['description']}")
+        facts = []
+        if "protocol" in card:
+            facts.append(f"protocol {card['protocol']}")
+        if "selection" in card:
+            facts.append(f"selected on {card['selection']['criterion']}")
+        if "reads_3d" in card:
+            facts.append(f"3D read: {card['reads_3d']}")
+        if "training_seconds" in card:
+            threads = card.get("threads", card.get("config", {}).get("train", {}).get("threads", "?"))
+            facts.append(f"trained {card['training_seconds'] / 60:.1f} min on {threads} threads")
+        if facts:
+            print(f"    {'; '.join(facts)}")
     return 0
 
 

@@ -1,0 +1,112 @@
+"""Ablations of the two new 2D-only methods, trained here and scored in one evaluation run.
+
+Two tables, each row a run of the method's shipped config with the overrides that make
+it what its label says, every row of a table on the same budget (--minutes, default 10,
+2 threads, batch 1024) and under the random-projection protocol:
+- svmac (SVMAC's Table 4): the full method; without the discriminator; n = 1, 2, 3 angles;
+- cycle (Sosa & Hogg's Table 3, the lifting part): L_base alone; + the flow prior;
+  + the bone prior (the full method); the full method with Drover's fixed 0-20 degree
+  elevation range instead of the learned elevation.
+Each run selects its checkpoint by its 2D criterion (val_cycle_2d), as the shipped runs
+do. All rows' best.pt are then scored on cmu-test in one evaluation run (seed 0), single
+pass and flip-averaged apart. Runs live in runs/ablations/TABLE/ROW and are resumed if
+cut off, so the script can be re-run until every row is done.
+
+Writes benchmarks/results/ablations.json (machine, commit, budget, per row: its
+overrides, training seconds and steps, cmu-test P-MPJPE in both modes).
+
+    python benchmarks/bench_ablations.py                 # 9 rows x 10 minutes on 2 cores
+    python benchmarks/bench_ablations.py --tables cycle  # one table
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import commit, machine_info  # noqa: E402
+
+from realtime3d.evaluate import evaluate, load_dataset  # noqa: E402
+from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.lifting import Lifter  # noqa: E402
+from realtime3d.trainers.base import train  # noqa: E402
+from realtime3d.trainers.checkpoint import latest_checkpoint  # noqa: E402
+from realtime3d.trainers.config import SHIPPED_MODELS, load_experiment  # noqa: E402
+
+#: table -> (shipped model whose config every row starts from, {row label: overrides}).
+TABLES = {
+    "svmac": ("svmac", {
+        "full (n = 3)": ["params.views=3"],
+        "without the discriminator": ["params.views=3", "params.adversarial=false"],
+        "n = 1": ["params.views=1"],
+        "n = 2": ["params.views=2"],
+    }),
+    "cycle": ("cycle", {
+        "L_base": ["params.flow_weight=0", "params.bone_weight=0"],
+        "L_base + L_NF": ["params.bone_weight=0"],
+        "L_base + L_NF + L_bl (full)": [],
+        "full, fixed 0-20 deg elevation": ["params.elevation=fixed"],
+    }),
+}
+MODES = {"single_pass": False, "flip_averaged": True}
+
+
+def run_row(model: str, overrides: list[str], minutes: float, run: Path) -> dict:
+    exp = load_experiment(SHIPPED_MODELS[model], [*overrides, f"train.minutes={minutes}", "train.test_every_s=0",
+                                                  "train.protocol=random-projection"])
+    resume = "last" if latest_checkpoint(run).exists() else None
+    summary = train(exp, run, resume)
+    return {"overrides": overrides, "training_seconds": summary["elapsed_s"], "steps": summary["steps"],
+            "best_val_cycle_2d": round(summary["best_score"], 4)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tables", default=",".join(TABLES), help=f"comma-separated tables ({', '.join(TABLES)})")
+    ap.add_argument("--minutes", type=float, default=10.0, help="training minutes of every row")
+    ap.add_argument("--runs", default="runs/ablations")
+    ap.add_argument("--out", default="benchmarks/results/ablations.json")
+    args = ap.parse_args()
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    if unknown := [t for t in tables if t not in TABLES]:
+        ap.error(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
+    out = ROOT / args.out
+    report = json.loads(out.read_text()) if out.exists() else {"tables": {}}
+    rows = {}
+    for table in tables:
+        model, table_rows = TABLES[table]
+        for label, overrides in table_rows.items():
+            run = Path(args.runs) / table / label.replace(" ", "_").replace("/", "-")
+            rows[(table, label)] = (run, run_row(model, overrides, args.minutes, run))
+    _, seq = load_dataset("cmu-test")
+    methods = {}
+    for (table, label), (run, _) in rows.items():
+        for mode, flip in MODES.items():
+            lifter = Lifter.from_pretrained(run / "best.pt")
+            lifter.flip_average = flip
+            methods[f"{table}/{label}:{mode}"] = lifter
+    result = evaluate(seq, methods, seed=0)
+    for table in tables:
+        report["tables"][table] = {
+            "method": TABLES[table][0], "protocol": "random-projection", "budget_minutes": args.minutes,
+            "threads": load_experiment(SHIPPED_MODELS[TABLES[table][0]]).train.threads,
+            "rows": {label: {**entry, **{f"cmu_test_p_mpjpe_mm_{mode}": round(result[f"{table}/{label}:{mode}"]
+                                                                          ["p_mpjpe_mm"], 2) for mode in MODES}}
+                     for (t, label), (_, entry) in rows.items() if t == table},
+            "commit": commit(), "machine": machine_info()}
+    report.update({"benchmark": "bench_ablations", "evaluation": "cmu-test, seed 0, one evaluation run per "
+                   "invocation", "frames": result["frames"]})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    for table in tables:
+        print(f"{table} ({args.minutes:g} min per row):")
+        for label, r in report["tables"][table]["rows"].items():
+            print(f"  {label:36s} {r['cmu_test_p_mpjpe_mm_single_pass']:6.1f} mm single pass, "
+                  f"{r['cmu_test_p_mpjpe_mm_flip_averaged']:6.1f} flip-averaged, {r['training_seconds'] / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
