@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from realtime3d.cli import build_parser
-from realtime3d.trainers.baselines import SupervisedConfig
-from realtime3d.trainers.common import config_parser
-from realtime3d.trainers.drover import DroverConfig
+from realtime3d.trainers.common import config_parser, doc_tables
+from realtime3d.trainers.config import METHODS, TrainConfig, method_class
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
@@ -31,10 +30,18 @@ def test_cli_flags_are_documented():
             assert flag in DOCS, f"{name} {flag} is not in docs/"
 
 
-@pytest.mark.parametrize("cls", [DroverConfig, SupervisedConfig])
+@pytest.mark.parametrize("cls", [TrainConfig, *(method_class(m).Config for m in METHODS)])
 def test_trainer_flags_are_documented(cls):
     for flag in _flags(config_parser(cls, "")):
         assert flag in DOCS, f"{cls.__name__} {flag} is not in docs/"
+
+
+def test_config_key_tables_are_current():
+    """docs/training.md holds the tables `python -m realtime3d.trainers.common` prints (every key,
+    its flag, default and meaning), so they cannot drift from the dataclasses."""
+    training = (ROOT / "docs" / "training.md").read_text()
+    for table in doc_tables().split("\n\n### "):
+        assert table.removeprefix("### ") in training, table.splitlines()[0]
 
 
 def test_readme_has_setup_commands_and_acknowledgement():
