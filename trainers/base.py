@@ -136,6 +136,8 @@ class Method(ABC):
     criterion: ClassVar[str] = "val_cycle_2d"
     #: Where the method reads 3D beyond the sampler's 2D views ("" = nowhere; model cards say it).
     reads_3d: ClassVar[str] = ""
+    #: How the shipped hyperparameters were chosen, when that read anything (model cards say it).
+    tuned_on: ClassVar[str] = ""
 
     def __init__(self, cfg, ctx: Context):
         self.cfg, self.ctx = cfg, ctx
@@ -379,7 +381,8 @@ class Trainer:
                 "protocol": self.ctx.protocol, "data": tc.data, "val_data": tc.val_data,
                 "selection": {"criterion": method.criterion, "value": round(score, 4),
                               "description": CRITERIA[method.criterion]},
-                "reads_3d": reads, "trained_seconds": round(self.elapsed_s, 1), "budget_minutes": tc.minutes,
+                "reads_3d": reads, **({"hyperparameters_chosen_on": method.tuned_on} if method.tuned_on else {}),
+                "trained_seconds": round(self.elapsed_s, 1), "budget_minutes": tc.minutes,
                 "threads": tc.threads, **method.model_card()}
 
     def _checkpoint(self) -> None:

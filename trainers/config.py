@@ -31,6 +31,7 @@ METHODS = {
     "drover": "realtime3d.trainers.drover:Drover",
     "supervised": "realtime3d.trainers.baselines:Supervised",
     "distill": "realtime3d.trainers.distill:Distill",
+    "svmac": "realtime3d.trainers.svmac:SVMAC",
 }
 
 #: Every shipped model (realtime3d/weights/NAME.pt) and the one config that trains it
@@ -38,6 +39,8 @@ METHODS = {
 SHIPPED_MODELS = {
     "drover": "drover_cmu-h36m17_w512-g4d3_28min",
     "drover-fixed-camera": "drover_cmu-h36m17-fixedcam_w512-g4d3_28min",
+    "svmac": "svmac_cmu-h36m17_w512_28min",
+    "svmac-fixed-camera": "svmac_cmu-h36m17-fixedcam_w512_28min",
     "supervised": "supervised_cmu-h36m17_w512-b4_28min",
     "drover-live": "distill_cmu-h36m17_drover-to-w256-b4_12min",
 }
@@ -47,6 +50,7 @@ SHIPPED = {
     "drover": SHIPPED_MODELS["drover"],
     "supervised": SHIPPED_MODELS["supervised"],
     "distill": SHIPPED_MODELS["drover-live"],
+    "svmac": SHIPPED_MODELS["svmac"],
 }
 
 

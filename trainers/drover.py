@@ -104,6 +104,8 @@ class Drover(Method):
 
     name = "drover"
     Config = DroverConfig
+    tuned_on = ("the recipe (flat init, composed reals, EMA, rotation cycle, mirror, width) was chosen in development "
+                "on short runs scored by the val subjects' 3D P-MPJPE (benchmarks/bench_drover_stability.py)")
 
     def __init__(self, cfg: DroverConfig, ctx):
         super().__init__(cfg, ctx)

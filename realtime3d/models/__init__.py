@@ -4,9 +4,10 @@ from __future__ import annotations
 from torch import nn
 
 from .lifter import ConstantDepthNetwork, Discriminator2D, LiftingNetwork, ResidualBlock
+from .svmac import SVMACNetwork
 
 #: architecture["kind"] -> the lifting network class it rebuilds (no kind: LiftingNetwork).
-KINDS: dict[str, type[nn.Module]] = {"lifting": LiftingNetwork}
+KINDS: dict[str, type[nn.Module]] = {"lifting": LiftingNetwork, "svmac": SVMACNetwork}
 
 
 def build_network(architecture: dict) -> nn.Module:
