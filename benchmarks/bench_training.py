@@ -11,7 +11,7 @@ benchmarks/results/training.json keeps one entry per model (the models trained i
 other runs of this script stay) with the machine and commit. The cmu-test scores of the
 cards come from benchmarks/bench_eval.py, in one evaluation run of every model.
 
-    python benchmarks/bench_training.py --models cycle,svmac   # 28 minutes each on 2 cores
+    python benchmarks/bench_training.py --models cycle,svmac   # 28 minutes each on one thread
     python benchmarks/bench_training.py                       # every shipped model
 """
 from __future__ import annotations

@@ -40,6 +40,8 @@ CONFIG_HELP = {
     "cycle_weight": "weight of the 3D rotation-cycle consistency (0 = off)",
     "elevation": "cycle: 'learned' (each pose's predicted elevation, new views from its batch normal) or "
                  "'fixed' (Drover's random projection layer)",
+    "elevation_init_deg": "cycle: the learned elevation at the start (degrees; its sign picks the depth "
+                          "orientation, see trainers/cycle.py)",
     "fixed_elevation_max": "cycle: with elevation = 'fixed', the new views' elevation is uniform in 0 to this (degrees)",
     "cycle_elevation_grad": "cycle: the cycle losses also train the elevation (false: only the flow prior does)",
     "cycle2d_weight": "cycle: weight of the 2D reprojection of the cycle, L_2d (eq. 5)",

@@ -32,6 +32,7 @@ METHODS = {
     "supervised": "realtime3d.trainers.baselines:Supervised",
     "distill": "realtime3d.trainers.distill:Distill",
     "svmac": "realtime3d.trainers.svmac:SVMAC",
+    "cycle": "realtime3d.trainers.cycle:Cycle",
 }
 
 #: Every shipped model (realtime3d/weights/NAME.pt) and the one config that trains it
@@ -39,6 +40,8 @@ METHODS = {
 SHIPPED_MODELS = {
     "drover": "drover_cmu-h36m17_w512-g4d3_28min",
     "drover-fixed-camera": "drover_cmu-h36m17-fixedcam_w512-g4d3_28min",
+    "cycle": "cycle_cmu-h36m17_w512_28min",
+    "cycle-fixed-camera": "cycle_cmu-h36m17-fixedcam_w512_28min",
     "svmac": "svmac_cmu-h36m17_w512_28min",
     "svmac-fixed-camera": "svmac_cmu-h36m17-fixedcam_w512_28min",
     "supervised": "supervised_cmu-h36m17_w512-b4_28min",
@@ -51,6 +54,7 @@ SHIPPED = {
     "supervised": SHIPPED_MODELS["supervised"],
     "distill": SHIPPED_MODELS["drover-live"],
     "svmac": SHIPPED_MODELS["svmac"],
+    "cycle": SHIPPED_MODELS["cycle"],
 }
 
 
