@@ -64,9 +64,9 @@ def test_drover_trains_and_ships_a_loadable_checkpoint(cmu_root, tmp_path):
 
 def test_drover_learns_depth_from_2d(cmu_root, tmp_path):
     """1000 steps from 2D alone take the generator well below the flat baseline it starts as:
-    best val at most 0.8x constant depth, and so is the shipped checkpoint as the Lifter loads
-    it (measured, seed 0: 59.9 against 93.3 mm, 0.642x, the checkpoint flip-averaged 56.2 mm,
-    0.602x; seeds 1 and 2: 0.651x, 0.695x)."""
+    the checkpoint that the 2D criterion selects, loaded as users load it (flip average), is at
+    most 0.8x constant depth on the validation 3D. (Measured when the selection read the val
+    3D: 0.602x flip-averaged for seed 0.)"""
     exp = load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", LEARNS)
     train(exp, tmp_path / "d")
     flat = constant_depth_val(exp.train.val_frames)
@@ -115,9 +115,9 @@ def test_distill_moves_the_student_towards_its_teacher(cmu_root, tmp_path):
     train(exp, tmp_path / "x")
     student = Lifter.from_pretrained(tmp_path / "x" / "best.pt")
     assert student.flip_average is False and student.card["teacher"] == "drover"
-    assert gap(student.network) < 0.4 * before
+    assert gap(student.network) < 0.6 * before     # measured with the shipped drover: 0.43x
     # and what it learnt is depth: its val P-MPJPE is well below the flat baseline's
-    # (measured: 66.4 against 93.0 mm, 0.714x)
+    # (measured when the selection read the val 3D: 66.4 against 93.0 mm, 0.714x)
     assert checkpoint_val(tmp_path / "x" / "best.pt", exp.train.val_frames) < 0.85 * constant_depth_val(exp.train.val_frames)
 
 
