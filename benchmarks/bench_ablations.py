@@ -1,8 +1,8 @@
 """Ablations of the two new 2D-only methods, trained here and scored in one evaluation run.
 
 Two tables, each row a run of the method's shipped config with the overrides that make
-it what its label says, every row of a table on the same budget (--minutes, default 10,
-2 threads, batch 1024) and under the random-projection protocol:
+it what its label says, every row of a table on the same budget (--minutes, default 10; the
+shipped config's one thread and batch 1024) and under the random-projection protocol:
 - svmac (SVMAC's Table 4): the full method; without the discriminator; n = 1, 2, 3 angles;
 - cycle (Sosa & Hogg's Table 3, the lifting part): L_base alone; + the flow prior;
   + the bone prior (the full method); the full method with Drover's fixed 0-20 degree
@@ -15,8 +15,8 @@ cut off, so the script can be re-run until every row is done.
 Writes benchmarks/results/ablations.json (machine, commit, budget, per row: its
 overrides, training seconds and steps, cmu-test P-MPJPE in both modes).
 
-    python benchmarks/bench_ablations.py                 # 9 rows x 10 minutes on 2 cores
-    python benchmarks/bench_ablations.py --tables cycle  # one table
+    python benchmarks/bench_ablations.py                 # 8 rows x 10 minutes, one after another
+    python benchmarks/bench_ablations.py --tables cycle  # one table (two tables side by side: one per core)
 """
 from __future__ import annotations
 
@@ -74,7 +74,6 @@ def main() -> None:
     if unknown := [t for t in tables if t not in TABLES]:
         ap.error(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
     out = ROOT / args.out
-    report = json.loads(out.read_text()) if out.exists() else {"tables": {}}
     rows = {}
     for table in tables:
         model, table_rows = TABLES[table]
@@ -89,6 +88,8 @@ def main() -> None:
             lifter.flip_average = flip
             methods[f"{table}/{label}:{mode}"] = lifter
     result = evaluate(seq, methods, seed=0)
+    report = json.loads(out.read_text()) if out.exists() else {}     # read late: tables may run side by side
+    report.setdefault("tables", {})
     for table in tables:
         report["tables"][table] = {
             "method": TABLES[table][0], "protocol": "random-projection", "budget_minutes": args.minutes,

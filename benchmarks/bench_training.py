@@ -86,12 +86,10 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown model(s) {', '.join(unknown)}; shipped: {', '.join(SHIPPED_MODELS)}")
     out = ROOT / args.out
-    report = json.loads(out.read_text()) if out.exists() else {}
-    if "models" not in report:          # the layout before one entry per model
-        report = {"models": {}}
     for name in names:
         entry = train_model(name, Path(args.runs))
-        report["models"][name] = {**entry, "machine": machine_info()}
+        report = json.loads(out.read_text()) if out.exists() else {}   # read late: runs may go side by side
+        report.setdefault("models", {})[name] = {**entry, "machine": machine_info()}
         report["commit"] = commit()
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out, json.dumps(report, indent=2) + "\n")

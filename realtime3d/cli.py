@@ -399,8 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a lifter from an experiment config",
                        description="Train a lifter from an experiment config (docs/training.md). Under "
                        "`torchrun --nproc-per-node N -m realtime3d train CONFIG` it trains with DDP.")
+    from .trainers.config import SHIPPED
     p.add_argument("config", metavar="CONFIG", help="a config file, a packaged config's name, or a method "
-                   "name (drover, supervised, distill) for its shipped config")
+                   f"name ({', '.join(SHIPPED)}) for its shipped config")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, e.g. --set train.max_steps=300 --set params.width=64 "
                    "(repeatable)")
