@@ -1,0 +1,159 @@
+"""The README's result tables, printed from the results files of the benchmarks that measured them.
+
+Nothing is measured here: every number is read from benchmarks/results/ (eval.json from
+bench_eval.py, training.json from bench_training.py, ablations.json from
+bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json from
+bench_criterion.py) or from the model cards those scripts write. tests/test_docs.py checks
+that the README holds each table exactly as printed, so a figure in it cannot drift from
+its source.
+
+    python benchmarks/readme_tables.py            # every table, in README order
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+MODES = ("single_pass", "flip_averaged")
+PROTOCOLS = ("random-projection", "fixed-camera")
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def _card(name: str) -> dict:
+    return json.loads((ROOT / "realtime3d" / "weights" / f"{name}.json").read_text())
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    return "\n".join([_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)])
+
+
+def _budget(card: dict) -> str:
+    threads = card.get("threads", card.get("config", {}).get("train", {}).get("threads"))
+    return f"{card['training_seconds'] / 60:.1f} min, {threads} thread{'s' if threads != 1 else ''}"
+
+
+def accuracy(protocol: str) -> str:
+    """cmu-test scores of the shipped models trained under one protocol, and constant depth."""
+    from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL
+    report = _load("eval.json")
+    methods = report["methods"]
+    names = [n for n, p in report["training_protocol"].items() if p == protocol]
+    rows = []
+    for name in names:
+        card = _card(name)
+        note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam)"}.get(name, "")
+        cells = [f"{name}{note}", card["method"], report["selection"][name], _budget(card)]
+        for metric, fmt in (("p_mpjpe_mm", "{:.1f}"), ("mpjpe_mm", "{:.1f}"), ("pck150", "{:.3f}"),
+                            ("auc", "{:.3f}")):
+            cells += [fmt.format(methods[f"{name}:{mode}"][metric]) for mode in MODES]
+        rows.append(cells)
+    c = methods["constant_depth:single_pass"]
+    rows.append(["constant depth (trivial baseline)", "-", "-", "-", *[
+        fmt.format(c[m]) for m, fmt in (("p_mpjpe_mm", "{:.1f}"), ("p_mpjpe_mm", "{:.1f}"), ("mpjpe_mm", "{:.1f}"),
+                                        ("mpjpe_mm", "{:.1f}"), ("pck150", "{:.3f}"), ("pck150", "{:.3f}"),
+                                        ("auc", "{:.3f}"), ("auc", "{:.3f}"))]])
+    return _table(["model", "method", "selected on", "trained", "P-MPJPE mm, single pass", "P-MPJPE, flip-averaged",
+                   "MPJPE mm, single", "MPJPE, flip", "PCK@150, single", "PCK@150, flip", "AUC, single",
+                   "AUC, flip"], rows)
+
+
+def validation() -> str:
+    """Each model's validation scores under its own protocol: the 2D criterion and the logged 3D."""
+    report = _load("eval.json")
+    rows = [[name, report["training_protocol"][name], f"{v['val_cycle_2d']:.2f}",
+             f"{v['val_p_mpjpe']:.1f}" if "val_p_mpjpe" in v else "-"]
+            for name, v in report["validation_single_pass"].items()]
+    return _table(["model", "protocol", "val_cycle_2d (% of pose radius)", "val P-MPJPE mm (selects the supervised baseline only)"], rows)
+
+
+def checks() -> str:
+    """Issue 11's acceptance ratios, per protocol, as bench_eval.py computed them."""
+    rows = []
+    for protocol, summary in _load("eval.json")["by_protocol"].items():
+        for key, value in summary.items():
+            if key.startswith("check: ") or key.endswith(("_over_constant_depth", "_over_supervised")):
+                rows.append([protocol, key.removeprefix("check: "),
+                             ("yes" if value else "no") if isinstance(value, bool) else value])
+    return _table(["protocol", "single pass", "value"], rows)
+
+
+def training() -> str:
+    """What each shipped model cost to train (bench_training.py)."""
+    models = _load("training.json")["models"]
+    rows = [[name, e["config"]["method"], e["config"]["train"]["protocol"],
+             f"{e['training_seconds'] / 60:.1f}", e["config"]["train"]["threads"], e["steps"],
+             f"{e['criterion']} {e['best_score']:.2f}"]
+            for name, e in sorted(models.items())]
+    return _table(["model", "method", "protocol", "train minutes", "threads", "steps", "best criterion"], rows)
+
+
+def ablation(table: str) -> str:
+    """One table of bench_ablations.py: every row's budget and its cmu-test score."""
+    t = _load("ablations.json")["tables"][table]
+    rows = [[label, f"{r['training_seconds'] / 60:.1f}", r["steps"], f"{r['best_val_cycle_2d']:.2f}",
+             f"{r['cmu_test_p_mpjpe_mm_single_pass']:.1f}", f"{r['cmu_test_p_mpjpe_mm_flip_averaged']:.1f}"]
+            for label, r in t["rows"].items()]
+    return _table([f"{table} ({t['protocol']}, {t['budget_minutes']:g} min, {t['threads']} thread per row)",
+                   "train minutes", "steps", "val_cycle_2d chosen", "cmu-test P-MPJPE mm, single pass",
+                   "flip-averaged"], rows)
+
+
+def drop_joints() -> str:
+    """bench_drop_joints.py: P-MPJPE with K joints hidden, single pass and flip-averaged per model."""
+    with open(RESULTS / "drop_joints.csv", newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    models = [c.removesuffix("_single_pass_p_mpjpe_mm") for c in rows[0] if c.endswith("_single_pass_p_mpjpe_mm")]
+    header = ["hidden joints", "constant depth"]
+    for m in models:
+        header += [f"{m}, single pass", f"{m}, flip"]
+    body = []
+    for r in rows:
+        cells = [r["drop_joints"], r["constant_depth_p_mpjpe_mm"]]
+        for m in models:
+            cells += [f"{r[f'{m}_single_pass_p_mpjpe_mm']} (+{r[f'{m}_single_pass_increase_mm']})",
+                      f"{r[f'{m}_flip_averaged_p_mpjpe_mm']} (+{r[f'{m}_flip_averaged_increase_mm']})"]
+        body.append(cells)
+    return _table(header, body)
+
+
+def criterion() -> str:
+    """bench_criterion.py: how well the 2D criterion ranked each run's checkpoints by 3D error."""
+    runs = _load("criterion.json")["runs"]
+    rows = [[name, r["validations"], f"{r['spearman']:+.2f}", f"{r['chosen_p_mpjpe_mm']:.1f}",
+             f"{r['best_p_mpjpe_mm']:.1f}", f"{r['chosen_over_best']:.3f}"] for name, r in runs.items()]
+    return _table(["run", "validations", "Spearman (criterion, val 3D)", "chosen checkpoint, val P-MPJPE mm",
+                   "best in the run", "chosen / best"], rows)
+
+
+def tables() -> dict[str, str]:
+    """Every README table by name, for tests/test_docs.py; a table whose results file is missing is left out."""
+    makers = {f"accuracy {p}": (lambda p=p: accuracy(p)) for p in PROTOCOLS}
+    makers.update({"validation": validation, "checks": checks, "training": training,
+                   "ablation cycle": lambda: ablation("cycle"), "ablation svmac": lambda: ablation("svmac"),
+                   "drop joints": drop_joints, "criterion": criterion})
+    out = {}
+    for name, make in makers.items():
+        try:
+            out[name] = make()
+        except (FileNotFoundError, KeyError):
+            continue
+    return out
+
+
+def main() -> None:
+    for name, text in tables().items():
+        print(f"<!-- {name}: benchmarks/readme_tables.py -->\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
