@@ -10,7 +10,7 @@
 4. writes benchmarks/results/live_model.json (machine, commit) and ships the weights as
    realtime3d/weights/drover-live.pt with its card.
 
-    python benchmarks/bench_live_model.py             # about 12 minutes on 2 cores
+    python benchmarks/bench_live_model.py             # about 20 minutes on one thread
 """
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ SHIPPED_MODELS = {
     "svmac": "svmac_cmu-h36m17_w512_28min",
     "svmac-fixed-camera": "svmac_cmu-h36m17-fixedcam_w512_28min",
     "supervised": "supervised_cmu-h36m17_w512-b4_28min",
-    "drover-live": "distill_cmu-h36m17_drover-to-w256-b4_12min",
+    "drover-live": "distill_cmu-h36m17_drover-to-w256-b4_20min",
 }
 
 #: `realtime3d train METHOD` trains the shipped config of that method.
