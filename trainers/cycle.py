@@ -247,6 +247,8 @@ class Cycle(Method):
 
     name = "cycle"
     Config = CycleConfig
+    tuned_on = ("bone_weight, lr, ema and the elevation's start were chosen in development on 2-minute runs "
+                "scored by the val subjects' 3D P-MPJPE (trainers/cycle.py); the other weights are the paper's")
 
     def __init__(self, cfg: CycleConfig, ctx):
         super().__init__(cfg, ctx)
