@@ -7,7 +7,9 @@ two columns of each run's eval.csv (the shipped runs in runs/shipped/NAME, or --
 and for each run reports:
 - the Spearman rank correlation of the criterion with the 3D error over its validations;
 - the 3D error of the checkpoint the criterion chose, against the best 3D error the run
-  reached (what selecting on 3D would have got: the cost of not reading it).
+  reached (what selecting on 3D would have got: the cost of not reading it);
+- the cmu-test P-MPJPE the run logged during training (every train.test_every_s), which
+  nothing read.
 
 Writes benchmarks/results/criterion.json and docs/img/criterion.png.
 
@@ -28,7 +30,7 @@ from _env import commit, machine_info  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.trainers.logs import EVAL_CSV  # noqa: E402
 
-CRITERION, ERROR_3D = "val_cycle_2d", "val_p_mpjpe"
+CRITERION, ERROR_3D, TEST_3D = "val_cycle_2d", "val_p_mpjpe", "test_p_mpjpe_mm"
 
 
 def validations(run: Path) -> list[tuple[float, float]]:
@@ -36,6 +38,13 @@ def validations(run: Path) -> list[tuple[float, float]]:
     with open(run / EVAL_CSV, newline="") as fh:
         return [(float(r[CRITERION]), float(r[ERROR_3D])) for r in csv.DictReader(fh)
                 if r.get(CRITERION) and r.get(ERROR_3D)]
+
+
+def test_curve(run: Path) -> list[list[float]]:
+    """[time_s, cmu-test P-MPJPE mm] of every test evaluation the run logged (flip-averaged for
+    the models that run flip-averaged; logged only, never read by training or selection)."""
+    with open(run / EVAL_CSV, newline="") as fh:
+        return [[float(r["time_s"]), round(float(r[TEST_3D]), 2)] for r in csv.DictReader(fh) if r.get(TEST_3D)]
 
 
 def summarize(rows: list[tuple[float, float]]) -> dict:
@@ -80,7 +89,8 @@ def main() -> None:
         sys.exit(f"bench_criterion: no run under {args.runs} logged both {CRITERION} and {ERROR_3D}")
     report = {"benchmark": "bench_criterion", "machine": machine_info(), "commit": commit(),
               "criterion": CRITERION, "error_3d": ERROR_3D,
-              "runs": {name: summarize(rows) for name, rows in runs.items()}}
+              "runs": {name: summarize(rows) for name, rows in runs.items()},
+              "cmu_test_logged": {name: test_curve(Path(args.runs) / name) for name in runs}}
     out = ROOT / args.out
     atomic_write_text(out, json.dumps(report, indent=2) + "\n")
     plot(runs, ROOT / "docs" / "img" / "criterion.png")

@@ -7,12 +7,17 @@ bench_criterion.py) or from the model cards those scripts write. tests/test_docs
 that the README holds each table exactly as printed, so a figure in it cannot drift from
 its source.
 
-    python benchmarks/readme_tables.py            # every table, in README order
+    python benchmarks/readme_tables.py            # every table
+    python benchmarks/readme_tables.py --write    # refill README.md's marked tables in place
+
+In the README each table sits between `<!-- table: NAME -->` and `<!-- /table -->`.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,23 +141,39 @@ def criterion() -> str:
 
 
 def tables() -> dict[str, str]:
-    """Every README table by name, for tests/test_docs.py; a table whose results file is missing is left out."""
-    makers = {f"accuracy {p}": (lambda p=p: accuracy(p)) for p in PROTOCOLS}
-    makers.update({"validation": validation, "checks": checks, "training": training,
-                   "ablation cycle": lambda: ablation("cycle"), "ablation svmac": lambda: ablation("svmac"),
-                   "drop joints": drop_joints, "criterion": criterion})
-    out = {}
-    for name, make in makers.items():
-        try:
-            out[name] = make()
-        except (FileNotFoundError, KeyError):
-            continue
-    return out
+    """Every README table by name."""
+    made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
+    made.update({"validation": validation(), "checks": checks(), "training": training(),
+                 "ablation cycle": ablation("cycle"), "ablation svmac": ablation("svmac"),
+                 "drop joints": drop_joints(), "criterion": criterion()})
+    return made
+
+
+MARKED = re.compile(r"<!-- table: (.*?) -->\n.*?<!-- /table -->", flags=re.S)
+
+
+def refill(text: str, made: dict[str, str]) -> str:
+    """text with every marked table replaced by its freshly printed form."""
+    def table(m: re.Match) -> str:
+        if m.group(1) not in made:
+            raise SystemExit(f"readme_tables: the README marks a table {m.group(1)!r} that no results file makes")
+        return f"<!-- table: {m.group(1)} -->\n{made[m.group(1)]}\n<!-- /table -->"
+    return MARKED.sub(table, text)
 
 
 def main() -> None:
-    for name, text in tables().items():
-        print(f"<!-- {name}: benchmarks/readme_tables.py -->\n{text}\n")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="refill README.md's marked tables in place")
+    args = ap.parse_args()
+    made = tables()
+    if args.write:
+        from realtime3d.io._atomic import atomic_write_text
+        readme = ROOT / "README.md"
+        atomic_write_text(readme, refill(readme.read_text(), made))
+        print(f"refilled {', '.join(MARKED.findall(readme.read_text()))}")
+        return
+    for name, text in made.items():
+        print(f"<!-- table: {name} -->\n{text}\n<!-- /table -->\n")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,14 @@ def test_readme_python_version_matches_pyproject():
     readme = (ROOT / "README.md").read_text()
     assert f"Python {version} or newer" in readme
     assert not re.search(r"Python 3\.\d+\+", readme)    # no other version promised
+
+
+def test_readme_result_tables_are_their_results_files():
+    """Every result table of the README is what benchmarks/readme_tables.py prints from
+    benchmarks/results/, so no figure there drifts from the script and file that measured it."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from readme_tables import MARKED, refill, tables
+    readme = (ROOT / "README.md").read_text()
+    made = tables()
+    assert set(MARKED.findall(readme)) == set(made), "the README should mark every table readme_tables makes"
+    assert refill(readme, made) == readme, "run `python benchmarks/readme_tables.py --write`"
