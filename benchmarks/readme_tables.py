@@ -47,26 +47,23 @@ def _budget(card: dict) -> str:
     return f"{card['training_seconds'] / 60:.1f} min, {threads} thread{'s' if threads != 1 else ''}"
 
 
+METRICS = (("p_mpjpe_mm", "{:.1f}"), ("mpjpe_mm", "{:.1f}"), ("pck150", "{:.3f}"), ("auc", "{:.3f}"))
+
+
 def accuracy(protocol: str) -> str:
     """cmu-test scores of the shipped models trained under one protocol, and constant depth."""
     from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL
     report = _load("eval.json")
-    methods = report["methods"]
-    names = [n for n, p in report["training_protocol"].items() if p == protocol]
+
+    def scores(name: str) -> list[str]:          # every metric, single pass then flip-averaged
+        return [fmt.format(report["methods"][f"{name}:{mode}"][metric]) for metric, fmt in METRICS for mode in MODES]
+
     rows = []
-    for name in names:
+    for name in (n for n, p in report["training_protocol"].items() if p == protocol):
         card = _card(name)
         note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam)"}.get(name, "")
-        cells = [f"{name}{note}", card["method"], report["selection"][name], _budget(card)]
-        for metric, fmt in (("p_mpjpe_mm", "{:.1f}"), ("mpjpe_mm", "{:.1f}"), ("pck150", "{:.3f}"),
-                            ("auc", "{:.3f}")):
-            cells += [fmt.format(methods[f"{name}:{mode}"][metric]) for mode in MODES]
-        rows.append(cells)
-    c = methods["constant_depth:single_pass"]
-    rows.append(["constant depth (trivial baseline)", "-", "-", "-", *[
-        fmt.format(c[m]) for m, fmt in (("p_mpjpe_mm", "{:.1f}"), ("p_mpjpe_mm", "{:.1f}"), ("mpjpe_mm", "{:.1f}"),
-                                        ("mpjpe_mm", "{:.1f}"), ("pck150", "{:.3f}"), ("pck150", "{:.3f}"),
-                                        ("auc", "{:.3f}"), ("auc", "{:.3f}"))]])
+        rows.append([f"{name}{note}", card["method"], report["selection"][name], _budget(card), *scores(name)])
+    rows.append(["constant depth (trivial baseline)", "-", "-", "-", *scores("constant_depth")])
     return _table(["model", "method", "selected on", "trained", "P-MPJPE mm, single pass", "P-MPJPE, flip-averaged",
                    "MPJPE mm, single", "MPJPE, flip", "PCK@150, single", "PCK@150, flip", "AUC, single",
                    "AUC, flip"], rows)
