@@ -1,8 +1,8 @@
 """The cost of missing joints: cmu-test P-MPJPE with K random joints hidden per frame.
 
 Writes benchmarks/results/drop_joints.csv: K, then the P-MPJPE in mm of each --models
-model (default: every shipped 2D-only model of the random-projection protocol and the
-supervised baseline), each in a single pass and flip-averaged, of the constant-depth
+model (default: cycle, svmac and drover, the random-projection protocol's 2D-only
+lifters, and the supervised baseline), each in a single pass and flip-averaged, of the constant-depth
 baseline, and each model's increase over its own K = 0 score (mm), with machine and
 commit. One evaluation run: every model sees the same frames and the same hidden joints.
 
