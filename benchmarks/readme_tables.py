@@ -43,7 +43,7 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 
 def _budget(card: dict) -> str:
-    threads = card.get("threads", card.get("config", {}).get("train", {}).get("threads"))
+    threads = card["threads"]
     return f"{card['training_seconds'] / 60:.1f} min, {threads} thread{'s' if threads != 1 else ''}"
 
 

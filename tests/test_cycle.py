@@ -13,13 +13,14 @@ import torch
 
 from realtime3d.camera import rotate_about_depth, rotation_from_angles
 from realtime3d.data.mocap import load_split
+from realtime3d.data.views import at_depth
 from realtime3d.lifting import Lifter
 from realtime3d.metrics import p_mpjpe
 from realtime3d.models import ConstantDepthNetwork
 from realtime3d.normalization import BODY_UNIT_MM, DEPTH
 from realtime3d.trainers.base import train
 from realtime3d.trainers.config import load_experiment
-from realtime3d.trainers.cycle import (at_depth, bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle,
+from realtime3d.trainers.cycle import (bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle,
                                        level, view)
 from realtime3d.trainers.evaluation import Validator
 from realtime3d.trainers.flow_prior import FlowPrior2D

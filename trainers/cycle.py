@@ -56,7 +56,8 @@ shape scaled to the RMS size of R v (the size stopped from gradient) with its ro
 the centre of every rotation here, and turned by R^T about that centre.
 
 Rotations: v is moved so that its root is at T = (0, 0, DEPTH) (rotate_project turns about T, so
-this turns the pose about its root, as ElePose does). Projections go through kernels.rotate_project;
+this turns the pose about its root, as ElePose does). Projections go through kernels.rotate_project
+(data.views.random_projection, the projection behind every training view);
 the rotated 3D that L_3d and L_def compare are camera.rotate_about_depth, the same P = R (X - T) + T
 without the projection (rotate_project returns only 2D), as drover.py does for its cycle.
 
@@ -93,7 +94,7 @@ from torch import nn
 
 from realtime3d.anthropometry import RELATIVE_BONE_LENGTHS, RELATIVE_BONE_SIGMA
 from realtime3d.camera import rotate_about_depth, rotation_from_angles
-from realtime3d.kernels import rotate_project
+from realtime3d.data.views import at_depth, random_projection
 from realtime3d.models import LiftingNetwork
 from realtime3d.normalization import DEPTH, RMS_RADIUS, normalize_2d
 from realtime3d.skeleton import H36M17
@@ -187,15 +188,9 @@ def canonical(pose: torch.Tensor) -> torch.Tensor:
     return rel / rms[:, None, None]
 
 
-def at_depth(pose: torch.Tensor) -> torch.Tensor:
-    """The pose [B, J, 3] moved so that its root is at (0, 0, DEPTH), the centre of the rotations."""
-    return pose - pose[:, H36M17.root:H36M17.root + 1] + pose.new_tensor([0.0, 0.0, DEPTH])
-
-
 def view(pose: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
     """Normalized 2D [B, J, 2] of a pose [B, J, 3] turned by rotations [B, 3, 3] about (0, 0, DEPTH)."""
-    projected = rotate_project(pose, rotations[:, None], depth=DEPTH)[:, 0]    # [B, J, 2]
-    return normalize_2d(projected)[0]
+    return normalize_2d(random_projection(pose, rotations, DEPTH))[0]
 
 
 def cycle_losses(lift, pose2d: torch.Tensor, lifted: torch.Tensor, rotations: torch.Tensor,

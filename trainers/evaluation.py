@@ -13,10 +13,9 @@ import copy
 
 import torch
 
-from realtime3d.data.views import random_projection, random_rotations
+from realtime3d.data.views import at_depth, random_projection, random_rotations
 from realtime3d.metrics import p_mpjpe
 from realtime3d.normalization import BODY_UNIT_MM, DEPTH, RMS_RADIUS, normalize_2d
-from realtime3d.skeleton import H36M17
 from .sampling import Pool2D
 
 #: Selection criteria: name -> what it is (model cards quote it). Lower is better for both.
@@ -36,11 +35,9 @@ def cycle_2d_error(model: torch.nn.Module, pose2d: torch.Tensor, rotations: torc
 
     A right lifter gets 0 (its views are views of the same body). The relifted pose is put
     back at the pivot (root at depth DEPTH) before it is turned back, as v is placed."""
-    root = H36M17.root
     lifted = model(pose2d)                                                          # [N, J, 3]
     seen, _, _ = normalize_2d(random_projection(lifted, rotations, DEPTH))           # [N, J, 2]
-    relifted = model(seen)                                                          # [N, J, 3]
-    relifted = relifted - relifted[:, root:root + 1] + relifted.new_tensor([0.0, 0.0, DEPTH])
+    relifted = at_depth(model(seen))                                                # [N, J, 3]
     back, _, _ = normalize_2d(random_projection(relifted, rotations.transpose(-1, -2), DEPTH))
     return (back - pose2d).norm(dim=-1).mean(-1) / RMS_RADIUS * 100.0
 

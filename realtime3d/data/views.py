@@ -58,6 +58,11 @@ def to_body_units(joints3d_mm: torch.Tensor, skeleton: Skeleton = H36M17) -> tor
     return (joints3d_mm - joints3d_mm[:, skeleton.root:skeleton.root + 1]) / BODY_UNIT_MM
 
 
+def at_depth(pose: torch.Tensor, skeleton: Skeleton = H36M17, depth: float = DEPTH) -> torch.Tensor:
+    """The pose [B, J, 3] moved so that its root is at (0, 0, depth), the centre of every rotation."""
+    return pose - pose[:, skeleton.root:skeleton.root + 1] + pose.new_tensor([0.0, 0.0, depth])
+
+
 def random_projection(points: torch.Tensor, rotations: torch.Tensor, depth: float = DEPTH) -> torch.Tensor:
     """Drover's random projection layer: turn points [B, J, 3] about (0, 0, depth) by rotations
     [B, 3, 3] and project them -> [B, J, 2] (differentiable).
