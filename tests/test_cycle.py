@@ -126,6 +126,11 @@ def test_the_flow_prior_prefers_real_2d_poses_to_scrambled_ones(cmu_root):
     again = FlowPrior2D()
     again.load_state_dict(prior.state_dict())
     assert bool(again.fitted) and torch.allclose(again.nll(real), nll_real)
+    assert again.held_out_nll.item() == pytest.approx(stats["val_nll"])
+    older = {k: v for k, v in prior.state_dict().items() if k != "held_out_nll"}   # a checkpoint from before it
+    again = FlowPrior2D()
+    again.load_state_dict(older)
+    assert torch.isnan(again.held_out_nll) and torch.allclose(again.nll(real), nll_real)
     # differentiable in the poses, frozen itself
     poses = real[:16].clone().requires_grad_(True)
     prior.nll(poses).sum().backward()
@@ -139,6 +144,8 @@ def test_the_tiny_config_trains_ships_and_resumes_without_refitting(cmu_root, tm
     assert "flow prior fitted" in capsys.readouterr().err
     lifter = Lifter.from_pretrained(tmp_path / "c" / "best.pt")
     assert lifter.card["method"] == "cycle" and lifter.card["architecture"]["extra_outputs"] == 1
+    assert lifter.card["flow_prior"]["fit_steps"] == exp.params.flow_steps
+    assert 0 < lifter.card["flow_prior"]["held_out_nll"] < 100           # nats, of 2D train views
     pose2d = PoseSampler(load_split("val")["joints3d"][::500], 2).sample(8)[0]
     assert torch.isfinite(lifter.lift_normalized(pose2d, torch.ones(8, 17, dtype=torch.bool))).all()
     log = (tmp_path / "c" / "log.csv").read_text().splitlines()

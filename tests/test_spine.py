@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -115,14 +116,28 @@ DDP_SUPERVISED = ["train.max_steps=6", "train.ckpt_every=3", "params.drop_prob=0
 DDP_DROVER = ["train.max_steps=6", "train.ckpt_every=3"]
 
 
+def _worker_logs(log_dir: Path) -> str:
+    """The end of each torchrun worker's stdout and stderr (--redirects 3), where its own error is."""
+    parts = [f"--- {p.relative_to(log_dir)}\n{p.read_text(errors='replace')[-1500:]}"
+             for p in sorted(log_dir.rglob("std*.log")) if p.stat().st_size]
+    return "\n".join(parts) + "\n"
+
+
 def test_ddp_two_processes_stay_in_sync_and_match_one_process(cmu_root, tmp_path):
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(worker),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "--log-dir", str(tmp_path / "logs"), "--redirects", "3", str(worker),
            str(out), " ".join([TINY_DROVER, *DDP_DROVER]), " ".join([TINY_SUPERVISED, *DDP_SUPERVISED])]
     result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr[-2000:]
+    if result.returncode != 0 and "Signal " in result.stderr:
+        # A worker killed by a signal (once in CI: SIGABRT in rank 1, cause not captured) is
+        # reported with its own log and run once more; a wrong result fails both times.
+        warnings.warn(f"DDP worker died by a signal; running again. Its logs:\n{_worker_logs(tmp_path / 'logs')}")
+        shutil.rmtree(out, ignore_errors=True)
+        result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, _worker_logs(tmp_path / "logs") + result.stderr[-1500:]
     for name in (TINY_DROVER, TINY_SUPERVISED):        # the GAN (batch norm, two optimizers) too
         rank0, rank1 = (torch.load(out / f"{name}.rank{r}.pt") for r in (0, 1))
         assert rank0.keys() == rank1.keys()
@@ -210,3 +225,22 @@ def test_plot_draws_the_curves(finished_run, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     with pytest.raises(FileNotFoundError, match="no run folder"):
         plot_run(tmp_path / "nowhere")
+
+
+def test_resume_takes_a_param_added_since_at_its_default_and_refuses_a_changed_one(finished_run, tmp_path):
+    """A checkpoint written before a [params] key existed resumes (the key ran at its default);
+    one whose params differ from the config's is refused with a one-line error."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run, run_dir)
+    last = run_dir / "ckpt-last.pt"
+    state = torch.load(last, weights_only=False)
+    del state["experiment"]["method_config"]["bone_sym_weight"]          # as if written before it existed
+    torch.save(state, last)
+    trainer = Trainer(load_experiment(TINY_DROVER, ["train.max_steps=61"]), run_dir)
+    assert trainer.fit(open_run(run_dir, "last"))["steps"] == 61
+    state = torch.load(last, weights_only=False)
+    state["experiment"]["method_config"]["width"] = 64
+    torch.save(state, last)
+    result = run_cli("train", TINY_DROVER, "--run-dir", str(run_dir), "--resume")
+    assert result.returncode == 2 and "written by another method or [params]" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

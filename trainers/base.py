@@ -34,6 +34,7 @@ checkpoints and resume, DDP and bf16 autocast.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import random
@@ -402,7 +403,9 @@ class Trainer:
 
     def _check_compatible(self, state: dict) -> None:
         saved = state["experiment"]
-        if saved["method"] != self.exp.method or saved["method_config"] != self.exp.as_dict()["method_config"]:
+        # a [params] key the checkpoint lacks was added to the method since, and ran at its default
+        params = {**dataclasses.asdict(type(self.exp.params)()), **saved["method_config"]}
+        if saved["method"] != self.exp.method or params != self.exp.as_dict()["method_config"]:
             raise ValueError(f"{state['path']}: written by another method or [params] ({saved['name']}); "
                              "resume with the config it was trained with")
 

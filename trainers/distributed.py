@@ -45,7 +45,10 @@ def init_distributed() -> Dist:
 
 
 def shutdown(d: Dist) -> None:
+    """Leave the process group together: a rank that tears its connections down while another
+    is still working would make the other's next use of them fail."""
     if d.active and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -34,8 +34,8 @@ import zuko
 from torch import nn
 
 #: The flow's transforms and hidden layers, and its fit: Adam, cosine-decayed lr, batches of poses
-#: drawn with replacement from the pool. 400 steps on 190k poses took 25-28 s on one thread
-#: (while other work shared the machine's two cores).
+#: drawn with replacement from the pool. 2000 steps (the cycle's flow_steps) on 190k poses take
+#: about 150 s on one thread (benchmarks/bench_flow_prior.py).
 FLOW_TRANSFORMS = 3
 FLOW_HIDDEN = (128, 128)
 FLOW_BATCH = 1024
@@ -58,8 +58,14 @@ class FlowPrior2D(nn.Module):
         self.register_buffer("axes", torch.eye(features)[:dim])      # [dim, 2J], orthonormal rows
         self.register_buffer("std", torch.ones(dim))                 # [dim]
         self.register_buffer("fitted", torch.tensor(False))
+        self.register_buffer("held_out_nll", torch.tensor(float("nan")))  # the fit's, for the model card
         self.flow = zuko.flows.NSF(dim, transforms=FLOW_TRANSFORMS, hidden_features=FLOW_HIDDEN)
         self.requires_grad_(False)                                   # frozen but for fit()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints written before the held-out NLL was kept: it reads as unknown (nan)
+        state_dict.setdefault(prefix + "held_out_nll", torch.tensor(float("nan")))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def latent(self, pose2d: torch.Tensor) -> torch.Tensor:
         """Whitened PCA coordinates [B, dim] of normalized 2D poses [B, J, 2]."""
@@ -109,5 +115,6 @@ class FlowPrior2D(nn.Module):
         self.fitted.fill_(True)
         with torch.no_grad():
             val_nll = self.nll(val).mean().item()
+        self.held_out_nll.fill_(val_nll)
         return {"seconds": time.perf_counter() - t0, "explained": explained, "val_nll": val_nll,
                 "poses": float(len(train)), "steps": float(steps)}
