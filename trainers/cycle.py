@@ -82,13 +82,15 @@ flat start kept (92.5; 103.1 at the end); ema = 0.99: 77.4; cycle_elevation_grad
 elevation_init_deg = 0: 56.6 (no flip at width 512). The learned elevation settles at a mean of
 9.6 deg with a spread of 2 deg (the training views: 0-20 deg, uniform).
 
-The flow's fit length (flow_steps), from longer runs (7-13 minutes, flow fit included, one
-thread, seed 0; val P-MPJPE single pass / flip-averaged at the chosen checkpoint): 400 steps
+The flow's fit length (flow_steps), from longer runs (one thread, seed 0, each with 6.5-7.3
+minutes of lifter training after the fit; val P-MPJPE single pass / flip-averaged at the
+chosen checkpoint): 400 steps
 (held-out NLL 24.2 nats, 30 s): 48.7 / 46.1 mm; 2000 steps (18.4 nats, 152 s): 44.9 / 43.5;
 5000 steps (15.8 nats, 371 s): 46.3 / 44.3. A sharper density is not always a better teacher,
 and its fit comes out of the training budget; 2000 is shipped. The cycle ablation table
 (benchmarks/bench_ablations.py) keeps a 400-step row, and benchmarks/bench_flow_prior.py
 records the held-out NLL against the fit length.
+
 Nothing here selects on 3D: the spine selects models on its 2D-only criterion.
 """
 from __future__ import annotations

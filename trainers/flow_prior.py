@@ -34,8 +34,8 @@ import zuko
 from torch import nn
 
 #: The flow's transforms and hidden layers, and its fit: Adam, cosine-decayed lr, batches of poses
-#: drawn with replacement from the pool. 2000 steps (the cycle's flow_steps) on 190k poses take
-#: about 150 s on one thread (benchmarks/bench_flow_prior.py).
+#: drawn with replacement from the pool. 2000 steps (the cycle's flow_steps) on 190k poses took
+#: 150-200 s on one thread, beside other work on the other core (benchmarks/bench_flow_prior.py).
 FLOW_TRANSFORMS = 3
 FLOW_HIDDEN = (128, 128)
 FLOW_BATCH = 1024
