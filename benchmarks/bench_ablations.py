@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _args import ints, names  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.evaluate import evaluate, load_dataset  # noqa: E402
@@ -70,21 +71,18 @@ def run_row(model: str, overrides: list[str], minutes: float, run: Path) -> dict
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tables", default=",".join(TABLES), help=f"comma-separated tables ({', '.join(TABLES)})")
+    ap.add_argument("--tables", type=names, default=",".join(TABLES), help=f"comma-separated tables ({', '.join(TABLES)})")
     ap.add_argument("--minutes", type=float, default=10.0, help="training minutes of every row")
-    ap.add_argument("--rows", default=None, help="comma-separated row numbers (from 0) of the table to train; "
+    ap.add_argument("--rows", type=ints, default=None, help="comma-separated row numbers (from 0) of the table to train; "
                     "default all")
     ap.add_argument("--train-only", action="store_true", help="train the rows, do not evaluate or write results")
     ap.add_argument("--runs", default="runs/ablations")
     ap.add_argument("--out", default="benchmarks/results/ablations.json")
     args = ap.parse_args()
-    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    tables = args.tables
     if unknown := [t for t in tables if t not in TABLES]:
         ap.error(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
-    try:
-        wanted = None if args.rows is None else {int(r) for r in args.rows.split(",") if r.strip()}
-    except ValueError:
-        ap.error(f"--rows must be comma-separated row numbers, got {args.rows!r}")
+    wanted = None if args.rows is None else set(args.rows)
     if wanted is not None and not args.train_only:
         ap.error("--rows trains part of a table: add --train-only, then run the table without --rows")
     out = ROOT / args.out

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _args  # noqa: E402
 from _env import commit, machine_info, write_csv  # noqa: E402
 
 from realtime3d.evaluate import constant_depth, evaluate, load_dataset  # noqa: E402
@@ -26,14 +27,13 @@ MODES = {"single_pass": False, "flip_averaged": True}
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="cycle,svmac,drover,supervised",
+    ap.add_argument("--models", type=_args.names, default="cycle,svmac,drover,supervised",
                     help="comma-separated shipped models (default: cycle,svmac,drover,supervised)")
-    ap.add_argument("--drops", default="0,1,2,3,5", help="comma-separated numbers of hidden joints per frame")
+    ap.add_argument("--drops", type=_args.ints, default="0,1,2,3,5", help="comma-separated numbers of hidden joints per frame")
     ap.add_argument("--out", default="benchmarks/results/drop_joints.csv")
     args = ap.parse_args()
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    drops = [int(x) for x in args.drops.split(",")]
-    if drops[0] != 0:
+    names, drops = args.models, args.drops
+    if not drops or drops[0] != 0:
         ap.error("--drops must start at 0 (the clean score every increase is measured from)")
     _, seq = load_dataset("cmu-test")
     methods = {"constant_depth": constant_depth()}

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _args import ints  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
@@ -37,14 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", default="400,1000,2000,4000", help="comma-separated fit lengths (Adam steps)")
+    ap.add_argument("--steps", type=ints, default="400,1000,2000,4000", help="comma-separated fit lengths (Adam steps)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the training runs' count)")
     ap.add_argument("--out", default="benchmarks/results/flow_prior.json")
     args = ap.parse_args()
-    try:
-        steps = [int(s) for s in args.steps.split(",") if s.strip()]
-    except ValueError:
-        ap.error(f"--steps must be comma-separated integers, got {args.steps!r}")
+    steps = args.steps
     if not steps or min(steps) < 1:
         ap.error("--steps needs at least one positive fit length")
     torch.set_num_threads(args.threads)

@@ -26,6 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _args import ints, names  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.evaluate import evaluate, load_dataset  # noqa: E402
@@ -39,25 +40,17 @@ MODES = {"single_pass": False, "flip_averaged": True}
 TRAINING = ROOT / "benchmarks/results/training.json"
 
 
-def _ints(text: str, what: str, ap: argparse.ArgumentParser) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        ap.error(f"{what} must be comma-separated integers, got {text!r}")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="cycle,drover", help=f"comma-separated shipped models ({', '.join(SHIPPED_MODELS)})")
-    ap.add_argument("--seeds", default="1", help="comma-separated train.seed values besides the shipped 0")
+    ap.add_argument("--models", type=names, default="cycle,drover", help=f"comma-separated shipped models ({', '.join(SHIPPED_MODELS)})")
+    ap.add_argument("--seeds", type=ints, default="1", help="comma-separated train.seed values besides the shipped 0")
     ap.add_argument("--train-only", action="store_true", help="train the seeds' runs, do not evaluate or write results")
     ap.add_argument("--runs", default="runs/seeds")
     ap.add_argument("--out", default="benchmarks/results/seeds.json")
     args = ap.parse_args()
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models, seeds = args.models, args.seeds
     if unknown := [m for m in models if m not in SHIPPED_MODELS]:
         ap.error(f"unknown model(s) {', '.join(unknown)}; shipped: {', '.join(SHIPPED_MODELS)}")
-    seeds = _ints(args.seeds, "--seeds", ap)
     if not seeds or 0 in seeds:
         ap.error("--seeds: give the other seeds (0 is the shipped run)")
     runs, entries = {}, {}

@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _args  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
@@ -75,13 +76,13 @@ def ship(name: str, run: Path, entry: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default=",".join(SHIPPED_MODELS),
+    ap.add_argument("--models", type=_args.names, default=",".join(SHIPPED_MODELS),
                     help=f"comma-separated shipped models to train (default: all of {', '.join(SHIPPED_MODELS)})")
     ap.add_argument("--runs", default="runs/shipped", help="folder for the run folders (one per model)")
     ap.add_argument("--out", default="benchmarks/results/training.json")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
     args = ap.parse_args()
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    names = args.models
     unknown = [n for n in names if n not in SHIPPED_MODELS]
     if unknown:
         ap.error(f"unknown model(s) {', '.join(unknown)}; shipped: {', '.join(SHIPPED_MODELS)}")

@@ -1,0 +1,18 @@
+"""Argument types shared by the benchmark scripts: comma-separated lists, as argparse `type=`s,
+so that a bad value is argparse's one-line usage error."""
+from __future__ import annotations
+
+import argparse
+
+
+def names(text: str) -> list[str]:
+    """'a, b,c' -> ['a', 'b', 'c'] (empty items dropped)."""
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def ints(text: str) -> list[int]:
+    """'1,2, 3' -> [1, 2, 3]."""
+    try:
+        return [int(t) for t in names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated integers expected, got {text!r}") from None
