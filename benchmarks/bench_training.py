@@ -1,11 +1,11 @@
 """Train the shipped models on this machine, time them, and ship them with their model cards.
 
-Each model of trainers.config.SHIPPED_MODELS (name -> its one config) is trained on the
-spine in runs/shipped/NAME. A run folder that holds a checkpoint is resumed, so a run
+Each model of trainers.config.SHIPPED_MODELS and SHIPPED_DETECTORS (name -> its one config) is
+trained on the spine in runs/shipped/NAME. A run folder that holds a checkpoint is resumed, so a run
 stopped by the end of a session goes on where it was, and a finished one is only
 re-validated; its training time is the spine's clock, carried over resumes. The best
 checkpoint (selected by the method's own criterion, trainers/evaluation.py CRITERIA) is
-copied to realtime3d/weights/NAME.pt, with NAME.json: the spine's card (protocol,
+copied to realtime3d/weights/NAME.pt (a detector: weights/detectors/NAME.pt), with NAME.json: the spine's card (protocol,
 selection criterion, where 3D was read, seconds, threads) plus the config and commit.
 benchmarks/results/training.json keeps one entry per model (the models trained in
 other runs of this script stay) with the machine and commit. The cmu-test scores of the
@@ -28,10 +28,13 @@ import _args  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.detect.skeleton_net import DETECTORS_DIR, load_skeleton_net  # noqa: E402
 from realtime3d.lifting import WEIGHTS_DIR, Lifter  # noqa: E402
 from realtime3d.trainers.base import train  # noqa: E402
 from realtime3d.trainers.checkpoint import latest_checkpoint  # noqa: E402
-from realtime3d.trainers.config import SHIPPED_MODELS, load_experiment  # noqa: E402
+from realtime3d.trainers.config import SHIPPED_DETECTORS, SHIPPED_MODELS, load_experiment  # noqa: E402
+
+CONFIGS = {**SHIPPED_MODELS, **SHIPPED_DETECTORS}
 
 #: What each method is, for the model cards ("{protocol}" is filled in).
 DESCRIPTIONS = {
@@ -45,12 +48,15 @@ DESCRIPTIONS = {
                   "CMU train mocap and selected on the val subjects' 3D (it reads 3D); the 2D-only methods' budget",
     "distill": "one-pass live copy of {teacher}, distilled on {protocol} 2D views (no 3D label in its losses or "
                "its selection)",
+    "skeleton-net": "Sosa & Hogg's Phi (crop -> skeleton image) and Omega (skeleton image -> 2D) in front of the "
+                    "{lifter} lifter: trained on unlabelled synthetic renders of the CMU train mocap and an unpaired "
+                    "{protocol} 2D prior, selected on image reconstruction; no label read",
 }
 
 
 def train_model(name: str, runs: Path) -> dict:
     """Train (or resume, or re-validate) the shipped model's run; its entry of training.json."""
-    exp = load_experiment(SHIPPED_MODELS[name])
+    exp = load_experiment(CONFIGS[name])
     run = runs / name
     resume = "last" if latest_checkpoint(run).exists() else None
     summary = train(exp, run, resume)
@@ -60,13 +66,20 @@ def train_model(name: str, runs: Path) -> dict:
 
 
 def ship(name: str, run: Path, entry: dict) -> None:
-    """Copy a run's best.pt into the package as realtime3d/weights/NAME.pt, with NAME.json (its card)."""
-    shutil.copyfile(run / "best.pt", WEIGHTS_DIR / f"{name}.pt")
-    card = Lifter.from_pretrained(WEIGHTS_DIR / f"{name}.pt").card
+    """Copy a run's best.pt into the package as realtime3d/weights/NAME.pt (a detector:
+    weights/detectors/NAME.pt), with NAME.json (its card)."""
+    folder = DETECTORS_DIR if name in SHIPPED_DETECTORS else WEIGHTS_DIR
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(run / "best.pt", folder / f"{name}.pt")
+    if name in SHIPPED_DETECTORS:
+        card = load_skeleton_net(folder / f"{name}.pt")[1]
+    else:
+        card = Lifter.from_pretrained(folder / f"{name}.pt").card
     method = entry["config"]["method"]
-    description = DESCRIPTIONS[method].format(protocol=card["protocol"], teacher=card.get("teacher", ""))
+    description = DESCRIPTIONS[method].format(protocol=card["protocol"], teacher=card.get("teacher", ""),
+                                              lifter=card.get("lifter", ""))
     info = {k: v for k, v in card.items() if k not in ("architecture", "experiment", "method")}
-    path = WEIGHTS_DIR / f"{name}.json"
+    path = folder / f"{name}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     keep = {k: v for k, v in old.items() if k.startswith("cmu_test") and old.get("commit") == entry["commit"]}
     atomic_write_text(path, json.dumps({"name": name, "method": method, "description": description, **info,
@@ -77,15 +90,16 @@ def ship(name: str, run: Path, entry: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=_args.names, default=",".join(SHIPPED_MODELS),
-                    help=f"comma-separated shipped models to train (default: all of {', '.join(SHIPPED_MODELS)})")
+                    help=f"comma-separated shipped models to train (default: the lifters, {', '.join(SHIPPED_MODELS)}; "
+                         f"also: {', '.join(SHIPPED_DETECTORS)})")
     ap.add_argument("--runs", default="runs/shipped", help="folder for the run folders (one per model)")
     ap.add_argument("--out", default="benchmarks/results/training.json")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
     args = ap.parse_args()
     names = args.models
-    unknown = [n for n in names if n not in SHIPPED_MODELS]
+    unknown = [n for n in names if n not in CONFIGS]
     if unknown:
-        ap.error(f"unknown model(s) {', '.join(unknown)}; shipped: {', '.join(SHIPPED_MODELS)}")
+        ap.error(f"unknown model(s) {', '.join(unknown)}; shipped: {', '.join(CONFIGS)}")
     out = ROOT / args.out
     for name in names:
         entry = train_model(name, Path(args.runs))

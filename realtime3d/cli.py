@@ -19,10 +19,18 @@ def counted(n: int, noun: str) -> str:
 
 
 def _cmd_models(args) -> int:
+    import json
+
+    from .detect.skeleton_net import DETECTORS_DIR, shipped_skeleton_nets
     from .lifting import DEFAULT_MODEL, LIVE_MODEL, available_models, model_card
-    for name in available_models():
-        card = model_card(name)
-        note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "")
+    print("lifters (--model):")
+    cards = [(name, model_card(name)) for name in available_models()]
+    detectors = [(name, json.loads(p.read_text()) if (p := DETECTORS_DIR / f"{name}.json").exists() else {})
+                 for name in shipped_skeleton_nets()]
+    for i, (name, card) in enumerate(cards + detectors):
+        if i == len(cards):
+            print("2D detectors (--detector skeleton --detector-weights NAME):")
+        note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "") if i < len(cards) else ""
         by_mode = {mode.replace("_", " "): scores["p_mpjpe_mm"]
                    for mode, scores in card.get("cmu_test_by_mode", {}).items()}
         p = card.get("cmu_test", {}).get("p_mpjpe_mm")
@@ -105,12 +113,20 @@ def _check_outdir(path: str) -> None:
 
 
 def _pipeline_options(args, **extra):
-    from .collection import VideoOptions
-    return VideoOptions(model=args.model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
-                        **extra)
+    """VideoOptions from the flags, the lifter resolved (--model, else the skeleton net's own lifter with
+    --detector skeleton, else the command's default); a bad --detector-weights file fails here."""
+    from .collection import VideoOptions, lifter_for
+    if args.detector_weights is not None and args.detector != "skeleton":
+        raise CLIError("--detector-weights needs --detector skeleton")
+    if args.detector == "skeleton":
+        from .detect.skeleton_net import DEFAULT_WEIGHTS, load_skeleton_net
+        load_skeleton_net(args.detector_weights or DEFAULT_WEIGHTS)     # fail before any work
+    model = lifter_for(args.detector, args.detector_weights, args.model, args.default_model)
+    return VideoOptions(model=model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
+                        detector=args.detector, detector_weights=args.detector_weights, **extra)
 
 
-def _live_display(source, title: str):
+def _live_display(source, title: str, panel: bool = False):
     """on_result for run_live and run_video: the 2D overlay window and the open3d window, with status."""
     import time
 
@@ -138,7 +154,7 @@ def _live_display(source, title: str):
         lines = [f"{state['fps']:.0f} fps", getattr(source, "status", "video")]
         if not result.person:
             lines.append("no person")
-        picture = draw_result(frame.image.copy(), result, None, lines + ["q / Esc: quit"])
+        picture = draw_result(frame.image.copy(), result, None, lines + ["q / Esc: quit"], panel=panel)
         return overlay.show(picture) and viewer.update(state["joints3d"])
 
     def close() -> None:
@@ -164,7 +180,8 @@ def _cmd_webcam(args) -> int:
     source = LiveSource(args.camera)          # a camera that does not exist fails here
     try:
         pipeline = build_pipeline(options, live_filter=live_filter)
-        on_result, close = _live_display(source, "realtime3d") if not args.no_show else (None, lambda: None)
+        on_result, close = _live_display(source, "realtime3d", panel=options.detector == "skeleton") \
+            if not args.no_show else (None, lambda: None)
         try:
             stats = run_live(source.start(), pipeline, on_result, max_seconds=args.max_seconds,
                              record=bool(args.record))
@@ -234,10 +251,11 @@ def _cmd_video(args) -> int:
         source = VideoSource(path)
         if args.focal is not None:
             check_focal(args.focal, source.image_size)
-    Lifter.from_pretrained(args.model)                # a file that is no model: fail once, before any work
+    Lifter.from_pretrained(options.model)             # a file that is no model: fail once, before any work
     _check_outdir(args.outdir)
     _interrupt_on_sigterm()
-    on_result, close = _live_display(None, "realtime3d video") if args.show else (None, lambda: None)
+    on_result, close = _live_display(None, "realtime3d video", panel=options.detector == "skeleton") \
+        if args.show else (None, lambda: None)
     try:
         results = run_videos({p: dirs[p] for p in chosen}, options, workers=args.workers, on_result=on_result)
     except KeyboardInterrupt:
@@ -265,7 +283,6 @@ def _cmd_video(args) -> int:
 
 def _cmd_image(args) -> int:
     from .camera import check_focal
-    from .lifting import VISIBILITY_THRESHOLD
     from .collection import build_pipeline, output_dirs
     from .images import process_image, read_image, write_image_outputs
 
@@ -279,8 +296,9 @@ def _cmd_image(args) -> int:
     pipeline = build_pipeline(options, static_images=True)
     for path, image in images.items():
         result = process_image(pipeline, image)
-        written = write_image_outputs(names[path], image, result, pipeline.focal_for(image.shape[1::-1]), path)
-        visible = int((result.visibility >= VISIBILITY_THRESHOLD).sum())
+        written = write_image_outputs(names[path], image, result, pipeline.focal_for(image.shape[1::-1]), path,
+                                      panel=options.detector == "skeleton")
+        visible = int((result.visibility >= pipeline.visibility_threshold).sum())
         found = f"a person ({visible} of {counted(len(result.visibility), 'joint')} visible)" if result.person \
             else "no person"
         print(f"{path}: {found} -> {', '.join(str(p) for p in written)}")
@@ -289,14 +307,23 @@ def _cmd_image(args) -> int:
 
 def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
     from .camera import DEFAULT_HFOV_DEG
-    p.add_argument("--model", default=model, metavar="NAME|PATH",
-                   help=f"a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: {model})")
+    from .collection import DETECTORS
+    p.add_argument("--detector", choices=DETECTORS, default="mediapipe",
+                   help="the 2D detector: MediaPipe pose, or the skeleton net (Phi -> Omega, with the agreement "
+                   "of the two as a confidence) (default: mediapipe)")
+    p.add_argument("--detector-weights", metavar="PATH",
+                   help="with --detector skeleton: a skeleton-net .pt from `realtime3d train` "
+                   "(default: the shipped skeleton-net)")
+    p.add_argument("--model", metavar="NAME|PATH",
+                   help=f"a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: {model}; "
+                   "with --detector skeleton, the lifter the skeleton net was trained with)")
+    p.set_defaults(default_model=model)
     p.add_argument("--focal", type=float, metavar="PX",
                    help="the camera's focal length in pixels (default: from --hfov)")
     p.add_argument("--hfov", type=float, default=DEFAULT_HFOV_DEG, metavar="DEG",
                    help=f"horizontal field of view assumed without --focal (default: {DEFAULT_HFOV_DEG:g})")
     p.add_argument("--detect-width", type=int, metavar="PX",
-                   help="MediaPipe sees a copy of wider frames downscaled to this width; joints are "
+                   help="the detector sees a copy of wider frames downscaled to this width; joints are "
                    "mapped back to full-resolution pixels (default: full resolution)")
 
 

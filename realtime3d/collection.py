@@ -62,9 +62,13 @@ def output_dirs(paths: list[str], outdir: str | os.PathLike) -> dict[str, Path]:
 
 @dataclass(frozen=True)
 class VideoOptions:
-    """Everything a worker process needs to build its own pipeline and run one video."""
+    """Everything a worker process needs to build its own pipeline and run one video.
 
-    model: str = DEFAULT_MODEL
+    detector: "mediapipe" or "skeleton" (detect.SkeletonNetDetector, with detector_weights: a
+    shipped name or a .pt; None: the shipped skeleton-net). model None: the skeleton net's own
+    lifter (its card's "lifter") with detector "skeleton", DEFAULT_MODEL otherwise."""
+
+    model: str | None = DEFAULT_MODEL
     focal: float | None = None
     hfov: float = DEFAULT_HFOV_DEG
     cutoff_hz: float | None = None
@@ -73,16 +77,45 @@ class VideoOptions:
     detect_width: int | None = None
     overlay: bool = True
     overlay_height: int | None = OVERLAY_HEIGHT
+    detector: str = "mediapipe"
+    detector_weights: str | None = None
 
     def __post_init__(self) -> None:   # bad values fail in the command, before any worker starts
         check_camera_options(self.focal, self.hfov, self.detect_width)
+        if self.detector not in DETECTORS:
+            raise ValueError(f"unknown detector {self.detector!r}; choose one of {', '.join(DETECTORS)}")
+        if self.detector_weights is not None and self.detector != "skeleton":
+            raise ValueError("--detector-weights needs --detector skeleton")
+
+
+#: The 2D detectors a pipeline can run.
+DETECTORS = ("mediapipe", "skeleton")
+
+
+def lifter_for(detector: str, detector_weights: str | None, model: str | None, default: str = DEFAULT_MODEL) -> str:
+    """The lifter a run uses: model when given; else, with the skeleton net, the lifter it was
+    trained with (its card's "lifter"); else default. A bad skeleton-net file fails here."""
+    if model is not None:
+        return model
+    if detector == "skeleton":
+        from .detect.skeleton_net import DEFAULT_WEIGHTS, load_skeleton_net
+        lifter = load_skeleton_net(detector_weights or DEFAULT_WEIGHTS)[1].get("lifter")
+        if lifter:
+            return str(lifter)
+    return default
 
 
 def build_pipeline(options: VideoOptions, live_filter: OneEuroFilter | None = None, static_images: bool = False):
-    from .detect.mediapipe import PoseDetector
     from .lifting import Lifter
-    return PosePipeline(Lifter.from_pretrained(options.model), PoseDetector(static_image_mode=static_images),
-                        focal=options.focal, hfov=options.hfov, filter=live_filter,
+    if options.detector == "skeleton":
+        from .detect.skeleton_net import DEFAULT_WEIGHTS, SkeletonNetDetector
+        detector = SkeletonNetDetector(options.detector_weights or DEFAULT_WEIGHTS)
+        lifter = Lifter.from_pretrained(options.model or detector.lifter or DEFAULT_MODEL)
+    else:
+        from .detect.mediapipe import PoseDetector
+        lifter = Lifter.from_pretrained(options.model or DEFAULT_MODEL)   # before MediaPipe: nothing to close
+        detector = PoseDetector(static_image_mode=static_images)
+    return PosePipeline(lifter, detector, focal=options.focal, hfov=options.hfov, filter=live_filter,
                         detect_width=options.detect_width)
 
 

@@ -67,6 +67,7 @@ class RunResult:
     focal: float              # px
     fps: float
     source: str               # the input video
+    confidence: np.ndarray | None = None   # [N] the skeleton net's confidence, NaN where no person; None: MediaPipe
 
     def __post_init__(self) -> None:
         self.joints3d = np.asarray(self.joints3d, dtype=np.float32)
@@ -78,6 +79,10 @@ class RunResult:
                             ("visibility", (n, j)), ("timestamps", (n,))):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"RunResult.{name} must be {list(shape)}, got {list(getattr(self, name).shape)}")
+        if self.confidence is not None:
+            self.confidence = np.asarray(self.confidence, dtype=np.float32)
+            if self.confidence.shape != (n,):
+                raise ValueError(f"RunResult.confidence must be [{n}], got {list(self.confidence.shape)}")
         if len(self.image_size) != 2 or min(self.image_size) <= 0:
             raise ValueError(f"RunResult.image_size must be (width, height), got {self.image_size}")
         if not (self.focal > 0 and self.fps > 0):
@@ -267,14 +272,17 @@ JSON_UNITS = {
 
 
 def person_entry(joints3d: np.ndarray, joints2d: np.ndarray, visibility: np.ndarray,
-                 world: np.ndarray | None) -> dict | None:
-    """One person's joints for JSON ([17, 3] mm, [17, 2] px, [17]); None (null) without a pose."""
+                 world: np.ndarray | None, confidence: float | None = None) -> dict | None:
+    """One person's joints for JSON ([17, 3] mm, [17, 2] px, [17]); None (null) without a pose.
+    confidence: the skeleton net's, kept when given and finite (MediaPipe's runs have none)."""
     if not np.isfinite(joints3d).all():
         return None
     entry = {"joints3d_mm": _nan_to_none(joints3d, 2)}
     if world is not None:
         entry["joints3d_world_mm"] = _nan_to_none(world, 2)
     entry |= {"joints2d_px": _nan_to_none(joints2d, 2), "visibility": _nan_to_none(visibility, 4)}
+    if confidence is not None and np.isfinite(confidence):
+        entry["confidence"] = round(float(confidence), 4)
     return entry
 
 
@@ -288,7 +296,8 @@ def json_header(source: str, image_size: tuple[int, int], focal: float) -> dict:
 def poses_json(result: RunResult, joints3d: np.ndarray, world: np.ndarray, ground: GroundFrame) -> str:
     """poses.json: metadata, the floor, and one entry per frame ("person": null where there is none)."""
     frames = [{"frame": i, "time_s": round(float(result.timestamps[i]), 6),
-               "person": person_entry(joints3d[i], result.joints2d[i], result.visibility[i], world[i])}
+               "person": person_entry(joints3d[i], result.joints2d[i], result.visibility[i], world[i],
+                                      None if result.confidence is None else result.confidence[i])}
               for i in range(len(joints3d))]
     doc = {**json_header(result.source, result.image_size, result.focal), "fps": result.fps,
            "ground": ground.as_dict(), "frames": frames}
@@ -336,10 +345,11 @@ def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Pat
     bvh_from_poses(world, result.fps).write(paths["poses.bvh"])
     atomic_write_text(paths["poses.json"], poses_json(result, joints3d, world, ground))
     atomic_write_text(paths["poses.csv"], poses_csv(result, joints3d))
+    confidence = {} if result.confidence is None else {"confidence": result.confidence}
     write_poses(paths["poses.npz"], PoseSequence(
         joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
         focal=result.focal,
-        extra={"joints3d_raw": result.joints3d, "joints3d_world": world.astype(np.float32),
+        extra={**confidence, "joints3d_raw": result.joints3d, "joints3d_world": world.astype(np.float32),
                "visibility": result.visibility, "timestamps": result.timestamps, "fps": np.float64(result.fps),
                "source": np.str_(result.source), "ground": np.str_(json.dumps(ground.as_dict())),
                "camera_height_mm": np.float64(ground.camera_height_mm),

@@ -31,16 +31,18 @@ def process_image(pipeline: PosePipeline, image_bgr: np.ndarray) -> FrameResult:
 
 
 def write_image_outputs(base: str | os.PathLike, image_bgr: np.ndarray, result: FrameResult, focal: float,
-                        source: str) -> list[Path]:
+                        source: str, panel: bool | None = None) -> list[Path]:
     """<base>.json (poses.json's schema for one frame: docs/outputs.md; "person" is null when
-    there is none) and <base>.overlay.png (the 2D overlay beside the 3D view), each atomically."""
+    there is none) and <base>.overlay.png (the 2D overlay beside the 3D view), each atomically.
+    panel: the skeleton net's panel (pipeline.draw_result); None: when the result has its detection."""
     base = Path(base)
     height, width = image_bgr.shape[:2]
-    person = person_entry(result.joints3d, result.joints2d, result.visibility, None) if result.person else None
+    person = person_entry(result.joints3d, result.joints2d, result.visibility, None,
+                          result.confidence) if result.person else None
     record = {**json_header(source, (width, height), focal), "person": person}
     json_path, png_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".overlay.png")
     atomic_write_text(json_path, json.dumps(record, indent=1) + "\n")
-    picture = draw_result(image_bgr.copy(), result, SkeletonRenderer(size=(height, height)))
+    picture = draw_result(image_bgr.copy(), result, SkeletonRenderer(size=(height, height)), panel=panel)
     with atomic_path(png_path, suffix=".png") as tmp:
         if not cv2.imwrite(tmp, picture):
             raise ValueError(f"{png_path}: OpenCV could not write the image")

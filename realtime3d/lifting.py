@@ -115,18 +115,18 @@ class Lifter:
 
     @torch.inference_mode()   # numpy out, no autograd: the cheapest mode per torch call
     def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
-             visibility=None, batch_size: int = 4096) -> np.ndarray:
+             visibility=None, batch_size: int = 4096, threshold: float = VISIBILITY_THRESHOLD) -> np.ndarray:
         """Lift keypoints [N, 17, 2] in pixels to 3D [N, 17, 3] in mm, camera coordinates.
 
         image_size is (width, height); focal in pixels (default: camera.DEFAULT_HFOV_DEG).
         A joint is missing when its coordinates are NaN or its visibility [N, 17] is
-        below VISIBILITY_THRESHOLD. Frames with fewer than MIN_VISIBLE_JOINTS visible
-        joints give NaN rows.
+        below threshold (VISIBILITY_THRESHOLD, MediaPipe's; a detector can have its own).
+        Frames with fewer than MIN_VISIBLE_JOINTS visible joints give NaN rows.
         """
         kp = np.asarray(keypoints_px, dtype=np.float32)
         if kp.ndim == 2:
             return self.lift(kp[None], image_size, focal, None if visibility is None
-                             else np.asarray(visibility)[None], batch_size)[0]
+                             else np.asarray(visibility)[None], batch_size, threshold)[0]
         if kp.ndim != 3 or kp.shape[1:] != (H36M17.num_joints, 2):
             raise ValueError(f"keypoints must be [N, {H36M17.num_joints}, 2], got {list(kp.shape)}")
         if len(image_size) != 2 or min(image_size) <= 0:
@@ -139,7 +139,7 @@ class Lifter:
             vis = np.asarray(visibility, dtype=np.float32)
             if vis.shape != mask.shape:
                 raise ValueError(f"visibility must be {list(mask.shape)}, got {list(vis.shape)}")
-            mask &= vis >= VISIBILITY_THRESHOLD
+            mask &= vis >= threshold
         ok = mask.sum(1) >= MIN_VISIBLE_JOINTS
         out = np.full(kp.shape[:2] + (3,), np.nan, dtype=np.float32)
         if not ok.any():

@@ -80,7 +80,7 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
             latencies.append(time.monotonic() - frame.t)
             with_person += result.person
             if record:
-                rows.append((result.joints3d, result.joints2d, result.visibility, frame.t))
+                rows.append((result.joints3d, result.joints2d, result.visibility, frame.t, result.confidence))
             if on_result is not None and not on_result(frame, result):
                 break
     except KeyboardInterrupt:   # Ctrl-C ends a live session like q does: the stats and recording stay
@@ -92,9 +92,10 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
     lat = 1e3 * np.array(latencies) if latencies else np.full(1, np.nan)
     recording = None
     if record and rows:
-        j3, j2, vis, ts = (np.array(v) for v in zip(*rows))
+        j3, j2, vis, ts, confidence = (np.array(v) for v in zip(*rows))
         recording = RunResult(j3, j2, vis, ts - ts[0], size, pipeline.focal_for(size),
-                              fps=len(rows) / max(ts[-1] - ts[0], 1e-3), source=source.name)
+                              fps=len(rows) / max(ts[-1] - ts[0], 1e-3), source=source.name,
+                              confidence=confidence if pipeline.detector_name == "skeleton" else None)
     return LiveStats(frames=len(latencies), with_person=with_person, seconds=seconds,
                      fps=len(latencies) / seconds if seconds > 0 else 0.0,
                      latency_ms_mean=float(lat.mean()), latency_ms_p95=float(np.percentile(lat, 95)),

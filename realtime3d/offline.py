@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .capture import Frame, VideoSource
+from .detect.detection import Detection
 from .export import RunResult, write_outputs
 from .filters import zero_lag_filter
 from .io._atomic import atomic_path, remove_stale_temps
@@ -60,8 +61,10 @@ class VideoRunSummary:
 def _fingerprint(source: VideoSource, pipeline: PosePipeline) -> str:
     """What a partial run must share with the run that resumes it."""
     stat = os.stat(source.path)
+    detector = getattr(pipeline.detector, "fingerprint", None)      # MediaPipe's runs keep their old one
     return f"{os.path.abspath(source.path)}|{stat.st_size}|{stat.st_mtime_ns}|{pipeline.lifter.name}|" \
-           f"{pipeline.focal_for(source.image_size):.6g}|{pipeline.detect_width}|{CHUNK_FRAMES}|{LIFT_BATCH}"
+           f"{pipeline.focal_for(source.image_size):.6g}|{pipeline.detect_width}|{CHUNK_FRAMES}|{LIFT_BATCH}" \
+           + (f"|{detector}" if detector else "")
 
 
 def _load_partial(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
@@ -125,7 +128,8 @@ class _OverlayWriter:
     no per-frame image is allocated, copied side by side and freed."""
 
     def __init__(self, path: str, fps: float, frame_size: tuple[int, int], max_height: int | None,
-                 audio_from: str | None = None):
+                 audio_from: str | None = None, panel: bool = False):
+        self.panel = panel                    # the skeleton net's panel on every frame
         width, height = frame_size
         scale = min(1.0, max_height / height) if max_height else 1.0
         # (width, height), even: yuv420p has one chroma sample per 2x2 pixels
@@ -152,10 +156,9 @@ class _OverlayWriter:
         """The overlay of draw_result(), drawn into the canvas; returns it."""
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size, dst=self.resized, interpolation=cv2.INTER_LINEAR)
-            result = FrameResult(result.joints2d * self.scale_xy, result.visibility, result.joints3d,
-                                 result.person)
+            result = result.scaled(self.scale_xy)
         self.frame_part[:] = image
-        draw_result(self.frame_part, result, renderer=None)
+        draw_result(self.frame_part, result, renderer=None, panel=self.panel)
         self.renderer.render(result.joints3d if result.person else None, out=self.panel_part)
         return self.canvas
 
@@ -208,6 +211,9 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     fingerprint = _fingerprint(source, pipeline)
     saved = _load_partial(partial_path, fingerprint) if resume else None
     keys = ("joints2d", "visibility", "joints3d", "t")
+    with_confidence = pipeline.detector_name == "skeleton"     # the skeleton net's per-frame confidence
+    if with_confidence:
+        keys += ("confidence",)
     rows: dict[str, list] = {k: list(saved[k]) if saved is not None else [] for k in keys}
     resumed_from = len(rows["t"])
     total = min(filter(None, (len(source), max_frames)), default=None)
@@ -219,14 +225,15 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                dynamic_ncols=True, leave=False)
     writer = None
     warnings: list[str] = []
-    pending: list[tuple[Frame, np.ndarray, np.ndarray]] = []    # detected, not lifted yet
+    pending: list[tuple[Frame, np.ndarray, np.ndarray, Detection | None]] = []    # detected, not lifted yet
+    threshold = pipeline.visibility_threshold
 
     def emit(frame: Frame, result: FrameResult) -> None:
         nonlocal writer
         if overlay:
             if writer is None:
                 writer = _OverlayWriter(overlay_tmp, source.fps, source.image_size, overlay_height,
-                                        audio_from=source.path)
+                                        audio_from=source.path, panel=with_confidence)
             writer.put(frame.image, result, frame.index)
         bar.update()
         if on_result is not None and not on_result(frame, result):
@@ -238,10 +245,12 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
             return
         joints3d = pipeline.lift_batch(np.stack([p[1] for p in pending]), np.stack([p[2] for p in pending]),
                                        source.image_size)                                # [B, 17, 3]
-        for (frame, joints2d, visibility), pose in zip(pending, joints3d):
-            for key, value in zip(keys, (joints2d, visibility, pose, frame.t)):
+        for (frame, joints2d, visibility, detection), pose in zip(pending, joints3d):
+            confidence = np.nan if detection is None or detection.confidence is None else detection.confidence
+            for key, value in zip(keys, (joints2d, visibility, pose, frame.t, confidence)):
                 rows[key].append(value)
-            emit(frame, FrameResult(joints2d, visibility, pose, bool(np.isfinite(pose).all())))
+            emit(frame, FrameResult(joints2d, visibility, pose, bool(np.isfinite(pose).all()),
+                                    detection=detection, visibility_threshold=threshold))
         pending.clear()
         if len(rows["t"]) % CHUNK_FRAMES == 0:
             _save_partial(partial_path, fingerprint, rows)
@@ -258,14 +267,22 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     break
                 if k < resumed_from:
                     pose = rows["joints3d"][k]
+                    saved_detection = None     # the confidence is saved, the skeleton images are not
+                    if with_confidence and np.isfinite(rows["confidence"][k]):
+                        saved_detection = Detection(rows["joints2d"][k], rows["visibility"][k],
+                                                    confidence=float(rows["confidence"][k]))
                     emit(frame, FrameResult(rows["joints2d"][k], rows["visibility"][k], pose,
-                                            bool(np.isfinite(pose).all())))
+                                            bool(np.isfinite(pose).all()), detection=saved_detection,
+                                            visibility_threshold=threshold))
                 else:
                     if k % CHUNK_FRAMES == 0:
                         pipeline.restart_tracking()
                     found = pipeline.detect(frame.image, frame.rgb)
-                    empty = no_person()
-                    pending.append((frame, *(found if found is not None else (empty.joints2d, empty.visibility))))
+                    if found is None:
+                        empty = no_person()
+                        pending.append((frame, empty.joints2d, empty.visibility, None))
+                    else:
+                        pending.append((frame, found.joints2d_px, found.visibility, found))
                     if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
                         lift_pending()
                 k += 1
@@ -285,7 +302,8 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
         result = RunResult(joints3d=joints3d, joints2d=np.array(rows["joints2d"][:k]),
                            visibility=np.array(rows["visibility"][:k]), timestamps=np.array(rows["t"][:k]),
                            image_size=source.image_size, focal=pipeline.focal_for(source.image_size),
-                           fps=source.fps, source=str(source.path))
+                           fps=source.fps, source=str(source.path),
+                           confidence=np.array(rows["confidence"][:k]) if with_confidence else None)
         # poses.* first; overlay.mp4 is renamed into place on leaving this block
         outputs = write_outputs(outdir, result)
     partial_path.unlink(missing_ok=True)

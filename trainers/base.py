@@ -139,6 +139,10 @@ class Method(ABC):
     reads_3d: ClassVar[str] = ""
     #: How the shipped hyperparameters were chosen, when that read anything (model cards say it).
     tuned_on: ClassVar[str] = ""
+    #: Whether the method scores its own validation (validate()) instead of the spine's lifter
+    #: Validator, and the columns of eval.csv its scores fill.
+    own_validation: ClassVar[bool] = False
+    eval_fields: ClassVar[tuple[str, ...]] = ("val_cycle_2d", "val_p_mpjpe")
 
     def __init__(self, cfg, ctx: Context):
         self.cfg, self.ctx = cfg, ctx
@@ -163,6 +167,12 @@ class Method(ABC):
     def eval_model(self, models: dict[str, nn.Module]) -> nn.Module:
         """The lifting network that validation scores and best.pt exports (e.g. the EMA generator).
         Called with unwrapped models."""
+
+    def validate(self, models: dict[str, nn.Module]) -> dict[str, float]:
+        """With own_validation: the method's validation scores {name: value} (eval_fields, the
+        criterion among them). Called with unwrapped models on rank 0; a 2D-only method's
+        criterion must not read 3D."""
+        raise NotImplementedError(f"{self.name} sets own_validation but has no validate()")
 
     def model_card(self) -> dict:
         """Extra model-card keys of the exported network, read by Lifter.from_pretrained
@@ -304,13 +314,14 @@ class Trainer:
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir / "config.json", json.dumps(self.exp.as_dict(), indent=2) + "\n")
-            validate = Validator(self.ctx.val_pool(), seed=VAL_SEED, max_frames=tc.val_frames)
-            if self.method.criterion == "val_p_mpjpe" and validate.body is None:
+            validate = (None if self.method.own_validation
+                        else Validator(self.ctx.val_pool(), seed=VAL_SEED, max_frames=tc.val_frames))
+            if self.method.criterion == "val_p_mpjpe" and validate is not None and validate.body is None:
                 raise ValueError(f"{self.method.name} selects on val_p_mpjpe, which this validation data cannot "
                                  "give (it has no 3D)")
             test = self._test_metrics() if tc.test_every_s > 0 else None
             log = RunLog(self.run_dir, self.step if resumed else None,
-                         ("val_cycle_2d", "val_p_mpjpe", *(test.fields if test else ())))
+                         (*self.method.eval_fields, *(test.fields if test else ())))
             bar = self._bar()
         t0 = time.perf_counter() - self.elapsed_s
         # a fresh run validates (and tests) after its first step, a resumed one an interval after the resume
@@ -367,9 +378,9 @@ class Trainer:
             self._note(f"train.test_every_s ignored: {exc}")
             return None
 
-    def _validate(self, validate: Validator, log: RunLog) -> None:
+    def _validate(self, validate: Validator | None, log: RunLog) -> None:
         model = self.eval_model()
-        scores = validate(model)
+        scores = validate(model) if validate is not None else self.method.validate(self.models)
         self._validated_step = self.step
         log.scalars(log.eval, self.step, self.elapsed_s, scores)
         self.since_best += 1

@@ -33,6 +33,7 @@ METHODS = {
     "distill": "realtime3d.trainers.distill:Distill",
     "svmac": "realtime3d.trainers.svmac:SVMAC",
     "cycle": "realtime3d.trainers.cycle:Cycle",
+    "skeleton-net": "realtime3d.trainers.skeleton_net:SkeletonNetMethod",
 }
 
 #: Every shipped model (realtime3d/weights/NAME.pt) and the one config that trains it
@@ -48,6 +49,11 @@ SHIPPED_MODELS = {
     "drover-live": "distill_cmu-h36m17_drover-to-w256-b4_20min",
 }
 
+#: Every shipped 2D detector (realtime3d/weights/detectors/NAME.pt) and the config that trains it.
+SHIPPED_DETECTORS = {
+    "skeleton-net": "skeleton-net_cmu-synth-fixedcam_w24_60min",
+}
+
 #: `realtime3d train METHOD` trains the shipped config of that method.
 SHIPPED = {
     "drover": SHIPPED_MODELS["drover"],
@@ -55,6 +61,7 @@ SHIPPED = {
     "distill": SHIPPED_MODELS["drover-live"],
     "svmac": SHIPPED_MODELS["svmac"],
     "cycle": SHIPPED_MODELS["cycle"],
+    "skeleton-net": SHIPPED_DETECTORS["skeleton-net"],
 }
 
 

@@ -24,6 +24,10 @@ CRITERIA = {
                     "seeded random camera (azimuth 0-360, elevation 0-20 deg), project, lift again, turn back, "
                     "project; mean joint distance to the input, in % of the pose's RMS radius",
     "val_p_mpjpe": "P-MPJPE (mm) against the validation subjects' 3D (reads 3D)",
+    "val_recon": "image reconstruction error of fixed validation render pairs (val subjects' clips): the "
+                 "conditional decoder redraws a frame from its skeleton image and the other frame; mean L1, "
+                 "in % of the pixel range (images alone, no label)",
+    "val_recon_footage": "val_recon on fixed pairs of frames of the user's own footage (images alone, no label)",
 }
 
 

@@ -18,13 +18,12 @@ wheel, so nothing is downloaded.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import mediapipe as mp
 import numpy as np
 
 from ..skeleton import H36M17, derive_h36m_torso
+from .detection import Detection, check_frame as _checked
 
 _LM = mp.solutions.pose.PoseLandmark
 NUM_LANDMARKS = len(_LM)  # 33
@@ -91,22 +90,6 @@ def landmarks_to_h36m(landmarks33: np.ndarray, visibility33: np.ndarray) -> tupl
 _BLANK_RGB = np.zeros((64, 64, 3), np.uint8)   # what reset() shows MediaPipe
 
 
-def _checked(frame, order: str) -> np.ndarray:
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or 0 in frame.shape:
-        raise ValueError(f"frame must be a {order} uint8 image [H, W, 3], got {frame.dtype} {list(frame.shape)}")
-    return frame
-
-
-@dataclass
-class Detection:
-    """One person in one frame."""
-
-    joints2d_px: np.ndarray   # [17, 2] float32, pixels of the frame
-    visibility: np.ndarray    # [17] float32 in 0..1 (derived joints: min of their sources)
-    landmarks33: np.ndarray   # [33, 4] float32 raw MediaPipe (x_px, y_px, z, visibility)
-
-
 class PoseDetector:
     """MediaPipe pose, model_complexity=1 (shipped in the wheel; never downloads).
 
@@ -115,6 +98,8 @@ class PoseDetector:
     smooth_landmarks is MediaPipe's own One Euro filtering; off by default because
     realtime3d.filters applies its own, optional one.
     """
+
+    name = "mediapipe"
 
     def __init__(self, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, smooth_landmarks: bool = False):

@@ -1,5 +1,5 @@
-"""OpenCV drawing on a BGR frame: the 2D skeleton and a status box. Both draw in place
-and return the frame."""
+"""OpenCV drawing on a BGR frame: the 2D skeleton, a status box, and the skeleton net's panel
+and crop box. All draw in place and return the frame."""
 from __future__ import annotations
 
 import cv2
@@ -7,7 +7,7 @@ import numpy as np
 
 from ..lifting import VISIBILITY_THRESHOLD
 from ..skeleton import H36M17, Skeleton
-from .style import bone_colors_bgr, joint_colors_bgr
+from .style import CENTER_RGB, bone_colors_bgr, joint_colors_bgr, rgb_to_bgr8
 
 #: Coordinates beyond this many frame sizes off the frame are clipped before drawing
 #: (OpenCV needs int32 points); so far out, the clipping moves no drawn line visibly.
@@ -93,4 +93,79 @@ def draw_status(frame_bgr: np.ndarray, lines: list[str]) -> np.ndarray:
     for i, line in enumerate(lines):
         baseline = pad + i * line_h + text_h
         cv2.putText(frame_bgr, line, (pad, baseline), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return frame_bgr
+
+
+#: The skeleton net's panel: its side over the frame's shorter side.
+PANEL_SHARE = 0.4
+
+
+def _text(frame_bgr: np.ndarray, text: str, origin: tuple[int, int], scale: float, thickness: int) -> None:
+    cv2.putText(frame_bgr, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+def skeleton_panel_image(skeleton: np.ndarray | None, rendered: np.ndarray | None, side: int) -> np.ndarray:
+    """The panel's picture [side, side, 3] BGR uint8: Phi's skeleton image (the max over its bone
+    channels) in grey, under kappa of Omega's 2D in colour (each pixel takes the colour of its
+    strongest bone, by side as style.py colours joints, with that bone's value as opacity).
+    Grey without colour: Phi drew a limb that Omega's 2D does not explain; colour on black:
+    Omega put a limb where Phi drew none. Black when either image is missing."""
+    if skeleton is None or rendered is None:
+        return np.zeros((side, side, 3), np.uint8)
+    grey = np.clip(np.asarray(skeleton, np.float32).max(0), 0.0, 1.0)                # [S, S]
+    rendered = np.clip(np.asarray(rendered, np.float32), 0.0, 1.0)                    # [K, S, S]
+    alpha = rendered.max(0)[..., None]                                                # [S, S, 1]
+    colours = np.array(bone_colors_bgr(), np.float32)[rendered.argmax(0)]             # [S, S, 3]
+    picture = (1.0 - alpha) * (200.0 * grey[..., None]) + alpha * colours
+    picture = cv2.resize(picture, (side, side), interpolation=cv2.INTER_LINEAR)
+    return np.clip(picture + 0.5, 0, 255).astype(np.uint8)
+
+
+def draw_skeleton_panel(frame_bgr: np.ndarray, detection=None) -> np.ndarray:
+    """The skeleton net's panel inset at the top right of the frame, in place; returns it.
+
+    detection: a detect.Detection of the skeleton net (its skeleton, rendered and confidence),
+    or None (no person: an empty panel that says so). A detection with a confidence but no
+    images (frames taken from a resumed run's saved results) shows its confidence only."""
+    check_frame(frame_bgr)
+    h, w = frame_bgr.shape[:2]
+    side = int(min(w // 2, max(48, round(min(h, w) * PANEL_SHARE))))
+    margin = max(2, side // 32)
+    x0, y0 = w - side - margin, margin
+    if x0 < 0 or side < 8:
+        return frame_bgr
+    skeleton = getattr(detection, "skeleton", None)
+    rendered = getattr(detection, "rendered", None)
+    frame_bgr[y0:y0 + side, x0:x0 + side] = skeleton_panel_image(skeleton, rendered, side)
+    cv2.rectangle(frame_bgr, (x0 - 1, y0 - 1), (x0 + side, y0 + side), rgb_to_bgr8(CENTER_RGB), 1)
+    scale = max(0.3, side / 480)
+    thickness = max(1, int(round(scale * 2)))
+    confidence = getattr(detection, "confidence", None)
+    if detection is None:
+        caption = "no person"
+    elif confidence is None:
+        caption = "no confidence"
+    else:
+        caption = f"confidence {confidence:.2f}" + ("" if skeleton is not None else " (saved)")
+    (tw, th), base = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    pad = max(2, int(round(6 * scale)))
+    band = frame_bgr[y0 + side - th - base - 2 * pad:y0 + side, x0:x0 + side]
+    band[:] = (band.astype(np.uint16) * 2 // 5).astype(np.uint8)
+    _text(frame_bgr, caption, (x0 + pad, y0 + side - base - pad), scale, thickness)
+    _text(frame_bgr, "Phi grey, Omega colour", (x0 + pad, y0 + pad + th), scale * 0.8, max(1, thickness - 1))
+    return frame_bgr
+
+
+def draw_crop_box(frame_bgr: np.ndarray, box: tuple[float, float, float]) -> np.ndarray:
+    """The skeleton net's crop (x0, y0, side), frame pixels, as a thin grey square; in place.
+    A crop that holds the whole frame (the full-frame fallback) is not drawn."""
+    check_frame(frame_bgr)
+    x0, y0, side = (float(v) for v in box)
+    h, w = frame_bgr.shape[:2]
+    if x0 <= -0.5 and y0 <= -0.5 and x0 + side >= w - 0.5 and y0 + side >= h - 0.5:
+        return frame_bgr
+    corners = to_int_pixels(np.array([[x0 + 0.5, y0 + 0.5], [x0 + side - 0.5, y0 + side - 0.5]]),
+                            frame_bgr.shape)
+    cv2.rectangle(frame_bgr, tuple(map(int, corners[0])), tuple(map(int, corners[1])),
+                  rgb_to_bgr8(CENTER_RGB), 1, cv2.LINE_AA)
     return frame_bgr

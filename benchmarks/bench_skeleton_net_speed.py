@@ -1,0 +1,123 @@
+"""How fast the image path runs on this CPU: Phi -> Omega -> Lambda at 128 x 128, batch 1, beside
+MediaPipe (+ the same Lambda) on the same frames, in one run.
+
+Frames: the first `--frames` frames of the street video (1280 x 720), converted to RGB before
+the clock starts (as the app's decode thread does). Per frame, one thread:
+- core: Phi -> Omega -> Lambda on the frame's 128 x 128 person crop (the net and the lifter only);
+- skeleton detector: SkeletonNetDetector.detect_rgb (crop cut, Phi -> Omega, kappa and the
+  agreement) + Lambda's lift;
+- mediapipe: PoseDetector.detect_rgb (tracking mode, model_complexity 1) + the same lift.
+fps = 1000 / the median ms of a frame (after 5 warm-up frames). Writes
+benchmarks/results/skeleton_net_speed.json (machine, commit).
+
+    python benchmarks/bench_skeleton_net_speed.py [--frames 150] [--weights PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import commit, machine_info  # noqa: E402
+
+from realtime3d.crops import cut  # noqa: E402
+from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
+from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.lifting import Lifter  # noqa: E402
+from realtime3d.models.image import CROP_SIZE  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
+RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_speed.json"
+WARMUP = 5
+
+
+def frames_rgb(video: str, n: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(video)
+    out = []
+    while len(out) < n:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        out.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    if not out:
+        raise SystemExit(f"bench_skeleton_net_speed: no frames could be read from {video}")
+    return out
+
+
+def per_frame_ms(fn, frames: list[np.ndarray]) -> list[float]:
+    times = []
+    for i, frame in enumerate(frames):
+        start = time.perf_counter()
+        fn(frame)
+        if i >= WARMUP:
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def summary(times: list[float]) -> dict:
+    median = float(np.median(times))
+    return {"median_ms": round(median, 2), "p90_ms": round(float(np.percentile(times, 90)), 2),
+            "fps": round(1000 / median, 1), "frames": len(times)}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--video", default=str(DEFAULT_VIDEO), help="the video whose frames are timed")
+    ap.add_argument("--frames", type=int, default=150, help="frames timed (after 5 warm-up frames)")
+    ap.add_argument("--weights", default="skeleton-net", help="the skeleton net: a shipped name or a .pt")
+    ap.add_argument("--out", default=str(RESULTS), help="results file")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    frames = frames_rgb(args.video, args.frames + WARMUP)
+    size = (frames[0].shape[1], frames[0].shape[0])
+    net, card = load_skeleton_net(args.weights)
+    net.eval()
+    lifter = Lifter.from_pretrained(card["lifter"])
+    lifter.flip_average = False
+
+    box = (size[0] / 2, size[1] / 2, float(min(size)))
+    crops = {id(f): torch.from_numpy(cut(f, box, CROP_SIZE)).permute(2, 0, 1)[None].float() / 255 for f in frames}
+
+    @torch.inference_mode()
+    def core(frame):
+        _, joints = net(crops[id(frame)])
+        lifter.lift(joints[0].numpy(), (CROP_SIZE, CROP_SIZE))
+
+    detector = SkeletonNetDetector(args.weights)
+
+    def skeleton(frame):
+        found = detector.detect_rgb(frame)
+        if found is not None:
+            lifter.lift(found.joints2d_px, size)
+
+    with PoseDetector() as mediapipe:
+        def mp(frame):
+            found = mediapipe.detect_rgb(frame)
+            if found is not None:
+                lifter.lift(found.joints2d_px, size, visibility=found.visibility)
+        rows = {"core: Phi -> Omega -> Lambda at 128x128": summary(per_frame_ms(core, frames)),
+                "skeleton detector + Lambda": summary(per_frame_ms(skeleton, frames)),
+                "mediapipe + Lambda": summary(per_frame_ms(mp, frames))}
+    detector.close()
+    base = rows["mediapipe + Lambda"]["median_ms"]
+    result = {"what": "per-frame time, batch 1, one torch thread; fps = 1000 / median ms",
+              "video": Path(args.video).name, "frame_size": size, "weights": args.weights, "lifter": card["lifter"],
+              "rows": rows,
+              "ratio_to_mediapipe": {k: round(base / v["median_ms"], 2) for k, v in rows.items()},
+              "machine": machine_info(), "commit": commit()}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The image networks of Sosa & Hogg (seeds/004, sec. 3.1): Phi, Omega, the skeleton-image
+discriminator D, and the conditional image decoder of Jakab et al. (their [14]).
+
+Sizes (CPU budget: about 60 training minutes on 2 cores, and 30 fps for Phi -> Omega -> Lambda
+at batch 1): a person crop of CROP_SIZE x CROP_SIZE RGB pixels; skeleton images of
+SKELETON_SIZE x SKELETON_SIZE, one channel per bone (the kernels' render_skeleton "per_bone":
+eq. 2 per bone). The paper's image is one channel, the min over all bones; a per-bone image
+tells Omega which limb is which, where one channel draws a person seen from the front and
+from behind as the same image, and the L2 regression of eq. 9 would average the two.
+
+Pixels: a joint (x, y) in skeleton-image pixels has its centre at integer coordinates (the
+kernels' convention); the crop's pixel of the same point is (x + 0.5) * SCALE - 0.5.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..kernels import render_skeleton
+from ..skeleton import H36M17
+
+#: Side of the person crop that Phi reads, pixels.
+CROP_SIZE = 128
+#: Side of a skeleton image, pixels.
+SKELETON_SIZE = 64
+#: Crop pixels per skeleton-image pixel.
+SCALE = CROP_SIZE // SKELETON_SIZE
+#: kappa's sharpness (eq. 2), per skeleton-image pixel squared: a bone's profile exp(-gamma d^2)
+#: falls to 1/e at 1.4 px from its axis, about the line width of Jakab et al.'s renders.
+GAMMA = 0.5
+NUM_BONES = len(H36M17.bones)
+
+
+def crop_to_skeleton_px(points: torch.Tensor) -> torch.Tensor:
+    """Crop pixels [..., 2] -> skeleton-image pixels [..., 2]."""
+    return (points + 0.5) / SCALE - 0.5
+
+
+def skeleton_to_crop_px(points: torch.Tensor) -> torch.Tensor:
+    """Skeleton-image pixels [..., 2] -> crop pixels [..., 2]."""
+    return (points + 0.5) * SCALE - 0.5
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    """3x3 conv, GroupNorm, ReLU: the unit of every network here (GroupNorm: batch-size free)."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(min(8, cout // 4), cout),
+                         nn.ReLU(inplace=True))
+
+
+class _UNet(nn.Module):
+    """A small U-Net: [B, cin, 2S, 2S] -> [B, cout, S, S] logits (three levels below S).
+    Channels c, 2c, 4c at S, S/2, S/4; skip connections at S and S/2."""
+
+    def __init__(self, cin: int, cout: int, width: int):
+        super().__init__()
+        c = width
+        self.stem = nn.Sequential(_conv(cin, c, 2), _conv(c, c))                # 2S -> S
+        self.down1 = nn.Sequential(_conv(c, 2 * c, 2), _conv(2 * c, 2 * c))     # S/2
+        self.down2 = nn.Sequential(_conv(2 * c, 4 * c, 2), _conv(4 * c, 4 * c), _conv(4 * c, 4 * c))  # S/4
+        self.up1 = _conv(4 * c + 2 * c, 2 * c)                                  # S/2
+        self.up0 = _conv(2 * c + c, c)                                          # S
+        self.head = nn.Conv2d(c, cout, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = self.stem(x)
+        s1 = self.down1(s0)
+        s2 = self.down2(s1)
+        u1 = self.up1(torch.cat([F.interpolate(s2, scale_factor=2.0, mode="nearest"), s1], 1))
+        u0 = self.up0(torch.cat([F.interpolate(u1, scale_factor=2.0, mode="nearest"), s0], 1))
+        return self.head(u0)
+
+
+#: Phi's two output forms: "image", a free skeleton image (a sigmoid per pixel and bone, the
+#: paper's Phi); "keypoints", joint heatmaps whose soft-argmax kappa renders (eq. 2), so that every
+#: skeleton image Phi draws is one of some 2D pose (Jakab et al.'s keypoint bottleneck).
+PHI_OUTPUTS = ("image", "keypoints")
+_BONES = torch.tensor(H36M17.bones, dtype=torch.long)
+
+
+class ImageToSkeleton(nn.Module):
+    """Phi: an RGB crop [B, 3, CROP_SIZE, CROP_SIZE] in 0..1 -> a skeleton image
+    [B, NUM_BONES, SKELETON_SIZE, SKELETON_SIZE] in (0, 1) (the encoder half of Jakab et al.'s
+    autoencoder, as the paper says); output: PHI_OUTPUTS."""
+
+    def __init__(self, width: int = 24, output: str = "image"):
+        super().__init__()
+        if output not in PHI_OUTPUTS:
+            raise ValueError(f"Phi's output must be one of {', '.join(PHI_OUTPUTS)}, got {output!r}")
+        self.output = output
+        self.net = _UNet(3, NUM_BONES if output == "image" else H36M17.num_joints, width)
+        self.register_buffer("mean", torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("bones", _BONES.clone(), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        _check_image(image)
+        logits = self.net((image - self.mean) * 2.0)
+        if self.output == "image":
+            return torch.sigmoid(logits)
+        joints = soft_argmax(logits)                                             # [B, J, 2] skeleton px
+        return render_skeleton(joints, self.bones, (SKELETON_SIZE, SKELETON_SIZE), GAMMA, mode="per_bone")
+
+
+def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
+    """Heatmap logits [B, J, h, w] -> the expected pixel [B, J, 2] (x, y) of each softmax map,
+    in the pixels of the map (centres at integers)."""
+    b, j, h, w = logits.shape
+    prob = logits.flatten(2).float().softmax(-1).view(b, j, h, w)
+    xs = torch.arange(w, dtype=prob.dtype, device=prob.device)
+    ys = torch.arange(h, dtype=prob.dtype, device=prob.device)
+    return torch.stack([(prob.sum(2) * xs).sum(-1), (prob.sum(3) * ys).sum(-1)], -1)
+
+
+class SkeletonToPose(nn.Module):
+    """Omega: a skeleton image [B, NUM_BONES, S, S] -> 2D joints [B, J, 2] in its pixels.
+    Joint heatmaps at S / 2 and their soft-argmax (translation equivariant: a joint's place is
+    read where the bones meet, not memorised)."""
+
+    def __init__(self, width: int = 32, num_joints: int = H36M17.num_joints):
+        super().__init__()
+        c = width
+        self.net = nn.Sequential(_conv(NUM_BONES, c, 2), _conv(c, c), _conv(c, 2 * c, 2), _conv(2 * c, 2 * c),
+                                 _conv(2 * c, 2 * c))
+        self.up = _conv(2 * c + c, c)
+        self.head = nn.Conv2d(c, num_joints, 3, 1, 1)
+        self.skip = _conv(NUM_BONES, c, 2)
+
+    def forward(self, skeleton: torch.Tensor) -> torch.Tensor:
+        low = self.net(skeleton)                                                 # [B, 2c, S/4, S/4]
+        mid = self.skip(skeleton)                                                # [B, c, S/2, S/2]
+        u = self.up(torch.cat([F.interpolate(low, scale_factor=2.0, mode="nearest"), mid], 1))
+        half = soft_argmax(self.head(u))                                         # [B, J, 2] at S / 2
+        return (half + 0.5) * 2.0 - 0.5
+
+
+class SkeletonDiscriminator(nn.Module):
+    """D (eq. 3): a skeleton image [B, NUM_BONES, S, S] -> a logit [B] (real: a prior kappa(u))."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        c = width
+        layers, cin = [], NUM_BONES
+        for cout in (c, 2 * c, 4 * c, 4 * c):                                   # S -> S / 16
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            cin = cout
+        self.net = nn.Sequential(*layers)
+        self.head = nn.Linear(cin, 1)
+
+    def forward(self, skeleton: torch.Tensor) -> torch.Tensor:
+        return self.head(self.net(skeleton).mean((2, 3)))[:, 0]
+
+
+class ConditionalDecoder(nn.Module):
+    """Jakab et al.'s conditional generator: the skeleton image of a target frame
+    [B, NUM_BONES, S, S] and another frame of the same scene [B, 3, 2S, 2S] (its appearance and
+    background) -> the target frame at S x S [B, 3, S, S] in 0..1. Only the skeleton says where
+    the person has moved, so reconstructing the target teaches Phi to draw the person's pose."""
+
+    def __init__(self, width: int = 24):
+        super().__init__()
+        self.net = _UNet(3 + NUM_BONES, 3, width)
+
+    def forward(self, skeleton: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        s = F.interpolate(skeleton, size=other.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.sigmoid(self.net(torch.cat([(other - 0.5) * 2.0, s], 1)))
+
+
+class SkeletonNet(nn.Module):
+    """Phi then Omega, the detector half of the image path: crops [B, 3, 128, 128] in 0..1 ->
+    (skeleton images [B, NUM_BONES, 64, 64], joints [B, J, 2] in crop pixels).
+
+    decoder_width > 0 also holds the training's conditional decoder (not used to detect; kept
+    so that adapting the shipped net to new footage starts from a trained decoder)."""
+
+    def __init__(self, phi_width: int = 24, omega_width: int = 32, phi_output: str = "image",
+                 decoder_width: int = 0):
+        super().__init__()
+        self.architecture = {"kind": "skeleton-net", "phi_width": phi_width, "omega_width": omega_width,
+                             "phi_output": phi_output, "decoder_width": decoder_width}
+        self.phi = ImageToSkeleton(phi_width, phi_output)
+        self.omega = SkeletonToPose(omega_width)
+        self.decoder = ConditionalDecoder(decoder_width) if decoder_width > 0 else None
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        skeleton = self.phi(image)                                               # [B, K, S, S]
+        return skeleton, skeleton_to_crop_px(self.omega(skeleton))               # [B, J, 2]
+
+
+def _check_image(image: torch.Tensor) -> None:
+    if image.ndim != 4 or image.shape[1] != 3 or image.shape[2] != CROP_SIZE or image.shape[3] != CROP_SIZE:
+        raise ValueError(f"crops must be [B, 3, {CROP_SIZE}, {CROP_SIZE}], got {list(image.shape)}")

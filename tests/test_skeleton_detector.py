@@ -1,0 +1,351 @@
+"""Tests for realtime3d.detect.skeleton_net: loading, the person crop, the Phi/Omega agreement,
+the Detection it returns, and `realtime3d video|image --detector skeleton` end to end.
+
+The weights: realtime3d/weights/detectors/skeleton-net.pt once it ships (picked up here
+automatically); until then a SkeletonNet() with a fixed torch seed, untrained, saved by
+trainers.checkpoint.save_model with a card {"lifter": "cycle", "crop_margin": 1.25}, exactly as
+the trainer saves one. Nothing here needs the weights to be good: the tests check geometry,
+bookkeeping and files, and the agreement on images made for the purpose.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import SHARED, one_line_error, run_cli
+from realtime3d.cli import main
+from realtime3d.collection import VideoOptions, build_pipeline
+from realtime3d.crops import cut, square_box, to_crop
+from realtime3d.data.sample import sample_keypoints_px
+from realtime3d.detect import Detection, SkeletonNetDetector, load_skeleton_net
+from realtime3d.detect.skeleton_net import (DETECTORS_DIR, MIN_CROP_SIDE, bone_agreement,
+                                            crop_to_frame, full_frame_box, joint_visibility, render_kappa)
+from realtime3d.io.poses import read_poses
+from realtime3d.models.image import CROP_SIZE, NUM_BONES, SKELETON_SIZE, SkeletonNet
+from realtime3d.pipeline import FrameResult, draw_result
+from realtime3d.skeleton import H36M17
+from realtime3d.trainers.checkpoint import save_model
+
+MEDIA = SHARED / "data" / "media"
+STREET = MEDIA / "street_dance.avi"
+SHIPPED = DETECTORS_DIR / "skeleton-net.pt"
+OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh")
+J = H36M17.num_joints
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    """The shipped skeleton net when there is one, else a seeded untrained one saved as the trainer saves."""
+    if SHIPPED.is_file():
+        return SHIPPED
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "skeleton-net-untrained.pt"
+    save_model(path, SkeletonNet(), {"lifter": "cycle", "crop_margin": 1.25,
+                                     "description": "untrained, seed 0: tests only"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def street() -> Path:
+    if not STREET.is_file():
+        pytest.skip(f"test video not found at {STREET} (see shared/data/README.md)")
+    return STREET
+
+
+@pytest.fixture(scope="module")
+def frames(street) -> list[np.ndarray]:
+    """The first 4 BGR frames of street_dance.avi."""
+    cap = cv2.VideoCapture(str(street))
+    out = [cap.read()[1] for _ in range(4)]
+    cap.release()
+    return out
+
+
+def _crop_pose() -> torch.Tensor:
+    """The project's sample person [1, J, 2] in crop pixels, framed by the crop rule."""
+    pose = torch.from_numpy(sample_keypoints_px()).float()[None]                   # [1, J, 2] px of 1280x720
+    return to_crop(pose, square_box(pose), CROP_SIZE)
+
+
+class _Agreeing(nn.Module):
+    """A stand-in SkeletonNet that answers fixed crop joints and, as Phi's image, their own kappa:
+    Phi and Omega agree exactly (confidence 1)."""
+
+    def __init__(self, joints_crop: torch.Tensor):
+        super().__init__()
+        self.joints = joints_crop
+
+    def forward(self, image):
+        j = self.joints.expand(len(image), -1, -1)
+        return render_kappa(j), j
+
+
+class _Blank(_Agreeing):
+    """The same joints, but Phi draws nothing: they disagree (confidence about 0)."""
+
+    def forward(self, image):
+        skeleton, joints = super().forward(image)
+        return torch.zeros_like(skeleton), joints
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def test_load_skeleton_net(weights):
+    net, card = load_skeleton_net(weights)
+    assert isinstance(net, SkeletonNet) and not net.training
+    assert card["architecture"]["kind"] == "skeleton-net"
+    assert card["lifter"] and card["crop_margin"] > 0
+    assert all(p.dtype == torch.float32 for p in net.parameters())              # fp16 on disk, float here
+
+
+def test_bad_weights_are_one_line_value_errors(tmp_path):
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint\n")
+    lifter = Path(__file__).resolve().parents[1] / "realtime3d" / "weights" / "cycle.pt"
+    cases = [(tmp_path / "missing.pt", "not found"), (text, "not a realtime3d skeleton-net checkpoint"),
+             ("no-such-net", "no-such-net")]
+    if lifter.is_file():
+        cases.append((lifter, "a lifter"))
+    for path, words in cases:
+        with pytest.raises(ValueError, match=words) as err:
+            load_skeleton_net(path)
+        assert "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------- the crop
+
+
+def test_crop_round_trip_is_exact():
+    """Frame -> crop -> frame is the identity, and the resampled crop shows the frame point the
+    mapping names: on a frame whose pixels hold their own coordinates, every crop pixel inside the
+    frame holds (c + 0.5) * side / 128 + corner (INTER_AREA and bilinear keep linear ramps), up to
+    OpenCV's interpolation grid."""
+    rng = np.random.default_rng(0)
+    w, h = 1000, 700
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    frame = np.dstack([xs, ys, np.ones_like(xs)])                                # float ramp: (x, y, 1)
+    c = np.arange(CROP_SIZE) + 0.0
+    for box in [(400.3, 300.7, 64.0),        # upsampled
+                (500.0, 350.0, 230.0),       # down by 1.8: bilinear only
+                (480.2, 360.9, 900.0),       # down by 7: INTER_AREA first; partly outside the frame
+                full_frame_box(w, h)]:
+        points = rng.uniform(-50, 1050, (20, 2))
+        back = crop_to_frame(to_crop(torch.from_numpy(points)[None], torch.tensor([box], dtype=torch.float64),
+                                     CROP_SIZE)[0].numpy(), box)
+        np.testing.assert_allclose(back, points, atol=1e-9)
+        crop = cut(frame, box, CROP_SIZE)                                             # [128, 128, 3]
+        px = crop_to_frame(np.stack(np.meshgrid(c, c), -1), box)                 # [128, 128, 2] frame points
+        step = box[2] / CROP_SIZE
+        inside = ((px[..., 0] > 2 * step) & (px[..., 0] < w - 1 - 2 * step)
+                  & (px[..., 1] > 2 * step) & (px[..., 1] < h - 1 - 2 * step))
+        outside = ((px[..., 0] < -0.5 - step) | (px[..., 0] > w - 0.5 + step)
+                   | (px[..., 1] < -0.5 - step) | (px[..., 1] > h - 0.5 + step))
+        assert inside.sum() > 100
+        # OpenCV interpolates on a 1/32-pixel grid: up to 1/64 of a (pre-downscaled) pixel off
+        np.testing.assert_allclose(crop[inside][:, :2], px[inside], atol=max(1.0, step) / 32)
+        assert (crop[outside] == 0).all()                                        # padded black
+    assert full_frame_box(w, h) == ((w - 1) / 2, (h - 1) / 2, float(w))
+
+
+def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
+    det = SkeletonNetDetector(weights)
+    frame = frames[0]
+    found = det.detect(frame)
+    if found is None:
+        pytest.skip("the shipped net finds no person in this frame")
+    box = full_frame_box(frame.shape[1], frame.shape[0])
+    crop = cut(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), box, CROP_SIZE)
+    with torch.inference_mode():
+        skeleton, joints = det.net(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255)
+    np.testing.assert_allclose(found.joints2d_px, crop_to_frame(joints[0].numpy(), box), atol=1e-3)
+    np.testing.assert_allclose(found.skeleton, skeleton[0].numpy(), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- tracking
+
+
+def test_full_frame_on_the_first_frame_and_after_reset_then_the_crop_follows(frames):
+    h, w = frames[0].shape[:2]
+    full = (-0.5, (h - w) / 2 - 0.5, float(w))                                   # (x0, y0, side)
+    with SkeletonNetDetector(_Agreeing(_crop_pose()), {"crop_margin": 1.25}) as det:
+        assert det.next_box is None
+        first = det.detect(frames[0])
+        np.testing.assert_allclose(first.crop_box, full)
+        assert first.confidence == pytest.approx(1.0, abs=1e-5)
+        follow = det.next_box                                                    # the pose's square box x 1.25
+        lo, hi = first.joints2d_px.min(0), first.joints2d_px.max(0)
+        np.testing.assert_allclose(follow[2], max(MIN_CROP_SIDE, 1.25 * (hi - lo).max()), rtol=1e-5)
+        np.testing.assert_allclose(np.array(follow[:2]) + follow[2] / 2, (lo + hi) / 2, atol=1e-3)
+        second = det.detect(frames[1])
+        np.testing.assert_allclose(second.crop_box, follow)
+        det.reset()
+        assert det.next_box is None
+        np.testing.assert_allclose(det.detect(frames[2]).crop_box, full)
+    with pytest.raises(ValueError, match="closed"):
+        det.detect(frames[0])
+
+
+def test_a_lost_person_falls_back_to_the_full_frame(frames):
+    h, w = frames[0].shape[:2]
+    # the confidence below lost_confidence: Phi draws nothing that Omega's 2D explains
+    det = SkeletonNetDetector(_Blank(_crop_pose()), {})
+    found = det.detect(frames[0])
+    assert found.confidence < det.lost_confidence and det.next_box is None
+    assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}, lost_confidence=0.0).detect(frames[0]) is not None
+    # a frame below person_confidence has no person (and the next crop is the full frame too)
+    det = SkeletonNetDetector(_Blank(_crop_pose()), {"person_confidence": 0.5})
+    assert det.detect(frames[0]) is None and det.next_box is None
+    # most joints in the crop's padding, beyond the frame (a wide frame: a full-frame crop is mostly padding)
+    wide = np.ascontiguousarray(cv2.resize(frames[0], (w, h // 4)))
+    top = _crop_pose().clone()
+    top[..., 1] = top[..., 1] * 0.2                                              # squashed into the crop's top rows
+    det = SkeletonNetDetector(_Agreeing(top), {})
+    found = det.detect(wide)
+    assert found.confidence == pytest.approx(1.0, abs=1e-5) and (found.joints2d_px[:, 1] < -0.5).mean() > 0.5
+    assert det.next_box is None
+
+
+# ----------------------------------------------------------------------------- the agreement
+
+
+def test_agreement_is_one_for_kappa_of_the_2d_and_lower_when_shuffled():
+    kappa = render_kappa(_crop_pose())                                            # [1, K, S, S]
+    same = bone_agreement(kappa, kappa)
+    assert same.shape == (1, NUM_BONES)
+    np.testing.assert_allclose(same.numpy(), 1.0, atol=1e-6)
+    np.testing.assert_allclose(joint_visibility(same).numpy(), 1.0, atol=1e-6)
+    gen = torch.Generator().manual_seed(0)
+    bones_shuffled = kappa[:, torch.randperm(NUM_BONES, generator=gen)]
+    pixels_shuffled = kappa.flatten(2)[..., torch.randperm(SKELETON_SIZE ** 2, generator=gen)].view_as(kappa)
+    moved = torch.roll(kappa, shifts=(3, -2), dims=(2, 3))
+    for other in (bones_shuffled, pixels_shuffled, moved):
+        agreement = bone_agreement(other, kappa)
+        assert float(agreement.mean()) < 0.6 and float(agreement.max()) <= 1.0 and float(agreement.min()) >= 0.0
+    assert float(bone_agreement(torch.zeros_like(kappa), kappa).max()) < 1e-3
+    # a joint's visibility is the mean of its bones': drop the left forearm, the wrist sees it
+    one_bad = kappa.clone()
+    forearm = H36M17.bones.index((H36M17.index["left_elbow"], H36M17.index["left_wrist"]))
+    one_bad[:, forearm] = 0
+    vis = joint_visibility(bone_agreement(one_bad, kappa))[0]
+    assert float(vis[H36M17.index["left_wrist"]]) < 1e-3
+    assert 0.4 < float(vis[H36M17.index["left_elbow"]]) < 0.6                   # one of its two bones
+    assert float(vis[H36M17.index["right_wrist"]]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_detection_fields(weights, frames):
+    with SkeletonNetDetector(weights) as det:
+        found = det.detect(frames[0])
+    if found is None:
+        pytest.skip("the shipped net finds no person in this frame")
+    assert isinstance(found, Detection) and found.landmarks33 is None
+    assert found.joints2d_px.shape == (J, 2) and found.joints2d_px.dtype == np.float32
+    assert found.visibility.shape == (J,) and found.visibility.dtype == np.float32
+    assert ((found.visibility >= 0) & (found.visibility <= 1)).all()
+    for image in (found.skeleton, found.rendered):
+        assert image.shape == (NUM_BONES, SKELETON_SIZE, SKELETON_SIZE) and image.dtype == np.float32
+        assert image.min() >= 0 and image.max() <= 1
+    assert len(found.crop_box) == 3 and isinstance(found.confidence, float) and 0 <= found.confidence <= 1
+    agreement = bone_agreement(found.skeleton, found.rendered)
+    assert found.confidence == pytest.approx(float(agreement.mean()), abs=1e-6)
+    np.testing.assert_allclose(found.visibility, joint_visibility(agreement).numpy(), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- the overlay
+
+
+def test_overlay_panel_is_inset_at_the_top_right(frames):
+    frame = frames[0]
+    det = SkeletonNetDetector(_Agreeing(_crop_pose()), {})
+    found = det.detect(frame)
+    result = FrameResult(found.joints2d_px, found.visibility, np.zeros((J, 3), np.float32), True, detection=found,
+                         visibility_threshold=0.0)
+    drawn = draw_result(frame.copy(), result, None)
+    assert drawn.shape == frame.shape
+    h, w = frame.shape[:2]
+    panel = drawn[: h // 3, w - h // 3:]
+    assert (panel != frame[: h // 3, w - h // 3:]).any()
+    assert (drawn[h - 20:, :20] == frame[h - 20:, :20]).all()                   # nothing at the bottom left
+    empty = draw_result(frame.copy(), FrameResult(np.full((J, 2), np.nan, np.float32), np.zeros(J, np.float32),
+                                                  np.full((J, 3), np.nan, np.float32), False), None, panel=True)
+    assert (empty[: h // 3, w - h // 3:] != frame[: h // 3, w - h // 3:]).any()  # "no person" panel
+
+
+# ----------------------------------------------------------------------------- the commands
+
+
+def test_video_command_writes_every_output_with_confidence(weights, street, tmp_path):
+    done = run_cli("video", str(street), "-o", str(tmp_path), "--detector", "skeleton",
+                   "--detector-weights", str(weights), "--max-frames", "10")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "street_dance"
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    seq = read_poses(out / "poses.npz")
+    confidence = seq.extra["confidence"]
+    assert confidence.shape == (10,) and confidence.dtype == np.float32
+    found = np.isfinite(confidence)
+    assert ((confidence[found] >= 0) & (confidence[found] <= 1)).all()
+    assert (found == np.isfinite(seq.joints2d).all(axis=(1, 2))).all()           # NaN exactly where no person
+    doc = json.loads((out / "poses.json").read_text())
+    assert [f["person"]["confidence"] for f in doc["frames"] if f["person"]] \
+        == pytest.approx(confidence[np.isfinite(seq.joints3d).all(axis=(1, 2))], abs=1e-4)
+    cap = cv2.VideoCapture(str(out / "overlay.mp4"))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 10
+    cap.release()
+
+
+def test_resume_with_the_skeleton_net_is_exact(weights, street, tmp_path, monkeypatch):
+    """Chunks of 10 frames: a run stopped after 15 frames resumes to what an uninterrupted one writes."""
+    import realtime3d.offline as offline
+    monkeypatch.setattr(offline, "CHUNK_FRAMES", 10)
+    monkeypatch.setattr(offline, "LIFT_BATCH", 5)
+    pipeline = build_pipeline(VideoOptions(model=None, detector="skeleton", detector_weights=str(weights)))
+    offline.run_video(street, tmp_path / "whole", pipeline, max_frames=25, overlay=False, progress=False)
+    stop = iter(range(100))
+    with pytest.raises(KeyboardInterrupt):
+        offline.run_video(street, tmp_path / "cut", pipeline, max_frames=25, overlay=False, progress=False,
+                          on_result=lambda frame, result: next(stop) < 14)
+    assert (tmp_path / "cut" / offline.PARTIAL_NAME).is_file()
+    summary = offline.run_video(street, tmp_path / "cut", pipeline, max_frames=25, resume=True, progress=False)
+    assert summary.resumed_from == 10
+    whole, resumed = read_poses(tmp_path / "whole" / "poses.npz"), read_poses(tmp_path / "cut" / "poses.npz")
+    for key in ("confidence", "visibility"):
+        np.testing.assert_array_equal(resumed.extra[key], whole.extra[key])
+    np.testing.assert_array_equal(resumed.joints2d, whole.joints2d)
+    np.testing.assert_array_equal(resumed.joints3d, whole.joints3d)
+
+
+def test_image_command_with_the_skeleton_net(weights, capsys, tmp_path):
+    bus = MEDIA / "bus.jpg"
+    if not bus.is_file():
+        pytest.skip(f"test photos not found in {MEDIA}")
+    assert main(["image", str(bus), "-o", str(tmp_path), "--detector", "skeleton",
+                 "--detector-weights", str(weights)]) == 0
+    doc = json.loads((tmp_path / "bus.json").read_text())
+    if doc["person"] is not None:
+        assert 0 <= doc["person"]["confidence"] <= 1
+    picture = cv2.imread(str(tmp_path / "bus.overlay.png"))
+    assert picture.shape[1] == doc["image_size"][0] + doc["image_size"][1]       # same size as MediaPipe's
+
+
+def test_bad_detector_weights_are_one_line_errors(street, capsys, tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00not torch\n")
+    out = str(tmp_path / "out")
+    done = run_cli("video", str(street), "-o", out, "--detector", "skeleton", "--detector-weights", str(junk))
+    one_line_error(done.returncode, done.stderr, "junk.pt", "not a realtime3d skeleton-net checkpoint")
+    for argv, words in [(["video", str(street), "-o", out, "--detector", "skeleton", "--detector-weights",
+                          str(tmp_path / "gone.pt")], ("gone.pt", "not found")),
+                        (["video", str(street), "-o", out, "--detector-weights", str(junk)],
+                         ("--detector-weights needs --detector skeleton",)),
+                        (["webcam", "--no-show", "--detector", "skeleton", "--detector-weights", str(junk)],
+                         ("junk.pt",))]:
+        code = main(argv)
+        one_line_error(code, capsys.readouterr().err, *words)
+    assert not (tmp_path / "out").exists()

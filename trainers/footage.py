@@ -1,0 +1,138 @@
+"""A user's own unlabelled footage for skeleton-net: person crops, and pairs of frames for the
+decoder's reconstruction, from a folder of videos and photos (or one file).
+
+Where each person is: MediaPipe's 2D joints of the frame (realtime3d.detect.PoseDetector, the one
+shipped model), framed by the crop rule of realtime3d.crops; or a box file of the user's own,
+CSV with a header `file,frame,cx,cy,side` (frame pixels; frame 0 for a photo; paths as given
+or relative to the box file). Nothing else of the detector is kept: no joint is a training
+target. A pair is a frame of a video and a frame GAP_FRAMES before or after it, both cut with
+the target frame's box (the background lines up where the camera is still, as in the renders).
+A photo has no second frame: its pair is itself, and its reconstruction term is masked out.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from realtime3d.crops import CROP_MARGIN, cut, square_box
+from realtime3d.models.image import CROP_SIZE
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: The other frame of a pair is this many frames before or after the target (clamped to the video).
+GAP_FRAMES = (3, 15)
+#: Partner frames kept per target frame (drawn once, each at its own gap).
+PARTNERS = 4
+#: At most this many frames of one video are used (evenly spaced).
+MAX_FRAMES_PER_VIDEO = 2000
+
+
+@dataclass
+class Footage:
+    """crops: uint8 [N, 1 + PARTNERS, CROP_SIZE, CROP_SIZE, 3] RGB, the target frame first and its
+    partners after it, all cut with the target's box; paired: bool [N] (False for a photo);
+    source: str [N], the file of each target."""
+
+    crops: torch.Tensor
+    paired: torch.Tensor
+    source: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """n random pairs: (x_a partner, x_b target) float [n, 3, S, S] in 0..1, paired [n] bool."""
+        idx = torch.randint(0, len(self.crops), (n,), generator=generator)
+        partner = 1 + torch.randint(0, self.crops.shape[1] - 1, (n,), generator=generator)
+        xb = self.crops[idx, 0].permute(0, 3, 1, 2).float() / 255.0
+        xa = self.crops[idx, partner].permute(0, 3, 1, 2).float() / 255.0
+        return xa, xb, self.paired[idx]
+
+
+def _files(spec: str) -> list[Path]:
+    path = Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"footage {spec!r}: no such file or folder")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES + PHOTO_SUFFIXES]
+    if not files:
+        raise ValueError(f"footage {spec!r}: no videos ({', '.join(VIDEO_SUFFIXES)}) or photos "
+                         f"({', '.join(PHOTO_SUFFIXES)}) there")
+    return files
+
+
+def read_box_file(path: str) -> dict[tuple[str, int], np.ndarray]:
+    """A box file (see the module doc) -> {(resolved file, frame): box [3]}."""
+    base = Path(path).parent
+    boxes = {}
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"file", "frame", "cx", "cy", "side"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: a box file needs the columns file,frame,cx,cy,side (missing {', '.join(sorted(missing))})")
+        for row in reader:
+            f = Path(row["file"])
+            f = f if f.is_absolute() or f.exists() else base / f
+            boxes[(str(f.resolve()), int(row["frame"]))] = np.array([float(row["cx"]), float(row["cy"]), float(row["side"])])
+    return boxes
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    """RGB frames of a video (at most MAX_FRAMES_PER_VIDEO, evenly spaced) or the one of a photo."""
+    if path.suffix.lower() in PHOTO_SUFFIXES:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"{path}: not an image OpenCV can read")
+        return [cv2.cvtColor(image, cv2.COLOR_BGR2RGB)]
+    from realtime3d.capture import VideoSource
+    frames = [cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB) for f in VideoSource(path)]
+    step = max(1, -(-len(frames) // MAX_FRAMES_PER_VIDEO))
+    return frames[::step]
+
+
+def load_footage(spec: str, box_file: str = "", seed: int = 0) -> Footage:
+    """Person crops and pairs of every video and photo under spec (see the module doc)."""
+    boxes_given = read_box_file(box_file) if box_file else None
+    gen = np.random.default_rng(seed)
+    crops, paired, source = [], [], []
+    for path in _files(spec):
+        frames = _frames(path)
+        if boxes_given is None:
+            boxes = _mediapipe_boxes(frames, still=len(frames) == 1)
+        else:
+            boxes = [boxes_given.get((str(path.resolve()), i)) for i in range(len(frames))]
+        for i, box in enumerate(boxes):
+            if box is None:
+                continue
+            if len(frames) == 1:
+                partners = [0] * (1 + PARTNERS)
+            else:
+                gaps = gen.integers(GAP_FRAMES[0], GAP_FRAMES[1] + 1, PARTNERS) * gen.choice([-1, 1], PARTNERS)
+                partners = [i, *np.clip(i + gaps, 0, len(frames) - 1)]
+            crops.append(np.stack([cut(frames[j], box, CROP_SIZE) for j in partners]))
+            paired.append(len(frames) > 1)
+            source.append(str(path))
+    if not crops:
+        raise ValueError(f"footage {spec!r}: no person found in any frame"
+                         + ("" if boxes_given is None else " listed in the box file"))
+    return Footage(torch.from_numpy(np.stack(crops)), torch.tensor(paired), np.array(source))
+
+
+def _mediapipe_boxes(frames: list[np.ndarray], still: bool) -> list[np.ndarray | None]:
+    """The crop box of MediaPipe's person in each frame (None where it finds none)."""
+    from realtime3d.detect import PoseDetector
+    out = []
+    with PoseDetector(static_image_mode=still) as detector:
+        for frame in frames:
+            found = detector.detect_rgb(frame)
+            if found is None:
+                out.append(None)
+                continue
+            joints = torch.from_numpy(found.joints2d_px)[None]                       # [1, J, 2]
+            out.append(square_box(joints, CROP_MARGIN)[0].numpy())
+    return out
