@@ -37,6 +37,7 @@ from _env import commit, machine_info  # noqa: E402
 from realtime3d.data import synth  # noqa: E402
 from realtime3d.data.mocap import load_split  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.metrics import p_mpjpe  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
@@ -97,6 +98,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
+    quiet_native_logs()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     data = renders(args.frames)

@@ -34,6 +34,7 @@ from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.skeleton import H36M17  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +93,7 @@ def main(argv=None) -> None:
     ap.add_argument("--after", default=None, help="an adapted net (.pt); default: adapt now into runs/adapt/VIDEO")
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
+    quiet_native_logs()
     after = Path(args.after) if args.after else adapt(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
     frames = frames_rgb(args.video)
     with PoseDetector() as mediapipe:

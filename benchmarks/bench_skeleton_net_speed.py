@@ -30,6 +30,7 @@ from _env import commit, machine_info  # noqa: E402
 from realtime3d.crops import cut  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
 
@@ -76,6 +77,7 @@ def main(argv=None) -> None:
     ap.add_argument("--weights", default="skeleton-net", help="the skeleton net: a shipped name or a .pt")
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
+    quiet_native_logs()
     torch.set_num_threads(1)
     frames = frames_rgb(args.video, args.frames + WARMUP)
     size = (frames[0].shape[1], frames[0].shape[0])

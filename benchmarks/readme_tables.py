@@ -3,7 +3,8 @@
 Nothing is measured here: every number is read from benchmarks/results/ (eval.json from
 bench_eval.py, training.json from bench_training.py, ablations.json from
 bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json from
-bench_criterion.py) or from the model cards those scripts write. tests/test_docs.py checks
+bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts) or from the
+model cards those scripts write. tests/test_docs.py checks
 that the README holds each table exactly as printed, so a figure in it cannot drift from
 its source.
 
@@ -137,12 +138,59 @@ def criterion() -> str:
                    "best in the run", "chosen / best"], rows)
 
 
+def image_path() -> str:
+    """bench_skeleton_net.py: 2D PCK and the same lifter's P-MPJPE on synthetic cmu-test renders."""
+    r = _load("skeleton_net.json")
+    names = {"skeleton-net": "Phi -> Omega (skeleton-net)", "ground-truth 2D": "the renders' true 2D",
+             "mediapipe": "MediaPipe"}
+    rows = []
+    for key, label in names.items():
+        mp = r["on_mediapipe_frames"][key]
+        every = r["all_frames"].get(key)
+        rows.append([f"{label} + {r['lifter']}",
+                     f"{every['pck_2d']:.3f}" if every else "-", f"{every['p_mpjpe_mm']:.1f}" if every else "-",
+                     f"{mp['pck_2d']:.3f}", f"{mp['p_mpjpe_mm']:.1f}"])
+    return _table(["2D -> the same lifter, single pass", f"PCK@{r['pck_threshold']}, all {r['frames']} renders",
+                   "P-MPJPE mm, all", f"PCK, the {r['mediapipe_found']} MediaPipe finds", "P-MPJPE mm, those"], rows)
+
+
+def image_path_media() -> str:
+    """bench_skeleton_net_media.py: agreement with MediaPipe on a real video, before and after adapting."""
+    r = _load("skeleton_net_media.json")
+    return _table(["skeleton-net on " + r["video"], "frames", "joints within 0.2 x torso of MediaPipe's"],
+                  [[name, row["frames"], f"{row['agreement']:.3f}"] for name, row in r["rows"].items()])
+
+
+def image_path_speed() -> str:
+    """bench_skeleton_net_speed.py: per-frame time at batch 1, one thread, beside MediaPipe."""
+    r = _load("skeleton_net_speed.json")
+    return _table(["per frame, batch 1, one thread", "median ms", "fps", "speed / MediaPipe + lifter"],
+                  [[name, f"{row['median_ms']:.1f}", f"{row['fps']:.0f}", f"{r['ratio_to_mediapipe'][name]:.2f}"]
+                   for name, row in r["rows"].items()])
+
+
+def image_path_kernels() -> str:
+    """bench_skeleton_net_kernels.py: the trainer's step with the fused kernels against the reference."""
+    r = _load("skeleton_net_kernels.json")
+    rows = [[backend, f"{row['step_ms']:.0f}", f"{row['step_peak_mb']:.0f}", f"{row['kernels_ms']:.1f}",
+             f"{row['kernels_peak_mb']:.1f}"] for backend, row in r["rows"].items()]
+    ratio = r["reference_over_fused"]
+    rows.append(["reference / fused", f"{ratio['step_ms']:.2f}x", f"{ratio['step_peak_mb']:.2f}x",
+                 f"{ratio['kernels_ms']:.1f}x", f"{ratio['kernels_peak_mb']:.1f}x"])
+    return _table([f"skeleton-net step (batch {r['batch']})", "step ms", "step peak MB", "its renders ms",
+                   "renders peak MB"], rows)
+
+
 def tables() -> dict[str, str]:
     """Every README table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
     made.update({"validation": validation(), "checks": checks(), "training": training(),
                  "ablation cycle": ablation("cycle"), "ablation svmac": ablation("svmac"),
                  "drop joints": drop_joints(), "criterion": criterion()})
+    for name, fn in (("image path", image_path), ("image path media", image_path_media),
+                     ("image path speed", image_path_speed), ("image path kernels", image_path_kernels)):
+        if (RESULTS / f"skeleton_net{name.removeprefix('image path').replace(' ', '_')}.json").exists():
+            made[name] = fn()
     return made
 
 

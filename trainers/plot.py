@@ -11,6 +11,12 @@ from realtime3d.io._atomic import atomic_path
 from .logs import EVAL_CSV, TRAIN_CSV
 
 
+#: The label of each 2D selection criterion's axis (trainers/evaluation.py CRITERIA).
+CRITERION_AXES = {"val_cycle_2d": "val_cycle_2d (% of pose radius)",
+                  "val_recon": "val_recon (% of the pixel range)",
+                  "val_recon_footage": "val_recon_footage (% of the pixel range)"}
+
+
 def _read(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
@@ -73,13 +79,14 @@ def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -
     ax_eval.set_ylabel("P-MPJPE (mm)")
     ax_eval.set_title("evaluation")
     axes = [ax_loss, ax_eval]
-    steps, values = _series(evals, "val_cycle_2d")
+    score = selects if selects in CRITERION_AXES else "val_cycle_2d"     # the 2D criterion, or the lifters' one
+    steps, values = _series(evals, score)
     if steps:
         ax_2d = ax_eval.twinx()
-        note = "selects the model" if selects == "val_cycle_2d" else "logged only"
+        note = "selects the model" if selects == score else "logged only"
         ax_2d.plot(steps, values, color="tab:green", marker="s", markersize=2, linewidth=1,
-                   label=f"val cycle 2D ({note})")
-        ax_2d.set_ylabel("val_cycle_2d (% of pose radius)")
+                   label=f"{score} ({note})")
+        ax_2d.set_ylabel(CRITERION_AXES[score])
         handles = [h for ax in (ax_eval, ax_2d) for h in ax.get_legend_handles_labels()[0]]
         ax_eval.legend(handles, [h.get_label() for h in handles], fontsize=8)
         axes = [ax_loss]

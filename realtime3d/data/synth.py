@@ -59,8 +59,8 @@ AZIMUTH_DEG = (0.0, 360.0)
 ELEVATION_DEG = (0.0, 20.0)
 DISTANCE_MM = (3000.0, 6000.0)
 HFOV_DEG = (50.0, 70.0)
-#: The crop side is the body's bounding box's longer side times MARGIN, jittered by
-#: +-MARGIN_JITTER (relative); its centre moves by up to +-SHIFT of the side.
+#: The crop rule of realtime3d.crops: the side is the joints' bounding box's longer side times
+#: MARGIN, jittered by +-MARGIN_JITTER (relative); its centre moves by up to +-SHIFT of the side.
 MARGIN, MARGIN_JITTER, SHIFT = CROP_MARGIN, SCALE_JITTER, SHIFT_JITTER
 #: Limb bones (thigh, shank, upper arm, forearm) are scaled by a factor in this range.
 LIMB_SCALE = (0.9, 1.1)
@@ -200,7 +200,7 @@ class Camera(_Batch):
     distance: torch.Tensor   # [B] depth of the pivot
     focal: torch.Tensor      # [B] px of the FRAME_SIZE frame
     center: torch.Tensor     # [B, 2] the pivot's normalized image position (x/z, y/z)
-    margin: torch.Tensor     # [B] crop side / body box side
+    margin: torch.Tensor     # [B] crop side / the joints' box side
     shift: torch.Tensor      # [B, 2] crop centre offset, fractions of the side
 
 
