@@ -21,16 +21,22 @@ realtime3d.kernels.render_skeleton, per bone):
                                                                 in y is the kernels' training use)
     L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (trainers/cycle.py)
     L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s decoder (see below)
+    L_eq    = |Phi(T x_b) - T s|^2                              equivariance, T a random similarity warp
 
-and the total L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec (eq. 12, with L_rec added),
-each term times its param weight.
+and the total L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec + L_eq (eq. 12, with L_rec and
+L_eq added), each term times its param weight. The first recon_only_steps train Phi on L_rec and
+L_eq alone (Omega on its prior term), then the others ramp in over prior_warmup steps.
 
 The decoder. Sosa & Hogg take Jakab et al.'s autoencoder "without the decoder stage"; their
 images (Human3.6M crops) have the background removed. Ours have backgrounds, and without a
 reconstruction nothing ties Phi's skeleton to the person: D only asks that it look like some
 person's skeleton. So the conditional decoder G of Jakab et al. stays: from x_b's skeleton image
 and the other frame x_a (the same person, background and camera) it redraws x_b, which it can do
-only if s says where the person's limbs went. recon_weight = 0 is the paper's loss.
+only if s says where the person's limbs went. recon_weight = 0 is the paper's loss. L_eq asks
+that Phi's image move with the crop (rotated, scaled, shifted), so that it is drawn from the
+image and not from a memorised skeleton; equivariance_weight = 0 turns it off. Both, and the
+warm-up, were added after short development runs in which Phi without them drew one skeleton
+for every crop (the card's hyperparameters_chosen_on says how they were scored).
 
 Lambda is the shipped rotation-cycle lifter (`lifter`, trained from 2D alone, issue 11), frozen:
 the cycle terms reach Omega and Phi through y, as the paper's end-to-end loss does, and a lifter
