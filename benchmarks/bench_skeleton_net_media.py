@@ -26,11 +26,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
+from _video import frames_rgb  # noqa: E402
 
 from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
@@ -42,19 +42,6 @@ DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_media.json"
 ADAPT_CONFIG = "skeleton-net_adapt-footage_w24_10min"
 AGREE_TORSO = 0.2
-
-
-def frames_rgb(video: str) -> list[np.ndarray]:
-    capture, out = cv2.VideoCapture(video), []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        out.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    if not out:
-        raise SystemExit(f"bench_skeleton_net_media: no frames could be read from {video}")
-    return out
 
 
 def track(detector, frames: list[np.ndarray]) -> np.ndarray:

@@ -20,12 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
+from _video import frames_rgb  # noqa: E402
 
 from realtime3d.crops import cut  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
@@ -38,20 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_speed.json"
 WARMUP = 5
-
-
-def frames_rgb(video: str, n: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(video)
-    out = []
-    while len(out) < n:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        out.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    if not out:
-        raise SystemExit(f"bench_skeleton_net_speed: no frames could be read from {video}")
-    return out
 
 
 def per_frame_ms(fn, frames: list[np.ndarray]) -> list[float]:

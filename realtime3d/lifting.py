@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .camera import default_focal, pixels_to_normalized
+from .io.weights import read_weights
 from .models import build_network
 from .models.lifter import inference_copy
 from .anthropometry import BONE_SUM_MM
@@ -72,21 +73,16 @@ class Lifter:
             path = WEIGHTS_DIR / f"{name_or_path}.pt"
         if not path.is_file():
             raise ValueError(f"model file not found: {path}")
-        not_ours = f"{path}: not a realtime3d lifter checkpoint"
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:   # pickle, zip and torch errors alike: the file is not a checkpoint
-            raise ValueError(f"{not_ours} (torch.load: {exc.__class__.__name__})") from None
-        if not isinstance(ckpt, dict):
-            raise ValueError(f"{not_ours} (it holds a {type(ckpt).__name__}, not a checkpoint dict)")
-        card, state = ckpt.get("card"), ckpt.get("state_dict")
-        if not (isinstance(card, dict) and isinstance(card.get("architecture"), dict) and isinstance(state, dict)):
-            raise ValueError(f"{not_ours} (no card with an architecture, or no state_dict)")
+        card, state = read_weights(path, "lifter")
+        if card["architecture"].get("kind") == "skeleton-net":
+            raise ValueError(f"{path}: not a realtime3d lifter checkpoint (a skeleton net: pass it as "
+                             "--detector-weights with --detector skeleton)")
         try:
             network = build_network(card["architecture"])
-            network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+            network.load_state_dict(state)
         except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{not_ours} (its weights do not fit: {exc.__class__.__name__})") from None
+            raise ValueError(f"{path}: not a realtime3d lifter checkpoint (its weights do not fit: "
+                             f"{exc.__class__.__name__})") from None
         # a distilled model learned the flip average of its teacher: one pass is its answer
         return cls(network, name=path.stem, card=card, flip_average=card.get("flip_average", True))
 

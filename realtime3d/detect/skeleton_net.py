@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from ..crops import CROP_MARGIN, cut, from_crop, square_box
+from ..io.weights import read_weights
 from ..kernels import render_skeleton
 from ..models.image import CROP_SIZE, GAMMA, NUM_BONES, SKELETON_SIZE, SkeletonNet, crop_to_skeleton_px
 from ..skeleton import H36M17
@@ -94,15 +95,7 @@ def load_skeleton_net(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> tupl
     A missing, unreadable or foreign file is a ValueError with one line that names it."""
     path = _resolve(name_or_path)
     not_ours = f"{path}: not a realtime3d skeleton-net checkpoint"
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:   # pickle, zip and torch errors alike: the file is not a checkpoint
-        raise ValueError(f"{not_ours} (torch.load: {exc.__class__.__name__})") from None
-    if not isinstance(ckpt, dict):
-        raise ValueError(f"{not_ours} (it holds a {type(ckpt).__name__}, not a checkpoint dict)")
-    card, state = ckpt.get("card"), ckpt.get("state_dict")
-    if not (isinstance(card, dict) and isinstance(card.get("architecture"), dict) and isinstance(state, dict)):
-        raise ValueError(f"{not_ours} (no card with an architecture, or no state_dict)")
+    card, state = read_weights(path, "skeleton-net")
     arch = dict(card["architecture"])
     kind = arch.pop("kind", "lifting")
     if kind != "skeleton-net":
@@ -110,7 +103,7 @@ def load_skeleton_net(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> tupl
         raise ValueError(f"{not_ours} (its network is a {kind!r}){hint}")
     try:
         net = SkeletonNet(**arch)
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        net.load_state_dict(state)
     except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{not_ours} (its weights do not fit: {exc.__class__.__name__})") from None
     _check_card(card, str(path))
