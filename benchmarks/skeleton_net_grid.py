@@ -2,11 +2,14 @@
 over its bone channels, grey), and kappa of Omega's 2D over it (coloured by side), with, for
 synthetic renders, kappa of the true 2D in a fourth row.
 
-    python benchmarks/skeleton_net_grid.py --synthetic -o docs/img/skeleton_net_grid.png
+    python benchmarks/skeleton_net_grid.py --sample -o docs/img/skeleton_net_grid.png
+    python benchmarks/skeleton_net_grid.py --synthetic -o /tmp/grid.png
     python benchmarks/skeleton_net_grid.py --video ../shared/data/media/street_dance.avi -o /tmp/grid.png
 
---synthetic draws renders of CMU test-subject frames (seed EVAL_SEED of bench_skeleton_net.py);
-that grid may be committed. --video follows the detector's own crops through the first frames
+--sample renders the project's own sample pose (realtime3d.data.sample) with a different
+appearance and camera per column: nothing of the shared data is in it, so that grid may be
+committed. --synthetic draws renders of CMU test-subject frames (seed EVAL_SEED of
+bench_skeleton_net.py), derived from the mocap: for looking at locally. --video follows the detector's own crops through the first frames
 of a video and shows every `--every`-th: for looking at locally; a grid of the shared media is
 derived from them and must not be committed.
 """
@@ -25,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realtime3d.crops import cut, to_crop  # noqa: E402
 from realtime3d.data import synth  # noqa: E402
 from realtime3d.data.mocap import load_split  # noqa: E402
+from realtime3d.data.sample import standing_pose_mm  # noqa: E402
 from realtime3d.detect import SkeletonNetDetector, load_skeleton_net  # noqa: E402
 from realtime3d.detect.skeleton_net import render_kappa  # noqa: E402
 from realtime3d.io._atomic import atomic_path  # noqa: E402
@@ -53,11 +57,14 @@ def panel(crop: np.ndarray, skeleton: torch.Tensor, joints: torch.Tensor, truth:
 
 
 @torch.no_grad()
-def synthetic_columns(weights: str, n: int) -> list[np.ndarray]:
+def synthetic_columns(weights: str, n: int, sample: bool = False) -> list[np.ndarray]:
     net, _ = load_skeleton_net(weights)
-    split = load_split("test")
-    idx = np.linspace(0, len(split["joints3d"]) - 1, n).round().astype(int)
-    r = synth.render_random(torch.from_numpy(split["joints3d"][idx]), torch.Generator().manual_seed(EVAL_SEED))
+    if sample:
+        poses = np.repeat(standing_pose_mm()[None], n, 0)                                # [n, 17, 3]
+    else:
+        split = load_split("test")
+        poses = split["joints3d"][np.linspace(0, len(split["joints3d"]) - 1, n).round().astype(int)]
+    r = synth.render_random(torch.from_numpy(poses), torch.Generator().manual_seed(EVAL_SEED))
     skeleton, joints = net(r["image"])
     crops = (r["image"].permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
     return [panel(crops[i], skeleton[i], joints[i], r["joints2d"][i]) for i in range(n)]
@@ -88,6 +95,7 @@ def video_columns(weights: str, video: str, n: int, every: int) -> list[np.ndarr
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--sample", action="store_true", help="renders of the project's own sample pose")
     src.add_argument("--synthetic", action="store_true", help="renders of CMU test-subject frames")
     src.add_argument("--video", help="a video: the detector's crops of its first frames")
     ap.add_argument("--weights", default="skeleton-net", help="the skeleton net: a shipped name or a .pt")
@@ -96,7 +104,7 @@ def main(argv=None) -> None:
     ap.add_argument("-o", "--output", required=True, help="the PNG to write")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    cols = (synthetic_columns(args.weights, args.columns) if args.synthetic
+    cols = (synthetic_columns(args.weights, args.columns, sample=args.sample) if args.synthetic or args.sample
             else video_columns(args.weights, args.video, args.columns, args.every))
     grid = (np.concatenate(cols, 1) * 255).round().clip(0, 255).astype(np.uint8)
     with atomic_path(args.output, suffix=".png") as tmp:
