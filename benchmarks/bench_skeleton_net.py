@@ -39,9 +39,8 @@ from realtime3d.data.mocap import load_split  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
-from realtime3d.metrics import p_mpjpe  # noqa: E402
+from realtime3d.metrics import PCK_TORSO, p_mpjpe, pck_torso  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
-from realtime3d.trainers.skeleton_net import PCK_TORSO, pck_torso  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net.json"
@@ -87,7 +86,7 @@ def mediapipe_2d(images: torch.Tensor) -> np.ndarray:
 def scores(pred2d: np.ndarray, truth2d: np.ndarray, truth3d: np.ndarray, lifter: Lifter) -> dict:
     lifted = lifter.lift(pred2d, (CROP_SIZE, CROP_SIZE))
     return {"frames": int(len(pred2d)),
-            "pck_2d": round(float(pck_torso(torch.from_numpy(pred2d), torch.from_numpy(truth2d)).mean()), 4),
+            "pck_2d": round(float(pck_torso(pred2d, truth2d).mean()), 4),
             "p_mpjpe_mm": round(float(p_mpjpe(lifted, truth3d).mean()), 2)}
 
 

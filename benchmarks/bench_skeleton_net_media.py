@@ -9,7 +9,7 @@ street video's dancer, before and after adapting the net to that video without l
 2. Agreement: every frame through SkeletonNetDetector (its own crop, following its last pose,
    the full frame when lost) with the shipped (before) and the adapted (after) weights, and
    through MediaPipe (tracking mode), the reference. A joint agrees when it lies within
-   AGREE_TORSO = 0.2 x the torso height (MediaPipe's pelvis-thorax distance in that frame) of
+   metrics.PCK_TORSO = 0.2 x the torso height (MediaPipe's pelvis-thorax distance in that frame) of
    MediaPipe's joint; a frame's score is its share of agreeing joints (0 where the net finds
    nobody); the figure is the mean over the frames where MediaPipe finds the dancer.
 
@@ -34,6 +34,7 @@ from _video import frames_rgb  # noqa: E402
 
 from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
+from realtime3d.metrics import PCK_TORSO, pck_torso  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.skeleton import H36M17  # noqa: E402
 
@@ -41,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_media.json"
 ADAPT_CONFIG = "skeleton-net_adapt-footage_w24_10min"
-AGREE_TORSO = 0.2
 
 
 def track(detector, frames: list[np.ndarray]) -> np.ndarray:
@@ -55,12 +55,9 @@ def track(detector, frames: list[np.ndarray]) -> np.ndarray:
 
 
 def agreement(pred: np.ndarray, reference: np.ndarray) -> dict:
-    s = H36M17.index
     found = np.isfinite(reference).all((1, 2))
-    torso = np.linalg.norm(reference[:, s["thorax"]] - reference[:, s["pelvis"]], axis=-1)        # [N]
-    dist = np.linalg.norm(pred - reference, axis=-1)                                             # [N, J]
-    agree = np.where(np.isfinite(dist), dist <= AGREE_TORSO * torso[:, None], False).mean(-1)    # [N]
-    return {"frames": int(found.sum()), "agreement": round(float(agree[found].mean()), 4),
+    agree = pck_torso(pred[found], reference[found])                                             # [found]
+    return {"frames": int(found.sum()), "agreement": round(float(agree.mean()), 4),
             "net_found": int(np.isfinite(pred).all((1, 2))[found].sum())}
 
 
@@ -89,7 +86,7 @@ def main(argv=None) -> None:
     for name, weights in (("before", args.before), ("after", str(after))):
         with SkeletonNetDetector(weights) as detector:
             rows[name] = agreement(track(detector, frames), reference)
-    result = {"what": f"share of the dancer's joints within {AGREE_TORSO} x torso height of MediaPipe's, "
+    result = {"what": f"share of the dancer's joints within {PCK_TORSO} x torso height of MediaPipe's, "
                       "before and after adapting on the video without labels",
               "video": Path(args.video).name, "before": args.before, "after": str(after.relative_to(ROOT))
               if after.is_relative_to(ROOT) else str(after), "rows": rows,

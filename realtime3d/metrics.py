@@ -14,6 +14,8 @@ joint counts, the root included; a joint is "correct" when its error is <= the t
 - PA-PCK@150 (`pa_pck150`) and PA-AUC (`pa_auc`): the same after the Procrustes
   alignment of P-MPJPE instead (the "with rigid alignment" variant), so they forgive
   a wrong global rotation and scale that the root-relative ones count.
+One 2D metric, for the image path's detectors: PCK in 2D (`pck_torso`), the fraction of joints
+within PCK_TORSO of the reference pose's torso height (its pelvis-thorax distance) in pixels.
 A lifter's output has no absolute scale of its own (lifting.py scales it to the mean
 CMU-train skeleton), so a body larger or smaller than that mean costs root-relative
 PCK/AUC and MPJPE, but not the PA variants or P-MPJPE.
@@ -22,10 +24,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .skeleton import H36M17
+
 #: The root joint subtracted by the root-relative metrics: the pelvis (H36M17.root).
 ROOT = 0
 #: The PCK threshold of MPI-INF-3DHP.
 PCK_THRESHOLD_MM = 150.0
+#: The 2D PCK threshold, a fraction of the reference pose's torso height (pelvis to thorax).
+PCK_TORSO = 0.2
+#: The torso's top for pck_torso.
+THORAX = H36M17.index["thorax"]
 #: The AUC thresholds of MPI-INF-3DHP: 0, 5, ..., 150 mm.
 AUC_THRESHOLDS_MM = np.linspace(0.0, 150.0, 31)
 #: The keys of all_metrics, in table order.
@@ -127,3 +135,13 @@ def all_metrics(pred: np.ndarray, gt: np.ndarray, root: int = ROOT) -> dict[str,
         "pa_pck150": _pck(aligned, PCK_THRESHOLD_MM),
         "pa_auc": _auc(aligned, AUC_THRESHOLDS_MM),
     }
+
+
+def pck_torso(pred, truth, fraction: float = PCK_TORSO) -> np.ndarray:
+    """2D PCK per pose [N]: the share of joints of pred [N, J, 2] within fraction x the torso
+    height (|thorax - pelvis| of truth [N, J, 2]) of truth's joint, in pixels. A joint that pred
+    lacks (NaN) is a miss."""
+    pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    torso = np.linalg.norm(truth[:, THORAX] - truth[:, ROOT], axis=-1)                   # [N]
+    dist = np.linalg.norm(pred - truth, axis=-1)                                        # [N, J]
+    return np.where(np.isfinite(dist), dist <= fraction * torso[:, None], False).mean(-1)

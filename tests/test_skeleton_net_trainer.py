@@ -11,7 +11,8 @@ from realtime3d.kernels import render_skeleton
 from realtime3d.models.image import GAMMA, SKELETON_SIZE, SkeletonNet
 from realtime3d.trainers.config import load_experiment
 from realtime3d.trainers.base import train
-from realtime3d.trainers.skeleton_net import (BONES, kappa_loss, omega_loss, pck_torso, place_in_crop, prior_ramp,
+from realtime3d.metrics import pck_torso
+from realtime3d.trainers.skeleton_net import (BONES, kappa_loss, omega_loss, place_in_crop, prior_ramp,
                                               split_clips)
 
 TINY = "skeleton-net_cmu-synth-fixedcam_w8_6steps"

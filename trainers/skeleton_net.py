@@ -65,7 +65,7 @@ from torch import nn
 
 from realtime3d.crops import CROP_MARGIN, jitter_boxes, square_box, to_crop
 from realtime3d.kernels import render_skeleton
-from realtime3d.metrics import p_mpjpe
+from realtime3d.metrics import p_mpjpe, pck_torso
 from realtime3d.models.image import GAMMA, SKELETON_SIZE, SkeletonDiscriminator, SkeletonNet, crop_to_skeleton_px
 from realtime3d.normalization import normalize_2d
 from realtime3d.skeleton import H36M17
@@ -238,8 +238,8 @@ class SkeletonNetMethod(Method):
             raise ValueError(f"lifter {cfg.lifter!r} has no elevation output: skeleton-net needs a rotation-cycle "
                              "lifter (cycle, cycle-fixed-camera)")
         self.lifter = lifter.requires_grad_(False).eval()
-        self.lifter_card = cfg.lifter
         self._val = None
+        self._footage_pairs = None
 
     # ------------------------------------------------------------------ models
     def build(self) -> dict[str, nn.Module]:
@@ -382,7 +382,7 @@ class SkeletonNetMethod(Method):
         y = crop_to_skeleton_px(y_crop)
         kappa = kappa_loss(self._kappa(y), s)
         truth = val["joints2d"].to(device)                                           # [V, J, 2] crop px (logged only)
-        pck = float(pck_torso(y_crop, truth).mean())
+        pck = float(pck_torso(y_crop.cpu().numpy(), truth.cpu().numpy()).mean())
         lifted = self.lifter(normalize_2d(y)[0]).float().cpu().numpy()
         err = float(p_mpjpe(lifted, val["joints3d"].numpy()).mean())
         scores = {"val_recon": float(rec) / 3 * 100.0, "val_kappa": float(kappa), "val_pck": pck, "val_p_mpjpe": err}
@@ -395,28 +395,15 @@ class SkeletonNetMethod(Method):
     def _footage_val(self):
         """Fixed pairs of the footage (seeded; they are training crops too: adapting to a video is
         learning that video) for the adaptation's criterion."""
-        if not hasattr(self, "_footage_pairs"):
+        if self._footage_pairs is None:
             self._footage_pairs = self.footage.sample(VAL_PAIRS, torch.Generator().manual_seed(VAL_RENDER_SEED))
         return self._footage_pairs
 
     def model_card(self) -> dict:
-        return {"lifter": self.lifter_card, "crop_margin": CROP_MARGIN, "skeleton_size": SKELETON_SIZE,
+        return {"lifter": self.cfg.lifter, "crop_margin": CROP_MARGIN, "skeleton_size": SKELETON_SIZE,
                 "gamma": GAMMA, "flip_average": False,
                 "flow_prior": {"fit_steps": self.cfg.flow_steps, "held_out_nll": round(float(self.flow.held_out_nll), 3),
                                "fitted_on": "the prior's 2D (fixed-camera views of the clips not rendered)"}}
-
-
-#: PCK's threshold: a joint is correct within this fraction of the pose's torso height (the
-#: pelvis-thorax distance of the reference pose).
-PCK_TORSO = 0.2
-
-
-def pck_torso(pred: torch.Tensor, truth: torch.Tensor, fraction: float = PCK_TORSO) -> torch.Tensor:
-    """Per pose [B]: the share of joints of pred [B, J, 2] within fraction x truth's torso height
-    (|thorax - pelvis| of truth [B, J, 2]) of truth."""
-    s = H36M17.index
-    torso = (truth[:, s["thorax"]] - truth[:, s["pelvis"]]).norm(dim=-1)              # [B]
-    return ((pred - truth).norm(dim=-1) <= fraction * torso[:, None]).float().mean(-1)
 
 
 def main(argv=None) -> None:
