@@ -72,6 +72,8 @@ CONFIG_HELP = {
     "omega_weight": "skeleton-net: weight of Omega's loss on the prior's skeleton images (eq. 9, first term)",
     "kappa_weight": "skeleton-net: lambda of eq. 9, the weight of |kappa(y) - s|^2",
     "recon_weight": "skeleton-net: weight of the decoder's image reconstruction (0 = the paper's loss, no decoder)",
+    "d_minibatch_std": "skeleton-net: the discriminator also sees the spread of its features over the batch "
+                       "(against one skeleton drawn for every crop)",
     "init": "skeleton-net: start from a trained skeleton net (a shipped name or a .pt; its decoder too)",
     "footage": "skeleton-net: a folder or file of your own unlabelled videos and photos to adapt to (trainers/footage.py)",
     "box_file": "skeleton-net: person boxes of the footage, CSV file,frame,cx,cy,side (empty: MediaPipe's 2D, framed)",

@@ -109,6 +109,7 @@ class SkeletonNetConfig:
     flow_weight: float = 1.0              # L_NF (eq. 8)
     bone_weight: float = 0.02             # L_bl (eq. 10), the cycle's weight
     recon_weight: float = 1.0             # Jakab et al.'s reconstruction (0 = the paper's loss)
+    d_minibatch_std: bool = False         # D also sees its features' spread over the batch
     equivariance_weight: float = 0.0      # |Phi(T x) - T Phi(x)|^2 for random similarity warps T (0 = off)
     recon_only_steps: int = 0             # first steps: Phi and the decoder learn from the reconstruction alone
     prior_warmup: int = 0                 # then the other terms of Phi ramp from 0 to their weights over this many steps
@@ -248,7 +249,7 @@ class SkeletonNetMethod(Method):
         net = SkeletonNet(cfg.phi_width, cfg.omega_width, cfg.phi_output, cfg.decoder_width)
         if cfg.init:
             self._init_from(net, cfg.init)
-        return {"net": net, "d": SkeletonDiscriminator(cfg.d_width), "flow": self.flow}
+        return {"net": net, "d": SkeletonDiscriminator(cfg.d_width, cfg.d_minibatch_std), "flow": self.flow}
 
     @staticmethod
     def _init_from(net: SkeletonNet, spec: str) -> None:

@@ -134,9 +134,13 @@ class SkeletonToPose(nn.Module):
 
 
 class SkeletonDiscriminator(nn.Module):
-    """D (eq. 3): a skeleton image [B, NUM_BONES, S, S] -> a logit [B] (real: a prior kappa(u))."""
+    """D (eq. 3): a skeleton image [B, NUM_BONES, S, S] -> a logit [B] (real: a prior kappa(u)).
 
-    def __init__(self, width: int = 32):
+    minibatch_std adds the batch's standard deviation of D's features as one more feature
+    (Karras et al.'s minibatch standard deviation): a batch in which Phi draws one skeleton for
+    every crop then looks unlike a batch of prior skeletons, which differ."""
+
+    def __init__(self, width: int = 32, minibatch_std: bool = False):
         super().__init__()
         c = width
         layers, cin = [], NUM_BONES
@@ -144,10 +148,15 @@ class SkeletonDiscriminator(nn.Module):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
             cin = cout
         self.net = nn.Sequential(*layers)
-        self.head = nn.Linear(cin, 1)
+        self.minibatch_std = minibatch_std
+        self.head = nn.Linear(cin + int(minibatch_std), 1)
 
     def forward(self, skeleton: torch.Tensor) -> torch.Tensor:
-        return self.head(self.net(skeleton).mean((2, 3)))[:, 0]
+        features = self.net(skeleton).mean((2, 3))                               # [B, F]
+        if self.minibatch_std:
+            spread = features.std(0, unbiased=False).mean() if len(features) > 1 else features.new_zeros(())
+            features = torch.cat([features, spread.expand(len(features), 1)], 1)
+        return self.head(features)[:, 0]
 
 
 class ConditionalDecoder(nn.Module):
