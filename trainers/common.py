@@ -74,16 +74,35 @@ CONFIG_HELP = {
     "recon_weight": "skeleton-net: weight of the decoder's image reconstruction (0 = the paper's loss, no decoder)",
     "d_minibatch_std": "skeleton-net: the discriminator also sees the spread of its features over the batch "
                        "(against one skeleton drawn for every crop)",
-    "init": "skeleton-net: start from a trained skeleton net (a shipped name or a .pt; its decoder too)",
+    "init": "the weights to start from, a shipped name or a .pt (skeleton-net: a trained skeleton net, its decoder "
+            "too; yang: the pretrained lifter, e.g. supervised)",
     "footage": "skeleton-net: a folder or file of your own unlabelled videos and photos to adapt to (trainers/footage.py)",
     "box_file": "skeleton-net: person boxes of the footage, CSV file,frame,cx,cy,side (empty: MediaPipe's 2D, framed)",
     "footage_share": "skeleton-net: share of each batch drawn from the footage (the rest: synthetic renders)",
     "equivariance_weight": "skeleton-net: weight of |Phi(T x) - T Phi(x)|^2 under random similarity warps T (0 = off)",
+    "equivariance_on": "skeleton-net: what the equivariance term compares: 'image' (Phi's skeleton images) or "
+                       "'keypoints' (Omega's 2D, which a blank or constant image cannot satisfy)",
     "recon_only_steps": "skeleton-net: first steps in which Phi and the decoder learn from the reconstruction alone",
     "prior_warmup": "skeleton-net: steps over which Phi's other terms (adversarial, kappa, through Lambda) then ramp up from 0",
     "render_share": "skeleton-net: share of the CMU train clips drawn as images (the others make the 2D prior)",
     "backgrounds": "skeleton-net: a folder of your photos for the renders' backgrounds (empty: procedural only)",
-    "kernel_backend": "skeleton-net: realtime3d.kernels backend of the skeleton images (auto, cpu, reference, triton)",
+    "kernel_backend": "realtime3d.kernels backend of the rendered maps (skeleton-net: the skeleton images; yang: the "
+                      "heatmaps and depth maps): auto, cpu, reference, triton",
+    "adv": "yang: fine-tune against the multi-source discriminator (false: Table 2's Baseline, the pose loss alone)",
+    "sources": "yang: the discriminator's information sources, comma-separated: pose (the 2D, the paper's image), "
+               "map (heatmaps with depth maps), geo (the pairwise geometric descriptor)",
+    "cls_weight": "yang: lambda of eq. 5, the weight of the generator's fooling loss L_cls beside L_pose",
+    "map_size": "yang: side of the heatmaps and depth maps, pixels (a multiple of 4)",
+    "map_sigma": "yang: sigma of the heatmaps' Gaussians, pixels",
+    "map_channels": "yang: channels of the first convolution of the maps' embedding",
+    "adv_batch": "yang: the discriminator's real samples per step, and as many fakes",
+    "media": "yang: unlabelled photos and videos whose MediaPipe 2D are fakes (files or folders, comma-separated; "
+             "empty: the shared media folder)",
+    "media_cache": "yang: a JSON cache of the media's MediaPipe 2D, read when it matches the media (empty: detect "
+                   "at the start); benchmarks/bench_yang.py writes runs/yang/media_2d.json",
+    "media_share": "yang: share of the fakes from the media's 2D",
+    "new_camera_share": "yang: share of the fakes from CMU train poses seen by new cameras (the rest: labelled views)",
+    "new_elevation_deg": "yang: the new cameras' elevation range, degrees (the training views: 0-20)",
 }
 
 

@@ -110,7 +110,8 @@ class SkeletonNetConfig:
     bone_weight: float = 0.02             # L_bl (eq. 10), the cycle's weight
     recon_weight: float = 1.0             # Jakab et al.'s reconstruction (0 = the paper's loss)
     d_minibatch_std: bool = False         # D also sees its features' spread over the batch
-    equivariance_weight: float = 0.0      # |Phi(T x) - T Phi(x)|^2 for random similarity warps T (0 = off)
+    equivariance_weight: float = 0.0      # the equivariance term under random similarity warps T (0 = off)
+    equivariance_on: str = "image"        # "image": |Phi(T x) - T Phi(x)|^2; "keypoints": |Omega(Phi(T x)) - T y|^2
     recon_only_steps: int = 0             # first steps: Phi and the decoder learn from the reconstruction alone
     prior_warmup: int = 0                 # then the other terms of Phi ramp from 0 to their weights over this many steps
     flow_steps: int = 1000
@@ -165,6 +166,15 @@ def warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def warp_points(points: torch.Tensor, theta: torch.Tensor, size: int = SKELETON_SIZE) -> torch.Tensor:
+    """Where points [B, J, 2] (pixels of a size x size image) land in warp(image, theta) [B, 2, 3]:
+    warp samples out(p) = image(theta p) in coordinates of -1..1, so a point q goes to theta^-1 q."""
+    q = (points + 0.5) / (size / 2) - 1                                                  # [B, J, 2]
+    a, t = theta[:, :, :2].to(points), theta[:, :, 2].to(points)                         # [B, 2, 2], [B, 2]
+    p = torch.linalg.solve(a, (q - t[:, None]).transpose(1, 2)).transpose(1, 2)          # [B, J, 2]
+    return (p + 1) * (size / 2) - 0.5
+
+
 def bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 1.0 if real else 0.0))
 
@@ -213,6 +223,8 @@ class SkeletonNetMethod(Method):
                              "one, which DDP's gradient reduction does not see): run it without torchrun")
         if ctx.protocol != "fixed-camera":
             raise ValueError("skeleton-net's 2D prior is the fixed-camera protocol's: set train.protocol = \"fixed-camera\"")
+        if cfg.equivariance_on not in ("image", "keypoints"):
+            raise ValueError(f"params.equivariance_on must be 'image' or 'keypoints', got {cfg.equivariance_on!r}")
         from realtime3d.data import synth
         from realtime3d.lifting import Lifter
         self.synth = synth
@@ -343,7 +355,10 @@ class SkeletonNetMethod(Method):
         rec = recon_loss(decoder(s, xa), xb, paired)
         if cfg.equivariance_weight > 0:
             theta = random_warps(self.render_stream.draw(lambda k, gen: torch.rand(k, 4, generator=gen), batch))
-            equi = kappa_loss(phi(warp(xb, theta)), warp(s, theta))
+            if cfg.equivariance_on == "keypoints":      # Omega's 2D of the warped crop: the warped 2D
+                equi = omega_loss(omega(phi(warp(xb, theta))), warp_points(y, theta))
+            else:
+                equi = kappa_loss(phi(warp(xb, theta)), warp(s, theta))
         else:
             equi = s.new_zeros(())
         ramp = prior_ramp(step, cfg.recon_only_steps, cfg.prior_warmup)
