@@ -12,8 +12,9 @@ from realtime3d.models.image import GAMMA, SKELETON_SIZE, SkeletonNet
 from realtime3d.trainers.config import load_experiment
 from realtime3d.trainers.base import train
 from realtime3d.metrics import pck_torso
+from realtime3d.models.image import SkeletonDiscriminator
 from realtime3d.trainers.skeleton_net import (BONES, kappa_loss, omega_loss, place_in_crop, prior_ramp,
-                                              split_clips)
+                                              random_warps, split_clips, warp, warp_points)
 
 TINY = "skeleton-net_cmu-synth-fixedcam_w8_6steps"
 
@@ -43,6 +44,29 @@ def test_the_kappa_term_moves_omegas_joints_through_the_kernels_backward():
     stepped = y.detach() - 0.5 * y.grad / y.grad.norm(dim=-1, keepdim=True).clamp(min=1e-6)
     assert kappa_loss(render_skeleton(stepped, BONES, (SKELETON_SIZE, SKELETON_SIZE), GAMMA, mode="per_bone"), s) < loss
     assert omega_loss(truth, truth) == 0 and omega_loss(truth + 1, truth) > 0
+
+
+def test_warped_2d_lands_where_the_warp_moves_its_skeleton_image():
+    gen = torch.Generator().manual_seed(0)
+    points = 20 + 24 * torch.rand(4, 17, 2, generator=gen)                   # [4, 17, 2] skeleton px
+    theta = random_warps(torch.rand(4, 4, generator=gen))
+    image = render_skeleton(points, BONES, (SKELETON_SIZE, SKELETON_SIZE), GAMMA, mode="per_bone")
+    warped = warp(image, theta)
+    moved = render_skeleton(warp_points(points, theta), BONES, (SKELETON_SIZE, SKELETON_SIZE), GAMMA, mode="per_bone")
+    assert (warped - moved).abs().mean() < 0.2 * (warped - image).abs().mean()   # resampling blur only
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).expand(4, 2, 3)
+    assert torch.allclose(warp_points(points, identity), points, atol=1e-4)
+
+
+def test_minibatch_std_tells_one_skeleton_for_every_crop_from_varied_ones():
+    d = SkeletonDiscriminator(8, minibatch_std=True)
+    varied = render_skeleton(place_in_crop(torch.randn(8, 17, 2), torch.rand(8, 3)), BONES,
+                             (SKELETON_SIZE, SKELETON_SIZE), GAMMA, mode="per_bone")
+    same = varied[:1].expand(8, -1, -1, -1)
+    with torch.no_grad():
+        spread = lambda x: d.net(x).mean((2, 3)).std(0, unbiased=False).mean()
+        assert spread(same) < 1e-6 < spread(varied)
+        assert d(same).shape == (8,) and d(same)[0] != d(varied)[0]        # the same image, another batch
 
 
 def test_pck_counts_joints_within_a_fifth_of_the_torso():

@@ -21,7 +21,8 @@ realtime3d.kernels.render_skeleton, per bone):
                                                                 in y is the kernels' training use)
     L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (trainers/cycle.py)
     L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s decoder (see below)
-    L_eq    = |Phi(T x_b) - T s|^2                              equivariance, T a random similarity warp
+    L_eq    = |Omega(Phi(T x_b)) - T y|^2                       equivariance, T a random similarity warp
+              (equivariance_on = "keypoints"; "image": |Phi(T x_b) - T s|^2)
 
 and the total L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec + L_eq (eq. 12, with L_rec and
 L_eq added), each term times its param weight. The first recon_only_steps train Phi on L_rec and
@@ -33,10 +34,14 @@ reconstruction nothing ties Phi's skeleton to the person: D only asks that it lo
 person's skeleton. So the conditional decoder G of Jakab et al. stays: from x_b's skeleton image
 and the other frame x_a (the same person, background and camera) it redraws x_b, which it can do
 only if s says where the person's limbs went. recon_weight = 0 is the paper's loss. L_eq asks
-that Phi's image move with the crop (rotated, scaled, shifted), so that it is drawn from the
-image and not from a memorised skeleton; equivariance_weight = 0 turns it off. Both, and the
-warm-up, were added after short development runs in which Phi without them drew one skeleton
-for every crop (the card's hyperparameters_chosen_on says how they were scored).
+that the 2D read off Phi's image move with the crop (rotated, scaled, shifted), so that it is
+drawn from the image and not from a memorised skeleton; equivariance_weight = 0 turns it off.
+Compared on the images themselves, the term (summed over pixels) is smallest for a blank image,
+and Phi faded to one, with one pose read off it for every crop; the 2D cannot satisfy it so.
+Both terms, and the warm-up, were added after short development runs in which Phi without them
+drew one skeleton for every crop (the card's hyperparameters_chosen_on says how they were scored).
+D may also see the spread of its features over the batch (d_minibatch_std, Karras et al.'s
+minibatch standard deviation), so that one skeleton for every crop looks unlike the prior.
 
 Lambda is the shipped rotation-cycle lifter (`lifter`, trained from 2D alone, issue 11), frozen:
 the cycle terms reach Omega and Phi through y, as the paper's end-to-end loss does, and a lifter
