@@ -8,6 +8,8 @@ that no training run draws). Labels: the renders' own 2D (crop pixels) and 3D (m
 Rows (Lambda is the skeleton-net card's lifter, single pass: no flip averaging):
 - skeleton-net: the shipped (or --weights) Phi -> Omega on the 128 x 128 crop;
 - ground-truth 2D: the render's joints;
+- constant: one pose for every frame, the mean of CMU train 2D views (fixed-camera protocol)
+  framed by the crop rule: what a net that ignores the image scores (the floor to beat);
 - mediapipe: MediaPipe pose (model_complexity 1, static images) on the crop scaled up to 256 x 256
   (its own input size), mapped to the 17 joints by realtime3d.detect's rules. Frames where it
   finds nobody are counted; its metrics are over the frames it found, and every row is also
@@ -40,7 +42,9 @@ from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, p_mpjpe, pck_torso  # noqa: E402
+from realtime3d.crops import square_box, to_crop  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
+from realtime3d.trainers.sampling import fixed_camera_pool  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net.json"
@@ -66,6 +70,16 @@ def skeleton_net_2d(weights: str, images: torch.Tensor) -> tuple[np.ndarray, dic
     net.eval()
     out = [net(images[i:i + BATCH])[1] for i in range(0, len(images), BATCH)]
     return torch.cat(out).numpy(), card
+
+
+def constant_2d(frames: int) -> np.ndarray:
+    """The mean train 2D pose in crop pixels [frames, 17, 2]: every tenth CMU train frame through its
+    clip's fixed cameras, each view framed by the crop rule (no jitter), averaged."""
+    split = load_split("train")
+    pool = fixed_camera_pool(split["joints3d"][::10], split["clip"][::10], seed=0)
+    pose2d = torch.as_tensor(pool.pose2d, dtype=torch.float32)                         # [V, 17, 2]
+    mean = to_crop(pose2d, square_box(pose2d), CROP_SIZE).mean(0).numpy()              # [17, 2]
+    return np.broadcast_to(mean, (frames, *mean.shape)).copy()
 
 
 def mediapipe_2d(images: torch.Tensor) -> np.ndarray:
@@ -105,6 +119,7 @@ def main(argv=None) -> None:
     rows = {}
     rows["skeleton-net"], card = skeleton_net_2d(args.weights, data["image"])
     rows["ground-truth 2D"] = truth2d
+    rows["constant"] = constant_2d(len(truth2d))
     rows["mediapipe"] = mediapipe_2d(data["image"])
     lifter = Lifter.from_pretrained(card["lifter"])
     lifter.flip_average = False

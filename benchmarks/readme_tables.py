@@ -142,9 +142,11 @@ def image_path() -> str:
     """bench_skeleton_net.py: 2D PCK and the same lifter's P-MPJPE on synthetic cmu-test renders."""
     r = _load("skeleton_net.json")
     names = {"skeleton-net": "Phi -> Omega (skeleton-net)", "ground-truth 2D": "the renders' true 2D",
-             "mediapipe": "MediaPipe"}
+             "constant": "one pose for every frame (the mean train 2D)", "mediapipe": "MediaPipe"}
     rows = []
     for key, label in names.items():
+        if key not in r["on_mediapipe_frames"]:
+            continue
         mp = r["on_mediapipe_frames"][key]
         every = r["all_frames"].get(key)
         rows.append([f"{label} + {r['lifter']}",

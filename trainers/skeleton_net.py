@@ -217,9 +217,10 @@ class SkeletonNetMethod(Method):
     eval_fields = ("val_recon", "val_kappa", "val_pck", "val_p_mpjpe", "val_recon_footage")
     reads_3d = ("the synthetic renderer, which draws the CMU train clips of one half as images (their labels "
                 "are read by no loss; validation logs the val renders' 2D and 3D, and nothing selects on them)")
-    tuned_on = ("recon_weight, equivariance_weight, the warm-up and phi_output were chosen on 5- to 7-minute "
-                "development runs scored by the val subjects' renders' 2D PCK (their labels); the sizes were set for "
-                "the CPU budget; the other weights are the paper's and the cycle's")
+    tuned_on = ("recon_weight, equivariance_weight, equivariance_on, d_minibatch_std, the lifter, the warm-up and "
+                "phi_output were chosen on 5- to 10-minute development runs and checkpoints of the 60-minute run, scored "
+                "by the val subjects' renders' 2D (their labels: PCK, and the spread of Omega's 2D); the sizes were set "
+                "for the CPU budget; the other weights are the paper's and the cycle's")
 
     def __init__(self, cfg: SkeletonNetConfig, ctx):
         super().__init__(cfg, ctx)
