@@ -1,11 +1,12 @@
 """Train the shipped models on this machine, time them, and ship them with their model cards.
 
-Each model of trainers.config.SHIPPED_MODELS and SHIPPED_DETECTORS (name -> its one config) is
+Each model of trainers.config.SHIPPED_MODELS, SHIPPED_DETECTORS and SHIPPED_ENCODERS (name -> its one config) is
 trained on the spine in runs/shipped/NAME. A run folder that holds a checkpoint is resumed, so a run
 stopped by the end of a session goes on where it was, and a finished one is only
 re-validated; its training time is the spine's clock, carried over resumes. The best
 checkpoint (selected by the method's own criterion, trainers/evaluation.py CRITERIA) is
-copied to realtime3d/weights/NAME.pt (a detector: weights/detectors/NAME.pt), with NAME.json: the spine's card (protocol,
+copied to realtime3d/weights/NAME.pt (a detector: weights/detectors/NAME.pt; an encoder, which is no lifter:
+weights/encoders/NAME.pt), with NAME.json: the spine's card (protocol,
 selection criterion, where 3D was read, seconds, threads) plus the config and commit.
 benchmarks/results/training.json keeps one entry per model (the models trained in
 other runs of this script stay) with the machine and commit. The cmu-test scores of the
@@ -13,6 +14,7 @@ cards come from benchmarks/bench_eval.py, in one evaluation run of every model.
 
     python benchmarks/bench_training.py --models cycle,svmac   # 28 minutes each on one thread
     python benchmarks/bench_training.py                       # every shipped model
+    python benchmarks/bench_training.py --models chen-views,chen   # Chen's encoder (60 min, 2 threads), then its lifter
 """
 from __future__ import annotations
 
@@ -32,9 +34,10 @@ from realtime3d.detect.skeleton_net import DETECTORS_DIR, load_skeleton_net  # n
 from realtime3d.lifting import WEIGHTS_DIR, Lifter  # noqa: E402
 from realtime3d.trainers.base import train  # noqa: E402
 from realtime3d.trainers.checkpoint import latest_checkpoint  # noqa: E402
-from realtime3d.trainers.config import SHIPPED_DETECTORS, SHIPPED_MODELS, load_experiment  # noqa: E402
+from realtime3d.trainers.chen_regression import ENCODERS_DIR, load_encoder  # noqa: E402
+from realtime3d.trainers.config import SHIPPED_DETECTORS, SHIPPED_ENCODERS, SHIPPED_MODELS, load_experiment  # noqa: E402
 
-CONFIGS = {**SHIPPED_MODELS, **SHIPPED_DETECTORS}
+CONFIGS = {**SHIPPED_MODELS, **SHIPPED_DETECTORS, **SHIPPED_ENCODERS}
 
 #: What each method is, for the model cards ("{protocol}" is filled in).
 DESCRIPTIONS = {
@@ -51,6 +54,17 @@ DESCRIPTIONS = {
     "skeleton-net": "Sosa & Hogg's Phi (crop -> skeleton image) and Omega (skeleton image -> 2D) in front of the "
                     "{lifter} lifter: trained on unlabelled synthetic renders of the CMU train mocap and an unpaired "
                     "{protocol} 2D prior, selected on image reconstruction; no label read",
+    "chen-views": "Chen et al.'s view-synthesis encoder phi (skeleton maps -> a set of 3D points), not a lifter: trained "
+                  "on pairs of {protocol} 2D views of the CMU train mocap and their relative rotation (multi-view 2D "
+                  "with known relative rotations), selected on val view synthesis; no 3D label read",
+    "chen": "Chen et al.'s Regression#1 on the frozen chen-views encoder's latent: trained with the 3D labels of "
+            "{labelled} CMU train poses ({fraction:g} of them, {protocol} views) and selected on a held-out share of "
+            "those poses (it reads 3D)",
+    "yang": "Yang et al.'s adversarial fine-tuning (Full: 2D pose, heatmaps with depth maps, geometric descriptor): "
+            "the shipped supervised lifter fine-tuned with its 3D loss on {protocol} views of the CMU train mocap "
+            "against a multi-source discriminator (reals: train views with their 3D; fakes: its lifts of unlabelled "
+            "2D, MediaPipe on the shared media and train poses at new cameras); reads 3D, selected on the val "
+            "subjects' 3D",
 }
 
 
@@ -68,16 +82,19 @@ def train_model(name: str, runs: Path) -> dict:
 def ship(name: str, run: Path, entry: dict) -> None:
     """Copy a run's best.pt into the package as realtime3d/weights/NAME.pt (a detector:
     weights/detectors/NAME.pt), with NAME.json (its card)."""
-    folder = DETECTORS_DIR if name in SHIPPED_DETECTORS else WEIGHTS_DIR
+    folder = DETECTORS_DIR if name in SHIPPED_DETECTORS else ENCODERS_DIR if name in SHIPPED_ENCODERS else WEIGHTS_DIR
     folder.mkdir(exist_ok=True)
     shutil.copyfile(run / "best.pt", folder / f"{name}.pt")
     if name in SHIPPED_DETECTORS:
         card = load_skeleton_net(folder / f"{name}.pt")[1]
+    elif name in SHIPPED_ENCODERS:
+        card = load_encoder(folder / f"{name}.pt")[1]
     else:
         card = Lifter.from_pretrained(folder / f"{name}.pt").card
     method = entry["config"]["method"]
     description = DESCRIPTIONS[method].format(protocol=card["protocol"], teacher=card.get("teacher", ""),
-                                              lifter=card.get("lifter", ""))
+                                              lifter=card.get("lifter", ""), labelled=card.get("labelled_poses", ""),
+                                              fraction=card.get("label_fraction", 0.0))
     info = {k: v for k, v in card.items() if k not in ("architecture", "experiment", "method")}
     path = folder / f"{name}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
@@ -91,7 +108,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=_args.names, default=",".join(SHIPPED_MODELS),
                     help=f"comma-separated shipped models to train (default: the lifters, {', '.join(SHIPPED_MODELS)}; "
-                         f"also: {', '.join(SHIPPED_DETECTORS)})")
+                         f"also: {', '.join([*SHIPPED_DETECTORS, *SHIPPED_ENCODERS])})")
     ap.add_argument("--runs", default="runs/shipped", help="folder for the run folders (one per model)")
     ap.add_argument("--out", default="benchmarks/results/training.json")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
@@ -100,6 +117,11 @@ def main() -> None:
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         ap.error(f"unknown model(s) {', '.join(unknown)}; shipped: {', '.join(CONFIGS)}")
+    names = [n for n in names if n in SHIPPED_ENCODERS] + [n for n in names if n not in SHIPPED_ENCODERS]
+    for name in names:             # a lifter on a shipped encoder (chen) needs it shipped, or trained first here
+        encoder = load_experiment(CONFIGS[name]).as_dict()["method_config"].get("encoder")
+        if encoder in SHIPPED_ENCODERS and encoder not in names and not (ENCODERS_DIR / f"{encoder}.pt").is_file():
+            ap.error(f"{name} needs the encoder {encoder!r}, which is not shipped yet: --models {encoder},{name}")
     out = ROOT / args.out
     for name in names:
         entry = train_model(name, Path(args.runs))

@@ -15,7 +15,7 @@ from .config import SHIPPED, TRAIN_HELP, TrainConfig, load_experiment, method_cl
 #: One line of help per method config key, for the script flags and docs/training.md.
 CONFIG_HELP = {
     "teacher": "the lifter to distil: a shipped model's name or the path of a lifter .pt",
-    "width": "width of the residual blocks",
+    "width": "width of the residual blocks (chen-views: channels of the encoders' and decoders' first level)",
     "g_blocks": "residual blocks in the generator",
     "d_blocks": "residual blocks in the discriminator",
     "d_width": "discriminator width (drover: 0 = the same as width)",
@@ -24,7 +24,8 @@ CONFIG_HELP = {
     "lr_g": "generator Adam learning rate",
     "lr_d": "discriminator Adam learning rate",
     "betas": "Adam betas of both networks",
-    "views": "drover: random projections of each generated pose per step; svmac: n, the angles (theta_0 = 0 included)",
+    "views": "drover: random projections of each generated pose per step; svmac: n, the angles (theta_0 = 0 included); "
+             "chen: fixed random cameras per labelled pose (random-projection; fixed-camera: the clip's 4)",
     "label_smooth": "discriminator target for real poses is 1 - this",
     "r1_gamma": "weight of the R1 gradient penalty on real poses (0 = off)",
     "max_drop": "at most this many joints are hidden in a training pose",
@@ -87,7 +88,7 @@ CONFIG_HELP = {
     "render_share": "skeleton-net: share of the CMU train clips drawn as images (the others make the 2D prior)",
     "backgrounds": "skeleton-net: a folder of your photos for the renders' backgrounds (empty: procedural only)",
     "kernel_backend": "realtime3d.kernels backend of the rendered maps (skeleton-net: the skeleton images; yang: the "
-                      "heatmaps and depth maps): auto, cpu, reference, triton",
+                      "heatmaps and depth maps; chen-views, chen: the skeleton maps): auto, cpu, reference, triton",
     "adv": "yang: fine-tune against the multi-source discriminator (false: Table 2's Baseline, the pose loss alone)",
     "sources": "yang: the discriminator's information sources, comma-separated: pose (the 2D, the paper's image), "
                "map (heatmaps with depth maps), geo (the pairwise geometric descriptor)",
@@ -103,6 +104,17 @@ CONFIG_HELP = {
     "media_share": "yang: share of the fakes from the media's 2D",
     "new_camera_share": "yang: share of the fakes from CMU train poses seen by new cameras (the rest: labelled views)",
     "new_elevation_deg": "yang: the new cameras' elevation range, degrees (the training views: 0-20)",
+    "points": "chen-views: M, the 3D points of the latent G",
+    "rc_weight": "chen-views: weight of the representation-consistency loss L_rc (eq. 3; 0 = two independent view "
+                 "syntheses)",
+    "elevation_max": "chen-views: both cameras' elevation range under random-projection, 0 to this (degrees)",
+    "encoder": "chen: the frozen chen-views encoder, a shipped name (realtime3d/weights/encoders/) or a run's best.pt",
+    "input": "chen: the regressor's input, 'latent' (G of the encoder: the chen lifter) or 'coords' (the 2D: "
+             "the paper's Baseline#1)",
+    "label_fraction": "chen: share of the CMU train poses whose 3D labels are read (a seeded subset)",
+    "label_seed": "chen: the seed of the labelled subset",
+    "holdout": "chen: share of the labelled poses held out to select the checkpoint (never trained on)",
+    "hidden": "chen: units of Regression#1's hidden layer",
 }
 
 

@@ -34,6 +34,9 @@ METHODS = {
     "svmac": "realtime3d.trainers.svmac:SVMAC",
     "cycle": "realtime3d.trainers.cycle:Cycle",
     "skeleton-net": "realtime3d.trainers.skeleton_net:SkeletonNetMethod",
+    "chen-views": "realtime3d.trainers.chen:ChenViews",
+    "chen": "realtime3d.trainers.chen_regression:ChenRegression",
+    "yang": "realtime3d.trainers.yang:Yang",
 }
 
 #: Every shipped model (realtime3d/weights/NAME.pt) and the one config that trains it
@@ -47,11 +50,19 @@ SHIPPED_MODELS = {
     "svmac-fixed-camera": "svmac_cmu-h36m17-fixedcam_w512_28min",
     "supervised": "supervised_cmu-h36m17_w512-b4_28min",
     "drover-live": "distill_cmu-h36m17_drover-to-w256-b4_20min",
+    "chen": "chen_cmu-h36m17_h1024-l5pct_10min",
+    "yang": "yang_cmu-h36m17_supervised-w512-full_14min",
 }
 
 #: Every shipped 2D detector (realtime3d/weights/detectors/NAME.pt) and the config that trains it.
 SHIPPED_DETECTORS = {
     "skeleton-net": "skeleton-net_cmu-synth-fixedcam_w24_60min",
+}
+
+#: Every shipped encoder (realtime3d/weights/encoders/NAME.pt: not a lifter; the chen trainer's
+#: params.encoder names it) and the config that trains it.
+SHIPPED_ENCODERS = {
+    "chen-views": "chen-views_cmu-h36m17_w32-m32_60min",
 }
 
 #: `realtime3d train METHOD` trains the shipped config of that method.
@@ -62,6 +73,9 @@ SHIPPED = {
     "svmac": SHIPPED_MODELS["svmac"],
     "cycle": SHIPPED_MODELS["cycle"],
     "skeleton-net": SHIPPED_DETECTORS["skeleton-net"],
+    "chen-views": SHIPPED_ENCODERS["chen-views"],
+    "chen": SHIPPED_MODELS["chen"],
+    "yang": SHIPPED_MODELS["yang"],
 }
 
 

@@ -28,6 +28,11 @@ CRITERIA = {
                  "conditional decoder redraws a frame from its skeleton image and the other frame; mean L1, "
                  "in % of the pixel range (images alone, no label)",
     "val_recon_footage": "val_recon on fixed pairs of frames of the user's own footage (images alone, no label)",
+    "val_synthesis": "view-synthesis error of fixed pairs of 2D views of the val subjects (skeleton maps of two "
+                     "cameras and their relative rotation): squared map error summed over the bone maps, meaned "
+                     "over pixels, both directions averaged, x 100 (2D maps alone, no 3D)",
+    "val_labelled_p_mpjpe": "P-MPJPE (mm) on the held-out share of the labelled train poses' views (reads only the "
+                            "labelled poses' 3D)",
 }
 
 

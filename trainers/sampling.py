@@ -238,3 +238,84 @@ def validation_pool(protocol: str, val_data: str = "cmu", seed: int = VAL_SEED) 
     joints = torch.from_numpy(split["joints3d"]).float()
     pose2d, body = project_views(joints, random_rotations(len(joints), torch.Generator().manual_seed(seed)))
     return Pool2D(pose2d, body, protocol)
+
+
+#: A reflection of the camera's x axis: what mirror_poses does to a view, as a matrix.
+_MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+
+
+class ViewPairSampler:
+    """Pairs of 2D views of one train pose by two cameras, with their relative rotation: the
+    multi-view 2D with known relative rotations of Chen et al. (trainers/chen.py). sample() never
+    returns the 3D.
+
+    - random-projection: two independent random cameras (azimuth 0-360 deg, elevation in
+      elevation_deg: the paper's virtual cameras on a torus) of a random train pose;
+    - fixed-camera: two different ones of the pose's clip's FIXED_CAMERAS cameras (the views of
+      fixed_camera_pool, the same numbers), so no view outside the protocol's is made.
+    R_ij [B, 3, 3] takes camera i's frame to camera j's: X_j = R_ij X_i for the pose's 3D about its
+    root (project_views' rotations R_i, R_j give R_ij = R_j R_i^T). mirror adds every pose's mirror
+    image (as PoseSampler does); a mirrored pair is the two views mirrored in 2D (mirror_poses),
+    whose relative rotation is M R_ij M, M the reflection of x."""
+
+    def __init__(self, joints3d_mm: np.ndarray, stream: RandomStream | int, protocol: str = "random-projection",
+                 clips: np.ndarray | None = None, seed: int = 0, elevation_deg=ELEVATION_DEG, mirror: bool = False,
+                 device: torch.device | str = "cpu"):
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"view pairs need mocap under one of {', '.join(PROTOCOLS)}, got {protocol!r} "
+                             "(your own 2D files have one view per pose)")
+        self.joints = torch.from_numpy(np.asarray(joints3d_mm, dtype=np.float32))    # [N, J, 3]
+        self.protocol, self.mirror, self.elevation_deg = protocol, mirror, elevation_deg
+        self.device = torch.device(device)
+        self.stream = RandomStream.single(stream) if isinstance(stream, int) else stream
+        self.cameras = None
+        if protocol == "fixed-camera":
+            if clips is None or len(clips) != len(self.joints):
+                raise ValueError("the fixed-camera protocol's pairs need the clip name of every frame")
+            self.cameras = fixed_camera_rotations(np.asarray(clips).astype(str), seed)   # [N, C, 3, 3]
+
+    def sample(self, n: int):
+        """n is the global count; returns this process's part, k = stream.local(n):
+        (2D view i [k, J, 2], 2D view j [k, J, 2], R_ij [k, 3, 3]), normalized as project_views does."""
+        count = len(self.joints) * (2 if self.mirror else 1)
+
+        def one_shard(k: int, gen: torch.Generator):
+            idx = torch.randint(0, count, (k,), generator=gen)
+            frame, flip = idx % len(self.joints), idx >= len(self.joints)
+            if self.cameras is None:
+                rot_i = random_rotations(k, gen, elevation_deg=self.elevation_deg)
+                rot_j = random_rotations(k, gen, elevation_deg=self.elevation_deg)
+            else:
+                cams = self.cameras.shape[1]
+                i = torch.randint(0, cams, (k,), generator=gen)
+                j = (i + torch.randint(1, cams, (k,), generator=gen)) % cams
+                rot_i, rot_j = self.cameras[frame, i], self.cameras[frame, j]
+            joints = self.joints[frame]
+            view_i, _ = project_views(joints, rot_i)
+            view_j, _ = project_views(joints, rot_j)
+            rel = rot_j @ rot_i.transpose(-1, -2)                                        # [k, 3, 3]
+            if flip.any():
+                view_i[flip], view_j[flip] = mirror_poses(view_i[flip]), mirror_poses(view_j[flip])
+                rel[flip] = _MIRROR @ rel[flip] @ _MIRROR
+            return view_i, view_j, rel
+
+        return tuple(t.to(self.device) for t in self.stream.draw(one_shard, n))
+
+
+def labelled_views(joints3d_mm: np.ndarray, clips: np.ndarray, frames: np.ndarray, protocol: str, views: int,
+                   seed: int) -> Pool2D:
+    """The views of labelled train poses, with their 3D (a method that reads these labels says so):
+    frames [N] (indices into joints3d_mm [F, J, 3] mm and clips [F]) under the protocol: their
+    clips' FIXED_CAMERAS fixed cameras (fixed_camera_pool's views of those frames), or `views`
+    seeded random cameras each. -> a Pool2D of N x cameras views, pose by pose."""
+    frames = np.asarray(frames)
+    if protocol == "fixed-camera":
+        return fixed_camera_pool(np.asarray(joints3d_mm)[frames], np.asarray(clips)[frames], seed)
+    if protocol != "random-projection":
+        raise ValueError(f"labelled views need mocap under one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if views < 1:
+        raise ValueError(f"views must be at least 1, got {views}")
+    joints = torch.from_numpy(np.asarray(joints3d_mm, dtype=np.float32)[frames]).repeat_interleave(views, dim=0)
+    gen = torch.Generator().manual_seed(stream_seed(seed, "labelled-views", 0))
+    pose2d, body = project_views(joints, random_rotations(len(joints), gen))
+    return Pool2D(pose2d, body, protocol)

@@ -5,9 +5,11 @@ from torch import nn
 
 from .lifter import ConstantDepthNetwork, Discriminator2D, LiftingNetwork, ResidualBlock
 from .svmac import SVMACNetwork
+from .chen import ChenLifter, CoordinateRegressor
 
 #: architecture["kind"] -> the lifting network class it rebuilds (no kind: LiftingNetwork).
 KINDS: dict[str, type[nn.Module]] = {"lifting": LiftingNetwork, "svmac": SVMACNetwork}
+KINDS.update({"chen": ChenLifter, "chen-coords": CoordinateRegressor})
 
 
 def build_network(architecture: dict) -> nn.Module:

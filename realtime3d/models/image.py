@@ -42,7 +42,7 @@ def skeleton_to_crop_px(points: torch.Tensor) -> torch.Tensor:
     return (points + 0.5) * SCALE - 0.5
 
 
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+def conv_unit(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     """3x3 conv, GroupNorm, ReLU: the unit of every network here (GroupNorm: batch-size free)."""
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(min(8, cout // 4), cout),
                          nn.ReLU(inplace=True))
@@ -55,11 +55,11 @@ class _UNet(nn.Module):
     def __init__(self, cin: int, cout: int, width: int):
         super().__init__()
         c = width
-        self.stem = nn.Sequential(_conv(cin, c, 2), _conv(c, c))                # 2S -> S
-        self.down1 = nn.Sequential(_conv(c, 2 * c, 2), _conv(2 * c, 2 * c))     # S/2
-        self.down2 = nn.Sequential(_conv(2 * c, 4 * c, 2), _conv(4 * c, 4 * c), _conv(4 * c, 4 * c))  # S/4
-        self.up1 = _conv(4 * c + 2 * c, 2 * c)                                  # S/2
-        self.up0 = _conv(2 * c + c, c)                                          # S
+        self.stem = nn.Sequential(conv_unit(cin, c, 2), conv_unit(c, c))                # 2S -> S
+        self.down1 = nn.Sequential(conv_unit(c, 2 * c, 2), conv_unit(2 * c, 2 * c))     # S/2
+        self.down2 = nn.Sequential(conv_unit(2 * c, 4 * c, 2), conv_unit(4 * c, 4 * c), conv_unit(4 * c, 4 * c))  # S/4
+        self.up1 = conv_unit(4 * c + 2 * c, 2 * c)                                  # S/2
+        self.up0 = conv_unit(2 * c + c, c)                                          # S
         self.head = nn.Conv2d(c, cout, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -119,11 +119,11 @@ class SkeletonToPose(nn.Module):
     def __init__(self, width: int = 32, num_joints: int = H36M17.num_joints):
         super().__init__()
         c = width
-        self.net = nn.Sequential(_conv(NUM_BONES, c, 2), _conv(c, c), _conv(c, 2 * c, 2), _conv(2 * c, 2 * c),
-                                 _conv(2 * c, 2 * c))
-        self.up = _conv(2 * c + c, c)
+        self.net = nn.Sequential(conv_unit(NUM_BONES, c, 2), conv_unit(c, c), conv_unit(c, 2 * c, 2), conv_unit(2 * c, 2 * c),
+                                 conv_unit(2 * c, 2 * c))
+        self.up = conv_unit(2 * c + c, c)
         self.head = nn.Conv2d(c, num_joints, 3, 1, 1)
-        self.skip = _conv(NUM_BONES, c, 2)
+        self.skip = conv_unit(NUM_BONES, c, 2)
 
     def forward(self, skeleton: torch.Tensor) -> torch.Tensor:
         low = self.net(skeleton)                                                 # [B, 2c, S/4, S/4]
