@@ -14,7 +14,9 @@ cards come from benchmarks/bench_eval.py, in one evaluation run of every model.
 
     python benchmarks/bench_training.py --models cycle,svmac   # 28 minutes each on one thread
     python benchmarks/bench_training.py                       # every shipped model
-    python benchmarks/bench_training.py --models chen-views,chen   # Chen's encoder (60 min, 2 threads), then its lifter
+    python benchmarks/bench_training.py --models chen-views,chen   # Chen's encoder (60 min, 1 thread), then its lifter
+    python benchmarks/bench_training.py --models yang --set params.media_cache=runs/yang/media_2d.json
+        # with runs/shipped/yang a link to runs/yang/full (bench_yang.py --train's Full row): ships that run
 """
 from __future__ import annotations
 
@@ -68,9 +70,10 @@ DESCRIPTIONS = {
 }
 
 
-def train_model(name: str, runs: Path) -> dict:
-    """Train (or resume, or re-validate) the shipped model's run; its entry of training.json."""
-    exp = load_experiment(CONFIGS[name])
+def train_model(name: str, runs: Path, sets: list[str] = ()) -> dict:
+    """Train (or resume, or re-validate) the shipped model's run, its config with the `sets`
+    overrides (KEY=VALUE); its entry of training.json."""
+    exp = load_experiment(CONFIGS[name], list(sets))
     run = runs / name
     resume = "last" if latest_checkpoint(run).exists() else None
     summary = train(exp, run, resume)
@@ -112,6 +115,9 @@ def main() -> None:
     ap.add_argument("--runs", default="runs/shipped", help="folder for the run folders (one per model)")
     ap.add_argument("--out", default="benchmarks/results/training.json")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the weights into the package")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for every model trained (e.g. params.media_cache=runs/yang/media_2d.json, "
+                         "the one yang's rows were trained with by bench_yang.py --train)")
     args = ap.parse_args()
     names = args.models
     unknown = [n for n in names if n not in CONFIGS]
@@ -124,7 +130,7 @@ def main() -> None:
             ap.error(f"{name} needs the encoder {encoder!r}, which is not shipped yet: --models {encoder},{name}")
     out = ROOT / args.out
     for name in names:
-        entry = train_model(name, Path(args.runs))
+        entry = train_model(name, Path(args.runs), args.set)
         report = json.loads(out.read_text()) if out.exists() else {}   # read late: runs may go side by side
         report.setdefault("models", {})[name] = {**entry, "machine": machine_info()}
         report["commit"] = commit()

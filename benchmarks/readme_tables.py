@@ -3,7 +3,8 @@
 Nothing is measured here: every number is read from benchmarks/results/ (eval.json from
 bench_eval.py, training.json from bench_training.py, ablations.json from
 bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json from
-bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts) or from the
+bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts, chen.json,
+yang.json and map_kernels.json from bench_chen.py, bench_yang.py and bench_map_kernels.py) or from the
 model cards those scripts write. tests/test_docs.py checks
 that the README holds each table exactly as printed, so a figure in it cannot drift from
 its source.
@@ -183,6 +184,55 @@ def image_path_kernels() -> str:
                    "renders peak MB"], rows)
 
 
+def chen() -> str:
+    """bench_chen.py: Regression#1 on the chen-views latent against the same regressor on the 2D, per label share."""
+    r = _load("chen.json")
+    fractions = sorted({row["label_fraction"] for row in r["rows"].values()})
+    cell = lambda m: f"{m['mean']:.1f} +- {m['std']:.1f}"  # noqa: E731
+    rows = []
+    for f in fractions:
+        lat, coo = r["rows"][f"latent@{f:g}"], r["rows"][f"coords@{f:g}"]
+        diff = lat["p_mpjpe_mm"]["mean"] - coo["p_mpjpe_mm"]["mean"]
+        rows.append([f"{100 * f:g}% ({lat['labelled_poses']} poses)", cell(lat["p_mpjpe_mm"]), cell(coo["p_mpjpe_mm"]),
+                     f"{diff:+.1f}", cell(lat["n_mpjpe_mm"]), cell(coo["n_mpjpe_mm"])])
+    seeds = len(r["seeds"])
+    return _table(["3D labels of CMU train", f"latent + regressor, P-MPJPE mm ({seeds} seeds)",
+                   "2D coordinates + regressor", "latent - coordinates", "latent N-MPJPE", "coordinates N-MPJPE"], rows)
+
+
+def yang() -> str:
+    """bench_yang.py: Table 2's rows on cmu-test, single pass and flip-averaged, all joints and 2 hidden."""
+    r = _load("yang.json")
+    p = r["p_mpjpe_mm"]
+    drops = [d for d in p if d != "drop_0"]
+    names = {"supervised": "start: the shipped supervised lifter", "baseline": "Baseline (no discriminator)",
+             "map": "Map (2D + heatmaps, depth maps)", "geo": "Geo (2D + descriptor)", "full": "Full (all three)"}
+    rows = []
+    for row, label in names.items():
+        for kind, what in (("", ""), ("-last", ", last weights")):
+            if row == "supervised" and kind or f"{row}{kind}:single_pass" not in p["drop_0"]:
+                continue
+            key = f"{row}{kind}"
+            rows.append([label + what, *(f"{p[d][f'{key}:{mode}']:.1f}" for mode in MODES for d in ("drop_0", *drops))])
+    head = [f"cmu-test P-MPJPE mm ({r['frames']} frames)"]
+    for mode in MODES:
+        head += [mode.replace("_", " ") + ", all joints", *(f"{mode.replace('_', ' ')}, {d[5:]} hidden" for d in drops)]
+    return _table(head, rows)
+
+
+def map_kernels() -> str:
+    """bench_map_kernels.py: each map trainer's step with the fused kernels against the reference."""
+    r = _load("map_kernels.json")
+    rows = []
+    for name, t in r["trainers"].items():
+        fused, ref, ratio = t["rows"]["cpu"], t["rows"]["reference"], t["reference_over_fused"]
+        rows.append([f"{name} (batch {t['batch']})", f"{fused['step_ms']:.0f}", f"{ref['step_ms']:.0f}",
+                     f"{ratio['step_ms']:.2f}x", f"{fused['step_peak_mb']:.0f}", f"{ref['step_peak_mb']:.0f}",
+                     f"{ratio['step_peak_mb']:.2f}x"])
+    return _table(["one training step, one thread", "fused ms", "reference ms", "reference / fused",
+                   "fused peak MB", "reference peak MB", "reference / fused"], rows)
+
+
 def tables() -> dict[str, str]:
     """Every README table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
@@ -192,6 +242,10 @@ def tables() -> dict[str, str]:
     for name, fn in (("image path", image_path), ("image path media", image_path_media),
                      ("image path speed", image_path_speed), ("image path kernels", image_path_kernels)):
         if (RESULTS / f"skeleton_net{name.removeprefix('image path').replace(' ', '_')}.json").exists():
+            made[name] = fn()
+    for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
+                             ("map kernels", map_kernels, "map_kernels.json")):
+        if (RESULTS / source).exists():
             made[name] = fn()
     return made
 
