@@ -33,6 +33,7 @@ from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.detect.skeleton_net import DETECTORS_DIR, load_skeleton_net  # noqa: E402
+from realtime3d.data.mocap import load_split  # noqa: E402
 from realtime3d.lifting import WEIGHTS_DIR, Lifter  # noqa: E402
 from realtime3d.trainers.base import train  # noqa: E402
 from realtime3d.trainers.checkpoint import latest_checkpoint  # noqa: E402
@@ -63,7 +64,8 @@ DESCRIPTIONS = {
             "{labelled} CMU train poses ({fraction:g} of them, {protocol} views) and selected on a held-out share of "
             "those poses (it reads 3D)",
     "yang": "Yang et al.'s adversarial fine-tuning (Full: 2D pose, heatmaps with depth maps, geometric descriptor): "
-            "the shipped supervised lifter fine-tuned with its 3D loss on {protocol} views of the CMU train mocap "
+            "the shipped supervised lifter (trained with the same labels) fine-tuned with its 3D loss on {protocol} "
+            "views of the CMU train mocap, the 3D labels of all {train_poses} train poses and their mirror images, "
             "against a multi-source discriminator (reals: train views with their 3D; fakes: its lifts of unlabelled "
             "2D, MediaPipe on the shared media and train poses at new cameras); reads 3D, selected on the val "
             "subjects' 3D",
@@ -95,9 +97,11 @@ def ship(name: str, run: Path, entry: dict) -> None:
     else:
         card = Lifter.from_pretrained(folder / f"{name}.pt").card
     method = entry["config"]["method"]
-    description = DESCRIPTIONS[method].format(protocol=card["protocol"], teacher=card.get("teacher", ""),
-                                              lifter=card.get("lifter", ""), labelled=card.get("labelled_poses", ""),
-                                              fraction=card.get("label_fraction", 0.0))
+    template = DESCRIPTIONS[method]
+    train_poses = len(load_split("train")["joints3d"]) if "{train_poses}" in template else 0
+    description = template.format(protocol=card["protocol"], teacher=card.get("teacher", ""),
+                                  lifter=card.get("lifter", ""), labelled=card.get("labelled_poses", ""),
+                                  fraction=card.get("label_fraction", 0.0), train_poses=train_poses)
     info = {k: v for k, v in card.items() if k not in ("architecture", "experiment", "method")}
     path = folder / f"{name}.json"
     old = json.loads(path.read_text()) if path.exists() else {}

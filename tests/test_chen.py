@@ -239,3 +239,16 @@ def test_the_coordinate_regressor_beats_constant_depth_from_one_percent_of_the_l
     assert _val_p_mpjpe(lifter, pool) < 0.75 * flat
     train(load_experiment(TINY_REGRESSION, [*sets, "train.max_steps=20", "params.lr=0.0"]), tmp_path / "z")
     assert _val_p_mpjpe(Lifter.from_pretrained(tmp_path / "z" / "best.pt"), pool) > 0.75 * flat
+
+
+def test_the_shipped_chen_lifter_lifts_cmu_test_better_than_constant_depth(cmu_root):
+    """The shipped lifter (the 5% regressor on the shipped encoder's latent), on every 20th cmu-test
+    frame in the eval cameras: a lifter that ignores depth scores 1.0 here; the shipped one about 0.8."""
+    from realtime3d.evaluate import constant_depth, with_random_cameras
+    from realtime3d.io.poses import PoseSequence
+    lifter = Lifter.from_pretrained("chen")
+    assert lifter.card["label_fraction"] == 0.05 and lifter.card["labelled_poses"] > 0
+    seq = with_random_cameras(PoseSequence(load_split("test")["joints3d"][::20]), seed=0)
+    mine = p_mpjpe(lifter.lift(seq.joints2d, seq.image_size, seq.focal), seq.joints3d).mean()
+    flat = p_mpjpe(constant_depth().lift(seq.joints2d, seq.image_size, seq.focal), seq.joints3d).mean()
+    assert mine < 0.9 * flat, (mine, flat)

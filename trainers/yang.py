@@ -357,7 +357,12 @@ class Yang(Method):
 
     def model_card(self) -> dict:
         cfg = self.cfg
-        card = {"init": cfg.init, "adversarial": cfg.adv}
+        train_poses = len(self.ctx._split("train")["joints3d"])
+        card = {"init": cfg.init, "adversarial": cfg.adv,
+                "labels_3d": {"train_poses": train_poses, "mirror_images": cfg.mirror,
+                              "read_by": "the pose loss and the discriminator's reals (every CMU train pose, through "
+                                         "the run's views); the start was trained with the same labels",
+                              "selection": "the val subjects' 3D (train.val_frames evenly spaced val frames)"}}
         if cfg.adv:
             card["discriminator"] = {
                 "sources": list(self.sources), "cls_weight": cfg.cls_weight,
