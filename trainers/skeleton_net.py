@@ -21,8 +21,8 @@ realtime3d.kernels.render_skeleton, per bone):
                                                                 in y is the kernels' training use)
     L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (trainers/cycle.py)
     L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s decoder (see below)
-    L_eq    = |Omega(Phi(T x_b)) - T y|^2                       equivariance, T a random similarity warp
-              (equivariance_on = "keypoints"; "image": |Phi(T x_b) - T s|^2)
+    L_eq    = |Phi(T x_b) - T s|^2                              equivariance, T a random similarity warp
+              (equivariance_on = "image"; "keypoints": |Omega(Phi(T x_b)) - T y|^2)
 
 and the total L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec + L_eq (eq. 12, with L_rec and
 L_eq added), each term times its param weight. The first recon_only_steps train Phi on L_rec and
@@ -34,14 +34,19 @@ reconstruction nothing ties Phi's skeleton to the person: D only asks that it lo
 person's skeleton. So the conditional decoder G of Jakab et al. stays: from x_b's skeleton image
 and the other frame x_a (the same person, background and camera) it redraws x_b, which it can do
 only if s says where the person's limbs went. recon_weight = 0 is the paper's loss. L_eq asks
-that the 2D read off Phi's image move with the crop (rotated, scaled, shifted), so that it is
-drawn from the image and not from a memorised skeleton; equivariance_weight = 0 turns it off.
-Compared on the images themselves, the term (summed over pixels) is smallest for a blank image,
-and Phi faded to one, with one pose read off it for every crop; the 2D cannot satisfy it so.
-Both terms, and the warm-up, were added after short development runs in which Phi without them
-drew one skeleton for every crop (the card's hyperparameters_chosen_on says how they were scored).
-D may also see the spread of its features over the batch (d_minibatch_std, Karras et al.'s
-minibatch standard deviation), so that one skeleton for every crop looks unlike the prior.
+that Phi's image move with the crop (rotated, scaled, shifted), so that it is drawn from the
+image and not from a memorised skeleton; equivariance_weight = 0 turns it off. Both terms, and
+the warm-up, were added after short development runs in which Phi without them drew one
+skeleton for every crop (the card's hyperparameters_chosen_on says how they were scored).
+
+Two options, off in the shipped config, were tried against the collapse that the shipped
+60-minute run still shows (one pose for every crop): equivariance_on = "keypoints" compares
+Omega's 2D instead of the images (summed over pixels, the image form is smallest for a blank
+image, and a 60-minute run's Phi faded to one), and d_minibatch_std lets D see the spread of its
+features over the batch (Karras et al.'s minibatch standard deviation), against one skeleton for
+every crop. Two 60-minute runs, both with the minibatch spread, a 100-step start and a 200-step
+ramp and Lambda = cycle-fixed-camera, the first with the image form and the second with the
+keypoint form, drew one pose for every crop within 400 steps all the same.
 
 Lambda is the shipped rotation-cycle lifter (`lifter`, trained from 2D alone, issue 11), frozen:
 the cycle terms reach Omega and Phi through y, as the paper's end-to-end loss does, and a lifter
@@ -217,10 +222,9 @@ class SkeletonNetMethod(Method):
     eval_fields = ("val_recon", "val_kappa", "val_pck", "val_p_mpjpe", "val_recon_footage")
     reads_3d = ("the synthetic renderer, which draws the CMU train clips of one half as images (their labels "
                 "are read by no loss; validation logs the val renders' 2D and 3D, and nothing selects on them)")
-    tuned_on = ("recon_weight, equivariance_weight, equivariance_on, d_minibatch_std, the lifter, the warm-up and "
-                "phi_output were chosen on 5- to 10-minute development runs and checkpoints of the 60-minute run, scored "
-                "by the val subjects' renders' 2D (their labels: PCK, and the spread of Omega's 2D); the sizes were set "
-                "for the CPU budget; the other weights are the paper's and the cycle's")
+    tuned_on = ("recon_weight, equivariance_weight, the warm-up and phi_output were chosen on 5- to 7-minute "
+                "development runs scored by the val subjects' renders' 2D PCK (their labels); the sizes were set for "
+                "the CPU budget; the other weights are the paper's and the cycle's")
 
     def __init__(self, cfg: SkeletonNetConfig, ctx):
         super().__init__(cfg, ctx)
