@@ -40,17 +40,23 @@ TRAINERS = ("chen-views", "yang")
 FUSED = "cpu"
 
 
-def step_fn(name: str, backend: str, run_dir: Path, media_cache: str):
-    """The trainer's step as a function of no arguments, after one untimed step; and its batch."""
-    sets = [f"params.kernel_backend={backend}", "train.threads=1"]
-    if name == "yang":
-        sets.append(f"params.media_cache={media_cache}")
-    exp = load_experiment(SHIPPED[name], sets)
+def trainer_step(config: str, sets: list[str], run_dir: Path):
+    """A config's training step (with the `sets` overrides) as a function of no arguments, after
+    one untimed step (caches, lazy set-up); and the experiment."""
+    exp = load_experiment(config, sets)
     trainer = Trainer(exp, run_dir)
     method = trainer.method
     counter = iter(range(10**9))
     method.step(trainer.wrapped, trainer.opts, 0)
     return lambda: method.step(trainer.wrapped, trainer.opts, next(counter) + 1), exp
+
+
+def step_fn(name: str, backend: str, run_dir: Path, media_cache: str):
+    """The shipped trainer's step on one thread with every map from `backend`; and the experiment."""
+    sets = [f"params.kernel_backend={backend}", "train.threads=1"]
+    if name == "yang":
+        sets.append(f"params.media_cache={media_cache}")
+    return trainer_step(SHIPPED[name], sets, run_dir)
 
 
 def main(argv=None) -> None:

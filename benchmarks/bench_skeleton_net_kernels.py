@@ -27,12 +27,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
 from bench_kernels import measure  # noqa: E402
+from bench_map_kernels import trainer_step  # noqa: E402
 
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.kernels import render_skeleton  # noqa: E402
 from realtime3d.models.image import GAMMA, SKELETON_SIZE  # noqa: E402
-from realtime3d.trainers.base import Trainer  # noqa: E402
-from realtime3d.trainers.config import SHIPPED, load_experiment  # noqa: E402
+from realtime3d.trainers.config import SHIPPED  # noqa: E402
 from realtime3d.trainers.skeleton_net import BONES, place_in_crop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +40,10 @@ RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_kernels.json"
 
 
 def step_fn(backend: str, run_dir: Path):
-    exp = load_experiment(SHIPPED["skeleton-net"], [f"params.kernel_backend={backend}", "params.flow_steps=20",
-                                                    "train.threads=1"])
-    trainer = Trainer(exp, run_dir)
-    method = trainer.method
-    counter = iter(range(10**9))
-    method.step(trainer.wrapped, trainer.opts, 0)                    # fits the flow prior: not timed
-    return lambda: method.step(trainer.wrapped, trainer.opts, next(counter) + 1), exp.train.batch
+    # the untimed first step fits the flow prior
+    fn, exp = trainer_step(SHIPPED["skeleton-net"], [f"params.kernel_backend={backend}", "params.flow_steps=20",
+                                                     "train.threads=1"], run_dir)
+    return fn, exp.train.batch
 
 
 def kernels_fn(backend: str, batch: int):

@@ -69,3 +69,23 @@ def one_line_error(code: int, err: str, *words: str) -> None:
     assert ours[0].startswith("realtime3d: error: ") and "Traceback" not in err, err
     for word in words:
         assert word in ours[0], ours[0]
+
+
+def lifted_p_mpjpe(network, pool) -> float:
+    """P-MPJPE (mm) of a lifting network or a Lifter (one pass as it is called) on a pool's
+    normalized 2D pool.pose2d [N, J, 2], every joint seen, against its 3D pool.body [N, J, 3]."""
+    import torch
+    from realtime3d.lifting import Lifter
+    from realtime3d.metrics import p_mpjpe
+    from realtime3d.normalization import BODY_UNIT_MM
+    known = torch.ones(pool.pose2d.shape[:2], dtype=torch.bool)
+    with torch.no_grad():
+        pred = network.lift_normalized(pool.pose2d, known) if isinstance(network, Lifter) else network(pool.pose2d)
+    return float(p_mpjpe(pred.numpy(), pool.body.numpy() * BODY_UNIT_MM).mean())
+
+
+def val_p_mpjpe(network, frames: int) -> float:
+    """lifted_p_mpjpe on `frames` of the val subjects' fixed random-projection validation views."""
+    from realtime3d.trainers.evaluation import Validator
+    from realtime3d.trainers.sampling import validation_pool
+    return lifted_p_mpjpe(network, Validator(validation_pool("random-projection"), max_frames=frames))

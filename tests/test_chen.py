@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CMU
+from conftest import CMU, lifted_p_mpjpe
 from realtime3d.data.mocap import load_split
 from realtime3d.data.views import fixed_camera_rotations, project_views
 from realtime3d.kernels import render_skeleton
@@ -23,7 +23,7 @@ from realtime3d.metrics import p_mpjpe
 from realtime3d.models import ConstantDepthNetwork, build_network
 from realtime3d.models.chen import (BONES, MAP_SCALE, MAP_SIZE, ChenLifter, CoordinateRegressor, MapEncoder,
                                     ViewSynthesis, rotate_latent, skeleton_maps)
-from realtime3d.normalization import BODY_UNIT_MM, DEPTH
+from realtime3d.normalization import DEPTH
 from realtime3d.trainers import sampling
 from realtime3d.trainers.base import train
 from realtime3d.trainers.chen import consistency_loss
@@ -202,13 +202,6 @@ def test_the_tiny_view_synthesis_run_learns_saves_its_encoder_and_resumes(tiny_e
     assert summary["steps"] == 10 and len((copy / "eval.csv").read_text().splitlines()) == 4
 
 
-def _val_p_mpjpe(lifter: torch.nn.Module | Lifter, pool) -> float:
-    known = torch.ones(pool.pose2d.shape[:2], dtype=torch.bool)
-    with torch.no_grad():
-        pred = lifter.lift_normalized(pool.pose2d, known) if isinstance(lifter, Lifter) else lifter(pool.pose2d)
-    return float(p_mpjpe(pred.numpy(), pool.body.numpy() * BODY_UNIT_MM).mean())
-
-
 def test_the_regression_ships_a_lifter_with_its_label_count(tiny_encoder, tmp_path):
     """input = latent: ChenLifter with the tiny run's encoder inside, loadable by from_pretrained,
     its card giving the labelled fraction and count."""
@@ -231,14 +224,14 @@ def test_the_coordinate_regressor_beats_constant_depth_from_one_percent_of_the_l
     far below constant depth on val poses (measured: 60 mm against 94; a regressor that does not learn,
     lr = 0, stays far above the bar)."""
     pool = validation_pool("random-projection").subset(300)
-    flat = _val_p_mpjpe(ConstantDepthNetwork(), pool)
+    flat = lifted_p_mpjpe(ConstantDepthNetwork(), pool)
     sets = ["params.input=coords", "params.hidden=1024", "train.val_every_steps=100"]
     train(load_experiment(TINY_REGRESSION, [*sets, "train.max_steps=300"]), tmp_path / "c")
     lifter = Lifter.from_pretrained(tmp_path / "c" / "best.pt")
     assert isinstance(lifter.network, CoordinateRegressor) and "encoder" not in lifter.card
-    assert _val_p_mpjpe(lifter, pool) < 0.75 * flat
+    assert lifted_p_mpjpe(lifter, pool) < 0.75 * flat
     train(load_experiment(TINY_REGRESSION, [*sets, "train.max_steps=20", "params.lr=0.0"]), tmp_path / "z")
-    assert _val_p_mpjpe(Lifter.from_pretrained(tmp_path / "z" / "best.pt"), pool) > 0.75 * flat
+    assert lifted_p_mpjpe(Lifter.from_pretrained(tmp_path / "z" / "best.pt"), pool) > 0.75 * flat
 
 
 def test_the_shipped_chen_lifter_lifts_cmu_test_better_than_constant_depth(cmu_root):

@@ -11,20 +11,19 @@ import math
 import pytest
 import torch
 
+from conftest import val_p_mpjpe
 from realtime3d.camera import rotate_about_depth, rotation_from_angles
 from realtime3d.data.mocap import load_split
 from realtime3d.data.views import at_depth
 from realtime3d.lifting import Lifter
-from realtime3d.metrics import p_mpjpe
 from realtime3d.models import ConstantDepthNetwork
-from realtime3d.normalization import BODY_UNIT_MM, DEPTH
+from realtime3d.normalization import DEPTH
 from realtime3d.trainers.base import train
 from realtime3d.trainers.config import load_experiment
 from realtime3d.trainers.cycle import (bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle,
                                        level, view)
-from realtime3d.trainers.evaluation import Validator
 from realtime3d.trainers.flow_prior import FlowPrior2D
-from realtime3d.trainers.sampling import PoseSampler, validation_pool
+from realtime3d.trainers.sampling import PoseSampler
 
 
 TINY = "cycle_cmu-h36m17_w32_20steps"
@@ -158,14 +157,6 @@ def test_the_tiny_config_trains_ships_and_resumes_without_refitting(cmu_root, tm
     assert all(torch.equal(saved[k], resumed[k]) for k in saved)
 
 
-def _val_p_mpjpe(network, val_frames: int) -> float:
-    v = Validator(validation_pool("random-projection"), max_frames=val_frames)
-    with torch.no_grad():
-        pred = network(v.pose2d) if not isinstance(network, Lifter) else \
-            network.lift_normalized(v.pose2d, torch.ones(v.pose2d.shape[:2], dtype=torch.bool))
-    return float(p_mpjpe(pred.numpy(), v.body.numpy() * BODY_UNIT_MM).mean())
-
-
 def test_cycle_learns_depth_from_2d(cmu_root, tmp_path):
     """400 steps from 2D alone (flow prior fitted in 100 steps; about 20 s on one thread) take the
     lifter well below the flat baseline it starts as, scored on the checkpoint that the 2D criterion
@@ -173,8 +164,8 @@ def test_cycle_learns_depth_from_2d(cmu_root, tmp_path):
     started at elevation 0 instead of 10 deg, seed 0 inverts depth: 121.7 mm, 1.31x)."""
     exp = load_experiment(TINY, LEARNS)
     train(exp, tmp_path / "c")
-    flat = _val_p_mpjpe(ConstantDepthNetwork(), exp.train.val_frames)
-    chosen = _val_p_mpjpe(Lifter.from_pretrained(tmp_path / "c" / "best.pt"), exp.train.val_frames)
+    flat = val_p_mpjpe(ConstantDepthNetwork(), exp.train.val_frames)
+    chosen = val_p_mpjpe(Lifter.from_pretrained(tmp_path / "c" / "best.pt"), exp.train.val_frames)
     assert chosen < 0.85 * flat, (chosen, flat)
 
 
@@ -182,5 +173,5 @@ def test_a_cycle_lifter_that_does_not_learn_fails_the_bar(cmu_root, tmp_path):
     """The negative control: with lr = 0 the lifter stays at its flat init and misses the bar."""
     exp = load_experiment(TINY, LEARNS + ["train.max_steps=20", "params.lr=0.0", "params.flow_steps=10"])
     train(exp, tmp_path / "c")
-    flat = _val_p_mpjpe(ConstantDepthNetwork(), exp.train.val_frames)
-    assert _val_p_mpjpe(Lifter.from_pretrained(tmp_path / "c" / "best.pt"), exp.train.val_frames) >= 0.85 * flat
+    flat = val_p_mpjpe(ConstantDepthNetwork(), exp.train.val_frames)
+    assert val_p_mpjpe(Lifter.from_pretrained(tmp_path / "c" / "best.pt"), exp.train.val_frames) >= 0.85 * flat

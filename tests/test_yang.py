@@ -10,17 +10,15 @@ import json
 import pytest
 import torch
 
-from conftest import SHARED
+from conftest import SHARED, val_p_mpjpe
 from realtime3d.lifting import Lifter
 from realtime3d.metrics import p_mpjpe
 from realtime3d.models import ConstantDepthNetwork
 from realtime3d.models.yang import SOURCES, MultiSourceDiscriminator, geometric_descriptor, parse_sources
-from realtime3d.normalization import BODY_UNIT_MM, RMS_RADIUS
+from realtime3d.normalization import RMS_RADIUS
 from realtime3d.trainers.base import train
 from realtime3d.trainers.config import SHIPPED, SHIPPED_MODELS, load_experiment
 from realtime3d.trainers.cycle import canonical
-from realtime3d.trainers.evaluation import Validator
-from realtime3d.trainers.sampling import validation_pool
 
 TINY = "yang_cmu-h36m17_supervised-w512-full-d16_6steps"
 ROWS = {"baseline": "yang_cmu-h36m17_supervised-w512-baseline_14min", "map": "yang_cmu-h36m17_supervised-w512-map_14min",
@@ -141,14 +139,6 @@ def test_mediapipe_2d_of_a_photo_is_normalized_as_the_lifter_does_and_cached(pho
 
 
 # ---------------------------------------------------------------------------------- the method
-def _val_p_mpjpe(network, frames: int = 300) -> float:
-    v = Validator(validation_pool("random-projection"), max_frames=frames)
-    with torch.no_grad():
-        pred = network(v.pose2d) if not isinstance(network, Lifter) else \
-            network.lift_normalized(v.pose2d, torch.ones(v.pose2d.shape[:2], dtype=torch.bool))
-    return float(p_mpjpe(pred.numpy(), v.body.numpy() * BODY_UNIT_MM).mean())
-
-
 def test_a_tiny_full_run_from_the_supervised_lifter_ships_a_lifter_that_beats_constant_depth(cmu_root, tmp_path):
     sets = [f"params.media={PHOTO}", "params.media_share=0.25"] if PHOTO.is_file() else []   # a real photo's 2D
     summary = train(load_experiment(TINY, sets), tmp_path / "full")
@@ -162,8 +152,8 @@ def test_a_tiny_full_run_from_the_supervised_lifter_ships_a_lifter_that_beats_co
     assert (card["discriminator"]["media_poses"] > 0) == bool(sets)
     header = (tmp_path / "full" / "log.csv").read_text().splitlines()[0]
     assert header.startswith("step,time_s,loss,pose,cls,loss_d,d_real,d_fake")
-    flat = _val_p_mpjpe(ConstantDepthNetwork())
-    chosen = _val_p_mpjpe(lifter)
+    flat = val_p_mpjpe(ConstantDepthNetwork(), 300)
+    chosen = val_p_mpjpe(lifter, 300)
     assert chosen < 0.6 * flat, (chosen, flat)                    # constant depth fails this bar by construction
 
 
