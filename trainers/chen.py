@@ -57,7 +57,7 @@ VAL_PAIRS = 256
 
 @dataclass
 class ChenViewsConfig:
-    """Defaults are the shipped recipe (trainers/configs/chen-views_cmu-h36m17_w32-m32_60min.toml)."""
+    """Defaults are the shipped recipe (trainers/configs/chen-views_cmu-h36m17_w32-m32_59min.toml)."""
 
     width: int = 32                       # encoder/decoder channels at the first level
     points: int = 32                      # M, the points of G

@@ -62,7 +62,7 @@ SHIPPED_DETECTORS = {
 #: Every shipped encoder (realtime3d/weights/encoders/NAME.pt: not a lifter; the chen trainer's
 #: params.encoder names it) and the config that trains it.
 SHIPPED_ENCODERS = {
-    "chen-views": "chen-views_cmu-h36m17_w32-m32_60min",
+    "chen-views": "chen-views_cmu-h36m17_w32-m32_59min",
 }
 
 #: `realtime3d train METHOD` trains the shipped config of that method.

@@ -97,7 +97,7 @@ FLOW_POSES = 100_000
 
 @dataclass
 class SkeletonNetConfig:
-    """Defaults are the shipped recipe (trainers/configs/skeleton-net_cmu-synth_w24_60min.toml)."""
+    """Defaults are the shipped recipe (trainers/configs/skeleton-net_cmu-synth-fixedcam_w24_60min.toml)."""
 
     phi_width: int = 24
     phi_output: str = "image"             # "image" (the paper's Phi) or "keypoints" (models/image.py)
