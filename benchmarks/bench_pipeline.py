@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
+from realtime3d.detect.detection import Detection  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter, zero_lag_filter  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
@@ -46,6 +47,7 @@ from realtime3d.live import run_live  # noqa: E402
 from realtime3d.io import mp4  # noqa: E402
 from realtime3d.offline import LIFT_BATCH, OVERLAY_HEIGHT, run_video  # noqa: E402
 from realtime3d.pipeline import PosePipeline  # noqa: E402
+from realtime3d.tracking import TrackedPerson  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
@@ -89,13 +91,14 @@ def lift_and_filter_ms(lifter: Lifter, detections: list, image_size: tuple[int, 
     costs; unlike wall time, not inflated when other processes take the cores)."""
     pipeline = PosePipeline(lifter, detector=None, filter=OneEuroFilter())
     poses = [(k, found) for k, found in enumerate(detections) if found is not None]
-    for k, found in poses[:10]:                                   # warm up torch
-        pipeline.lift(found[0], found[1], image_size, k / fps)
-    pipeline.filter.reset()
+    people = [(k, [TrackedPerson(1, Detection(*found), 1)]) for k, found in poses]
+    for k, one in people[:10]:                                    # warm up torch
+        pipeline.lift_people(one, image_size, k / fps)
+    pipeline.restart_tracking()
     wall, cpu = [], []
-    for k, found in poses:
+    for k, one in people:
         start_wall, start_cpu = time.perf_counter(), time.thread_time()
-        pipeline.lift(found[0], found[1], image_size, k / fps)
+        pipeline.lift_people(one, image_size, k / fps)
         cpu.append(1e3 * (time.thread_time() - start_cpu))
         wall.append(1e3 * (time.perf_counter() - start_wall))
     wall, cpu = np.array(wall), np.array(cpu)

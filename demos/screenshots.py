@@ -85,16 +85,16 @@ def main(argv: list[str] | None = None) -> None:
         joints3d = Lifter.from_pretrained().lift(joints2d, image_size=(width, height), focal=focal,
                                                  visibility=visibility)                   # [17, 3] mm
 
-        draw_skeleton_2d(frame, joints2d, visibility)
+        draw_skeleton_2d(frame, joints2d, visibility, person_id=1)     # as the app draws person 1
         draw_status(frame, [caption, "drover lifter -> 3D"])
-        overlay = side_by_side(frame, SkeletonRenderer(size=(height, height)).render(joints3d))
+        overlay = side_by_side(frame, SkeletonRenderer(size=(height, height)).render_people([(1, joints3d)]))
         overlay = cv2.resize(overlay, (args.width, round(overlay.shape[0] * args.width / overlay.shape[1])),
                              interpolation=cv2.INTER_AREA)
         with atomic_path(args.out_dir / "overlay.png") as tmp:
             if not cv2.imwrite(tmp, overlay):
                 raise OSError(f"cannot write {args.out_dir / 'overlay.png'}")
         with SkeletonViewer(width=960, height=720) as viewer:
-            viewer.update(joints3d)
+            viewer.update_people([(1, joints3d)])
             viewer.screenshot(args.out_dir / "view3d.png")
     except (OSError, ValueError, RuntimeError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from realtime3d.capture import VideoSource
-from realtime3d.detect.mediapipe import PoseDetector
+from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.filters import zero_lag_filter
 from realtime3d.lifting import Lifter
 from realtime3d.offline import run_video
@@ -17,19 +17,26 @@ from realtime3d.pipeline import PosePipeline
 
 video = sys.argv[1]
 outdir = sys.argv[2] if len(sys.argv) > 2 else "demo_out"
-pipeline = PosePipeline(Lifter.from_pretrained(), PoseDetector())
+pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector())     # every person, with ids
 
-# 1. By hand: every frame in order, 2D -> 3D, then a zero-lag low-pass over the whole clip.
+# 1. By hand: every frame in order, 2D -> 3D for every person, then a zero-lag low-pass of the
+#    main person's track (the frame's largest person) over the whole clip.
 source = VideoSource(video)
-poses = np.array([pipeline.process(frame.image, frame.t).joints3d for frame in source])   # [N, 17, 3] mm
+results = [pipeline.process(frame.image, frame.t) for frame in source]
+poses = np.array([result.joints3d for result in results])             # [N, 17, 3] mm, the main person
+frames_of = {}                                                         # person id -> frames with them
+for result in results:
+    for person in result.people:
+        frames_of[person.id] = frames_of.get(person.id, 0) + 1
 smooth = zero_lag_filter(poses, fps=source.fps, cutoff_hz=6.0)
 found = np.isfinite(poses).all(axis=(1, 2))
 print(f"{len(poses)} frames, a person in {found.sum()}, {source.skipped} failed to decode")
+print(f"{len(frames_of)} people tracked, {sum(n >= 100 for n in frames_of.values())} of them for 100 frames or more")
 if found.any():
     depth = smooth[found][:, 0, 2] / 1000                     # the pelvis' distance from the camera, m
-    print(f"the person stays {depth.min():.1f} to {depth.max():.1f} m from the camera")
+    print(f"the main person stays {depth.min():.1f} to {depth.max():.1f} m from the camera")
 
-# 2. The offline run of `realtime3d video`: overlay.mp4 and poses.npz/json/csv/bvh.
+# 2. The offline run of `realtime3d video`: overlay.mp4, poses.npz/json/csv and poses_<id>.bvh.
 summary = run_video(video, outdir, pipeline, cutoff_hz=6.0)
 for name, path in summary.outputs.items():
     print(f"{name:12s} {path}")

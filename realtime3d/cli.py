@@ -121,16 +121,19 @@ def _pipeline_options(args, **extra):
     if args.detector == "skeleton":
         from .detect.skeleton_net import DEFAULT_WEIGHTS, load_skeleton_net
         load_skeleton_net(args.detector_weights or DEFAULT_WEIGHTS)     # fail before any work
+    if args.max_people is not None and args.detector == "skeleton":
+        raise CLIError("--max-people needs --detector mediapipe (the skeleton net follows one person)")
     model = lifter_for(args.detector, args.detector_weights, args.model, args.default_model)
     return VideoOptions(model=model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
-                        detector=args.detector, detector_weights=args.detector_weights, **extra)
+                        detector=args.detector, detector_weights=args.detector_weights, person=args.person,
+                        max_people=args.max_people, **extra)
 
 
 def _live_display(source, title: str, panel: bool = False):
     """on_result for run_live and run_video: the 2D overlay window and the open3d window, with status."""
     import time
 
-    from .pipeline import draw_result
+    from .pipeline import draw_result, lifted_people
     from .viz.display import VIEWER_SIZE, DisplayError, side_by_side_positions
     from .viz.viewer import SkeletonViewer
     from .viz.window2d import OverlayWindow
@@ -141,21 +144,21 @@ def _live_display(source, title: str, panel: bool = False):
                                 position=where_3d)
     except DisplayError as exc:
         raise CLIError(f"{exc} (or pass --no-show)") from None
-    state = {"last": None, "fps": 0.0, "joints3d": None}
+    state = {"last": None, "fps": 0.0, "people": []}
 
     def on_result(frame, result) -> bool:
         if frame is None:                      # no new frame: keep the windows alive, show the status
-            return viewer.update(state["joints3d"])
+            return viewer.update_people(state["people"])
         now = time.monotonic()
         if state["last"] is not None:
             state["fps"] = 0.9 * state["fps"] + 0.1 / max(now - state["last"], 1e-6)
         state["last"] = now
-        state["joints3d"] = result.joints3d if result.person else None
+        state["people"] = lifted_people(result)
         lines = [f"{state['fps']:.0f} fps", getattr(source, "status", "video")]
-        if not result.person:
-            lines.append("no person")
+        lines.append(counted(len(state["people"]), "person").replace("persons", "people") if state["people"]
+                     else "no person")
         picture = draw_result(frame.image.copy(), result, None, lines + ["q / Esc: quit"], panel=panel)
-        return overlay.show(picture) and viewer.update(state["joints3d"])
+        return overlay.show(picture) and viewer.update_people(state["people"])
 
     def close() -> None:
         overlay.close()
@@ -165,7 +168,7 @@ def _live_display(source, title: str, panel: bool = False):
 
 def _cmd_webcam(args) -> int:
     from .capture import LiveSource
-    from .export import write_outputs
+    from .export import write_run
     from .filters import OneEuroFilter
     from .collection import build_pipeline
     from .live import run_live
@@ -196,7 +199,7 @@ def _cmd_webcam(args) -> int:
     if args.record:
         if stats.recording is None:
             raise CLIError("nothing recorded: no frame was processed")
-        paths = write_outputs(args.record, stats.recording)
+        paths = write_run(args.record, stats.recording)
         print(f"recorded {counted(len(stats.recording.timestamps), 'frame')}: "
               f"{', '.join(str(p) for p in paths.values())}")
     return 0
@@ -276,8 +279,8 @@ def _cmd_video(args) -> int:
             for warning in outcome.warnings:
                 print(f"realtime3d: warning: {warning}", file=sys.stderr)
             print(f"{path}: {counted(outcome.frames, 'frame')} ({outcome.with_person} with a person, "
-                  f"{outcome.skipped} failed to decode and skipped{resumed}) in {outcome.seconds:.1f} s "
-                  f"-> {outcome.outdir}")
+                  f"{counted(outcome.people, 'person id')}, {outcome.skipped} failed to decode and skipped{resumed}) "
+                  f"in {outcome.seconds:.1f} s -> {outcome.outdir}")
     return 2 if failed else 0
 
 
@@ -297,10 +300,14 @@ def _cmd_image(args) -> int:
     for path, image in images.items():
         result = process_image(pipeline, image)
         written = write_image_outputs(names[path], image, result, pipeline.focal_for(image.shape[1::-1]), path,
-                                      panel=options.detector == "skeleton")
-        visible = int((result.visibility >= pipeline.visibility_threshold).sum())
-        found = f"a person ({visible} of {counted(len(result.visibility), 'joint')} visible)" if result.person \
-            else "no person"
+                                      panel=options.detector == "skeleton", people=options.person == "all")
+        lifted = [p for p in result.people if p.complete]
+        if len(lifted) == 1:
+            visible = int((lifted[0].visibility >= pipeline.visibility_threshold).sum())
+            found = f"a person ({visible} of {counted(len(lifted[0].visibility), 'joint')} visible)"
+        else:
+            found = counted(len(lifted), "person") if lifted else "no person"
+        found = found.replace("persons", "people")
         print(f"{path}: {found} -> {', '.join(str(p) for p in written)}")
     return 0
 
@@ -325,6 +332,13 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
     p.add_argument("--detect-width", type=int, metavar="PX",
                    help="the detector sees a copy of wider frames downscaled to this width; joints are "
                    "mapped back to full-resolution pixels (default: full resolution)")
+    p.add_argument("--person", default="all", metavar="all|largest|ID",
+                   help="the people to keep: every tracked person, each with an id (all); the main person, "
+                   "the largest when first seen, followed while tracked (largest: one-person outputs); or "
+                   "the person with that id (default: all)")
+    p.add_argument("--max-people", type=int, metavar="N",
+                   help="the detector follows at most the N largest people, N >= 1 (default: all); with "
+                   "--detector mediapipe")
 
 
 def _add_app_commands(sub) -> None:

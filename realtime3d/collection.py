@@ -21,7 +21,7 @@ from .capture import Frame
 from .filters import OneEuroFilter
 from .lifting import DEFAULT_MODEL
 from .offline import OVERLAY_HEIGHT, VideoRunSummary, is_finished, run_video
-from .pipeline import FrameResult, PosePipeline, check_camera_options
+from .pipeline import FrameResult, PosePipeline, check_camera_options, parse_person
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -64,8 +64,9 @@ def output_dirs(paths: list[str], outdir: str | os.PathLike) -> dict[str, Path]:
 class VideoOptions:
     """Everything a worker process needs to build its own pipeline and run one video.
 
-    detector: "mediapipe" or "skeleton" (detect.SkeletonNetDetector, with detector_weights: a
-    shipped name or a .pt; None: the shipped skeleton-net). model None: the skeleton net's own
+    detector: "mediapipe" (detect.MultiPoseDetector: MediaPipe's BlazePose models, every person)
+    or "skeleton" (detect.SkeletonNetDetector, one person, with detector_weights: a shipped name
+    or a .pt; None: the shipped skeleton-net). person: the people kept (pipeline.PosePipeline). model None: the skeleton net's own
     lifter (its card's "lifter") with detector "skeleton", DEFAULT_MODEL otherwise."""
 
     model: str | None = DEFAULT_MODEL
@@ -79,9 +80,14 @@ class VideoOptions:
     overlay_height: int | None = OVERLAY_HEIGHT
     detector: str = "mediapipe"
     detector_weights: str | None = None
+    person: str | int = "all"          # pipeline.parse_person: "all", "largest" or an id
+    max_people: int | None = None      # the detector follows at most this many people (None: all)
 
     def __post_init__(self) -> None:   # bad values fail in the command, before any worker starts
         check_camera_options(self.focal, self.hfov, self.detect_width)
+        object.__setattr__(self, "person", parse_person(self.person))
+        if self.max_people is not None and self.max_people < 1:
+            raise ValueError(f"--max-people must be at least 1, got {self.max_people}")
         if self.detector not in DETECTORS:
             raise ValueError(f"unknown detector {self.detector!r}; choose one of {', '.join(DETECTORS)}")
         if self.detector_weights is not None and self.detector != "skeleton":
@@ -112,11 +118,11 @@ def build_pipeline(options: VideoOptions, live_filter: OneEuroFilter | None = No
         detector = SkeletonNetDetector(options.detector_weights or DEFAULT_WEIGHTS)
         lifter = Lifter.from_pretrained(options.model or detector.lifter or DEFAULT_MODEL)
     else:
-        from .detect.mediapipe import PoseDetector
+        from .detect.blazepose import MultiPoseDetector
         lifter = Lifter.from_pretrained(options.model or DEFAULT_MODEL)   # before MediaPipe: nothing to close
-        detector = PoseDetector(static_image_mode=static_images)
+        detector = MultiPoseDetector(max_people=options.max_people, static_image_mode=static_images)
     return PosePipeline(lifter, detector, focal=options.focal, hfov=options.hfov, filter=live_filter,
-                        detect_width=options.detect_width)
+                        detect_width=options.detect_width, person=options.person)
 
 
 def run_one(path: str, outdir: str, options: VideoOptions, progress: bool = True,
@@ -124,9 +130,12 @@ def run_one(path: str, outdir: str, options: VideoOptions, progress: bool = True
     """One video with its own pipeline (the unit of work of a worker process)."""
     if options.resume and is_finished(outdir):
         with np.load(Path(outdir) / "poses.npz") as data:
-            frames, with_person = len(data["joints3d"]), int(np.isfinite(data["joints3d"]).all(axis=(1, 2)).sum())
-        return VideoRunSummary(source=path, outdir=outdir, frames=frames, with_person=with_person, skipped=0,
-                               resumed_from=frames, seconds=0.0, outputs={}, already_done=True)
+            joints3d = data["joints3d"]                                   # [N, 17, 3] or [N, P, 17, 3]
+            people = len(data["person_ids"]) if "person_ids" in data.files else 1
+        complete = np.isfinite(joints3d).all(axis=(-2, -1))
+        with_person = int((complete if complete.ndim == 1 else complete.any(axis=1)).sum())
+        return VideoRunSummary(source=path, outdir=outdir, frames=len(joints3d), with_person=with_person, skipped=0,
+                               resumed_from=len(joints3d), seconds=0.0, outputs={}, already_done=True, people=people)
     pipeline = build_pipeline(options)
     try:
         return run_video(path, outdir, pipeline, cutoff_hz=options.cutoff_hz, resume=options.resume,

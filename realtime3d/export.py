@@ -1,5 +1,10 @@
 """The files of an offline run: poses.npz, poses.json, poses.csv and poses.bvh (docs/outputs.md).
 
+A run that keeps one person (--person largest or ID) writes them for that person
+(write_outputs, RunResult); a run that keeps every person (--person all, the default)
+writes poses.npz/json/csv with a person axis or id, and one poses_<id>.bvh per person
+(write_people_outputs, PeopleRunResult).
+
 Every file is written atomically (temp file + rename); poses.npz is written last, so
 its presence means the export finished. The lifter's bone lengths vary from frame to
 frame, and a BVH has fixed bone lengths, so the exported poses are first made to
@@ -262,8 +267,9 @@ def _nan_to_none(a: np.ndarray, decimals: int) -> list:
     return np.where(np.isfinite(a), a, None).tolist()
 
 
-#: poses.json and the JSON of `realtime3d image` (docs/outputs.md): its name and version.
-JSON_FORMAT, JSON_VERSION = "realtime3d poses", 2
+#: poses.json and the JSON of `realtime3d image` (docs/outputs.md): its name and version (2: one
+#: person, "person" an object or null; 3: many people, "people" a list of objects with an "id").
+JSON_FORMAT, JSON_VERSION, JSON_VERSION_PEOPLE = "realtime3d poses", 2, 3
 JSON_UNITS = {
     "joints3d_mm": "camera: x right, y down, z forward; millimetres",
     "joints3d_world_mm": "world on the floor: y up (gravity along -y), floor at y = 0; millimetres",
@@ -286,9 +292,9 @@ def person_entry(joints3d: np.ndarray, joints2d: np.ndarray, visibility: np.ndar
     return entry
 
 
-def json_header(source: str, image_size: tuple[int, int], focal: float) -> dict:
-    """The fields that poses.json and an image's JSON share (docs/outputs.md)."""
-    return {"format": JSON_FORMAT, "version": JSON_VERSION, "source": source,
+def json_header(source: str, image_size: tuple[int, int], focal: float, people: bool = False) -> dict:
+    """The fields that poses.json and an image's JSON share (docs/outputs.md); people: the many-people schema."""
+    return {"format": JSON_FORMAT, "version": JSON_VERSION_PEOPLE if people else JSON_VERSION, "source": source,
             "image_size": list(image_size), "focal_px": round(float(focal), 3), "units": JSON_UNITS,
             "joint_names": list(H36M17.joint_names), "parents": list(H36M17.parents)}
 
@@ -345,13 +351,197 @@ def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Pat
     bvh_from_poses(world, result.fps).write(paths["poses.bvh"])
     atomic_write_text(paths["poses.json"], poses_json(result, joints3d, world, ground))
     atomic_write_text(paths["poses.csv"], poses_csv(result, joints3d))
-    confidence = {} if result.confidence is None else {"confidence": result.confidence}
     write_poses(paths["poses.npz"], PoseSequence(
         joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
         focal=result.focal,
-        extra={**confidence, "joints3d_raw": result.joints3d, "joints3d_world": world.astype(np.float32),
-               "visibility": result.visibility, "timestamps": result.timestamps, "fps": np.float64(result.fps),
-               "source": np.str_(result.source), "ground": np.str_(json.dumps(ground.as_dict())),
-               "camera_height_mm": np.float64(ground.camera_height_mm),
-               "camera_pitch_deg": np.float64(ground.camera_pitch_deg)}))
+        extra={**_common_npz(result, ground), "joints3d_raw": result.joints3d,
+               "joints3d_world": world.astype(np.float32)}))
     return paths
+
+
+def _common_npz(result: "RunResult | PeopleRunResult", ground: GroundFrame) -> dict[str, np.ndarray]:
+    """The arrays of poses.npz beside the poses: visibility, time, source, the floor (and the confidence)."""
+    confidence = {} if result.confidence is None else {"confidence": result.confidence}
+    return {**confidence, "visibility": result.visibility, "timestamps": result.timestamps,
+            "fps": np.float64(result.fps), "source": np.str_(result.source),
+            "ground": np.str_(json.dumps(ground.as_dict())),
+            "camera_height_mm": np.float64(ground.camera_height_mm),
+            "camera_pitch_deg": np.float64(ground.camera_pitch_deg)}
+
+
+# ----------------------------------------------------------------------------- many people
+
+
+@dataclass
+class PeopleRunResult:
+    """What a run that kept every person produced: one track per person id over the run's frames."""
+
+    ids: np.ndarray           # [P] int: the tracker's person ids, increasing
+    joints3d: np.ndarray      # [N, P, 17, 3] mm camera coordinates, NaN where the person is not in the frame
+    joints2d: np.ndarray      # [N, P, 17, 2] px, NaN where the person is not in the frame
+    visibility: np.ndarray    # [N, P, 17] 0..1 (0 where the person is not in the frame)
+    timestamps: np.ndarray    # [N] seconds
+    image_size: tuple[int, int]
+    focal: float
+    fps: float
+    source: str
+    confidence: np.ndarray | None = None   # [N, P] the skeleton net's, NaN where absent; None: MediaPipe
+
+    def __post_init__(self) -> None:
+        self.ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)
+        n, p = len(np.asarray(self.timestamps)), len(self.ids)
+        if p and (np.diff(self.ids) <= 0).any():
+            raise ValueError(f"PeopleRunResult.ids must increase, got {self.ids.tolist()}")
+        for name, shape in (("joints3d", (n, p, H36M17.num_joints, 3)), ("joints2d", (n, p, H36M17.num_joints, 2)),
+                            ("visibility", (n, p, H36M17.num_joints))):
+            value = np.asarray(getattr(self, name), dtype=np.float32)
+            if value.shape != shape:
+                raise ValueError(f"PeopleRunResult.{name} must be {list(shape)}, got {list(value.shape)}")
+            setattr(self, name, value)
+        if self.confidence is not None:
+            self.confidence = np.asarray(self.confidence, dtype=np.float32)
+            if self.confidence.shape != (n, p):
+                raise ValueError(f"PeopleRunResult.confidence must be [{n}, {p}], got {list(self.confidence.shape)}")
+
+    def person(self, k: int) -> RunResult:
+        """The k-th person's track (column k, id ids[k]) as a one-person RunResult."""
+        return RunResult(self.joints3d[:, k], self.joints2d[:, k], self.visibility[:, k], self.timestamps,
+                         self.image_size, self.focal, self.fps, self.source,
+                         None if self.confidence is None else self.confidence[:, k])
+
+    @property
+    def valid(self) -> np.ndarray:
+        """[N, P] bool: the person has a complete 3D pose in the frame."""
+        return np.isfinite(self.joints3d).all(axis=(2, 3))
+
+
+def people_from_rows(frame: np.ndarray, person: np.ndarray, joints3d: np.ndarray, joints2d: np.ndarray,
+                     visibility: np.ndarray, timestamps: np.ndarray, image_size: tuple[int, int], focal: float,
+                     fps: float, source: str, confidence: np.ndarray | None = None) -> PeopleRunResult:
+    """One row per person and frame (frame index [M], person id [M], [M, 17, 3], [M, 17, 2], [M, 17],
+    confidence [M]) over N = len(timestamps) frames -> the PeopleRunResult of their tracks."""
+    ids = np.unique(np.asarray(person, dtype=np.int64))                        # [P]
+    n, p, j = len(timestamps), len(ids), H36M17.num_joints
+    column = np.searchsorted(ids, person)
+    j3, j2 = np.full((n, p, j, 3), np.nan, np.float32), np.full((n, p, j, 2), np.nan, np.float32)
+    vis, conf = np.zeros((n, p, j), np.float32), np.full((n, p), np.nan, np.float32)
+    j3[frame, column], j2[frame, column], vis[frame, column] = joints3d, joints2d, visibility
+    if confidence is not None:
+        conf[frame, column] = confidence
+    return PeopleRunResult(ids, j3, j2, vis, timestamps, image_size, focal, fps, source,
+                           conf if confidence is not None else None)
+
+
+class PersonRows:
+    """A run's people as they come, one row per person and frame: what an offline or live run
+    collects before it knows everyone (result() turns them into tracks)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, float]] = []
+
+    def add(self, frame: int, person_id: int, joints3d: np.ndarray, joints2d: np.ndarray, visibility: np.ndarray,
+            confidence: float = float("nan")) -> None:
+        """Person person_id in frame: joints3d [17, 3] mm, joints2d [17, 2] px, visibility [17]."""
+        self.rows.append((int(frame), int(person_id), joints3d, joints2d, visibility, float(confidence)))
+
+    @property
+    def num_people(self) -> int:
+        return len({r[1] for r in self.rows})
+
+    def result(self, timestamps: np.ndarray, image_size: tuple[int, int], focal: float, fps: float, source: str,
+               with_confidence: bool, people: bool) -> "RunResult | PeopleRunResult":
+        """The rows of the len(timestamps) first frames: every person's track (people: a PeopleRunResult),
+        or the one kept person's (a RunResult; at most one row per frame)."""
+        n, j = len(timestamps), H36M17.num_joints
+        rows = [r for r in self.rows if r[0] < n]
+        frame = np.array([r[0] for r in rows], np.int64)
+        ids = np.array([r[1] for r in rows], np.int64)
+        j3 = np.array([r[2] for r in rows], np.float32).reshape(-1, j, 3)
+        j2 = np.array([r[3] for r in rows], np.float32).reshape(-1, j, 2)
+        vis = np.array([r[4] for r in rows], np.float32).reshape(-1, j)
+        conf = np.array([r[5] for r in rows], np.float32) if with_confidence else None
+        common = dict(image_size=image_size, focal=focal, fps=fps, source=source)
+        if people:
+            return people_from_rows(frame, ids, j3, j2, vis, timestamps, confidence=conf, **common)
+        if len(np.unique(frame)) != len(frame):
+            raise ValueError("a one-person result has at most one person per frame")
+        one3, one2 = np.full((n, j, 3), np.nan, np.float32), np.full((n, j, 2), np.nan, np.float32)
+        one_vis, one_conf = np.zeros((n, j), np.float32), np.full(n, np.nan, np.float32)
+        one3[frame], one2[frame], one_vis[frame] = j3, j2, vis
+        if conf is not None:
+            one_conf[frame] = conf
+        return RunResult(one3, one2, one_vis, timestamps, confidence=one_conf if with_confidence else None, **common)
+
+
+def bvh_name(person_id: int) -> str:
+    """The BVH file of one person of a run that kept every person."""
+    return f"poses_{int(person_id)}.bvh"
+
+
+def poses_json_people(result: PeopleRunResult, joints3d: np.ndarray, world: np.ndarray, ground: GroundFrame) -> str:
+    """poses.json of many people: metadata, the floor, "person_ids", and per frame "people": one entry
+    per person in the frame, with its "id" (an empty list where there is nobody)."""
+    valid = np.isfinite(joints3d).all(axis=(2, 3))                             # [N, P]
+    frames = [{"frame": i, "time_s": round(float(result.timestamps[i]), 6),
+               "people": [{"id": int(pid), **person_entry(joints3d[i, k], result.joints2d[i, k],
+                                                          result.visibility[i, k], world[i, k],
+                                                          None if result.confidence is None
+                                                          else result.confidence[i, k])}
+                          for k, pid in enumerate(result.ids) if valid[i, k]]}
+              for i in range(len(joints3d))]
+    doc = {**json_header(result.source, result.image_size, result.focal, people=True), "fps": result.fps,
+           "person_ids": result.ids.tolist(), "ground": ground.as_dict(), "frames": frames}
+    return json.dumps(doc, separators=(",", ":")) + "\n"
+
+
+def poses_csv_people(result: PeopleRunResult, joints3d: np.ndarray) -> str:
+    """poses.csv of many people: one row per person and frame they are in, with a `person` id column
+    (pandas: df.groupby("person")); frames with nobody have no row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame", "time_s", "person"] + [f"{n}_{a}" for n in H36M17.joint_names for a in "xyz"])
+    valid = np.isfinite(joints3d).all(axis=(2, 3))                             # [N, P]
+    for i, k in zip(*np.nonzero(valid)):
+        writer.writerow([i, f"{result.timestamps[i]:.6f}", int(result.ids[k])]
+                        + [f"{v:.2f}" for v in joints3d[i, k].reshape(-1)])
+    return buf.getvalue()
+
+
+def write_people_outputs(outdir: str | os.PathLike, result: PeopleRunResult) -> dict[str, Path]:
+    """Write poses_<id>.bvh (one per person), poses.json, poses.csv and poses.npz (last, with a person
+    axis) into outdir, each atomically; docs/outputs.md. Every person's bones are made constant
+    (constant_bone_poses) on their own; one floor is fitted to everyone's feet (ground.py).
+
+    Returns {file name: path}. Raises ValueError when no person has a pose and PermissionError
+    when outdir cannot be written; nothing is written then."""
+    outdir = Path(outdir)
+    valid = result.valid                                                       # [N, P]
+    if not valid.any():
+        raise ValueError(f"{result.source}: no person found in any of {len(result.timestamps)} frames; "
+                         "nothing to export")
+    _check_writable(outdir)
+    n, p = valid.shape
+    joints3d = np.full(result.joints3d.shape, np.nan)                          # [N, P, 17, 3]
+    for k in range(p):
+        if valid[:, k].any():
+            joints3d[:, k] = constant_bone_poses(result.joints3d[:, k])[0]
+    ground = estimate_ground(joints3d.reshape(n * p, H36M17.num_joints, 3))
+    world = np.stack([place_on_floor(ground.to_world(joints3d[:, k]), result.fps) for k in range(p)], axis=1)
+    paths = {bvh_name(pid): outdir / bvh_name(pid) for k, pid in enumerate(result.ids) if valid[:, k].any()}
+    for k, pid in enumerate(result.ids):
+        if valid[:, k].any():
+            bvh_from_poses(world[:, k], result.fps).write(paths[bvh_name(pid)])
+    paths |= {name: outdir / name for name in OUTPUT_FILES if name != "poses.bvh"}
+    atomic_write_text(paths["poses.json"], poses_json_people(result, joints3d, world, ground))
+    atomic_write_text(paths["poses.csv"], poses_csv_people(result, joints3d))
+    write_poses(paths["poses.npz"], PoseSequence(
+        joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
+        focal=result.focal, person_ids=result.ids,
+        extra={**_common_npz(result, ground), "joints3d_raw": result.joints3d,
+               "joints3d_world": world.astype(np.float32)}))
+    return paths
+
+
+def write_run(outdir: str | os.PathLike, result: RunResult | PeopleRunResult) -> dict[str, Path]:
+    """write_people_outputs of every person's tracks, or write_outputs of one person's."""
+    return write_people_outputs(outdir, result) if isinstance(result, PeopleRunResult) else write_outputs(outdir, result)

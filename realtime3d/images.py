@@ -25,21 +25,29 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def process_image(pipeline: PosePipeline, image_bgr: np.ndarray) -> FrameResult:
-    """One photo: a fresh detection (no tracking from the previous photo), no temporal filter."""
-    pipeline.restart_tracking()
+    """One photo: a fresh detection (no tracking from the previous photo, ids from 1), no temporal filter."""
+    pipeline.restart_tracking(new_ids=True)
     return pipeline.process(image_bgr, 0.0)
 
 
 def write_image_outputs(base: str | os.PathLike, image_bgr: np.ndarray, result: FrameResult, focal: float,
-                        source: str, panel: bool | None = None) -> list[Path]:
-    """<base>.json (poses.json's schema for one frame: docs/outputs.md; "person" is null when
-    there is none) and <base>.overlay.png (the 2D overlay beside the 3D view), each atomically.
-    panel: the skeleton net's panel (pipeline.draw_result); None: when the result has its detection."""
+                        source: str, panel: bool | None = None, people: bool = True) -> list[Path]:
+    """<base>.json (poses.json's schema for one frame: docs/outputs.md) and <base>.overlay.png (the 2D
+    overlay beside the 3D view), each atomically. people: the JSON lists every person with their
+    id ("people", [] when there is none); else it holds the one person ("person", null when there
+    is none). panel: the skeleton net's panel (pipeline.draw_result); None: when the result has its
+    detection."""
     base = Path(base)
     height, width = image_bgr.shape[:2]
-    person = person_entry(result.joints3d, result.joints2d, result.visibility, None,
-                          result.confidence) if result.person else None
-    record = {**json_header(source, (width, height), focal), "person": person}
+    header = json_header(source, (width, height), focal, people=people)
+    if people:
+        record = {**header, "people": [{"id": p.id, **person_entry(p.joints3d, p.joints2d, p.visibility, None,
+                                                                   p.confidence)}
+                                       for p in result.people if p.complete]}
+    else:
+        main = result.main
+        record = {**header, "person": person_entry(main.joints3d, main.joints2d, main.visibility, None,
+                                                   main.confidence) if main is not None and main.complete else None}
     json_path, png_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".overlay.png")
     atomic_write_text(json_path, json.dumps(record, indent=1) + "\n")
     picture = draw_result(image_bgr.copy(), result, SkeletonRenderer(size=(height, height)), panel=panel)

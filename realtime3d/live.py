@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .capture import Frame, LiveSource
-from .export import RunResult
+from .export import PeopleRunResult, PersonRows, RunResult
 from .pipeline import FrameResult, PosePipeline, put_unless_stopped
 
 
@@ -26,7 +26,7 @@ class LiveStats:
     latency_ms_mean: float    # capture timestamp -> 3D ready
     latency_ms_p95: float
     frames_captured: int      # frames the source delivered (the rest were dropped as stale)
-    recording: RunResult | None = None
+    recording: RunResult | PeopleRunResult | None = None   # with --person all, every person's track
 
 
 def _detect_newest(source: LiveSource, pipeline: PosePipeline, detected: queue.Queue,
@@ -48,13 +48,15 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
              on_result: Callable[[Frame | None, FrameResult | None], bool] | None = None,
              max_seconds: float | None = None, record: bool = False) -> LiveStats:
     """Process the newest frame of a started source until it ends, on_result returns False,
-    max_seconds pass, or Ctrl-C. With record, the results come back as a RunResult (export.py).
+    max_seconds pass, or Ctrl-C. With record, the results come back as a RunResult, or a
+    PeopleRunResult when the pipeline keeps every person (export.py).
 
-    Two stages overlap: a thread runs MediaPipe on the newest frame while this one lifts,
-    filters and calls on_result (windows live in this thread) for the frame before.
+    Two stages overlap: a thread runs the detector on the newest frame while this one tracks,
+    lifts, filters and calls on_result (windows live in this thread) for the frame before.
     on_result(None, None) is called when no frame came for a while (to keep windows alive).
     """
-    latencies, rows, with_person = [], [], 0
+    latencies, times, with_person = [], [], 0
+    rows = PersonRows()
     detected: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     detector = threading.Thread(target=_detect_newest, args=(source, pipeline, detected, stop),
@@ -80,7 +82,10 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
             latencies.append(time.monotonic() - frame.t)
             with_person += result.person
             if record:
-                rows.append((result.joints3d, result.joints2d, result.visibility, frame.t, result.confidence))
+                for person in result.people:
+                    rows.add(len(times), person.id, person.joints3d, person.joints2d, person.visibility,
+                             person.confidence)
+                times.append(frame.t)
             if on_result is not None and not on_result(frame, result):
                 break
     except KeyboardInterrupt:   # Ctrl-C ends a live session like q does: the stats and recording stay
@@ -91,11 +96,11 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
     seconds = time.monotonic() - start
     lat = 1e3 * np.array(latencies) if latencies else np.full(1, np.nan)
     recording = None
-    if record and rows:
-        j3, j2, vis, ts, confidence = (np.array(v) for v in zip(*rows))
-        recording = RunResult(j3, j2, vis, ts - ts[0], size, pipeline.focal_for(size),
-                              fps=len(rows) / max(ts[-1] - ts[0], 1e-3), source=source.name,
-                              confidence=confidence if pipeline.detector_name == "skeleton" else None)
+    if record and times:
+        ts = np.array(times)
+        recording = rows.result(ts - ts[0], size, pipeline.focal_for(size), len(ts) / max(ts[-1] - ts[0], 1e-3),
+                                source.name, with_confidence=pipeline.detector_name == "skeleton",
+                                people=pipeline.person == "all")
     return LiveStats(frames=len(latencies), with_person=with_person, seconds=seconds,
                      fps=len(latencies) / seconds if seconds > 0 else 0.0,
                      latency_ms_mean=float(lat.mean()), latency_ms_p95=float(np.percentile(lat, 95)),

@@ -2,11 +2,15 @@
 
     summary = run_video("clip.mp4", "out/clip", pipeline)
 
-Offline runs restart MediaPipe's tracking every CHUNK_FRAMES frames and save their
-results so far (OUTDIR/.partial.npz, atomically) at each restart; `resume=True` takes
-the saved frames and continues at the next chunk, so a resumed run computes exactly
-what an uninterrupted one does. overlay.mp4 is always written whole, in one pass over
-the video: saved frames are drawn from the saved results.
+Offline runs restart the detector's own tracking every CHUNK_FRAMES frames and save every
+detection so far (OUTDIR/.partial.npz, atomically) at each restart; `resume=True` replays
+the person tracker and the lifter over the saved detections and continues at the next
+chunk, so a resumed run computes exactly what an uninterrupted one does, ids included.
+overlay.mp4 is always written whole, in one pass over the video: saved frames are drawn
+from the replayed results.
+
+A run that keeps every person (--person all) writes poses.* with a person axis and one
+poses_<id>.bvh per person; one that keeps one person writes the one-person files.
 """
 from __future__ import annotations
 
@@ -25,11 +29,12 @@ from tqdm import tqdm
 
 from .capture import Frame, VideoSource
 from .detect.detection import Detection
-from .export import RunResult, write_outputs
+from .export import PeopleRunResult, PersonRows, write_run
 from .filters import zero_lag_filter
 from .io._atomic import atomic_path, remove_stale_temps
 from .io.mp4 import Mp4Writer
-from .pipeline import J, FrameResult, PosePipeline, draw_result, no_person, put_unless_stopped
+from .pipeline import J, FrameResult, PosePipeline, draw_result, lifted_people, put_unless_stopped
+from .tracking import TrackedPerson
 from .viz.render3d import SkeletonRenderer
 
 #: MediaPipe's tracking restarts, and partial results are saved, every this many frames
@@ -55,6 +60,7 @@ class VideoRunSummary:
     seconds: float
     outputs: dict[str, str]
     already_done: bool = False   # resume found the run finished and did nothing
+    people: int = 0              # person ids in the outputs
     warnings: tuple[str, ...] = ()   # things the user should know (overlay.mp4 without the sound, ...)
 
 
@@ -63,8 +69,65 @@ def _fingerprint(source: VideoSource, pipeline: PosePipeline) -> str:
     stat = os.stat(source.path)
     detector = getattr(pipeline.detector, "fingerprint", None)      # MediaPipe's runs keep their old one
     return f"{os.path.abspath(source.path)}|{stat.st_size}|{stat.st_mtime_ns}|{pipeline.lifter.name}|" \
-           f"{pipeline.focal_for(source.image_size):.6g}|{pipeline.detect_width}|{CHUNK_FRAMES}|{LIFT_BATCH}" \
-           + (f"|{detector}" if detector else "")
+           f"{pipeline.focal_for(source.image_size):.6g}|{pipeline.detect_width}|{CHUNK_FRAMES}|{LIFT_BATCH}|" \
+           f"{pipeline.person}" + (f"|{detector}" if detector else "")
+
+
+class _DetectionRows:
+    """Every detection of the frames run so far, as flat arrays: what a partial run saves, so that a
+    resumed run replays the tracker over them and continues with the same ids."""
+
+    def __init__(self) -> None:
+        self.frame: list[int] = []
+        self.joints2d: list[np.ndarray] = []         # [17, 2] each
+        self.visibility: list[np.ndarray] = []       # [17]
+        self.box: list[np.ndarray] = []              # [4] (x0, y0, x1, y1); NaN: none
+        self.score: list[float] = []                 # NaN: none
+        self.confidence: list[float] = []            # NaN: none
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, np.ndarray] | None) -> "_DetectionRows":
+        rows = cls()
+        if saved is not None:
+            rows.frame, rows.joints2d, rows.visibility = list(saved["frame"]), list(saved["joints2d"]), \
+                list(saved["visibility"])
+            rows.box, rows.score, rows.confidence = list(saved["box"]), list(saved["score"]), \
+                list(saved["confidence"])
+        return rows
+
+    def add(self, k: int, detections: list[Detection]) -> None:
+        for d in detections:
+            self.frame.append(k)
+            self.joints2d.append(d.joints2d_px)
+            self.visibility.append(d.visibility)
+            self.box.append(np.full(4, np.nan) if d.box is None else np.asarray(d.box, np.float64))
+            self.score.append(np.nan if d.score is None else d.score)
+            self.confidence.append(np.nan if d.confidence is None else d.confidence)
+
+    def detections(self, k: int) -> list[Detection]:
+        """Frame k's saved detections (their 2D, visibility, box, score and confidence)."""
+        def optional(v):
+            return None if not np.isfinite(v).all() else v
+        return [Detection(self.joints2d[i], self.visibility[i],
+                          box=None if optional(self.box[i]) is None else tuple(float(v) for v in self.box[i]),
+                          score=None if optional(self.score[i]) is None else float(self.score[i]),
+                          confidence=None if optional(self.confidence[i]) is None else float(self.confidence[i]))
+                for i in np.flatnonzero(np.asarray(self.frame) == k)]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        j = J
+        return {"frame": np.asarray(self.frame, np.int64),
+                "joints2d": np.asarray(self.joints2d, np.float32).reshape(-1, j, 2),
+                "visibility": np.asarray(self.visibility, np.float32).reshape(-1, j),
+                "box": np.asarray(self.box, np.float64).reshape(-1, 4),
+                "score": np.asarray(self.score, np.float64), "confidence": np.asarray(self.confidence, np.float64)}
+
+
+def _zero_lag_each(joints3d: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
+    """zero_lag_filter of [N, 17, 3] poses, or of each person's track of [N, P, 17, 3]."""
+    if joints3d.ndim == 3:
+        return zero_lag_filter(joints3d, fps, cutoff_hz)
+    return np.stack([zero_lag_filter(joints3d[:, k], fps, cutoff_hz) for k in range(joints3d.shape[1])], axis=1)
 
 
 def _load_partial(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
@@ -159,7 +222,7 @@ class _OverlayWriter:
             result = result.scaled(self.scale_xy)
         self.frame_part[:] = image
         draw_result(self.frame_part, result, renderer=None, panel=self.panel)
-        self.renderer.render(result.joints3d if result.person else None, out=self.panel_part)
+        self.renderer.render_people(lifted_people(result), out=self.panel_part)
         return self.canvas
 
     def _run(self) -> None:
@@ -210,12 +273,12 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     partial_path = outdir / PARTIAL_NAME
     fingerprint = _fingerprint(source, pipeline)
     saved = _load_partial(partial_path, fingerprint) if resume else None
-    keys = ("joints2d", "visibility", "joints3d", "t")
-    with_confidence = pipeline.detector_name == "skeleton"     # the skeleton net's per-frame confidence
-    if with_confidence:
-        keys += ("confidence",)
-    rows: dict[str, list] = {k: list(saved[k]) if saved is not None else [] for k in keys}
-    resumed_from = len(rows["t"])
+    pipeline.restart_tracking(new_ids=True)                 # a video of its own: its ids start at 1
+    found_rows = _DetectionRows.from_saved(saved)           # every detection so far: what a resume replays
+    times: list[float] = list(saved["t"]) if saved is not None else []
+    resumed_from = len(times)
+    kept = PersonRows()                                     # the kept (--person) people, lifted
+    with_confidence = pipeline.detector_name == "skeleton"     # the skeleton net's per-person confidence
     total = min(filter(None, (len(source), max_frames)), default=None)
 
     frames: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
@@ -225,7 +288,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                dynamic_ncols=True, leave=False)
     writer = None
     warnings: list[str] = []
-    pending: list[tuple[Frame, np.ndarray, np.ndarray, Detection | None]] = []    # detected, not lifted yet
+    pending: list[tuple[Frame, list[TrackedPerson]]] = []    # tracked, not lifted yet
     threshold = pipeline.visibility_threshold
 
     def emit(frame: Frame, result: FrameResult) -> None:
@@ -240,20 +303,20 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
             raise KeyboardInterrupt
 
     def lift_pending() -> None:
-        """Lift the detected frames in one batch (a batch costs about what one pose does)."""
+        """Lift the people of the pending frames in one batch (a batch costs about what one pose does)."""
         if not pending:
             return
-        joints3d = pipeline.lift_batch(np.stack([p[1] for p in pending]), np.stack([p[2] for p in pending]),
-                                       source.image_size)                                # [B, 17, 3]
-        for (frame, joints2d, visibility, detection), pose in zip(pending, joints3d):
-            confidence = np.nan if detection is None or detection.confidence is None else detection.confidence
-            for key, value in zip(keys, (joints2d, visibility, pose, frame.t, confidence)):
-                rows[key].append(value)
-            emit(frame, FrameResult(joints2d, visibility, pose, bool(np.isfinite(pose).all()),
-                                    detection=detection, visibility_threshold=threshold))
+        everyone = [p for _, people in pending for p in people]
+        lifted, _ = pipeline.lift_people(everyone, source.image_size, 0.0)    # no filter offline
+        for frame, people in pending:
+            mine, lifted = lifted[:len(people)], lifted[len(people):]
+            for person in mine:
+                kept.add(frame.index, person.id, person.joints3d, person.joints2d, person.visibility,
+                         person.confidence)
+            emit(frame, FrameResult(mine, visibility_threshold=threshold))
         pending.clear()
-        if len(rows["t"]) % CHUNK_FRAMES == 0:
-            _save_partial(partial_path, fingerprint, rows)
+        if len(times) % CHUNK_FRAMES == 0 and len(times) > resumed_from:
+            _save_partial(partial_path, fingerprint, {"t": times, **found_rows.arrays()})
 
     with atomic_path(outdir / OVERLAY_NAME) if overlay else contextlib.nullcontext() as overlay_tmp:
         decoder.start()
@@ -265,26 +328,17 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     raise frame
                 if frame is None:
                     break
-                if k < resumed_from:
-                    pose = rows["joints3d"][k]
-                    saved_detection = None     # the confidence is saved, the skeleton images are not
-                    if with_confidence and np.isfinite(rows["confidence"][k]):
-                        saved_detection = Detection(rows["joints2d"][k], rows["visibility"][k],
-                                                    confidence=float(rows["confidence"][k]))
-                    emit(frame, FrameResult(rows["joints2d"][k], rows["visibility"][k], pose,
-                                            bool(np.isfinite(pose).all()), detection=saved_detection,
-                                            visibility_threshold=threshold))
+                if k < resumed_from:                        # a saved frame: its detections replayed
+                    found = found_rows.detections(k)
                 else:
                     if k % CHUNK_FRAMES == 0:
-                        pipeline.restart_tracking()
+                        pipeline.restart_detector()
                     found = pipeline.detect(frame.image, frame.rgb)
-                    if found is None:
-                        empty = no_person()
-                        pending.append((frame, empty.joints2d, empty.visibility, None))
-                    else:
-                        pending.append((frame, found.joints2d_px, found.visibility, found))
-                    if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
-                        lift_pending()
+                    found_rows.add(k, found)
+                    times.append(frame.t)
+                pending.append((frame, pipeline.track(found, frame.t)))
+                if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
+                    lift_pending()
                 k += 1
             lift_pending()
         finally:
@@ -296,20 +350,18 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     warnings.append(writer.writer.audio_error)
         if k == 0:
             raise ValueError(f"{source.path}: no frames decoded")
-        joints3d = np.array(rows["joints3d"][:k])                                 # [N, 17, 3]
+        result = kept.result(np.array(times[:k]), source.image_size, pipeline.focal_for(source.image_size),
+                             source.fps, str(source.path), with_confidence, people=pipeline.person == "all")
         if cutoff_hz is not None:
-            joints3d = zero_lag_filter(joints3d, source.fps, cutoff_hz)
-        result = RunResult(joints3d=joints3d, joints2d=np.array(rows["joints2d"][:k]),
-                           visibility=np.array(rows["visibility"][:k]), timestamps=np.array(rows["t"][:k]),
-                           image_size=source.image_size, focal=pipeline.focal_for(source.image_size),
-                           fps=source.fps, source=str(source.path),
-                           confidence=np.array(rows["confidence"][:k]) if with_confidence else None)
+            result.joints3d = _zero_lag_each(result.joints3d, source.fps, cutoff_hz)
         # poses.* first; overlay.mp4 is renamed into place on leaving this block
-        outputs = write_outputs(outdir, result)
+        outputs = write_run(outdir, result)
     partial_path.unlink(missing_ok=True)
     if overlay:
         outputs = {OVERLAY_NAME: outdir / OVERLAY_NAME, **outputs}
+    with_person = result.valid.any(axis=1) if isinstance(result, PeopleRunResult) else result.valid
     return VideoRunSummary(source=str(source.path), outdir=str(outdir), frames=len(result.timestamps),
-                           with_person=int(result.valid.sum()), skipped=source.skipped,
+                           with_person=int(with_person.sum()), skipped=source.skipped,
                            resumed_from=resumed_from, seconds=time.monotonic() - started,
-                           outputs={k: str(v) for k, v in outputs.items()}, warnings=tuple(warnings))
+                           outputs={k: str(v) for k, v in outputs.items()}, warnings=tuple(warnings),
+                           people=kept.num_people)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,28 @@ def val_p_mpjpe(network, frames: int) -> float:
     from realtime3d.trainers.evaluation import Validator
     from realtime3d.trainers.sampling import validation_pool
     return lifted_p_mpjpe(network, Validator(validation_pool("random-projection"), max_frames=frames))
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """A private X server for the session; DISPLAY points at it while the tests run."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window tests need an X server")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
+                               "-nolisten", "tcp"], pass_fds=(write_fd,), stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()          # Xvfb picks a free display and writes its number
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    yield os.environ["DISPLAY"]
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+    server.terminate()
+    server.wait(timeout=10)

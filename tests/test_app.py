@@ -32,7 +32,8 @@ from conftest import SHARED, one_line_error, run_cli
 MEDIA = SHARED / "data" / "media"
 STREET = MEDIA / "street_dance.avi"
 STREET_FRAMES = 205
-OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh")
+OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv")     # and poses_<id>.bvh per person
+ONE_PERSON_OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,15 @@ def street_run(street_command) -> Path:
     return street_command[0]
 
 
+def _dancer(out: Path) -> int:
+    """The dancer's id: the person who is the largest in the most frames (she is in front)."""
+    with np.load(out / "poses.npz") as data:
+        heights = np.ptp(data["joints2d"][..., 1], axis=-1)                   # [N, P] px, NaN: absent
+        ids = data["person_ids"]
+    largest = np.nanargmax(np.where(np.isfinite(heights), heights, -1.0), axis=1)
+    return int(ids[np.bincount(largest).argmax()])
+
+
 def test_a_default_run_prints_no_native_log_line(street_command):
     """MediaPipe, TFLite and absl log lines stay off stdout and stderr (native_logs.py)."""
     done = street_command[1]
@@ -75,8 +85,27 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
 # ----------------------------------------------------------------------------- the street video
 
 
-def test_street_video_all_frames_with_a_person(street_run):
-    seq = read_poses(street_run / "poses.npz")
+def test_street_video_tracks_several_people_and_keeps_the_dancers_id(street_run):
+    """Issue 14's acceptance: at least 3 identities tracked for at least 100 frames each, at most
+    2 identity switches on the dancer (the id of the largest person changing from frame to frame)."""
+    with np.load(street_run / "poses.npz") as data:
+        ids, joints3d, joints2d = data["person_ids"], data["joints3d"], data["joints2d"]
+    present = np.isfinite(joints3d).all(axis=(2, 3))                           # [N, P]
+    assert joints3d.shape == (STREET_FRAMES, len(ids), 17, 3)
+    assert (present.sum(axis=0) >= 100).sum() >= 3, dict(zip(ids.tolist(), present.sum(axis=0).tolist()))
+    heights = np.where(present, np.ptp(joints2d[..., 1], axis=-1), -1.0)     # [N, P] px
+    largest = ids[np.argmax(heights, axis=1)][present.any(axis=1)]
+    assert (largest[1:] != largest[:-1]).sum() <= 2
+    # each person's 3D stands where their 2D is: the lifted pelvis projects near the 2D pelvis
+    k = present.nonzero()
+    pelvis3d, pelvis2d = joints3d[k][:, H36M17.root], joints2d[k][:, H36M17.root]
+    focal = 1280 / 2 / np.tan(np.radians(60) / 2)
+    projected = focal * pelvis3d[:, :2] / pelvis3d[:, 2:] + np.array([639.5, 359.5])
+    assert np.median(np.linalg.norm(projected - pelvis2d, axis=1)) < 20.0
+
+
+def test_street_video_all_frames_with_the_dancer(street_run):
+    seq = read_poses(street_run / "poses.npz", person=_dancer(street_run))
     assert len(seq.joints3d) == STREET_FRAMES
     person = np.isfinite(seq.joints3d).all(axis=(1, 2))
     assert person.mean() >= 0.95
@@ -88,11 +117,17 @@ def test_street_video_all_frames_with_a_person(street_run):
 
 
 def test_street_video_every_output_file_is_valid(street_run):
-    assert sorted(p.name for p in street_run.iterdir()) == sorted(OUTPUTS)   # no temp or partial file left
+    with np.load(street_run / "poses.npz") as data:
+        ids, present = data["person_ids"], np.isfinite(data["joints3d"]).all(axis=(2, 3))
+    bvhs = [f"poses_{i}.bvh" for i in ids]
+    assert sorted(p.name for p in street_run.iterdir()) == sorted([*OUTPUTS, *bvhs])   # no temp or partial file
     doc = json.loads((street_run / "poses.json").read_text())
     assert doc["joint_names"] == list(H36M17.joint_names) and len(doc["frames"]) == STREET_FRAMES
+    assert doc["person_ids"] == ids.tolist() and doc["version"] == 3
+    assert [len(f["people"]) for f in doc["frames"]] == present.sum(axis=1).tolist()
     with open(street_run / "poses.csv", newline="") as fh:
-        assert len(list(csv.reader(fh))) == STREET_FRAMES + 1
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == present.sum() and {int(r["person"]) for r in rows} == set(ids.tolist())
     with av.open(str(street_run / "overlay.mp4")) as mp4:    # what browsers need: H.264 in yuv420p
         video = mp4.streams.video[0]
         assert (video.codec_context.name, video.codec_context.pix_fmt) == ("h264", "yuv420p")
@@ -113,8 +148,9 @@ def test_street_video_every_output_file_is_valid(street_run):
 
 
 def test_street_video_bvh_reads_back_within_1mm_and_stands_on_its_floor(street_run):
-    seq = read_poses(street_run / "poses.npz")
-    motion = read_bvh(street_run / "poses.bvh")
+    dancer = _dancer(street_run)
+    seq = read_poses(street_run / "poses.npz", person=dancer)
+    motion = read_bvh(street_run / f"poses_{dancer}.bvh")
     positions, _ = motion.forward_kinematics()
     order = [motion.joint_names.index(n) for n in H36M17.joint_names]
     from_bvh = bvh_to_world(positions[:, order])                              # [N, 17, 3] mm, Y up
@@ -137,6 +173,21 @@ def test_one_frame_is_one_frame(street, tmp_path):
     assert ": 1 frame (1 with a person" in done.stdout and "1 frames" not in done.stdout
 
 
+def test_one_main_person_gives_the_one_person_files(street, tmp_path):
+    """--person largest: today's behaviour, the main person in the one-person files, readable as before."""
+    done = run_cli("video", str(street), "-o", str(tmp_path), "--person", "largest", "--max-frames", "60",
+                   "--max-people", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "street_dance"
+    assert sorted(p.name for p in out.iterdir()) == sorted(ONE_PERSON_OUTPUTS)
+    seq = read_poses(out / "poses.npz")
+    assert seq.joints3d.shape == (60, 17, 3) and np.isfinite(seq.joints3d).all()
+    heights = np.ptp(seq.joints2d[..., 1], axis=-1)
+    assert np.median(heights) > 300                                          # the dancer, the largest
+    doc = json.loads((out / "poses.json").read_text())
+    assert doc["version"] == 2 and all(f["person"] for f in doc["frames"])
+
+
 def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
     """SIGKILL once the first chunk is saved; --resume then computes exactly the uninterrupted run."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -153,7 +204,7 @@ def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
         job.send_signal(signal.SIGKILL)
         job.wait()
     left = sorted(p.name for p in (tmp_path / "street_dance").iterdir())
-    assert not set(left) & set(OUTPUTS)                                      # nothing that looks complete
+    assert not set(left) & set(OUTPUTS) and not any(n.endswith(".bvh") for n in left)   # nothing that looks complete
     assert any(name.startswith(TEMP_PREFIX) for name in left)                # the killed overlay's temp file
     with np.load(partial) as saved:
         assert 0 < len(saved["t"]) < STREET_FRAMES
@@ -161,11 +212,12 @@ def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
     done = run_cli("video", str(street), "-o", str(tmp_path), "--no-show", "--resume")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resumed" in done.stdout
-    resumed, whole = read_poses(tmp_path / "street_dance" / "poses.npz"), read_poses(street_run / "poses.npz")
-    np.testing.assert_array_equal(resumed.joints2d, whole.joints2d)
-    np.testing.assert_array_equal(resumed.joints3d, whole.joints3d)
+    with np.load(tmp_path / "street_dance" / "poses.npz") as resumed, np.load(street_run / "poses.npz") as whole:
+        for key in ("person_ids", "joints2d", "joints3d", "visibility"):      # the same people, the same ids
+            np.testing.assert_array_equal(resumed[key], whole[key])
+        bvhs = [f"poses_{i}.bvh" for i in whole["person_ids"]]
     assert not partial.exists()
-    assert sorted(p.name for p in (tmp_path / "street_dance").iterdir()) == sorted(OUTPUTS)  # temp files gone
+    assert sorted(p.name for p in (tmp_path / "street_dance").iterdir()) == sorted([*OUTPUTS, *bvhs])  # temps gone
     cap = cv2.VideoCapture(str(tmp_path / "street_dance" / "overlay.mp4"))
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == STREET_FRAMES
 
@@ -201,7 +253,7 @@ def test_two_videos_with_one_name_in_two_workers(street, tmp_path):
     results = run_videos(dirs, VideoOptions(max_frames=8), workers=2, progress=False)
     assert sorted(r.outdir for r in results.values()) == sorted(str(d) for d in dirs.values())
     for folder in dirs.values():
-        assert len(read_poses(folder / "poses.npz").joints3d) == 8
+        assert len(read_poses(folder / "poses.npz", person=1).joints3d) == 8
         assert cv2.VideoCapture(str(folder / "overlay.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 8
 
 
@@ -213,8 +265,11 @@ def test_webcam_command_on_a_video_played_as_a_camera(street, tmp_path):
                    "--record", str(tmp_path / "rec"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "fps" in done.stdout and "latency" in done.stdout
-    seq = read_poses(tmp_path / "rec" / "poses.npz")
-    assert len(seq.joints3d) >= 10 and np.isfinite(seq.joints3d).all(axis=(1, 2)).mean() > 0.8
+    with np.load(tmp_path / "rec" / "poses.npz") as data:
+        joints3d, ids = data["joints3d"], data["person_ids"]                    # [N, P, 17, 3]
+    assert len(joints3d) >= 10 and joints3d.shape[1] == len(ids) >= 1
+    assert np.isfinite(joints3d).all(axis=(2, 3)).any(axis=1).mean() > 0.8
+    assert all((tmp_path / "rec" / f"poses_{i}.bvh").is_file() for i in ids)
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
@@ -229,23 +284,33 @@ def test_webcam_command_with_its_windows_under_xvfb(street):
 
 
 def test_image_command_on_real_photos(tmp_path):
-    bus, zidane = MEDIA / "bus.jpg", MEDIA / "zidane.jpg"
+    bus, empty = MEDIA / "bus.jpg", tmp_path / "empty.png"
     if not bus.is_file():
         pytest.skip(f"test photos not found in {MEDIA}")
-    done = run_cli("image", str(bus), str(zidane), "-o", str(tmp_path))
+    cv2.imwrite(str(empty), np.full((480, 640, 3), 128, np.uint8))             # a grey picture: nobody
+    done = run_cli("image", str(bus), str(empty), "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "bus.jpg: 2 people" in done.stdout
     doc = json.loads((tmp_path / "bus.json").read_text())
-    assert doc["person"] and doc["image_size"] == list(cv2.imread(str(bus)).shape[1::-1])
-    joints3d = np.array(doc["person"]["joints3d_mm"], dtype=float)
-    assert joints3d.shape == (17, 3) and np.isfinite(joints3d).all()
+    assert doc["image_size"] == list(cv2.imread(str(bus)).shape[1::-1])
+    assert [p["id"] for p in doc["people"]] == [1, 2]                       # ids of a photo start at 1
+    for person in doc["people"]:
+        joints3d = np.array(person["joints3d_mm"], dtype=float)
+        assert joints3d.shape == (17, 3) and np.isfinite(joints3d).all()
     picture = cv2.imread(str(tmp_path / "bus.overlay.png"))
     assert picture.shape[1] == doc["image_size"][0] + doc["image_size"][1]
-    missing = json.loads((tmp_path / "zidane.json").read_text())
-    assert missing["person"] is None                                              # MediaPipe finds none there
+    missing = json.loads((tmp_path / "empty.json").read_text())
+    assert missing["people"] == [] and "empty.png: no person" in done.stdout
     # one schema: an image's JSON has poses.json's header fields, and its person entry's keys
     header = ("format", "version", "source", "image_size", "focal_px", "units", "joint_names", "parents")
     assert all(key in doc and key in missing for key in header) and doc["format"] == "realtime3d poses"
-    assert set(doc["person"]) == {"joints3d_mm", "joints2d_px", "visibility"}
+    assert set(doc["people"][0]) == {"id", "joints3d_mm", "joints2d_px", "visibility"}
+
+    one = run_cli("image", str(bus), "-o", str(tmp_path / "one"), "--person", "largest")
+    assert one.returncode == 0, one.stderr[-2000:]
+    single = json.loads((tmp_path / "one" / "bus.json").read_text())
+    assert single["version"] == 2                                              # the largest: the same person, lifted
+    np.testing.assert_allclose(single["person"]["joints3d_mm"], doc["people"][0]["joints3d_mm"], atol=0.1)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -301,4 +366,9 @@ def test_bad_flag_values(street, capsys, tmp_path):
     one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--focal", "-3"), "--focal")
     one_line_error(*_cli(capsys, "webcam", "--camera", str(street), "--beta", "-1", "--record", out), "One Euro")
     one_line_error(*_cli(capsys, "image", str(tmp_path / "none.jpg"), "-o", out), "no such file")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--person", "tallest"), "--person")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--person", "0"), "--person")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--max-people", "0"), "--max-people")
+    one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--max-people", "2", "--detector", "skeleton"),
+                   "--max-people")
     assert not (tmp_path / "out").exists()                                  # nothing made before the error

@@ -28,7 +28,7 @@ from realtime3d.detect.skeleton_net import (DETECTORS_DIR, MIN_CROP_SIDE, bone_a
                                             crop_to_frame, full_frame_box, joint_visibility, render_kappa)
 from realtime3d.io.poses import read_poses
 from realtime3d.models.image import CROP_SIZE, NUM_BONES, SKELETON_SIZE, SkeletonNet
-from realtime3d.pipeline import FrameResult, draw_result
+from realtime3d.pipeline import draw_result, no_person, one_person
 from realtime3d.skeleton import H36M17
 from realtime3d.trainers.checkpoint import save_model
 
@@ -264,16 +264,15 @@ def test_overlay_panel_is_inset_at_the_top_right(frames):
     frame = frames[0]
     det = SkeletonNetDetector(_Agreeing(_crop_pose()), {})
     found = det.detect(frame)
-    result = FrameResult(found.joints2d_px, found.visibility, np.zeros((J, 3), np.float32), True, detection=found,
-                         visibility_threshold=0.0)
+    result = one_person(found.joints2d_px, found.visibility, np.zeros((J, 3), np.float32), detection=found,
+                        visibility_threshold=0.0)
     drawn = draw_result(frame.copy(), result, None)
     assert drawn.shape == frame.shape
     h, w = frame.shape[:2]
     panel = drawn[: h // 3, w - h // 3:]
     assert (panel != frame[: h // 3, w - h // 3:]).any()
     assert (drawn[h - 20:, :20] == frame[h - 20:, :20]).all()                   # nothing at the bottom left
-    empty = draw_result(frame.copy(), FrameResult(np.full((J, 2), np.nan, np.float32), np.zeros(J, np.float32),
-                                                  np.full((J, 3), np.nan, np.float32), False), None, panel=True)
+    empty = draw_result(frame.copy(), no_person(), None, panel=True)
     assert (empty[: h // 3, w - h // 3:] != frame[: h // 3, w - h // 3:]).any()  # "no person" panel
 
 
@@ -282,7 +281,7 @@ def test_overlay_panel_is_inset_at_the_top_right(frames):
 
 def test_video_command_writes_every_output_with_confidence(weights, street, tmp_path):
     done = run_cli("video", str(street), "-o", str(tmp_path), "--detector", "skeleton",
-                   "--detector-weights", str(weights), "--max-frames", "10")
+                   "--detector-weights", str(weights), "--max-frames", "10", "--person", "largest")
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "street_dance"
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
@@ -305,7 +304,8 @@ def test_resume_with_the_skeleton_net_is_exact(weights, street, tmp_path, monkey
     import realtime3d.offline as offline
     monkeypatch.setattr(offline, "CHUNK_FRAMES", 10)
     monkeypatch.setattr(offline, "LIFT_BATCH", 5)
-    pipeline = build_pipeline(VideoOptions(model=None, detector="skeleton", detector_weights=str(weights)))
+    pipeline = build_pipeline(VideoOptions(model=None, detector="skeleton", detector_weights=str(weights),
+                                           person="largest"))
     offline.run_video(street, tmp_path / "whole", pipeline, max_frames=25, overlay=False, progress=False)
     stop = iter(range(100))
     with pytest.raises(KeyboardInterrupt):
@@ -326,7 +326,7 @@ def test_image_command_with_the_skeleton_net(weights, capsys, tmp_path):
     if not bus.is_file():
         pytest.skip(f"test photos not found in {MEDIA}")
     assert main(["image", str(bus), "-o", str(tmp_path), "--detector", "skeleton",
-                 "--detector-weights", str(weights)]) == 0
+                 "--detector-weights", str(weights), "--person", "largest"]) == 0
     doc = json.loads((tmp_path / "bus.json").read_text())
     if doc["person"] is not None:
         assert 0 <= doc["person"]["confidence"] <= 1

@@ -175,31 +175,7 @@ def test_side_by_side_resizes_the_panel_to_the_frame_height(front_renderer):
     assert both.shape == (600, 1600, 3)
 
 
-# ---- real windows under Xvfb --------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def xvfb_display():
-    """A private X server for the session; DISPLAY points at it while the tests run."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window tests need an X server")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
-                               "-nolisten", "tcp"], pass_fds=(write_fd,), stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()          # Xvfb picks a free display and writes its number
-    if not number:
-        server.kill()
-        pytest.fail("Xvfb did not start")
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number}"
-    yield os.environ["DISPLAY"]
-    if old is None:
-        os.environ.pop("DISPLAY", None)
-    else:
-        os.environ["DISPLAY"] = old
-    server.terminate()
-    server.wait(timeout=10)
+# ---- real windows under Xvfb (conftest.xvfb_display) ---------------------------------------------
 
 
 def test_viewer_shows_the_skeleton_by_side_on_a_grid_and_hides_it(xvfb_display, tmp_path):

@@ -1,6 +1,8 @@
 """2D detectors: their joints mapped into skeleton.H36M17.
 
-- PoseDetector (mediapipe.py): MediaPipe pose, its 33 landmarks mapped to the 17 joints;
+- MultiPoseDetector (blazepose.py): MediaPipe's BlazePose models run on every person in the frame,
+  each person's 33 landmarks mapped to the 17 joints as mediapipe.py maps them; detect_all() too;
+- PoseDetector (mediapipe.py): MediaPipe's one-person pose graph, its 33 landmarks mapped to the 17 joints;
 - SkeletonNetDetector (skeleton_net.py): Phi -> Omega of the image path, with their agreement.
 
 Both answer detect(frame_bgr) / detect_rgb(frame_rgb) with a Detection (detection.py) or None,
@@ -9,7 +11,7 @@ and have reset(), close() and the context manager. The two modules are imported 
 """
 from .detection import Detection
 
-_FROM = {"MP33_TO_H36M17": "mediapipe", "PoseDetector": "mediapipe", "landmarks_to_h36m": "mediapipe",
+_FROM = {"MultiPoseDetector": "blazepose", "MP33_TO_H36M17": "mediapipe", "PoseDetector": "mediapipe", "landmarks_to_h36m": "mediapipe",
          "SkeletonNetDetector": "skeleton_net", "load_skeleton_net": "skeleton_net"}
 
 __all__ = ["Detection", *_FROM]

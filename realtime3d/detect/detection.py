@@ -22,6 +22,9 @@ class Detection:
     crop_box: tuple[float, float, float] | None = None   # (x0, y0, side): the square crop's top-left
     #                                                      corner and side in frame pixels (frame corner: -0.5, -0.5)
     confidence: float | None = None         # 0..1: the skeleton net's mean Phi/Omega agreement over bones
+    box: tuple[float, float, float, float] | None = None   # (x0, y0, x1, y1) frame px: the person's box, the
+    #                                                        extent of its landmarks (the multi-person detector)
+    score: float | None = None              # 0..1: the landmark model's pose-presence score (multi-person detector)
 
 
 def check_frame(frame, order: str) -> np.ndarray:

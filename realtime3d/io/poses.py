@@ -10,6 +10,11 @@ Other arrays are kept in PoseSequence.extra. Two of them, written by an offline 
 (realtime3d.export), are checked when present:
 - visibility float [N, J]  0..1 per joint
 - timestamps float [N]     seconds
+
+Many people (an offline run with --person all): `person_ids` int [P], and the per-frame
+arrays carry a person axis after the frame axis (joints3d [N, P, J, 3], joints2d
+[N, P, J, 2], visibility [N, P, J], NaN / 0 where a person is not in the frame).
+read_poses(path, person=ID) reads one person's track as a one-person sequence.
 """
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ import numpy as np
 
 from ..skeleton import H36M17
 from ._atomic import atomic_path
+
+
+#: The arrays that carry a person axis ([N, P, ...]) in a file of many people.
+PERSON_ARRAYS = ("joints3d", "joints2d", "visibility", "confidence", "joints3d_raw", "joints3d_world")
 
 
 class PoseFileError(ValueError):
@@ -35,6 +44,7 @@ class PoseSequence:
     focal: float | None = None
     clip: np.ndarray | None = None        # [N] str
     extra: dict | None = None             # other arrays, kept as they are (visibility, timestamps, ...)
+    person_ids: np.ndarray | None = None  # [P] int, to write many people: joints3d [N, P, J, 3], joints2d [N, P, J, 2]
 
     @property
     def num_frames(self) -> int:
@@ -42,7 +52,10 @@ class PoseSequence:
         return int(arr.shape[0])
 
 
-def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, require_3d: bool = True) -> PoseSequence:
+def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, require_3d: bool = True,
+               person: int | None = None) -> PoseSequence:
+    """A pose-sequence file; of a file of many people, the track of the person with id `person`
+    (needed there: NaN rows where that person is not in the frame)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise PoseFileError(f"{path}: no such file")
@@ -56,6 +69,11 @@ def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, req
         if isinstance(exc, PoseFileError):
             raise
         raise PoseFileError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
+
+    if "person_ids" in data:
+        data = _one_person_of(path, data, person)
+    elif person is not None:
+        raise PoseFileError(f"{path}: holds one person's poses, no person ids; read it without person")
 
     def check(name: str, last: int) -> np.ndarray | None:
         if name not in data:
@@ -105,9 +123,30 @@ def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, req
     return PoseSequence(j3, j2, image_size, focal, clip, data or None)
 
 
+def _one_person_of(path: str, data: dict[str, np.ndarray], person: int | None) -> dict[str, np.ndarray]:
+    """A many-people file's arrays -> those of one person's track (the person axis taken out)."""
+    ids = np.asarray(data.pop("person_ids")).reshape(-1)
+    listed = ", ".join(str(int(i)) for i in ids)
+    if person is None:
+        raise PoseFileError(f"{path}: holds {len(ids)} {'person' if len(ids) == 1 else 'people'} "
+                            f"(ids {listed}); choose one (person=ID)")
+    if int(person) not in ids.tolist():
+        raise PoseFileError(f"{path}: no person with id {person}; ids {listed}")
+    k = ids.tolist().index(int(person))
+    for name in PERSON_ARRAYS:
+        if name in data:
+            if data[name].ndim < 2 or data[name].shape[1] != len(ids):
+                raise PoseFileError(f"{path}: {name} must have a person axis of {len(ids)}, "
+                                    f"got {list(data[name].shape)}")
+            data[name] = data[name][:, k]
+    return data
+
+
 def write_poses(path: str | os.PathLike, seq: PoseSequence) -> None:
     """Write atomically (temp file + rename)."""
     arrays: dict[str, np.ndarray] = {}
+    if seq.person_ids is not None:
+        arrays["person_ids"] = np.asarray(seq.person_ids, dtype=np.int64)
     if seq.joints3d is not None:
         arrays["joints3d"] = np.asarray(seq.joints3d, dtype=np.float32)
     if seq.joints2d is not None:

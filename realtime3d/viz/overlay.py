@@ -7,7 +7,7 @@ import numpy as np
 
 from ..lifting import VISIBILITY_THRESHOLD
 from ..skeleton import H36M17, Skeleton
-from .style import CENTER_RGB, bone_colors_bgr, joint_colors_bgr, rgb_to_bgr8
+from .style import CENTER_RGB, bone_colors_bgr, joint_colors_bgr, person_rgb, rgb_to_bgr8
 
 #: Coordinates beyond this many frame sizes off the frame are clipped before drawing
 #: (OpenCV needs int32 points); so far out, the clipping moves no drawn line visibly.
@@ -36,13 +36,15 @@ def line_width(frame_bgr: np.ndarray) -> int:
 
 
 def draw_skeleton_2d(frame_bgr: np.ndarray, joints2d_px: np.ndarray, visibility: np.ndarray | None = None,
-                     skeleton: Skeleton = H36M17, threshold: float = VISIBILITY_THRESHOLD) -> np.ndarray:
+                     skeleton: Skeleton = H36M17, threshold: float = VISIBILITY_THRESHOLD,
+                     person_id: int | None = None) -> np.ndarray:
     """Draw bones and joints on frame_bgr [H, W, 3] uint8, in place; returns it.
 
     joints2d_px [J, 2] pixels (x right, y down); visibility [J] or None. A joint is
     drawn when it is finite and, with visibility given, its visibility >= threshold;
     a bone only when both its joints are drawn (the threshold is the one below which the
-    lifter treats a joint as missing). Colours by side (style.py).
+    lifter treats a joint as missing). Colours by side (style.py); given a person_id, in
+    that person's colour with the id written above the head.
     """
     check_frame(frame_bgr)
     joints = np.asarray(joints2d_px, dtype=np.float64)
@@ -57,16 +59,35 @@ def draw_skeleton_2d(frame_bgr: np.ndarray, joints2d_px: np.ndarray, visibility:
         shown &= vis >= threshold
     points = to_int_pixels(joints, frame_bgr.shape)                      # [J, 2]
     width = line_width(frame_bgr)
-    for (parent, child), color in zip(skeleton.bones, bone_colors_bgr(skeleton)):
+    for (parent, child), color in zip(skeleton.bones, bone_colors_bgr(skeleton, person_id)):
         if shown[parent] and shown[child]:
             cv2.line(frame_bgr, tuple(map(int, points[parent])), tuple(map(int, points[child])),
                      color, width, cv2.LINE_AA)
-    for j, color in enumerate(joint_colors_bgr(skeleton)):
+    for j, color in enumerate(joint_colors_bgr(skeleton, person_id)):
         if shown[j]:
             center = tuple(map(int, points[j]))
             cv2.circle(frame_bgr, center, width + 2, color, -1, cv2.LINE_AA)
             cv2.circle(frame_bgr, center, width + 2, (0, 0, 0), 1, cv2.LINE_AA)
+    if person_id is not None and shown.any():
+        _draw_id(frame_bgr, points[shown], person_id, width)
     return frame_bgr
+
+
+def _draw_id(frame_bgr: np.ndarray, points: np.ndarray, person_id: int, width: int) -> None:
+    """The person's id in a box of their colour, above their highest drawn joint."""
+    text = str(person_id)
+    scale = max(0.4, min(frame_bgr.shape[:2]) / 720 * 0.7)
+    thickness = max(1, int(round(scale * 2)))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    top = points[np.argmin(points[:, 1])]
+    pad = max(2, width)
+    x0, y1 = int(top[0]) - tw // 2 - pad, int(top[1]) - 2 * width - 2
+    x0 = min(max(x0, 0), max(frame_bgr.shape[1] - tw - 2 * pad, 0))
+    y1 = min(max(y1, th + base + 2 * pad), frame_bgr.shape[0])
+    cv2.rectangle(frame_bgr, (x0, y1 - th - base - 2 * pad), (x0 + tw + 2 * pad, y1),
+                  rgb_to_bgr8(person_rgb(person_id)), -1)
+    cv2.putText(frame_bgr, text, (x0 + pad, y1 - base - pad), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), thickness, cv2.LINE_AA)
 
 
 def draw_status(frame_bgr: np.ndarray, lines: list[str]) -> np.ndarray:

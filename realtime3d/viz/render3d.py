@@ -17,7 +17,7 @@ from ..skeleton import H36M17, Skeleton
 from .overlay import check_frame, to_int_pixels
 from .style import BACKGROUND_RGB, GRID_RGB, bone_colors_bgr, joint_colors_bgr, rgb_to_bgr8
 from .world import (LOOK_AT_HEIGHT_MM, VIEW_AZIMUTH_DEG, VIEW_ELEVATION_DEG, camera_to_world, check_pose,
-                    grid_segments, stand_on_ground)
+                    grid_segments, place_people)
 
 
 class SkeletonRenderer:
@@ -34,6 +34,7 @@ class SkeletonRenderer:
         self.size = (width, height)
         self.skeleton = skeleton
         self.distance_mm = float(distance_mm)
+        self._view_distance = self.distance_mm      # the distance the background was drawn from
         self.focal = default_focal(self.size)
         self.rotation = rotation_from_angles(torch.tensor(np.radians(azimuth_deg), dtype=torch.float64),
                                              torch.tensor(np.radians(elevation_deg), dtype=torch.float64))
@@ -46,8 +47,9 @@ class SkeletonRenderer:
         """[N, 3] placed y-up world points -> ([N, 2] pixels, [N] depths from the view camera)."""
         cam = torch.from_numpy(world_yup_to_camera(np.asarray(points_world, dtype=np.float64)))
         # the look-at point goes onto the optical axis at distance_mm, and the view turns about it
-        shifted = cam + cam.new_tensor([0.0, LOOK_AT_HEIGHT_MM, self.distance_mm])
-        view = rotate_about_depth(shifted[None], self.rotation[None], self.distance_mm)[0]   # [N, 3]
+        distance = self._view_distance
+        shifted = cam + cam.new_tensor([0.0, LOOK_AT_HEIGHT_MM, distance])
+        view = rotate_about_depth(shifted[None], self.rotation[None], distance)[0]   # [N, 3]
         pixels = normalized_to_pixels(perspective_project(view), self.size, self.focal)    # [N, 2]
         return pixels.numpy(), view[:, 2].numpy()
 
@@ -68,6 +70,21 @@ class SkeletonRenderer:
         bones with a NaN joint are left out. out: an [H, W, 3] uint8 array (a view of a
         larger image will do) to draw into instead of a new one.
         """
+        return self.render_people([(None, joints3d_mm)], out=out)
+
+    def render_people(self, people: list[tuple[int | None, np.ndarray | None]],
+                      out: np.ndarray | None = None) -> np.ndarray:
+        """render() of many people: (id, pose [J, 3] camera mm) pairs, each in its id's colour (an id
+        of None: the one-person colours), placed as world.place_people does. The view backs off
+        from its distance_mm, in whole metres, until the group's spread fits."""
+        checked = [(pid, check_pose(pose, self.skeleton)) for pid, pose in people]
+        poses = [(pid, joints) for pid, joints in checked if joints is not None]
+        placed = place_people([camera_to_world(joints) for _, joints in poses], self.skeleton)
+        spread = max((np.nanmax(np.abs(p[:, [0, 2]])) for p in placed if np.isfinite(p).any()), default=0.0)
+        distance = max(self.distance_mm, 1000.0 * np.ceil(2.2 * spread / 1000.0))
+        if distance != self._view_distance:
+            self._view_distance = distance
+            self._background = self._draw_background()
         if out is None:
             image = self._background.copy()
         else:
@@ -75,24 +92,27 @@ class SkeletonRenderer:
                 raise ValueError(f"out must be {list(self._background.shape)}, got {list(out.shape)}")
             image = out
             image[:] = self._background
-        joints = check_pose(joints3d_mm, self.skeleton)
-        if joints is None:
-            return image
-        pixels, depth = self.project(stand_on_ground(camera_to_world(joints), self.skeleton))
+        drawn = [(pid, *self.project(p)) for (pid, _), p in zip(poses, placed)]
+        for pid, pixels, depth in sorted(drawn, key=lambda d: -float(np.nanmean(d[2]))):   # far people first
+            self._draw_pose(image, pixels, depth, pid)
+        return image
+
+    def _draw_pose(self, image: np.ndarray, pixels: np.ndarray, depth: np.ndarray, person_id: int | None) -> None:
         points = to_int_pixels(pixels, image.shape)                                # [J, 2]
         finite = np.isfinite(pixels).all(axis=1) & np.isfinite(depth)              # [J]
         bones = self.skeleton.bones
+        bone_colors = self._bone_colors if person_id is None else bone_colors_bgr(self.skeleton, person_id)
+        joint_colors = self._joint_colors if person_id is None else joint_colors_bgr(self.skeleton, person_id)
         order = np.argsort([-(depth[p] + depth[c]) for p, c in bones], kind="stable")
         for k in order:
             parent, child = bones[k]
             if finite[parent] and finite[child]:
                 cv2.line(image, tuple(map(int, points[parent])), tuple(map(int, points[child])),
-                         self._bone_colors[k], self.thickness, cv2.LINE_AA)
+                         bone_colors[k], self.thickness, cv2.LINE_AA)
         for j in np.argsort(-np.nan_to_num(depth), kind="stable"):
             if finite[j]:
-                cv2.circle(image, tuple(map(int, points[j])), self.thickness + 1, self._joint_colors[j], -1,
+                cv2.circle(image, tuple(map(int, points[j])), self.thickness + 1, joint_colors[j], -1,
                            cv2.LINE_AA)
-        return image
 
 
 def side_by_side(frame_bgr: np.ndarray, panel_bgr: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..skeleton import H36M17, Skeleton
 from .display import DisplayError, require_display
 from .style import BACKGROUND_RGB, GRID_RGB, bone_colors_rgb, joint_colors_rgb
 from .world import (LOOK_AT_HEIGHT_MM, VIEW_AZIMUTH_DEG, VIEW_ELEVATION_DEG, camera_to_world, check_pose,
-                    grid_segments, stand_on_ground)
+                    grid_segments, place_people)
 
 BONE_RADIUS_MM = 22.0
 JOINT_RADIUS_MM = 38.0
@@ -45,7 +45,7 @@ def _frames_along(directions: np.ndarray) -> np.ndarray:
 class SkeletonMesh:
     """One open3d TriangleMesh of bone cylinders and joint spheres, moved to each new pose."""
 
-    def __init__(self, skeleton: Skeleton = H36M17):
+    def __init__(self, skeleton: Skeleton = H36M17, person_id: int | None = None):
         self.bones = np.array(skeleton.bones)                                   # [K, 2]
         cyl_v, sph_v = np.asarray(_UNIT_CYLINDER.vertices), np.asarray(_UNIT_SPHERE.vertices)
         cyl_t, sph_t = np.asarray(_UNIT_CYLINDER.triangles), np.asarray(_UNIT_SPHERE.triangles)
@@ -53,8 +53,8 @@ class SkeletonMesh:
         self._cyl, self._sph = cyl_v, sph_v
         triangles = [cyl_t + i * len(cyl_v) for i in range(k)]
         triangles += [sph_t + k * len(cyl_v) + i * len(sph_v) for i in range(j)]
-        colors = np.concatenate([np.repeat(bone_colors_rgb(skeleton), len(cyl_v), axis=0),
-                                 np.repeat(joint_colors_rgb(skeleton), len(sph_v), axis=0)])
+        colors = np.concatenate([np.repeat(bone_colors_rgb(skeleton, person_id), len(cyl_v), axis=0),
+                                 np.repeat(joint_colors_rgb(skeleton, person_id), len(sph_v), axis=0)])
         self.mesh = o3d.geometry.TriangleMesh()
         self.mesh.triangles = o3d.utility.Vector3iVector(np.concatenate(triangles).astype(np.int32))
         self.mesh.vertex_colors = o3d.utility.Vector3dVector(colors)
@@ -102,12 +102,12 @@ class SkeletonViewer:
                                        left=int(position[0]), top=int(position[1]), visible=visible):
             raise DisplayError("cannot open the open3d window (open3d could not create an OpenGL context)")
         self._open = True
-        self._shown = False
         options = self._vis.get_render_option()
         options.background_color = np.array(BACKGROUND_RGB)
         options.mesh_show_back_face = True
         self._vis.add_geometry(grid_lineset())            # sets the bounding box the view is framed on
-        self._skeleton_mesh = SkeletonMesh(skeleton)
+        self._meshes: dict[int | None, SkeletonMesh] = {}     # person id -> its mesh (None: one person)
+        self._shown: set[int | None] = set()
         self._set_initial_view()
         self._vis.register_key_callback(ord("R"), lambda vis: self._set_initial_view() or True)
 
@@ -125,21 +125,28 @@ class SkeletonViewer:
 
         Returns False once the window has been closed (Q, Esc or the window's close button).
         """
+        return self.update_people([(None, joints3d_mm)])
+
+    def update_people(self, people: list[tuple[int | None, np.ndarray | None]]) -> bool:
+        """update() of many people: (id, pose [J, 3] camera mm) pairs, each in its id's colour,
+        standing where the lifter put them relative to each other (world.place_people)."""
         if not self._open:
             return False
-        joints = check_pose(joints3d_mm, self.skeleton)
-        mesh = self._skeleton_mesh.mesh
-        if joints is None:
-            if self._shown:
-                self._vis.remove_geometry(mesh, reset_bounding_box=False)
-                self._shown = False
-        else:
-            self._skeleton_mesh.move_to(stand_on_ground(camera_to_world(joints), self.skeleton))
-            if self._shown:
-                self._vis.update_geometry(mesh)
+        checked = [(pid, check_pose(pose, self.skeleton)) for pid, pose in people]
+        poses = [(pid, joints) for pid, joints in checked if joints is not None]
+        placed = place_people([camera_to_world(joints) for _, joints in poses], self.skeleton)
+        for pid in self._shown - {pid for pid, _ in poses}:
+            self._vis.remove_geometry(self._meshes[pid].mesh, reset_bounding_box=False)
+            self._shown.discard(pid)
+        for (pid, _), joints in zip(poses, placed):
+            if pid not in self._meshes:
+                self._meshes[pid] = SkeletonMesh(self.skeleton, pid)
+            self._meshes[pid].move_to(joints)
+            if pid in self._shown:
+                self._vis.update_geometry(self._meshes[pid].mesh)
             else:
-                self._vis.add_geometry(mesh, reset_bounding_box=False)
-                self._shown = True
+                self._vis.add_geometry(self._meshes[pid].mesh, reset_bounding_box=False)
+                self._shown.add(pid)
         if not self._vis.poll_events():
             self.close()
             return False

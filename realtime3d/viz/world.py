@@ -8,6 +8,8 @@ person faces +z in that world, towards where the recording camera was.
 Placement is per frame: the pelvis goes to x = z = 0 and the lower ankle to y = 0,
 so the view follows the person and the feet stand on the grid (a jump is not
 shown as leaving the ground: monocular lifting has no reliable absolute height).
+Many people (place_people): each stands on the grid, where the lifter put them
+relative to the others, the group's mean pelvis at x = z = 0.
 """
 from __future__ import annotations
 
@@ -62,6 +64,19 @@ def stand_on_ground(joints_world: np.ndarray, skeleton: Skeleton = H36M17) -> np
         feet_y = out[:, 1]
     out -= np.array([centre[0], np.nanmin(feet_y), centre[2]])
     return out
+
+
+def place_people(poses_world: list[np.ndarray], skeleton: Skeleton = H36M17) -> list[np.ndarray]:
+    """Poses [J, 3] in the y-up world -> each standing on y = 0 (stand_on_ground), kept where it is
+    relative to the others: the group's mean pelvis (over the poses that have one) at x = z = 0."""
+    placed = [stand_on_ground(p, skeleton) for p in poses_world]
+    roots = np.array([p[skeleton.root] for p in poses_world]).reshape(-1, 3)          # [P, 3]
+    roots = roots[np.isfinite(roots).all(axis=1)]
+    if len(placed) < 2 or not len(roots):
+        return placed
+    centre = roots.mean(axis=0)
+    return [q + np.array([p[skeleton.root, 0] - centre[0], 0.0, p[skeleton.root, 2] - centre[2]])
+            if np.isfinite(p[skeleton.root]).all() else q for p, q in zip(poses_world, placed)]
 
 
 def grid_segments(half_mm: float = GRID_HALF_MM, step_mm: float = GRID_STEP_MM) -> np.ndarray:
