@@ -13,6 +13,11 @@
 (d) the per-person cost: the detector's (MultiPoseDetector.detect_all) and the lifter's time
     per frame at 1, 4 and all people over the frames' mean number of people, beside the
     one-person pipeline's (MediaPipe's graph + one pose lifted).
+(e) who is found: the people of bus.jpg (static image mode, with the landmark model's
+    pose score and the 2D height of each), the person ids of the offline run with every
+    person and the frames each is tracked for, the identity switches of the largest person
+    (the dancer), and the one-person agreement with MediaPipe's graph on a photo of one
+    person (COCO 415: the 17 joints and 33 landmarks, median and max px).
 Each timed part runs `--repeats` times (an odd number), interleaved; the headline of each is its
 median repeat, and every repeat is recorded with the 1-minute load average before and after.
 """
@@ -44,7 +49,9 @@ from realtime3d.offline import run_video  # noqa: E402
 from realtime3d.pipeline import PosePipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
+MEDIA = ROOT.parent / "shared" / "data" / "media"
+DEFAULT_VIDEO = MEDIA / "street_dance.avi"
+ONE_PERSON = "coco/COCO_val2014_000000000415.jpg"      # a tennis player, alone, full body (test_blazepose.py)
 LIVE_SIZE = (1280, 720)
 #: --max-people of the runs; None: all.
 PEOPLE = (1, 4, None)
@@ -74,16 +81,48 @@ def mediapipe_alone(video: str) -> dict:
 
 
 def offline_run(video: str, max_people: int | None) -> dict:
-    """{fps, people ids} of the command's offline run, exports included."""
+    """{fps, person ids, frames per id, switches of the largest person's id} of the command's
+    offline run, exports included."""
     with tempfile.TemporaryDirectory() as out:
         pipeline = build_pipeline(VideoOptions(max_people=max_people, cutoff_hz=ZERO_LAG_CUTOFF_HZ))
         pipeline.detect(np.zeros((720, 1280, 3), np.uint8))       # load the models before timing
-        pipeline.restart_tracking(new_ids=True)
         start = time.perf_counter()
         summary = run_video(video, out, pipeline, cutoff_hz=ZERO_LAG_CUTOFF_HZ, progress=False)
         seconds = time.perf_counter() - start
         pipeline.detector.close()
-    return {"max_people": label(max_people), "fps": summary.frames / seconds, "person_ids": summary.people}
+        with np.load(Path(out) / "poses.npz") as data:
+            ids, joints2d = data["person_ids"], data["joints2d"]
+            present = np.isfinite(data["joints3d"]).all(axis=(2, 3))            # [N, P]
+    heights = np.where(present, np.ptp(joints2d[..., 1], axis=-1), -1.0)        # [N, P] px
+    largest = ids[np.argmax(heights, axis=1)][present.any(axis=1)]
+    return {"max_people": label(max_people), "fps": summary.frames / seconds, "person_ids": summary.people,
+            "frames_per_id": {int(i): int(n) for i, n in zip(ids, present.sum(axis=0))},
+            "ids_tracked_100_frames": int((present.sum(axis=0) >= 100).sum()),
+            "largest_person_id_switches": int((largest[1:] != largest[:-1]).sum())}
+
+
+def who_is_found(media: Path) -> dict:
+    """bus.jpg's people (static image mode) and the one-person agreement with MediaPipe's graph."""
+    found = {}
+    bus = cv2.imread(str(media / "bus.jpg"))
+    if bus is not None:
+        with MultiPoseDetector(static_image_mode=True) as detector:
+            people = detector.detect_all(bus)
+        found["bus_jpg"] = {"people": len(people),
+                            "pose_scores": [round(float(p.score), 3) for p in people],
+                            "heights_px": [round(float(np.ptp(p.joints2d_px[:, 1])), 1) for p in people]}
+    photo = cv2.imread(str(media / ONE_PERSON))
+    if photo is not None:
+        with MultiPoseDetector(static_image_mode=True) as ours, PoseDetector(static_image_mode=True) as graph:
+            a, b = ours.detect(photo), graph.detect(photo)
+        joints = np.linalg.norm(a.joints2d_px - b.joints2d_px, axis=1)
+        landmarks = np.linalg.norm(a.landmarks33[:, :2] - b.landmarks33[:, :2], axis=1)
+        found["one_person_agreement"] = {
+            "photo": ONE_PERSON, "height_px": round(float(np.ptp(b.joints2d_px[:, 1])), 1),
+            "joints17_px": {"median": round(float(np.median(joints)), 3), "max": round(float(joints.max()), 3)},
+            "landmarks33_px": {"median": round(float(np.median(landmarks)), 3),
+                               "max": round(float(landmarks.max()), 3)}}
+    return found
 
 
 def live_loop(video: str, lifter: Lifter, max_people: int | None) -> dict:
@@ -172,6 +211,7 @@ def main() -> None:
               + ", ".join(f"{k} {v[-1]['fps']:.1f}" for k, v in offline.items()) + " fps; live "
               + ", ".join(f"{k} {v[-1]['fps']:.1f}" for k, v in live.items()) + " fps")
 
+    found = who_is_found(MEDIA)
     headline_offline = {k: median_run(v, "over_mediapipe") for k, v in offline.items()}
     headline_live = {k: median_run(v) for k, v in live.items()}
     headline_cost = {k: median_run(v, "detect_ms") for k, v in cost.items()}
@@ -192,6 +232,8 @@ def main() -> None:
         "live": headline_live, "live_target_fps_at_4": 15.0, "live_size": list(LIVE_SIZE),
         "live_model": live_lifter.name, "offline_model": lifter.name,
         "per_person": per_person, "one_person_pipeline_ms_per_frame": median_run(single, "ms_per_frame")["ms_per_frame"],
+        "found": found, "street_acceptance": {"ids_tracked_100_frames_at_least": 3,
+                                              "largest_person_id_switches_at_most": 2},
         "headline": "each part's median repeat (offline: by the ratio to MediaPipe alone of the same repeat)",
         "all_runs": {"mediapipe_alone": alone, "offline": offline, "live": live, "per_person": cost,
                      "one_person_pipeline": single},
@@ -200,7 +242,14 @@ def main() -> None:
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     for k, run in headline_offline.items():
         print(f"offline, --max-people {k}: {run['fps']:.1f} fps = {run['over_mediapipe']:.3f} x MediaPipe alone, "
-              f"{run['person_ids']} person ids")
+              f"{run['person_ids']} person ids, {run['ids_tracked_100_frames']} tracked for 100 frames or more, "
+              f"{run['largest_person_id_switches']} switches of the largest person's id")
+    if "bus_jpg" in found:
+        print(f"bus.jpg: {found['bus_jpg']['people']} people")
+    if "one_person_agreement" in found:
+        agreement = found["one_person_agreement"]
+        print(f"one person against MediaPipe's graph: 17 joints {agreement['joints17_px']['median']:.2f} px median, "
+              f"{agreement['joints17_px']['max']:.2f} px max")
     for k, run in headline_live.items():
         print(f"live, --max-people {k}: {run['fps']:.1f} fps, {run['people_per_frame']:.1f} people per frame, "
               f"latency {run['latency_ms_mean']:.0f} ms mean")

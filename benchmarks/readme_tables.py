@@ -4,7 +4,8 @@ Nothing is measured here: every number is read from benchmarks/results/ (eval.js
 bench_eval.py, training.json from bench_training.py, ablations.json from
 bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json from
 bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts, chen.json,
-yang.json and map_kernels.json from bench_chen.py, bench_yang.py and bench_map_kernels.py) or from the
+yang.json and map_kernels.json from bench_chen.py, bench_yang.py and bench_map_kernels.py, people.json
+from bench_people.py) or from the
 model cards those scripts write. tests/test_docs.py checks
 that the README holds each table exactly as printed, so a figure in it cannot drift from
 its source.
@@ -232,6 +233,23 @@ def map_kernels() -> str:
                    "fused peak MB", "reference peak MB", "reference / fused"], rows)
 
 
+def people() -> str:
+    """bench_people.py: the offline run and the live loop at 1, 4 and all people, against MediaPipe alone."""
+    r = _load("people.json")
+    rows = []
+    for k, run in r["offline"].items():
+        live, cost = r["live"][k], r["per_person"][k]
+        extra = cost["extra_ms_per_extra_person"]
+        rows.append([k, f"{run['fps']:.1f} ({run['over_mediapipe']:.2f}x)", f"{live['fps']:.1f}",
+                     f"{live['people_per_frame']:.1f}", f"{live['latency_ms_mean']:.0f}",
+                     f"{cost['detect_ms']:.1f} + {cost['track_lift_ms']:.1f} for {cost['people_per_frame']:.1f} people",
+                     "" if extra is None else f"{extra:.1f}", str(run["ids_tracked_100_frames"]),
+                     str(run["largest_person_id_switches"])])
+    return _table(["--max-people", f"offline fps (x MediaPipe alone, {r['mediapipe_alone_fps']:.1f} fps)",
+                   "live fps", "live: people a frame", "live latency ms", "detect + track/lift ms a frame",
+                   "ms per extra person", "ids tracked >= 100 frames", "switches of the largest's id"], rows)
+
+
 def tables() -> dict[str, str]:
     """Every README table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
@@ -243,7 +261,7 @@ def tables() -> dict[str, str]:
         if (RESULTS / f"skeleton_net{name.removeprefix('image path').replace(' ', '_')}.json").exists():
             made[name] = fn()
     for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
-                             ("map kernels", map_kernels, "map_kernels.json")):
+                             ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json")):
         if (RESULTS / source).exists():
             made[name] = fn()
     return made

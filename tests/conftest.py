@@ -17,6 +17,7 @@ from realtime3d.data.sample import standing_pose_mm  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CMU = SHARED / "data" / "cmu"
+MEDIA = SHARED / "data" / "media"
 
 
 @pytest.fixture
@@ -115,3 +116,11 @@ def xvfb_display():
         os.environ["DISPLAY"] = old
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def media():
+    """The shared real photos and videos; the test skips, saying where they should be, without them."""
+    if not MEDIA.is_dir():
+        pytest.skip(f"real images not found at {MEDIA} (see shared/data/README.md)")
+    return MEDIA

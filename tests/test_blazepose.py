@@ -12,23 +12,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED
 from realtime3d.detect import PoseDetector
 from realtime3d.detect.blazepose import (
     DETECT_EVERY, NUM_ANCHORS, MultiPoseDetector, PersonBox, PersonDetector, Roi, apply_affine, crop,
     crop_to_frame, invert_affine, roi_from_landmarks, roi_from_person, ssd_anchors, tile_rois, weighted_nms)
 from realtime3d.skeleton import H36M17
 
-MEDIA = SHARED / "data" / "media"
 J = H36M17.index
 ONE_PERSON = "coco/COCO_val2014_000000000415.jpg"        # a tennis player, full body, alone
-
-
-@pytest.fixture(scope="module")
-def media():
-    if not MEDIA.is_dir():
-        pytest.skip(f"real images not found at {MEDIA} (see shared/data/README.md)")
-    return MEDIA
 
 
 @pytest.fixture(scope="module")

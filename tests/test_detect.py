@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED
 from realtime3d.data.mocap import bvh_to_h36m
 from realtime3d.detect import MP33_TO_H36M17, PoseDetector, landmarks_to_h36m
 from realtime3d.detect.mediapipe import HEAD_TOP_K, NUM_LANDMARKS
@@ -13,15 +12,7 @@ from realtime3d.lifting import Lifter
 from realtime3d.skeleton import H36M17
 
 LM = __import__("mediapipe").solutions.pose.PoseLandmark
-MEDIA = SHARED / "data" / "media"
 J = H36M17.index
-
-
-@pytest.fixture(scope="module")
-def media():
-    if not MEDIA.is_dir():
-        pytest.skip(f"real images not found at {MEDIA} (see shared/data/README.md)")
-    return MEDIA
 
 
 @pytest.fixture(scope="module")
