@@ -14,6 +14,7 @@ poses_<id>.bvh per person; one that keeps one person writes the one-person files
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import queue
@@ -89,7 +90,7 @@ class _DetectionRows:
     def from_saved(cls, saved: dict[str, np.ndarray] | None) -> "_DetectionRows":
         rows = cls()
         if saved is not None:
-            rows.frame, rows.joints2d, rows.visibility = list(saved["frame"]), list(saved["joints2d"]), \
+            rows.frame, rows.joints2d, rows.visibility = saved["frame"].tolist(), list(saved["joints2d"]), \
                 list(saved["visibility"])
             rows.box, rows.score, rows.confidence = list(saved["box"]), list(saved["score"]), \
                 list(saved["confidence"])
@@ -112,13 +113,12 @@ class _DetectionRows:
                           box=None if optional(self.box[i]) is None else tuple(float(v) for v in self.box[i]),
                           score=None if optional(self.score[i]) is None else float(self.score[i]),
                           confidence=None if optional(self.confidence[i]) is None else float(self.confidence[i]))
-                for i in np.flatnonzero(np.asarray(self.frame) == k)]
+                for i in range(bisect.bisect_left(self.frame, k), bisect.bisect_right(self.frame, k))]  # in frame order
 
     def arrays(self) -> dict[str, np.ndarray]:
-        j = J
         return {"frame": np.asarray(self.frame, np.int64),
-                "joints2d": np.asarray(self.joints2d, np.float32).reshape(-1, j, 2),
-                "visibility": np.asarray(self.visibility, np.float32).reshape(-1, j),
+                "joints2d": np.asarray(self.joints2d, np.float32).reshape(-1, J, 2),
+                "visibility": np.asarray(self.visibility, np.float32).reshape(-1, J),
                 "box": np.asarray(self.box, np.float64).reshape(-1, 4),
                 "score": np.asarray(self.score, np.float64), "confidence": np.asarray(self.confidence, np.float64)}
 
@@ -288,7 +288,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                dynamic_ncols=True, leave=False)
     writer = None
     warnings: list[str] = []
-    pending: list[tuple[Frame, list[TrackedPerson]]] = []    # tracked, not lifted yet
+    pending: list[tuple[int, Frame, list[TrackedPerson]]] = []    # (position, frame, people): not lifted yet
     threshold = pipeline.visibility_threshold
 
     def emit(frame: Frame, result: FrameResult) -> None:
@@ -306,12 +306,12 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
         """Lift the people of the pending frames in one batch (a batch costs about what one pose does)."""
         if not pending:
             return
-        everyone = [p for _, people in pending for p in people]
+        everyone = [p for _, _, people in pending for p in people]
         lifted, _ = pipeline.lift_people(everyone, source.image_size, 0.0)    # no filter offline
-        for frame, people in pending:
+        for position, frame, people in pending:
             mine, lifted = lifted[:len(people)], lifted[len(people):]
             for person in mine:
-                kept.add(frame.index, person.id, person.joints3d, person.joints2d, person.visibility,
+                kept.add(position, person.id, person.joints3d, person.joints2d, person.visibility,
                          person.confidence)
             emit(frame, FrameResult(mine, visibility_threshold=threshold))
         pending.clear()
@@ -336,7 +336,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     found = pipeline.detect(frame.image, frame.rgb)
                     found_rows.add(k, found)
                     times.append(frame.t)
-                pending.append((frame, pipeline.track(found, frame.t)))
+                pending.append((k, frame, pipeline.track(found, frame.t)))
                 if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
                     lift_pending()
                 k += 1

@@ -69,12 +69,12 @@ class FrameResult:
     largest in the frame; NaN, 0 or None without one): the one-person view of the frame."""
 
     people: list[PersonResult] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)   # ms: detect, lift, filter
+    timings: dict[str, float] = field(default_factory=dict)   # ms: detect, track, lift, filter
     visibility_threshold: float = VISIBILITY_THRESHOLD   # joints below it went to the lifter as missing
 
     @property
     def main(self) -> PersonResult | None:
-        """The largest person of the frame (by the extent of their 2D joints), None without one."""
+        """The largest person of the frame (box_area), None without one."""
         return max(self.people, key=lambda p: box_area(p.detection, p.joints2d), default=None)
 
     @property
