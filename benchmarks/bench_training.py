@@ -14,7 +14,7 @@ cards come from benchmarks/bench_eval.py, in one evaluation run of every model.
 
     python benchmarks/bench_training.py --models cycle,svmac   # 28 minutes each on one thread
     python benchmarks/bench_training.py                       # every shipped model
-    python benchmarks/bench_training.py --models chen-views,chen   # Chen's encoder (60 min, 1 thread), then its lifter
+    python benchmarks/bench_training.py --models chen-views,chen   # Chen's encoder (59 min, 1 thread), then its lifter
     python benchmarks/bench_training.py --models yang --set params.media_cache=runs/yang/media_2d.json
         # with runs/shipped/yang a link to runs/yang/full (bench_yang.py --train's Full row): ships that run
 """
