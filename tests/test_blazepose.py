@@ -297,3 +297,32 @@ def test_reset_runs_the_person_detector_again(street_frames):
         for frame in street_frames[:3]:
             static.detect_all(frame)
         assert static.detector_runs == 3                                        # every call
+
+
+def test_body_proposals_find_people_the_face_detector_misses(street_frames):
+    """The street video's first frame: the face-keyed detector (with its tiles) finds 1 person (the
+    dancer, arms up under a sign), HOG's full-body proposals, confirmed by the landmark model, 2
+    more walkers, both plausible standing people."""
+    frame = street_frames[0]
+    size = frame.shape[1], frame.shape[0]
+    with MultiPoseDetector(static_image_mode=True, bodies=False) as faces, \
+            MultiPoseDetector(static_image_mode=True) as both:
+        alone, more = faces.detect_all(frame), both.detect_all(frame)
+    assert len(more) >= len(alone) + 2, (len(alone), len(more))
+    pelvis = np.array([d.joints2d_px[J["pelvis"]] for d in more])
+    seen = np.array([d.joints2d_px[J["pelvis"]] for d in alone]).reshape(-1, 2)
+    added = [d for d, p in zip(more, pelvis) if not len(seen) or np.linalg.norm(seen - p, axis=1).min() > 50]
+    assert len(added) >= 2 and all(_plausible(d.joints2d_px, size) for d in added)
+    gaps = np.linalg.norm(pelvis[:, None] - pelvis[None], axis=-1) + 1e9 * np.eye(len(more))
+    assert gaps.min() > 50                                                      # each person once
+
+
+def test_landmark_threads_give_the_same_answers(street_frames):
+    """workers=2 runs the tracked people's landmarks on two threads: the answers are those of one."""
+    with MultiPoseDetector(workers=1) as one, MultiPoseDetector(workers=2) as two:
+        for frame in street_frames[:20]:
+            a, b = one.detect_all(frame), two.detect_all(frame)
+            assert len(a) == len(b)
+            for p, q in zip(a, b):
+                np.testing.assert_array_equal(p.joints2d_px, q.joints2d_px)
+                np.testing.assert_array_equal(p.landmarks33, q.landmarks33)

@@ -10,6 +10,7 @@ import pytest
 
 from realtime3d.data.sample import sample_keypoints_px
 from realtime3d.detect.detection import Detection
+from realtime3d.skeleton import H36M17
 from realtime3d.tracking import PersonTracker, TrackedPerson
 
 FPS = 30.0
@@ -251,3 +252,22 @@ def test_bad_inputs_raise_one_line_value_errors():
         with pytest.raises(ValueError, match="must be") as info:
             PersonTracker(**kwargs)
         assert "\n" not in str(info.value)
+
+
+def test_a_swinging_arm_does_not_move_a_standing_person():
+    """Someone standing still who swings an arm out (their box's centre jumps by a quarter of its
+    width in the last frames) is hidden for half a second: the velocity comes from the torso, so
+    the prediction stays put and the id is kept. (From the box centre, the prediction would fly
+    off sideways and the person would come back as someone new.)"""
+    base = sample_keypoints_px().astype(np.float64) + np.array([300.0, 0.0])    # [17, 2] px
+    wrist = H36M17.index["right_wrist"]
+    tracker = PersonTracker()
+    t, first = 0.0, None
+    for k in range(12):
+        joints = base.copy()
+        if k >= 9:
+            joints[wrist, 0] -= 0.5 * np.ptp(base[:, 0]) + 60.0               # the arm out to the side
+        t = k / FPS
+        first = first or tracker.update([Detection(joints.astype(np.float32), np.ones(17, np.float32))], t)[0].id
+    back = tracker.update([Detection(base.astype(np.float32), np.ones(17, np.float32))], t + 0.5)
+    assert back[0].id == first
