@@ -14,8 +14,9 @@ class CLIError(Exception):
 
 
 def counted(n: int, noun: str) -> str:
-    """'1 frame', '2 frames', '0 frames'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    """'1 frame', '2 frames', '0 frames'; '1 person', '2 people'."""
+    plural = "people" if noun == "person" else f"{noun}s"
+    return f"{n} {noun}" if n == 1 else f"{n} {plural}"
 
 
 def _cmd_models(args) -> int:
@@ -155,8 +156,7 @@ def _live_display(source, title: str, panel: bool = False):
         state["last"] = now
         state["people"] = lifted_people(result)
         lines = [f"{state['fps']:.0f} fps", getattr(source, "status", "video")]
-        lines.append(counted(len(state["people"]), "person").replace("persons", "people") if state["people"]
-                     else "no person")
+        lines.append(counted(len(state["people"]), "person") if state["people"] else "no person")
         picture = draw_result(frame.image.copy(), result, None, lines + ["q / Esc: quit"], panel=panel)
         return overlay.show(picture) and viewer.update_people(state["people"])
 
@@ -307,7 +307,6 @@ def _cmd_image(args) -> int:
             found = f"a person ({visible} of {counted(len(lifted[0].visibility), 'joint')} visible)"
         else:
             found = counted(len(lifted), "person") if lifted else "no person"
-        found = found.replace("persons", "people")
         print(f"{path}: {found} -> {', '.join(str(p) for p in written)}")
     return 0
 

@@ -66,7 +66,8 @@ class VideoOptions:
 
     detector: "mediapipe" (detect.MultiPoseDetector: MediaPipe's BlazePose models, every person)
     or "skeleton" (detect.SkeletonNetDetector, one person, with detector_weights: a shipped name
-    or a .pt; None: the shipped skeleton-net). person: the people kept (pipeline.PosePipeline). model None: the skeleton net's own
+    or a .pt; None: the shipped skeleton-net). person: the people kept (pipeline.PosePipeline);
+    max_people: the most the detector follows. model None: the skeleton net's own
     lifter (its card's "lifter") with detector "skeleton", DEFAULT_MODEL otherwise."""
 
     model: str | None = DEFAULT_MODEL
