@@ -668,9 +668,9 @@ class MultiPoseDetector:
     Video mode (static_image_mode False), as MediaPipe tracks its one person: each tracked
     person's ROI comes from their previous landmarks (roi_from_landmarks, after the One Euro
     smoothing of the auxiliary landmarks), so the person detector runs only when nobody is
-    tracked, and on every `detect_every`-th frame while fewer than max_people are tracked, to
-    find newcomers: those whose core box overlaps no tracked person's (MATCH_IOU) go through
-    the landmark model on that frame (max_people of them at most, the largest ROIs first). A
+    tracked (or everyone tracked was lost in this frame), and on every `detect_every`-th frame
+    while fewer than max_people are tracked, to find newcomers: those whose core box overlaps no
+    tracked person's (MATCH_IOU) go through the landmark model on that frame (max_people of them at most, the largest ROIs first). A
     person whose pose score is not above min_tracking_confidence is dropped; two that turn out
     to be one (SAME_PERSON_DISTANCE) are merged, the first kept (the tracked one, or the whole
     frame's detection); max_people keeps the largest N (box area). static_image_mode: the
@@ -790,6 +790,8 @@ class MultiPoseDetector:
             if person is not None:
                 person.smoother = before.smoother
                 people.append(person)
+        if self._tracked and not people:          # everyone was lost: look for people in this frame
+            run_detector = True
         if run_detector:
             people += self._newcomers(frame, people)
             self._since_detection = 0
