@@ -1,5 +1,5 @@
-"""Argument types shared by the benchmark scripts: comma-separated lists, as argparse `type=`s,
-so that a bad value is argparse's one-line usage error."""
+"""Argument types shared by the benchmark scripts (comma-separated lists, odd repeat counts), as
+argparse `type=`s, so that a bad value is argparse's one-line usage error."""
 from __future__ import annotations
 
 import argparse
@@ -16,3 +16,14 @@ def ints(text: str) -> list[int]:
         return [int(t) for t in names(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"comma-separated integers expected, got {text!r}") from None
+
+
+def odd(text: str) -> int:
+    """A positive odd integer: --repeats, so that the median repeat is one run."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an odd number expected, got {text!r}") from None
+    if value < 1 or value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"must be odd (the median of an even number is no run), got {value}")
+    return value

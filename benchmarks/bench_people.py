@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _args  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
@@ -187,11 +188,9 @@ def median_run(runs: list[dict], key: str = "fps") -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", default=str(DEFAULT_VIDEO))
-    parser.add_argument("--repeats", type=int, default=3, help="an odd number, so that a median is one run")
+    parser.add_argument("--repeats", type=_args.odd, default=3, help="an odd number, so that a median is one run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "people.json"))
     args = parser.parse_args()
-    if args.repeats < 1 or args.repeats % 2 == 0:
-        parser.error(f"--repeats must be odd (the median of an even number is no run), got {args.repeats}")
     source = VideoSource(args.video)
     frames = [frame.image for frame in source]
     lifter, live_lifter = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(LIVE_MODEL)

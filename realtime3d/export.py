@@ -403,12 +403,6 @@ class PeopleRunResult:
             if self.confidence.shape != (n, p):
                 raise ValueError(f"PeopleRunResult.confidence must be [{n}, {p}], got {list(self.confidence.shape)}")
 
-    def person(self, k: int) -> RunResult:
-        """The k-th person's track (column k, id ids[k]) as a one-person RunResult."""
-        return RunResult(self.joints3d[:, k], self.joints2d[:, k], self.visibility[:, k], self.timestamps,
-                         self.image_size, self.focal, self.fps, self.source,
-                         None if self.confidence is None else self.confidence[:, k])
-
     @property
     def valid(self) -> np.ndarray:
         """[N, P] bool: the person has a complete 3D pose in the frame."""
@@ -417,10 +411,12 @@ class PeopleRunResult:
 
 def people_from_rows(frame: np.ndarray, person: np.ndarray, joints3d: np.ndarray, joints2d: np.ndarray,
                      visibility: np.ndarray, timestamps: np.ndarray, image_size: tuple[int, int], focal: float,
-                     fps: float, source: str, confidence: np.ndarray | None = None) -> PeopleRunResult:
+                     fps: float, source: str, confidence: np.ndarray | None = None,
+                     ids: np.ndarray | None = None) -> PeopleRunResult:
     """One row per person and frame (frame index [M], person id [M], [M, 17, 3], [M, 17, 2], [M, 17],
-    confidence [M]) over N = len(timestamps) frames -> the PeopleRunResult of their tracks."""
-    ids = np.unique(np.asarray(person, dtype=np.int64))                        # [P]
+    confidence [M]) over N = len(timestamps) frames -> the PeopleRunResult of their tracks; ids: the
+    columns (default: every id of the rows, increasing)."""
+    ids = np.unique(np.asarray(person, dtype=np.int64)) if ids is None else np.asarray(ids, np.int64)   # [P]
     n, p, j = len(timestamps), len(ids), H36M17.num_joints
     column = np.searchsorted(ids, person)
     j3, j2 = np.full((n, p, j, 3), np.nan, np.float32), np.full((n, p, j, 2), np.nan, np.float32)
@@ -465,12 +461,10 @@ class PersonRows:
             return people_from_rows(frame, ids, j3, j2, vis, timestamps, confidence=conf, **common)
         if len(np.unique(frame)) != len(frame):
             raise ValueError("a one-person result has at most one person per frame")
-        one3, one2 = np.full((n, j, 3), np.nan, np.float32), np.full((n, j, 2), np.nan, np.float32)
-        one_vis, one_conf = np.zeros((n, j), np.float32), np.full(n, np.nan, np.float32)
-        one3[frame], one2[frame], one_vis[frame] = j3, j2, vis
-        if conf is not None:
-            one_conf[frame] = conf
-        return RunResult(one3, one2, one_vis, timestamps, confidence=one_conf if with_confidence else None, **common)
+        one = people_from_rows(frame, np.zeros_like(ids), j3, j2, vis, timestamps, confidence=conf,
+                               ids=np.zeros(1, np.int64), **common)                 # one column, whoever it was
+        return RunResult(one.joints3d[:, 0], one.joints2d[:, 0], one.visibility[:, 0], timestamps,
+                         confidence=None if conf is None else one.confidence[:, 0], **common)
 
 
 def bvh_name(person_id: int) -> str:
@@ -521,16 +515,16 @@ def write_people_outputs(outdir: str | os.PathLike, result: PeopleRunResult) -> 
                          "nothing to export")
     _check_writable(outdir)
     n, p = valid.shape
+    seen = [k for k in range(p) if valid[:, k].any()]                          # people with a pose
     joints3d = np.full(result.joints3d.shape, np.nan)                          # [N, P, 17, 3]
-    for k in range(p):
-        if valid[:, k].any():
-            joints3d[:, k] = constant_bone_poses(result.joints3d[:, k])[0]
+    for k in seen:
+        joints3d[:, k] = constant_bone_poses(result.joints3d[:, k])[0]
     ground = estimate_ground(joints3d.reshape(n * p, H36M17.num_joints, 3))
     world = np.stack([place_on_floor(ground.to_world(joints3d[:, k]), result.fps) for k in range(p)], axis=1)
-    paths = {bvh_name(pid): outdir / bvh_name(pid) for k, pid in enumerate(result.ids) if valid[:, k].any()}
-    for k, pid in enumerate(result.ids):
-        if valid[:, k].any():
-            bvh_from_poses(world[:, k], result.fps).write(paths[bvh_name(pid)])
+    paths = {}
+    for k in seen:
+        paths[bvh_name(result.ids[k])] = outdir / bvh_name(result.ids[k])
+        bvh_from_poses(world[:, k], result.fps).write(paths[bvh_name(result.ids[k])])
     paths |= {name: outdir / name for name in OUTPUT_FILES if name != "poses.bvh"}
     atomic_write_text(paths["poses.json"], poses_json_people(result, joints3d, world, ground))
     atomic_write_text(paths["poses.csv"], poses_csv_people(result, joints3d))

@@ -210,9 +210,10 @@ class PosePipeline:
         (a camera that reconnected). Ids are not reused, unless new_ids (a new photo: ids from 1)."""
         if self.detector is not None:          # None: a pipeline fed detections by its caller
             self.detector.reset()
-        self.tracker.reset()
         if new_ids:
             self.tracker = copy.deepcopy(self._new_tracker)
+        else:
+            self.tracker.reset()
         self._filters.clear()
         self._main_id = None
 
