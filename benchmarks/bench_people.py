@@ -48,6 +48,7 @@ from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
 from realtime3d.live import run_live  # noqa: E402
 from realtime3d.offline import run_video  # noqa: E402
 from realtime3d.pipeline import PosePipeline  # noqa: E402
+from realtime3d.skeleton import H36M17  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "data" / "media"
@@ -109,9 +110,12 @@ def who_is_found(media: Path) -> dict:
     if bus is not None:
         with MultiPoseDetector(static_image_mode=True) as detector:
             people = detector.detect_all(bus)
-        found["bus_jpg"] = {"people": len(people),
+        torso = [H36M17.index["pelvis"], H36M17.index["thorax"]]
+        found["bus_jpg"] = {"people": len(people), "image_size": list(bus.shape[1::-1]),
                             "pose_scores": [round(float(p.score), 3) for p in people],
-                            "heights_px": [round(float(np.ptp(p.joints2d_px[:, 1])), 1) for p in people]}
+                            "heights_px": [round(float(np.ptp(p.joints2d_px[:, 1])), 1) for p in people],
+                            "boxes_px": [[round(float(v), 1) for v in p.box] for p in people],
+                            "pelvis_thorax_px": [np.round(p.joints2d_px[torso], 1).tolist() for p in people]}
     photo = cv2.imread(str(media / ONE_PERSON))
     if photo is not None:
         with MultiPoseDetector(static_image_mode=True) as ours, PoseDetector(static_image_mode=True) as graph:

@@ -290,10 +290,10 @@ def test_image_command_on_real_photos(tmp_path):
     cv2.imwrite(str(empty), np.full((480, 640, 3), 128, np.uint8))             # a grey picture: nobody
     done = run_cli("image", str(bus), str(empty), "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "bus.jpg: 2 people" in done.stdout
+    assert "bus.jpg: 3 people" in done.stdout
     doc = json.loads((tmp_path / "bus.json").read_text())
     assert doc["image_size"] == list(cv2.imread(str(bus)).shape[1::-1])
-    assert [p["id"] for p in doc["people"]] == [1, 2]                       # ids of a photo start at 1
+    assert [p["id"] for p in doc["people"]] == [1, 2, 3]                     # ids of a photo start at 1
     for person in doc["people"]:
         joints3d = np.array(person["joints3d_mm"], dtype=float)
         assert joints3d.shape == (17, 3) and np.isfinite(joints3d).all()

@@ -14,7 +14,7 @@ import pytest
 
 from realtime3d.detect import PoseDetector
 from realtime3d.detect.blazepose import (
-    DETECT_EVERY, NUM_ANCHORS, MultiPoseDetector, PersonBox, PersonDetector, Roi, apply_affine, crop,
+    DETECT_EVERY, EDGE_ROI_SCALE, NUM_ANCHORS, BodyProposals, MultiPoseDetector, PersonBox, PersonDetector, Roi, apply_affine, crop,
     crop_to_frame, invert_affine, roi_from_landmarks, roi_from_person, ssd_anchors, tile_rois, weighted_nms)
 from realtime3d.skeleton import H36M17
 
@@ -222,47 +222,100 @@ def test_one_person_agrees_with_mediapipe(media, static_detector):
     assert static_detector.detect(image).landmarks33 == pytest.approx(ours.landmarks33)
 
 
-def _plausible(joints: np.ndarray, size: tuple[int, int]) -> bool:
-    """A standing person's 17 joints [17, 2] px: torso inside the image, head above thorax above
-    pelvis above ankles, and each limb (the longer of its two sides: one may be foreshortened)
-    between 0.15 and 0.45 of the height from head top to the lower ankle."""
-    width, height = size
-    torso = joints[[J["pelvis"], J["thorax"]]]
-    if not ((torso >= 0) & (torso <= [width, height])).all():
-        return False
+def _limb_ratios(joints: np.ndarray) -> tuple[float, dict[str, float]]:
+    """A standing person's height, head top to the lower ankle (px), and each limb's length, the
+    longer of its two sides (one may be foreshortened), over that height."""
+    tall = max(joints[J["left_ankle"], 1], joints[J["right_ankle"], 1]) - joints[J["head_top"], 1]
+    ratios = {f"{near}-{far}": max(np.linalg.norm(joints[J[f"{side}_{near}"]] - joints[J[f"{side}_{far}"]])
+                                   for side in ("left", "right")) / tall
+              for near, far in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))}
+    return tall, ratios
+
+
+def _upright(joints: np.ndarray) -> bool:
+    """Head above thorax above pelvis above the lower ankle."""
     ankle = max(joints[J["left_ankle"], 1], joints[J["right_ankle"], 1])
     order = [joints[J["head_top"], 1], joints[J["thorax"], 1], joints[J["pelvis"], 1], ankle]
-    if not all(a < b for a, b in zip(order, order[1:])):
+    return all(a < b for a, b in zip(order, order[1:]))
+
+
+def _plausible(joints: np.ndarray, size: tuple[int, int]) -> bool:
+    """A standing person's 17 joints [17, 2] px: torso inside the image, head above thorax above
+    pelvis above ankles, and each limb between 0.15 and 0.45 of the height (_limb_ratios)."""
+    width, height = size
+    torso = joints[[J["pelvis"], J["thorax"]]]
+    if not ((torso >= 0) & (torso <= [width, height])).all() or not _upright(joints):
         return False
-    tall = ankle - joints[J["head_top"], 1]
-    for near, far in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
-        length = max(np.linalg.norm(joints[J[f"{side}_{near}"]] - joints[J[f"{side}_{far}"]])
-                     for side in ("left", "right"))
-        if not 0.15 <= length / tall <= 0.45:
-            return False
-    return True
+    return all(0.15 <= r <= 0.45 for r in _limb_ratios(joints)[1].values())
+
+
+def _plausible_at_edge(det, size: tuple[int, int]) -> bool:
+    """A standing person cut by the frame's left or right edge: their box reaches the edge; a
+    shoulder and a hip inside the image, and the torso's centre line (pelvis, thorax) within 2%
+    of the width of the edge; upright; legs between 0.15 and 0.45 of the height, arms at most
+    0.45 (an arm seen end-on, as bus.jpg's walker at the right edge holds theirs, is short)."""
+    width, height = size
+    joints, landmarks = det.joints2d_px, det.landmarks33[:, :2]
+    if not (det.box[0] <= 0.01 * width or det.box[2] >= 0.99 * width):
+        return False
+    inside = ((landmarks[[11, 12, 23, 24]] >= 0) & (landmarks[[11, 12, 23, 24]] <= [width, height])).all(axis=1)
+    torso = joints[[J["pelvis"], J["thorax"]]]
+    if not (inside[:2].any() and inside[2:].any()) or not _upright(joints) \
+            or not ((torso >= [-0.02 * width, 0]) & (torso <= [1.02 * width, height])).all():
+        return False
+    ratios = _limb_ratios(joints)[1]
+    return 0.15 <= min(ratios["hip-knee"], ratios["knee-ankle"]) and max(ratios.values()) <= 0.45
 
 
 def test_bus_gives_several_plausible_people(media, static_detector):
-    """bus.jpg: the two men in the middle, full body. (The person at the right edge, head cut by
-    the frame, is found by the detector with tiles=4 but the landmark model scores their pose
-    below 0.5; the one at the left edge shows a sleeve and a leg. mp.solutions.pose finds one.)"""
+    """bus.jpg: the two men in the middle, full body, and the walker at the right edge (head
+    and half the body cut off, face turned away), whom only the edge proposals find. (The person
+    at the left edge shows a sleeve and a leg. mp.solutions.pose finds one.) Measured: the
+    walker's pelvis and thorax 5 and 9 px past the right edge (1% of the width), legs 0.25 of
+    their height, forearms 0.12 (held towards the camera)."""
     image = cv2.imread(str(media / "bus.jpg"))
     size = image.shape[1], image.shape[0]
     found = static_detector.detect_all(image)
-    assert len(found) >= 2
+    assert len(found) >= 3
     for det in found:
         assert det.joints2d_px.shape == (17, 2) and det.visibility.shape == (17,)
         assert det.landmarks33.shape == (33, 4) and 0.5 < det.score <= 1.0
-        assert _plausible(det.joints2d_px, size), det.box
+    whole = [d for d in found if _plausible(d.joints2d_px, size)]
+    at_edge = [d for d in found if not _plausible(d.joints2d_px, size) and _plausible_at_edge(d, size)]
+    assert len(whole) >= 2 and len(at_edge) >= 1 and len(whole) + len(at_edge) == len(found)
+    assert at_edge[0].box[2] >= size[0] - 5 and at_edge[0].box[0] > size[0] / 2               # the right edge
     areas = [(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]) for d in found]
     assert areas == sorted(areas, reverse=True)                                   # largest first
     pelvis = np.array([d.joints2d_px[J["pelvis"]] for d in found])
-    assert np.linalg.norm(pelvis[0] - pelvis[1]) > 100                            # two people, not one twice
-    rng = np.random.default_rng(0)                                                # the test has teeth
+    gaps = np.linalg.norm(pelvis[:, None] - pelvis[None], axis=-1) + 1e9 * np.eye(len(found))
+    assert gaps.min() > 100                                                       # each person once
+    rng = np.random.default_rng(0)                                                # the tests have teeth
     assert sum(_plausible(rng.uniform([0, 0], size, (17, 2)), size) for _ in range(200)) == 0
-    with MultiPoseDetector(static_image_mode=True, tiles=1) as mediapipe_alone:  # MediaPipe's own pass
+    with MultiPoseDetector(static_image_mode=True, tiles=1, bodies=False) as mediapipe_alone:   # MediaPipe's pass
         assert len(mediapipe_alone.detect_all(image)) == 1
+    with MultiPoseDetector(static_image_mode=True) as again:                     # the mirror image
+        mirrored = again.detect_all(np.ascontiguousarray(image[:, ::-1]))
+    assert len(mirrored) == len(found)
+    assert any(d.box[0] <= 5 and _plausible_at_edge(d, size) for d in mirrored)               # the left edge
+
+
+def test_edge_proposals_mirror_the_frame(media):
+    """BodyProposals.edges proposes bus.jpg's walker cut by the right edge, a window reaching past
+    it; the mirror image gives the mirrored window at the left edge; frames with nobody, or too
+    small for a HOG window, give none."""
+    frame = cv2.cvtColor(cv2.imread(str(media / "bus.jpg")), cv2.COLOR_BGR2RGB)
+    width = frame.shape[1]
+    proposals = BodyProposals()
+    boxes, rois = proposals.edges(frame)
+    assert boxes.shape[1:] == (4,) and len(boxes) == len(rois) >= 1
+    assert boxes[0, 0] < width < boxes[0, 2] and rois[0].cx == pytest.approx(0.5 * (boxes[0, 0] + boxes[0, 2]))
+    assert rois[0].width == pytest.approx(EDGE_ROI_SCALE * (boxes[0, 3] - boxes[0, 1])) and rois[0].rotation == 0
+    mirrored, _ = proposals.edges(np.ascontiguousarray(frame[:, ::-1]))
+    np.testing.assert_allclose(mirrored[:, [2, 1, 0, 3]] * [-1, 1, -1, 1] + [width, 0, width, 0], boxes, atol=1e-6)
+    whole, _ = proposals(frame)
+    assert not any(b[0] < width < b[2] for b in whole)                           # HOG alone does not see them
+    for shape in ((720, 1280, 3), (1, 1, 3), (64, 30, 3), (5, 200, 3)):
+        assert proposals.edges(np.zeros(shape, np.uint8))[0].shape == (0, 4)
 
 
 # ----------------------------------------------------------------------------- video mode

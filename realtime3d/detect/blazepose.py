@@ -55,8 +55,9 @@ resampled a little differently: 0.1-0.7 px median on one person (tests/test_blaz
 
 Beyond MediaPipe (which keeps the best detection only): every detection is a person, tiles
 for small people (TILES), tracking of many people (MultiPoseDetector), and full-body
-proposals (BodyProposals: OpenCV's HOG people detector) for the people BlazePose's detector,
-which keys on the face, does not find: walkers seen from behind or side-on.
+proposals (BodyProposals: OpenCV's HOG people detector, also on the frame mirrored across its
+side edges) for the people BlazePose's detector, which keys on the face, does not find:
+walkers seen from behind or side-on, and people cut by the frame's edge.
 """
 from __future__ import annotations
 
@@ -148,6 +149,23 @@ HOG_WIDTH = 640
 HOG_MIN_WEIGHT = 0.5
 #: A proposal overlapping a person already found by IoU > PROPOSAL_IOU is that person.
 PROPOSAL_IOU = 0.3
+#: BodyProposals.edges: people cut by the frame's left or right edge, whom neither BlazePose's
+#: detector (it keys on the face) nor HOG (its window holds a whole body) proposes. Each side's
+#: strip, EDGE_STRIP of the frame's height wide, is scaled to EDGE_HEIGHT px high and mirrored
+#: across the edge, so that a body cut near its middle is whole again, and the same HOG detector
+#: looks at it; windows centred within a quarter of their width of the edge are kept (the others
+#: are whole people, or mirror images). Such a window's ROI is the upright square of
+#: EDGE_ROI_SCALE of its height (a person's height in a HOG window: 96 of its 128 px), and the
+#: person is kept on that one landmark pass (score above min_detection_confidence, and a
+#: shoulder and a hip inside the frame). Measured on bus.jpg's walker at the right edge (head
+#: and half the body cut off, face turned away): HOG proposes them at all 9 strip heights tried
+#: (256-600 px, weights 0.5-1.1); their landmark score is 0.87-0.95 on the EDGE_ROI_SCALE square
+#: against 0.05-0.46 on the window's own square, and 0.1-0.9, changing from pass to pass, on the
+#: ROIs from the landmarks (MediaPipe's, x1.25: most of such a crop lies outside the frame).
+#: A strip costs 4-6 ms (two cores).
+EDGE_HEIGHT = 320
+EDGE_STRIP = 0.3
+EDGE_ROI_SCALE = 0.75
 
 
 def _module_path(*parts: str) -> str:
@@ -463,9 +481,41 @@ class BodyProposals:
         keep = keep[np.argsort(-weights[keep], kind="stable")]
         boxes = np.stack([rects[keep, 0], rects[keep, 1], rects[keep, 0] + rects[keep, 2],
                           rects[keep, 1] + rects[keep, 3]], axis=1) if len(keep) else np.zeros((0, 4))
-        rois = [Roi(float(0.5 * (b[0] + b[2])), float(0.5 * (b[1] + b[3])), float(b[3] - b[1]), float(b[3] - b[1]),
-                    0.0) for b in boxes]
-        return boxes, rois
+        return boxes, _upright_rois(boxes, 1.0)
+
+    def edges(self, frame_rgb: np.ndarray) -> tuple[np.ndarray, list[Roi]]:
+        """People cut by the frame's left or right edge (EDGE_HEIGHT, EDGE_STRIP): frame_rgb
+        [H, W, 3] -> (their HOG windows [K, 4] (x0, y0, x1, y1) frame px, reaching past the
+        edge; their upright ROIs, EDGE_ROI_SCALE of the window's height), the strongest first."""
+        height, width = frame_rgb.shape[:2]
+        scale = EDGE_HEIGHT / height
+        strip = min(width, max(1, round(EDGE_STRIP * height)))           # frame px
+        found, weights = [], []
+        for side in ("left", "right"):
+            part = frame_rgb[:, :strip] if side == "left" else frame_rgb[:, width - strip:]
+            part = cv2.resize(part, (max(2, round(strip * scale)), EDGE_HEIGHT), interpolation=cv2.INTER_AREA)
+            pad = part.shape[1] - 1                                       # BORDER_REFLECT_101 takes at most this
+            mirrored = cv2.copyMakeBorder(part, 0, 0, pad if side == "left" else 0, 0 if side == "left" else pad,
+                                          cv2.BORDER_REFLECT_101)
+            if mirrored.shape[1] < 64:                                   # narrower than one HOG window
+                continue
+            rects, weight = self._hog.detectMultiScale(mirrored, winStride=(8, 8), padding=(8, 8), scale=1.05)
+            for (x, y, w, h), wt in zip(np.asarray(rects, np.float64).reshape(-1, 4), np.ravel(weight)):
+                edge = pad if side == "left" else part.shape[1]          # the frame's edge in `mirrored`
+                if abs(x + 0.5 * w - edge) > 0.25 * w:
+                    continue
+                x0 = (x - pad) / scale if side == "left" else width - strip + x / scale
+                found.append((x0, y / scale, x0 + w / scale, (y + h) / scale))
+                weights.append(float(wt))
+        order = np.argsort(-np.asarray(weights), kind="stable")
+        boxes = np.asarray(found, np.float64).reshape(-1, 4)[order]
+        return boxes, _upright_rois(boxes, EDGE_ROI_SCALE)
+
+
+def _upright_rois(boxes: np.ndarray, scale: float) -> list[Roi]:
+    """Upright square ROIs of `scale` times each box's height [K, 4], around its centre."""
+    return [Roi(float(0.5 * (b[0] + b[2])), float(0.5 * (b[1] + b[3])), scale * float(b[3] - b[1]),
+                scale * float(b[3] - b[1]), 0.0) for b in boxes]
 
 
 def roi_from_person(person: PersonBox) -> Roi:
@@ -644,6 +694,13 @@ def _merged(people: list[_Person]) -> list[_Person]:
     return kept
 
 
+def _torso_in_frame(landmarks39: np.ndarray, size: tuple[int, int]) -> bool:
+    """A shoulder and a hip (landmarks 11/12, 23/24 of [39, >=2] px) inside the frame (width, height)."""
+    xy = landmarks39[[11, 12, 23, 24], :2]
+    inside = np.all((xy >= 0) & (xy <= np.asarray(size, dtype=np.float64)), axis=1)   # [4]
+    return bool(inside[:2].any() and inside[2:].any())
+
+
 def _untracked(candidates: list[PersonBox], tracked: list[_Person]) -> list[PersonBox]:
     """The detected people that are none of the tracked ones: core boxes overlapping none of
     theirs (from landmarks 33, 34) by IoU > MATCH_IOU."""
@@ -683,7 +740,8 @@ class MultiPoseDetector:
     without the detector). bodies: each detector run also takes BodyProposals' full-body
     people that overlap nobody found (PROPOSAL_IOU); each goes through the landmark model
     twice (the upright window's ROI, then the ROI from those landmarks) and is kept when the
-    second pose score is above min_detection_confidence.
+    second pose score is above min_detection_confidence; then BodyProposals.edges' people cut
+    by the frame's left or right edge, kept on one pass (EDGE_ROI_SCALE).
     threads: LiteRT's threads per model. workers: the tracked people of a frame go through the
     landmark model on this many threads, each with a model of its own (LiteRT lets go of the GIL
     while it runs: two threads take 10.4 ms a person where one takes 14.4, measured with the
@@ -726,7 +784,7 @@ class MultiPoseDetector:
     def fingerprint(self) -> str:
         """The settings that decide the answers (offline.py: a resumed run must share them)."""
         return (f"blazepose|{self.max_people}|{self.static_image_mode}|{self.min_detection_confidence:g}|"
-                f"{self.min_tracking_confidence:g}|{self.detect_every}|{self._detector.tiles}|{self._bodies is not None}")
+                f"{self.min_tracking_confidence:g}|{self.detect_every}|{self._detector.tiles}|{self._bodies is not None}|edges")
 
     # -- the one-person interface of PoseDetector
     def detect(self, frame_bgr: np.ndarray) -> Detection | None:
@@ -832,20 +890,24 @@ class MultiPoseDetector:
         return people
 
     def _body_people(self, frame: np.ndarray, found: list[_Person], room: int | None) -> list[_Person]:
-        """BodyProposals' people that overlap none of `found` (PROPOSAL_IOU), confirmed by the
-        landmark model on their window and again on the ROI from those landmarks; `room` at most."""
-        boxes, rois = self._bodies(frame)
+        """BodyProposals' people that overlap none of `found` (PROPOSAL_IOU), `room` at most:
+        whole bodies, confirmed by the landmark model on their window and again on the ROI from
+        those landmarks; then bodies cut by the frame's edge, on their window's ROI alone, with a
+        shoulder and a hip inside the frame (EDGE_ROI_SCALE)."""
+        whole, edges = self._bodies(frame), self._bodies.edges(frame)
+        proposals = [(box, roi, False) for box, roi in zip(*whole)] + [(box, roi, True) for box, roi in zip(*edges)]
         people: list[_Person] = []
-        for box, roi in zip(boxes, rois):
+        for box, roi, at_edge in proposals:
             if room is not None and len(people) >= room:
                 break
             taken = np.stack([p.box for p in found + people]) if found or people else np.zeros((0, 4))
             if len(taken) and box_iou(box[None], taken).max() > PROPOSAL_IOU:
                 continue
-            first = self._person(frame, roi)
-            if first is None:
-                continue
-            person = self._person(frame, roi_from_landmarks(first.landmarks, frame.shape[1::-1]))
+            person = self._person(frame, roi)
+            if person is not None and at_edge:
+                person = person if _torso_in_frame(person.landmarks, frame.shape[1::-1]) else None
+            elif person is not None:
+                person = self._person(frame, roi_from_landmarks(person.landmarks, frame.shape[1::-1]))
             if person is not None and person.score > self.min_detection_confidence \
                     and not any(_same_person(person, other) for other in found + people):
                 people.append(person)
