@@ -115,7 +115,7 @@ def who_is_found(media: Path) -> dict:
                             "pose_scores": [round(float(p.score), 3) for p in people],
                             "heights_px": [round(float(np.ptp(p.joints2d_px[:, 1])), 1) for p in people],
                             "boxes_px": [[round(float(v), 1) for v in p.box] for p in people],
-                            "pelvis_thorax_px": [np.round(p.joints2d_px[torso], 1).tolist() for p in people]}
+                            "pelvis_thorax_px": [np.round(p.joints2d_px[torso].astype(float), 1).tolist() for p in people]}
     photo = cv2.imread(str(media / ONE_PERSON))
     if photo is not None:
         with MultiPoseDetector(static_image_mode=True) as ours, PoseDetector(static_image_mode=True) as graph:

@@ -127,8 +127,9 @@ SAME_PERSON_DISTANCE = 0.1
 #: cut by one tile's edge is whole in the next.
 TILE_OVERLAP = 0.25
 #: MultiPoseDetector's default: the whole frame and 2 tiles. Measured (min_detection_confidence
-#: 0.5): bus.jpg, static: 1 person with tiles=1 (as mp.solutions.pose), 2 with tiles=2..4 (the
-#: two people cut by the frame's edges are never kept); street_dance.avi, static, every 20th
+#: 0.5, the person detector without BodyProposals): bus.jpg, static: 1 person with tiles=1 (as
+#: mp.solutions.pose), 2 with tiles=2..4 (the two people cut by the frame's edges are never
+#: kept); street_dance.avi, static, every 20th
 #: frame: 0.9 people a frame with tiles=1, 2.0 with 2, 2.7 with 3 (133 ms a frame), 2.5 with 4;
 #: video mode, all 205 frames: 1.2 people a frame with tiles=1, 2.4 with 2, 2.6 with 3, at
 #: ~42 ms a frame for tiles 2 and 3 (the background walkers are out of focus; the detector
@@ -154,15 +155,18 @@ PROPOSAL_IOU = 0.3
 #: strip, EDGE_STRIP of the frame's height wide, is scaled to EDGE_HEIGHT px high and mirrored
 #: across the edge, so that a body cut near its middle is whole again, and the same HOG detector
 #: looks at it; windows centred within a quarter of their width of the edge are kept (the others
-#: are whole people, or mirror images). Such a window's ROI is the upright square of
-#: EDGE_ROI_SCALE of its height (a person's height in a HOG window: 96 of its 128 px), and the
-#: person is kept on that one landmark pass (score above min_detection_confidence, and a
-#: shoulder and a hip inside the frame). Measured on bus.jpg's walker at the right edge (head
-#: and half the body cut off, face turned away): HOG proposes them at all 9 strip heights tried
-#: (256-600 px, weights 0.5-1.1); their landmark score is 0.87-0.95 on the EDGE_ROI_SCALE square
-#: against 0.05-0.46 on the window's own square, and 0.1-0.9, changing from pass to pass, on the
-#: ROIs from the landmarks (MediaPipe's, x1.25: most of such a crop lies outside the frame).
-#: A strip costs 4-6 ms (two cores).
+#: are whole people, or mirror images). At 320 px high a person of at least 30% of the frame's
+#: height fills a HOG window (96 of its 128 px); the two strips cost 16 ms a frame (the 34
+#: pictures and street frames below; 30 ms at 416 px). Such a window's ROI is the upright square
+#: of EDGE_ROI_SCALE of its height (the person's height in it), and the person is kept on that
+#: one landmark pass (score above min_detection_confidence, and a shoulder and a hip inside the
+#: frame). Measured on bus.jpg's walker at the right edge (head and half the body cut off, face
+#: turned away): the strips propose them at each height tried, 256-448 px, with a landmark
+#: score of 0.87-0.98 on the EDGE_ROI_SCALE square, against 0.05-0.46 on the window's own
+#: square, and 0.1-0.9, changing from pass to pass, on the ROIs from the landmarks (MediaPipe's,
+#: x1.25: most of such a crop lies outside the frame). On the 20 COCO photos, bus.jpg, zidane.jpg,
+#: astronaut.png and every 20th frame of street_dance.avi (static image mode) they add 3 people,
+#: bus.jpg's walker and two at the street video's left edge, and nobody else.
 EDGE_HEIGHT = 320
 EDGE_STRIP = 0.3
 EDGE_ROI_SCALE = 0.75
@@ -499,9 +503,9 @@ class BodyProposals:
                                           cv2.BORDER_REFLECT_101)
             if mirrored.shape[1] < 64:                                   # narrower than one HOG window
                 continue
+            edge = pad if side == "left" else part.shape[1]              # the frame's edge in `mirrored`
             rects, weight = self._hog.detectMultiScale(mirrored, winStride=(8, 8), padding=(8, 8), scale=1.05)
             for (x, y, w, h), wt in zip(np.asarray(rects, np.float64).reshape(-1, 4), np.ravel(weight)):
-                edge = pad if side == "left" else part.shape[1]          # the frame's edge in `mirrored`
                 if abs(x + 0.5 * w - edge) > 0.25 * w:
                     continue
                 x0 = (x - pad) / scale if side == "left" else width - strip + x / scale
