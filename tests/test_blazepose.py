@@ -14,8 +14,8 @@ import pytest
 
 from realtime3d.detect import PoseDetector
 from realtime3d.detect.blazepose import (
-    DETECT_EVERY, EDGE_ROI_SCALE, NUM_ANCHORS, BodyProposals, MultiPoseDetector, PersonBox, PersonDetector, Roi, apply_affine, crop,
-    crop_to_frame, invert_affine, roi_from_landmarks, roi_from_person, ssd_anchors, tile_rois, weighted_nms)
+    DETECT_EVERY, EDGE_ROI_SCALE, NUM_ANCHORS, BodyProposals, MultiPoseDetector, PersonBox, PersonDetector,
+    Roi, apply_affine, crop, crop_to_frame, invert_affine, roi_from_landmarks, roi_from_person, ssd_anchors, tile_rois, weighted_nms)
 from realtime3d.skeleton import H36M17
 
 J = H36M17.index
@@ -222,14 +222,14 @@ def test_one_person_agrees_with_mediapipe(media, static_detector):
     assert static_detector.detect(image).landmarks33 == pytest.approx(ours.landmarks33)
 
 
-def _limb_ratios(joints: np.ndarray) -> tuple[float, dict[str, float]]:
-    """A standing person's height, head top to the lower ankle (px), and each limb's length, the
-    longer of its two sides (one may be foreshortened), over that height."""
+def _limb_ratios(joints: np.ndarray) -> dict[str, float]:
+    """Each limb's length of a standing person's joints [17, 2] px, the longer of its two sides
+    (one may be foreshortened), over their height from head top to the lower ankle."""
     tall = max(joints[J["left_ankle"], 1], joints[J["right_ankle"], 1]) - joints[J["head_top"], 1]
     ratios = {f"{near}-{far}": max(np.linalg.norm(joints[J[f"{side}_{near}"]] - joints[J[f"{side}_{far}"]])
                                    for side in ("left", "right")) / tall
               for near, far in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))}
-    return tall, ratios
+    return ratios
 
 
 def _upright(joints: np.ndarray) -> bool:
@@ -246,7 +246,7 @@ def _plausible(joints: np.ndarray, size: tuple[int, int]) -> bool:
     torso = joints[[J["pelvis"], J["thorax"]]]
     if not ((torso >= 0) & (torso <= [width, height])).all() or not _upright(joints):
         return False
-    return all(0.15 <= r <= 0.45 for r in _limb_ratios(joints)[1].values())
+    return all(0.15 <= r <= 0.45 for r in _limb_ratios(joints).values())
 
 
 def _plausible_at_edge(det, size: tuple[int, int]) -> bool:
@@ -263,7 +263,7 @@ def _plausible_at_edge(det, size: tuple[int, int]) -> bool:
     if not (inside[:2].any() and inside[2:].any()) or not _upright(joints) \
             or not ((torso >= [-0.02 * width, 0]) & (torso <= [1.02 * width, height])).all():
         return False
-    ratios = _limb_ratios(joints)[1]
+    ratios = _limb_ratios(joints)
     return 0.15 <= min(ratios["hip-knee"], ratios["knee-ankle"]) and max(ratios.values()) <= 0.45
 
 
