@@ -10,9 +10,7 @@ import math
 
 import torch
 
-#: Horizontal field of view assumed when the focal length is unknown (degrees).
-#: 60 degrees is typical of webcams and phone main cameras.
-DEFAULT_HFOV_DEG = 60.0
+from .defaults import DEFAULT_HFOV_DEG
 
 
 def default_focal(image_size: tuple[int, int], hfov_deg: float = DEFAULT_HFOV_DEG) -> float:

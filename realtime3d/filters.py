@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 # MediaPipe's pose landmark smoothing (mediapipe/modules/pose_landmark/
 # pose_landmark_filtering.pbtxt, LandmarksSmoothingCalculator one_euro_filter):
@@ -120,6 +119,7 @@ def zero_lag_filter(x, fps: float, cutoff_hz: float = ZERO_LAG_CUTOFF_HZ,
         raise ValueError(f"fps must be positive, got {fps}")
     if not 0 < cutoff_hz < fps / 2:
         raise ValueError(f"cutoff_hz must be between 0 and half the frame rate ({fps / 2:g} Hz), got {cutoff_hz}")
+    from scipy.signal import butter, sosfiltfilt   # not at the top: `realtime3d --help` reads this module
     sos = butter(order, cutoff_hz, btype="low", fs=fps, output="sos")
     default_padlen = 3 * (2 * len(sos) + 1)  # sosfiltfilt's own default
     out = x.copy()

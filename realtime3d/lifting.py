@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .camera import default_focal, pixels_to_normalized
+from .defaults import DEFAULT_MODEL, LIVE_MODEL  # noqa: F401  (re-exported: the lifters' names)
 from .io.weights import read_weights
 from .models import build_network
 from .models.lifter import inference_copy
@@ -28,10 +29,6 @@ from .normalization import normalize_2d
 from .skeleton import H36M17
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_MODEL = "drover"
-#: The live loop's model: DEFAULT_MODEL distilled into a quarter of the weights, lifting one
-#: pose per call in one pass (trainers/distill.py; the README gives both models' scores).
-LIVE_MODEL = "drover-live"
 #: Joints with a visibility below this go in as missing.
 VISIBILITY_THRESHOLD = 0.5
 #: A pose needs at least this many visible joints to be lifted; otherwise its row is NaN.

@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 import torch
 
-from .camera import DEFAULT_HFOV_DEG, check_focal, default_focal
+from .camera import check_focal, default_focal
+from .defaults import DEFAULT_HFOV_DEG
 from .detect.detection import Detection
 from .filters import OneEuroFilter
 from .lifting import VISIBILITY_THRESHOLD

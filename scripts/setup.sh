@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Set up realtime3d on a Debian or Ubuntu machine: the system libraries, then .venv with
-# realtime3d and its test extras.
+# realtime3d.
+#
+#   bash scripts/setup.sh          the app (what `realtime3d video` and `webcam` need)
+#   bash scripts/setup.sh --test   the app and its `test` extra: pytest, pandas, and triton for
+#                                  the kernels' interpreter tests (about 1 GB more)
 #
 # System packages (apt-get), installed here when missing if this runs as root or with sudo;
 # otherwise the script prints the one apt-get line to run and stops:
@@ -12,6 +16,13 @@
 # takes the newest torch from PyPI, which is the multi-GB CUDA build (see the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+target="."
+case "${1:-}" in
+    "") ;;
+    --test) target=".[test]" ;;
+    *) echo "setup.sh: unknown option ${1}; the one option is --test (also install the test tools)" >&2; exit 2 ;;
+esac
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "setup.sh: realtime3d needs Python 3.11 or newer (pyproject.toml); this python3 is $(python3 -V 2>&1)" >&2
@@ -40,4 +51,4 @@ fi
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e ".[test]"
+python -m pip install -q -e "$target"

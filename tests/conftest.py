@@ -56,11 +56,11 @@ def hand_made_npz(tmp_path) -> Path:
     return path
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real `realtime3d` command in a subprocess: real exit codes and stderr."""
+def run_cli(*args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The real `realtime3d` command in a subprocess (in cwd, default tests/): real exit codes and stderr."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "realtime3d", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=Path(__file__).resolve().parent)
+                          timeout=timeout, env=env, cwd=cwd or Path(__file__).resolve().parent)
 
 
 def one_line_error(code: int, err: str, *words: str) -> None:

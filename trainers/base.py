@@ -135,6 +135,9 @@ class Method(ABC):
     #: The validation score that selects best.pt (evaluation.CRITERIA): the 2D one unless the
     #: method says it reads 3D.
     criterion: ClassVar[str] = "val_cycle_2d"
+    #: What best.pt holds, which says how it is used: "lifter" (--model), "detector" (--detector
+    #: skeleton --detector-weights) or "encoder" (a chen run's params.encoder).
+    product: ClassVar[str] = "lifter"
     #: Where the method reads 3D beyond the sampler's 2D views ("" = nowhere; model cards say it).
     reads_3d: ClassVar[str] = ""
     #: How the shipped hyperparameters were chosen, when that read anything (model cards say it).
@@ -297,7 +300,9 @@ class Trainer:
 
     def fit(self, checkpoint: dict | None = None) -> dict:
         """Train to the end of the run, from scratch or from a checkpoint (see open_run); returns
-        {'best_score', 'criterion', 'steps', 'elapsed_s', 'rank'} (the best score is rank 0's)."""
+        {'best_score', 'criterion', 'steps', 'elapsed_s', 'rank', 'best_path', 'product'} (the best
+        score is rank 0's; best_path is RUN_DIR/best.pt, None where no validation ran; product is
+        the method's)."""
         if checkpoint is not None:
             self._check_compatible(checkpoint)
             self.load_state_dict(checkpoint)
@@ -363,8 +368,10 @@ class Trainer:
             log.close()
         if self._saved_step != self.step:
             self._checkpoint()
+        best = self.run_dir / "best.pt"
         return {"best_score": self.best, "criterion": self.method.criterion, "steps": self.step,
-                "elapsed_s": round(self.elapsed_s, 1), "rank": self.dist.rank}
+                "elapsed_s": round(self.elapsed_s, 1), "rank": self.dist.rank,
+                "best_path": str(best) if best.exists() else None, "product": self.method.product}
 
     def eval_model(self) -> nn.Module:
         return self.method.eval_model(self.models)

@@ -102,6 +102,7 @@ class ChenViews(Method):
     """(phi, psi) and (mu, nu), trained on pairs of 2D views and their relative rotation."""
 
     name = "chen-views"
+    product = "encoder"
     Config = ChenViewsConfig
     criterion = "val_synthesis"
     own_validation = True

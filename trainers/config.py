@@ -152,7 +152,7 @@ TRAIN_HELP = {
 class Experiment:
     """A loaded config: the method's name and class, and its two typed tables."""
 
-    name: str                    # the file's stem, e.g. drover_cmu-h36m17_w512-g4d3_28min
+    name: str                    # the file's stem and the overrides (run_name), e.g. drover_cmu-h36m17_w512-g4d3_28min
     method: str
     train: TrainConfig
     params: Any                  # the method's Config dataclass
@@ -220,7 +220,15 @@ def load_experiment(spec: str, overrides: Sequence[str] = ()) -> Experiment:
     params = _build(config_cls, tables["params"], f"{path} [params]")
     if train.max_steps <= 0 and train.minutes <= 0:
         raise ValueError(f"{path}: set train.max_steps or train.minutes (a run needs a length)")
-    return Experiment(path.stem, method, train, params, str(path), list(overrides))
+    return Experiment(run_name(path.stem, overrides), method, train, params, str(path), list(overrides))
+
+
+def run_name(stem: str, overrides: Sequence[str] = ()) -> str:
+    """An experiment's name: the config's stem, then each `--set` override as it was given
+    ('drover_..._28min+params.width=256'), so that a run's name never claims settings it did not
+    run; characters that do not belong in a folder's name become '-'."""
+    parts = ["".join(c if c.isalnum() or c in "._=-" else "-" for c in item.replace(" ", "")) for item in overrides]
+    return "+".join([stem, *parts])
 
 
 def _split_override(item: str) -> tuple[str, str, str]:

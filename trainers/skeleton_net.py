@@ -216,6 +216,7 @@ class SkeletonNetMethod(Method):
     """Phi, Omega, D and the decoder, trained on unlabelled synthetic renders and an unpaired 2D prior."""
 
     name = "skeleton-net"
+    product = "detector"
     Config = SkeletonNetConfig
     criterion = "val_recon"
     own_validation = True

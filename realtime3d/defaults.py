@@ -1,0 +1,21 @@
+"""The application's defaults that the command line shows, in a module that imports nothing.
+
+`realtime3d --help` builds every subcommand's parser, and its help texts give these
+defaults; keeping them here lets the parser be built without loading torch, scipy or
+OpenCV (`realtime3d --help` and `--version` start in well under a second;
+benchmarks/bench_startup.py). The modules that use them import them from here.
+"""
+from __future__ import annotations
+
+#: The lifter of offline runs (`video`, `image`, the Python API).
+DEFAULT_MODEL = "drover"
+#: The live loop's model: DEFAULT_MODEL distilled into a quarter of the weights, lifting one
+#: pose per call in one pass (trainers/distill.py; the model cards give both models' scores).
+LIVE_MODEL = "drover-live"
+#: Horizontal field of view assumed when the focal length is unknown (degrees).
+#: 60 degrees is typical of webcams and phone main cameras.
+DEFAULT_HFOV_DEG = 60.0
+#: The 2D detectors a pipeline can run.
+DETECTORS = ("mediapipe", "skeleton")
+#: overlay.mp4 is at most this high (px): the frame scaled to it, the 3D view beside it.
+OVERLAY_HEIGHT = 480
