@@ -253,6 +253,21 @@ def people() -> str:
                    "ms per extra person", "ids tracked >= 100 frames", "switches of the largest's id"], rows)
 
 
+def speed() -> str:
+    """bench_people.py: the default (every person) beside --max-people 1, offline and live."""
+    r = _load("people.json")
+    cols = [("all", "default: every person"), ("1", "--max-people 1")]
+    offline, live = r["offline"], r["live"]
+    rows = [[f"offline fps, everything (x MediaPipe's one-person graph alone, {r['mediapipe_alone_fps']:.1f} fps)",
+             *(f"{offline[k]['fps']:.1f} ({offline[k]['over_mediapipe']:.2f}x)" for k, _ in cols)],
+            ["live fps, the video played as a 1280x720 camera",
+             *(f"{live[k]['fps']:.1f}" for k, _ in cols)],
+            ["live: people lifted a frame", *(f"{live[k]['people_per_frame']:.1f}" for k, _ in cols)],
+            ["live latency, capture to 3D, ms mean / p95",
+             *(f"{live[k]['latency_ms_mean']:.0f} / {live[k]['latency_ms_p95']:.0f}" for k, _ in cols)]]
+    return _table(["measure", *(name for _, name in cols)], rows)
+
+
 def tables() -> dict[str, str]:
     """Every README table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
@@ -264,7 +279,8 @@ def tables() -> dict[str, str]:
         if (RESULTS / f"skeleton_net{name.removeprefix('image path').replace(' ', '_')}.json").exists():
             made[name] = fn()
     for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
-                             ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json")):
+                             ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json"),
+                             ("speed", speed, "people.json")):
         if (RESULTS / source).exists():
             made[name] = fn()
     return made

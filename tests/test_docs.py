@@ -51,6 +51,24 @@ def test_readme_has_setup_commands_and_acknowledgement():
     assert "The database was created with funding from NSF EIA-0196217." in readme
 
 
+def test_ci_runs_the_readme_commands_and_the_app_installs_without_triton():
+    """.ci/run runs the README's test command's set-up and test steps verbatim; the app's own
+    dependencies leave triton out (CUDA builds of torch bring it; the test extra adds it for the
+    interpreter tests), and pandas comes only through the analysis extra, which the tests use."""
+    import tomllib
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"# tests \(what CI runs\)\n(.*)\n", readme).group(1)
+    setup, test = block.split(" && ", 1)
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert setup in ci and test in ci, (block, ci)
+    assert re.search(r"# main job: .*\nbash scripts/setup\.sh && ", readme)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith(("triton", "pandas"))]
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("triton") for d in extras["test"]) and "realtime3d[analysis]" in extras["test"]
+    assert [d.split(">")[0] for d in extras["analysis"]] == ["pandas"]
+
+
 def test_readme_python_snippet_runs_as_pasted(tmp_path):
     """The README's Python block, run in a fresh interpreter outside the checkout."""
     readme = (ROOT / "README.md").read_text()
