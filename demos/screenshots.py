@@ -9,7 +9,8 @@ same lifted pose. By default the frame is drawn here: the project's own sample p
 (realtime3d.data.sample), seen by a 1280x720 camera with f = 1000 px, goes through the
 shipped lifter exactly as a detection would. The shared media and mocap may not be
 committed, nor anything derived from them; with --video, a real frame goes through
-MediaPipe and the lifter instead (for a local look, not for the repository).
+the app's pipeline instead, every person in it with their id (for a local look, not for
+the repository).
 """
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ import numpy as np
 
 from realtime3d import Lifter
 from realtime3d.data.sample import SAMPLE_FOCAL_PX, SAMPLE_IMAGE_SIZE, sample_keypoints_px
-from realtime3d.detect.mediapipe import PoseDetector
+from realtime3d.detect.blazepose import MultiPoseDetector
+from realtime3d.images import process_image
 from realtime3d.io._atomic import atomic_path
+from realtime3d.native_logs import quiet_native_logs
+from realtime3d.pipeline import PosePipeline, draw_result, lifted_people
 from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
 from realtime3d.viz.render3d import SkeletonRenderer, side_by_side
 from realtime3d.viz.viewer import SkeletonViewer
@@ -68,37 +72,41 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         parser.error("no X display for the open3d window: run under xvfb-run -a")
+    quiet_native_logs()       # MediaPipe's, TFLite's and EGL's routine lines stay off the terminal
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         if args.video is None:
             frame, joints2d, visibility = sample_frame()
-            focal, caption = SAMPLE_FOCAL, "sample pose, f = 1000 px"
+            height, width = frame.shape[:2]
+            joints3d = Lifter.from_pretrained().lift(joints2d, image_size=(width, height), focal=SAMPLE_FOCAL,
+                                                     visibility=visibility)               # [17, 3] mm
+            draw_skeleton_2d(frame, joints2d, visibility, person_id=1)     # as the app draws person 1
+            draw_status(frame, ["sample pose, f = 1000 px", "drover lifter -> 3D"])
+            people = [(1, joints3d)]
         else:
             frame = read_frame(args.video, args.frame)
-            with PoseDetector(static_image_mode=True) as detector:
-                detection = detector.detect(frame)
-            if detection is None:
+            height, width = frame.shape[:2]
+            pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector(static_image_mode=True))
+            result = process_image(pipeline, frame)                        # every person, ids from 1
+            pipeline.detector.close()
+            people = lifted_people(result)                                 # [(id, [17, 3] mm)]
+            if not people:
                 raise ValueError(f"no person in frame {args.frame} of {args.video}")
-            joints2d, visibility, focal = detection.joints2d_px, detection.visibility, None
-            caption = f"{args.video.name}  frame {args.frame}, MediaPipe 2D"
-        height, width = frame.shape[:2]
-        joints3d = Lifter.from_pretrained().lift(joints2d, image_size=(width, height), focal=focal,
-                                                 visibility=visibility)                   # [17, 3] mm
-
-        draw_skeleton_2d(frame, joints2d, visibility, person_id=1)     # as the app draws person 1
-        draw_status(frame, [caption, "drover lifter -> 3D"])
-        overlay = side_by_side(frame, SkeletonRenderer(size=(height, height)).render_people([(1, joints3d)]))
+            draw_result(frame, result, None, [f"{args.video.name}  frame {args.frame}, MediaPipe 2D",
+                                              f"{len(people)} people, drover lifter -> 3D"])
+        overlay = side_by_side(frame, SkeletonRenderer(size=(height, height)).render_people(people))
         overlay = cv2.resize(overlay, (args.width, round(overlay.shape[0] * args.width / overlay.shape[1])),
                              interpolation=cv2.INTER_AREA)
         with atomic_path(args.out_dir / "overlay.png") as tmp:
             if not cv2.imwrite(tmp, overlay):
                 raise OSError(f"cannot write {args.out_dir / 'overlay.png'}")
         with SkeletonViewer(width=960, height=720) as viewer:
-            viewer.update_people([(1, joints3d)])
+            viewer.update_people(people)
             viewer.screenshot(args.out_dir / "view3d.png")
     except (OSError, ValueError, RuntimeError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    print(f"wrote {args.out_dir / 'overlay.png'} and {args.out_dir / 'view3d.png'}")
+    print(f"wrote {args.out_dir / 'overlay.png'} and {args.out_dir / 'view3d.png'} "
+          f"({len(people)} {'person' if len(people) == 1 else 'people'})")
 
 
 if __name__ == "__main__":

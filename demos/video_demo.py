@@ -12,9 +12,11 @@ from realtime3d.capture import VideoSource
 from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.filters import zero_lag_filter
 from realtime3d.lifting import Lifter
+from realtime3d.native_logs import quiet_native_logs
 from realtime3d.offline import run_video
 from realtime3d.pipeline import PosePipeline
 
+quiet_native_logs()      # MediaPipe's and TFLite's routine log lines stay off the terminal
 video = sys.argv[1]
 outdir = sys.argv[2] if len(sys.argv) > 2 else "demo_out"
 pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector())     # every person, with ids

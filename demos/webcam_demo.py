@@ -10,11 +10,13 @@ from realtime3d.capture import LiveSource
 from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.filters import OneEuroFilter
 from realtime3d.lifting import LIVE_MODEL, Lifter
+from realtime3d.native_logs import quiet_native_logs
 from realtime3d.pipeline import PosePipeline, draw_result, lifted_people
 from realtime3d.viz.display import side_by_side_positions
 from realtime3d.viz.viewer import SkeletonViewer
 from realtime3d.viz.window2d import OverlayWindow
 
+quiet_native_logs()      # MediaPipe's and TFLite's routine log lines stay off the terminal
 camera = sys.argv[1] if len(sys.argv) > 1 else 0
 pipeline = PosePipeline(Lifter.from_pretrained(LIVE_MODEL), MultiPoseDetector(max_people=4), filter=OneEuroFilter())
 where_2d, where_3d = side_by_side_positions()                 # the two windows side by side

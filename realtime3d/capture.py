@@ -7,6 +7,8 @@
     for frame in VideoSource("clip.mp4"):          # every frame, in order
         frame.image, frame.t, frame.index
 
+Both read through open_video: a clip's frames come upright, as a player shows them.
+
 LiveSource follows OpenPose's webcam reader: a thread reads the camera as fast as it
 delivers and overwrites one slot (no queue, so the consumer never lags behind); frames
 that stay identical for FROZEN_AFTER_S, and empty frames or failed reads, make the
@@ -50,6 +52,25 @@ class Frame:
     rgb: np.ndarray | None = None   # [H, W, 3] uint8, the same frame in RGB order, where a reader made it
 
 
+def open_video(source: int | str) -> cv2.VideoCapture:
+    """cv2.VideoCapture(source) that delivers a video's frames upright, as a player shows them.
+
+    A phone records portrait video on its side and tags the stream with the turn that
+    displays it (the display matrix, which older FFmpeg reported as the `rotate` tag).
+    OpenCV's FFmpeg backend applies that turn (90, 180 or 270 degrees) to every frame,
+    and reports the upright CAP_PROP_FRAME_WIDTH/HEIGHT, when CAP_PROP_ORIENTATION_AUTO
+    is on; OpenCV 4.11's wheel leaves it off, so it is set here. A camera ignores it.
+
+    Args:
+        source: a camera index, a stream URL or a video file.
+    Returns:
+        The opened (or failed: check isOpened()) capture.
+    """
+    cap = cv2.VideoCapture(source)
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
 def is_camera_index(source: int | str) -> bool:
     return isinstance(source, int) or (isinstance(source, str) and source.strip().isdigit())
 
@@ -68,10 +89,11 @@ class LiveSource:
     it comes back or max_reconnects is used up (status "lost").
 
     open_fn(source) must return a cv2.VideoCapture-like object (isOpened, read, release,
-    get); it is the device seam for tests. size=(width, height) resizes every frame.
+    get); it is the device seam for tests. The default, open_video, turns a tagged video
+    upright. size=(width, height) resizes every (upright) frame.
     """
 
-    def __init__(self, source: int | str, open_fn: Callable = cv2.VideoCapture,
+    def __init__(self, source: int | str, open_fn: Callable = open_video,
                  size: tuple[int, int] | None = None, realtime_video: bool | None = None,
                  frozen_after_s: float = FROZEN_AFTER_S, reconnect_delay_s: float = RECONNECT_DELAY_S,
                  max_reconnects: int | None = None):
@@ -248,31 +270,35 @@ class LiveSource:
 class VideoSource:
     """Every frame of a video file, in order: `for frame in VideoSource(path)`.
 
-    The constructor opens the file and decodes its first frame, so a missing file, a
-    file that is not a video, or one with no decodable frame fails at once with a clear
-    error. Frames that fail to decode in the middle are skipped and counted (.skipped);
-    a video that stops decoding before the frame count of its header is truncated or
-    corrupt, and iteration raises ValueError there.
+    Frames are upright, as a player shows them (open_video): image_size is their
+    (width, height), rotation the stream's tag that turned them (clockwise degrees: 0,
+    90, 180 or 270). The constructor opens the file and decodes its first frame, so a
+    missing file, a file that is not a video, or one with no decodable frame fails at
+    once with a clear error. Frames that fail to decode in the middle are skipped and
+    counted (.skipped); a video that stops decoding before the frame count of its header
+    is truncated or corrupt, and iteration raises ValueError there.
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = require_file(path)
         if cv2.haveImageReader(self.path):   # OpenCV would play a photo as a one-frame video
             raise ValueError(f"{self.path}: a still image, not a video (realtime3d image reads photos)")
-        cap = cv2.VideoCapture(self.path)
+        cap = open_video(self.path)
         if not cap.isOpened():
             raise ValueError(f"{self.path}: not a video (no decoder can open it)")
         ok, first = cap.read()
         cap.release()
         if not ok or first is None or first.size == 0:
             raise ValueError(f"{self.path}: no frames could be decoded (empty, truncated or corrupt video)")
-        cap = cv2.VideoCapture(self.path)
+        cap = open_video(self.path)
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else FALLBACK_FPS
         count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.frame_count = int(count) if count and np.isfinite(count) and count > 0 else 0  # 0: unknown
+        turn = cap.get(cv2.CAP_PROP_ORIENTATION_META)                  # the tag, clockwise degrees
+        self.rotation = int(turn) % 360 if np.isfinite(turn) else 0
         cap.release()
-        self.image_size = (first.shape[1], first.shape[0])          # (width, height)
+        self.image_size = (first.shape[1], first.shape[0])          # (width, height), upright
         self.skipped = 0
 
     def __len__(self) -> int:
@@ -281,7 +307,7 @@ class VideoSource:
     def __iter__(self) -> Iterator[Frame]:
         """Frames with index = position in the file (from the decoder's timestamps) and t = index / fps."""
         self.skipped = 0
-        cap = cv2.VideoCapture(self.path)
+        cap = open_video(self.path)
         try:
             last, failures, first_pts = -1, 0, None
             while failures < MAX_READ_FAILURES:

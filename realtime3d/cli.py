@@ -5,12 +5,13 @@ import argparse
 import json
 import sys
 
-from .io.bvh import BVHError
-from .io.poses import PoseFileError
-
 
 class CLIError(Exception):
     """An error to report as one line, with a non-zero exit code."""
+
+
+#: The exit status of a run that found nobody to export (export.NothingToExport); 2 is bad input.
+EXIT_NOTHING_TO_EXPORT = 3
 
 
 def counted(n: int, noun: str) -> str:
@@ -30,7 +31,7 @@ def _cmd_models(args) -> int:
                  for name in shipped_skeleton_nets()]
     for i, (name, card) in enumerate(cards + detectors):
         if i == len(cards):
-            print("2D detectors (--detector skeleton --detector-weights NAME):")
+            print("2D detectors (--detector skeleton --detector-weights NAME|PATH):")
         note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "") if i < len(cards) else ""
         by_mode = {mode.replace("_", " "): scores["p_mpjpe_mm"]
                    for mode, scores in card.get("cmu_test_by_mode", {}).items()}
@@ -49,7 +50,8 @@ def _cmd_models(args) -> int:
             facts.append(f"3D read: {card['reads_3d']}")
         if "training_seconds" in card:
             threads = card.get("threads", card.get("config", {}).get("train", {}).get("threads", "?"))
-            facts.append(f"trained {card['training_seconds'] / 60:.1f} min on {threads} threads")
+            facts.append(f"trained {card['training_seconds'] / 60:.1f} min on "
+                         f"{counted(threads, 'thread') if isinstance(threads, int) else f'{threads} threads'}")
         if facts:
             print(f"    {'; '.join(facts)}")
     return 0
@@ -90,7 +92,24 @@ def _cmd_train(args) -> int:
     summary = train(exp, args.run_dir or f"runs/{exp.name}", args.resume)
     if summary["rank"] == 0:  # under torchrun, rank 0 validates and speaks
         print(f"best {summary['criterion']} {summary['best_score']:.2f} after {summary['steps']} steps")
+        if summary["best_path"] is not None:
+            print("\n".join(_next_steps(summary["best_path"], summary["product"])))
     return 0
+
+
+def _next_steps(best: str, product: str) -> list[str]:
+    """The closing lines of `train`: where the selected model is, and the commands that use it."""
+    lines = [f"best checkpoint: {best}"]
+    if product == "detector":
+        lines += [f"  evaluate: python benchmarks/bench_skeleton_net.py --weights {best}",
+                  f"  use:      realtime3d video CLIP.mp4 -o out --detector skeleton --detector-weights {best}"]
+    elif product == "encoder":
+        lines += [f"  evaluate: python benchmarks/bench_chen.py --encoder {best}",
+                  f"  use:      realtime3d train chen --set params.encoder={best}"]
+    else:
+        lines += [f"  evaluate: realtime3d eval --data cmu-test --model {best}",
+                  f"  use:      realtime3d video CLIP.mp4 -o out --model {best}   (or webcam, image)"]
+    return lines
 
 
 def _cmd_plot(args) -> int:
@@ -102,15 +121,26 @@ def _cmd_plot(args) -> int:
 # ----------------------------------------------------------------------------- webcam, video, image
 
 
-def _check_outdir(path: str) -> None:
-    """Fail before the work when OUTDIR cannot be created or written (one line, exit 2)."""
+def _check_outdir(path: str) -> list:
+    """Fail before the work when OUTDIR cannot be created or written (one line, exit 2); returns the
+    folders it created (export.make_folder), for a run with nothing to export to remove again."""
     import os
+
+    from .export import make_folder
     try:
-        os.makedirs(path, exist_ok=True)
+        created = make_folder(path)
     except OSError as exc:
         raise CLIError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
     if not os.access(path, os.W_OK):
         raise CLIError(f"output folder {path} is not writable")
+    return created
+
+
+def _warn_if_experimental(options) -> None:
+    """--detector skeleton: one warning line as the run starts (skeleton_net.EXPERIMENTAL)."""
+    if options.detector == "skeleton":
+        from .detect.skeleton_net import EXPERIMENTAL
+        print(f"realtime3d: warning: {EXPERIMENTAL}", file=sys.stderr)
 
 
 def _pipeline_options(args, **extra):
@@ -168,7 +198,7 @@ def _live_display(source, title: str, panel: bool = False):
 
 def _cmd_webcam(args) -> int:
     from .capture import LiveSource
-    from .export import write_run
+    from .export import NothingToExport, remove_empty_folders, write_run
     from .filters import OneEuroFilter
     from .collection import build_pipeline
     from .live import run_live
@@ -178,10 +208,10 @@ def _cmd_webcam(args) -> int:
     _refuse_with_no_filter(args, "--min-cutoff", "--beta", "--d-cutoff")
     options = _pipeline_options(args)
     live_filter = None if args.no_filter else OneEuroFilter(*_one_euro_parameters(args))
-    if args.record:
-        _check_outdir(args.record)
     source = LiveSource(args.camera)          # a camera that does not exist fails here
     try:
+        created = _check_outdir(args.record) if args.record else []
+        _warn_if_experimental(options)
         pipeline = build_pipeline(options, live_filter=live_filter)
         on_result, close = _live_display(source, "realtime3d", panel=options.detector == "skeleton") \
             if not args.no_show else (None, lambda: None)
@@ -197,9 +227,17 @@ def _cmd_webcam(args) -> int:
     print(f"{source.name}: {counted(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
           f"a person in {stats.with_person}{latency}; last status: {source.status}")
     if args.record:
-        if stats.recording is None:
-            raise CLIError("nothing recorded: no frame was processed")
-        paths = write_run(args.record, stats.recording)
+        try:
+            if stats.recording is None:
+                raise CLIError("nothing recorded: no frame was processed")
+            paths = write_run(args.record, stats.recording)
+        except NothingToExport as exc:
+            remove_empty_folders(created)
+            print(f"realtime3d: error: {exc}", file=sys.stderr)
+            return EXIT_NOTHING_TO_EXPORT
+        except CLIError:
+            remove_empty_folders(created)
+            raise
         print(f"recorded {counted(len(stats.recording.timestamps), 'frame')}: "
               f"{', '.join(str(p) for p in paths.values())}")
     return 0
@@ -232,6 +270,7 @@ def _cmd_video(args) -> int:
     from .camera import check_focal
     from .capture import VideoSource
     from .collection import output_dirs, parse_shard, run_videos, select_shard
+    from .export import NothingToExport, remove_empty_folders
     from .filters import ZERO_LAG_CUTOFF_HZ
     from .lifting import Lifter
 
@@ -250,12 +289,18 @@ def _cmd_video(args) -> int:
     cutoff = None if args.no_filter else ZERO_LAG_CUTOFF_HZ if args.cutoff_hz is None else args.cutoff_hz
     options = _pipeline_options(args, cutoff_hz=cutoff, resume=args.resume, max_frames=args.max_frames,
                                 overlay_height=args.overlay_height or None)
+    if not chosen:                                    # an array job with more shards than videos
+        total = len(select_shard(args.inputs, None))
+        print(f"shard {args.shard} selects none of {'the only video' if total == 1 else f'the {total} videos'}; "
+              "nothing to do")
+        return 0
     for path in chosen:                               # missing, not a video, no frames: fail before any work
         source = VideoSource(path)
         if args.focal is not None:
             check_focal(args.focal, source.image_size)
     Lifter.from_pretrained(options.model)             # a file that is no model: fail once, before any work
-    _check_outdir(args.outdir)
+    created = _check_outdir(args.outdir)
+    _warn_if_experimental(options)
     _interrupt_on_sigterm()
     on_result, close = _live_display(None, "realtime3d video", panel=options.detector == "skeleton") \
         if args.show else (None, lambda: None)
@@ -266,10 +311,11 @@ def _cmd_video(args) -> int:
         return 130
     finally:
         close()
-    failed = 0
+    failed = empty = 0
     for path, outcome in results.items():
         if isinstance(outcome, Exception):
-            failed += 1
+            empty += isinstance(outcome, NothingToExport)
+            failed += not isinstance(outcome, NothingToExport)
             msg = str(outcome).splitlines()[0] if str(outcome) else outcome.__class__.__name__
             print(f"realtime3d: error: {msg}", file=sys.stderr)
         elif outcome.already_done:
@@ -281,7 +327,8 @@ def _cmd_video(args) -> int:
             print(f"{path}: {counted(outcome.frames, 'frame')} ({outcome.with_person} with a person, "
                   f"{counted(outcome.people, 'person id')}, {outcome.skipped} failed to decode and skipped{resumed}) "
                   f"in {outcome.seconds:.1f} s -> {outcome.outdir}")
-    return 2 if failed else 0
+    remove_empty_folders(created)                     # -o made here, and no video wrote into it
+    return 2 if failed else EXIT_NOTHING_TO_EXPORT if empty else 0
 
 
 def _cmd_image(args) -> int:
@@ -295,6 +342,7 @@ def _cmd_image(args) -> int:
         if args.focal is not None:
             check_focal(args.focal, (image.shape[1], image.shape[0]))
     _check_outdir(args.outdir)
+    _warn_if_experimental(options)
     names = output_dirs(list(images), args.outdir)
     pipeline = build_pipeline(options, static_images=True)
     for path, image in images.items():
@@ -312,14 +360,14 @@ def _cmd_image(args) -> int:
 
 
 def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
-    from .camera import DEFAULT_HFOV_DEG
-    from .collection import DETECTORS
+    from .defaults import DEFAULT_HFOV_DEG, DETECTORS
     p.add_argument("--detector", choices=DETECTORS, default="mediapipe",
                    help="the 2D detector: MediaPipe pose, or the skeleton net (Phi -> Omega, with the agreement "
-                   "of the two as a confidence) (default: mediapipe)")
-    p.add_argument("--detector-weights", metavar="PATH",
-                   help="with --detector skeleton: a skeleton-net .pt from `realtime3d train` "
-                   "(default: the shipped skeleton-net)")
+                   "of the two as a confidence; EXPERIMENTAL and not accurate yet: a frame below its confidence "
+                   "threshold counts as no person) (default: mediapipe)")
+    p.add_argument("--detector-weights", metavar="NAME|PATH",
+                   help="with --detector skeleton: a shipped skeleton net's name (see `realtime3d models`) or a "
+                   "skeleton-net .pt from `realtime3d train` (default: the shipped skeleton-net)")
     p.add_argument("--model", metavar="NAME|PATH",
                    help=f"a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: {model}; "
                    "with --detector skeleton, the lifter the skeleton net was trained with)")
@@ -342,12 +390,13 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
 
 def _add_app_commands(sub) -> None:
     from .filters import MEDIAPIPE_BETA, MEDIAPIPE_D_CUTOFF, MEDIAPIPE_MIN_CUTOFF, ZERO_LAG_CUTOFF_HZ
-    from .lifting import DEFAULT_MODEL, LIVE_MODEL
-    from .offline import OVERLAY_HEIGHT
+    from .defaults import DEFAULT_MODEL, LIVE_MODEL, OVERLAY_HEIGHT
 
     p = sub.add_parser("webcam", help="live 3D skeletons from a camera",
                        description="Live 3D skeletons from a camera: an OpenCV window with the 2D overlay "
-                       "and the fps, and an open3d window with the 3D skeleton. q or Esc quits.")
+                       "and the fps, and an open3d window with the 3D skeleton. q or Esc quits.",
+                       epilog=f"exit status: 0 done; 2 bad input; {EXIT_NOTHING_TO_EXPORT} with --record, nothing "
+                       "to export: no person (of --person) in any frame of the session, and nothing written")
     p.add_argument("--camera", default="0", metavar="N|PATH|URL",
                    help="a camera index, or a video file / stream URL played as a live camera (default: 0)")
     p.add_argument("--no-show", action="store_true", help="run headless: no windows")
@@ -368,7 +417,12 @@ def _add_app_commands(sub) -> None:
 
     p = sub.add_parser("video", help="video files to overlay.mp4 and pose files",
                        description="Video files to OUTDIR/<video name>/: overlay.mp4 (2D overlay beside a "
-                       "3D view) and poses.npz, poses.json, poses.csv, poses.bvh. Headless unless --show.")
+                       "3D view), poses.npz, poses.json, poses.csv and a poses_<id>.bvh per person (one poses.bvh "
+                       "with --person largest or ID; docs/outputs.md). Headless unless --show.",
+                       epilog=f"exit status: 0 every video done (or a --shard that selects none); 2 bad input, or "
+                       f"a video failed; {EXIT_NOTHING_TO_EXPORT} nothing to export: a video with no person (of "
+                       "--person) in any frame, which gets no folder (the others are done and named in the "
+                       "summary); 130 interrupted (--resume continues)")
     p.add_argument("inputs", nargs="+", metavar="IN", help="video files (a still image is refused: use `image`)")
     p.add_argument("-o", "--outdir", default=".", metavar="OUTDIR",
                    help="outputs go to OUTDIR/<video name>/ (default: the current folder)")
@@ -406,7 +460,8 @@ class _SubParsers(argparse._SubParsersAction):
     def add_parser(self, name, **kwargs):
         p = super().add_parser(name, **kwargs)
         p.add_argument("--verbose", action="store_true",
-                       help="let MediaPipe, TFLite and absl print their own log lines (hidden by default)")
+                       help="let MediaPipe, TFLite, absl, libpng, FFmpeg and libwayland print their own log lines "
+                       "(hidden by default)")
         return p
 
 
@@ -447,7 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeatable)")
     p.add_argument("--resume", nargs="?", const="last", metavar="CKPT",
                    help="go on from the run folder's last checkpoint, or from the checkpoint file CKPT")
-    p.add_argument("--run-dir", metavar="DIR", help="folder for the run's files (default: runs/CONFIG_NAME)")
+    p.add_argument("--run-dir", metavar="DIR", help="folder for the run's files (default: runs/RUN_NAME, the config's name "
+                   "followed by the --set overrides)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("plot", help="draw a run's training and evaluation curves to PNG",
@@ -468,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and not args.verbose:
         from .native_logs import quiet_native_logs
         quiet_native_logs()
+    from .io.bvh import BVHError          # here, not at the top: --help and --version load no numpy
+    from .io.poses import PoseFileError
     try:
         return args.func(args)
     except (CLIError, PoseFileError, BVHError, ValueError, FileNotFoundError, PermissionError) as exc:

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .camera import DEFAULT_HFOV_DEG
+from .defaults import DEFAULT_HFOV_DEG, DEFAULT_MODEL, DETECTORS, OVERLAY_HEIGHT
 from .capture import Frame
 from .filters import OneEuroFilter
-from .lifting import DEFAULT_MODEL
-from .offline import OVERLAY_HEIGHT, VideoRunSummary, is_finished, run_video
+from .offline import VideoRunSummary, is_finished, run_video
 from .pipeline import FrameResult, PosePipeline, check_camera_options, parse_person
 
 
@@ -95,10 +94,6 @@ class VideoOptions:
             raise ValueError("--detector-weights needs --detector skeleton")
 
 
-#: The 2D detectors a pipeline can run.
-DETECTORS = ("mediapipe", "skeleton")
-
-
 def lifter_for(detector: str, detector_weights: str | None, model: str | None, default: str = DEFAULT_MODEL) -> str:
     """The lifter a run uses: model when given; else, with the skeleton net, the lifter it was
     trained with (its card's "lifter"); else default. A bad skeleton-net file fails here."""
@@ -161,7 +156,7 @@ def run_videos(jobs: dict[str, Path], options: VideoOptions, workers: int = 1, p
     if on_result is not None and workers > 1:
         raise ValueError("showing results needs a single worker")
     results: dict[str, VideoRunSummary | Exception] = {}
-    if workers == 1 or len(jobs) == 1:
+    if workers == 1 or len(jobs) <= 1:          # no pool for one video, or none (an empty shard)
         for path, outdir in jobs.items():
             try:
                 results[path] = run_one(path, str(outdir), options, progress, on_result)

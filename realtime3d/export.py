@@ -324,6 +324,43 @@ def poses_csv(result: RunResult, joints3d: np.ndarray) -> str:
 # ----------------------------------------------------------------------------- all files
 
 
+class NothingToExport(ValueError):
+    """No frame of a run holds a person kept by --person: there is no file to write. The command
+    reports it in one line and exits with its own status (cli.EXIT_NOTHING_TO_EXPORT)."""
+
+
+def nothing_to_export(source: str, frames: int, why: str = "no person found", note: str = "") -> NothingToExport:
+    """The error of a run of `frames` frames with nobody to export; why: what was not found; note:
+    why not, when known."""
+    where = "in its only frame" if frames == 1 else f"in any of {frames} frames"
+    return NothingToExport(f"{source}: {why} {where}{f' ({note})' if note else ''}; nothing to export")
+
+
+def make_folder(path: str | os.PathLike) -> list[Path]:
+    """Create the folder path and its missing parents.
+
+    Returns:
+        The folders this call created, outermost first ([] when path was there): what
+        remove_empty_folders may take away again.
+    Raises:
+        OSError: as os.makedirs raises it.
+    """
+    path = Path(path).absolute()
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def remove_empty_folders(created: list[Path]) -> None:
+    """Remove the folders of make_folder that are still empty, innermost first; a folder that holds
+    anything (the user's files, another job's outputs) stays, and so do the folders above it."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def _check_writable(outdir: Path) -> None:
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -336,13 +373,12 @@ def _check_writable(outdir: Path) -> None:
 def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Path]:
     """Write poses.bvh, poses.json, poses.csv and poses.npz (last) into outdir, each atomically.
 
-    Returns {file name: path}. Raises ValueError when no frame has a person and
-    PermissionError when outdir cannot be written; nothing is written then.
+    Returns {file name: path}. Raises NothingToExport (a ValueError) when no frame has a person
+    and PermissionError when outdir cannot be written; nothing is written then.
     """
     outdir = Path(outdir)
     if not result.valid.any():
-        raise ValueError(f"{result.source}: no person found in any of {len(result.joints3d)} frames; "
-                         "nothing to export")
+        raise nothing_to_export(result.source, len(result.joints3d))
     _check_writable(outdir)
     joints3d, _ = constant_bone_poses(result.joints3d)
     ground = estimate_ground(joints3d)
@@ -354,7 +390,7 @@ def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Pat
     write_poses(paths["poses.npz"], PoseSequence(
         joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
         focal=result.focal,
-        extra={**_common_npz(result, ground), "joints3d_raw": result.joints3d,
+        extra={**_common_npz(result, ground), "joints3d_raw": result.joints3d.astype(np.float32),
                "joints3d_world": world.astype(np.float32)}))
     return paths
 
@@ -506,13 +542,12 @@ def write_people_outputs(outdir: str | os.PathLike, result: PeopleRunResult) -> 
     axis) into outdir, each atomically; docs/outputs.md. Every person's bones are made constant
     (constant_bone_poses) on their own; one floor is fitted to everyone's feet (ground.py).
 
-    Returns {file name: path}. Raises ValueError when no person has a pose and PermissionError
-    when outdir cannot be written; nothing is written then."""
+    Returns {file name: path}. Raises NothingToExport (a ValueError) when no person has a pose and
+    PermissionError when outdir cannot be written; nothing is written then."""
     outdir = Path(outdir)
     valid = result.valid                                                       # [N, P]
     if not valid.any():
-        raise ValueError(f"{result.source}: no person found in any of {len(result.timestamps)} frames; "
-                         "nothing to export")
+        raise nothing_to_export(result.source, len(result.timestamps))
     _check_writable(outdir)
     n, p = valid.shape
     seen = [k for k in range(p) if valid[:, k].any()]                          # people with a pose
@@ -531,7 +566,7 @@ def write_people_outputs(outdir: str | os.PathLike, result: PeopleRunResult) -> 
     write_poses(paths["poses.npz"], PoseSequence(
         joints3d=joints3d.astype(np.float32), joints2d=result.joints2d, image_size=result.image_size,
         focal=result.focal, person_ids=result.ids,
-        extra={**_common_npz(result, ground), "joints3d_raw": result.joints3d,
+        extra={**_common_npz(result, ground), "joints3d_raw": result.joints3d.astype(np.float32),
                "joints3d_world": world.astype(np.float32)}))
     return paths
 

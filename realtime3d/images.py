@@ -16,7 +16,18 @@ from .viz.render3d import SkeletonRenderer
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """A photo as BGR uint8 [H, W, 3]; a clear error for a missing file or one OpenCV cannot read."""
+    """A photo, upright as a viewer shows it.
+
+    IMREAD_COLOR (without IMREAD_IGNORE_ORIENTATION) makes OpenCV apply a JPEG's or PNG's
+    EXIF orientation, the turn or mirror that a phone records instead of turning the pixels.
+
+    Args:
+        path: the photo's file.
+    Returns:
+        [H, W, 3] uint8 BGR, upright.
+    Raises:
+        FileNotFoundError, ValueError: a missing file, or one OpenCV cannot read.
+    """
     path = require_file(path)
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:

@@ -65,7 +65,7 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
     size = None
     detector.start()
     try:
-        while source.running or not detected.empty():
+        while detector.is_alive() or not detected.empty():     # it ends after the source, its last frame put
             if max_seconds is not None and time.monotonic() - start >= max_seconds:
                 break
             try:

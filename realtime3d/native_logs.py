@@ -12,20 +12,34 @@ absl) and passes every other line through, so a native error still shows.
 Python's own sys.stderr (tqdm bars, realtime3d's errors, warnings, tracebacks) is
 rebound to the real terminal and never goes through the pipe. `--verbose` skips all
 of this. Worker processes inherit the pipe, so their native lines are filtered too.
+
+Two other libraries are quietened by their own settings rather than filtered: OpenCV's
+FFmpeg backend prints FFmpeg's error lines ("[tcp @ 0x...] Connection ... refused" for a
+stream that cannot be opened) unless OPENCV_FFMPEG_LOGLEVEL is set before its first use,
+and libwayland, which Mesa's EGL asks for a display before it falls back to X11, prints
+"error: XDG_RUNTIME_DIR is invalid or not set" unless that variable holds an absolute
+path. quiet_native_logs() sets both (the latter to a private temporary folder) when they
+are unset; the command reports what went wrong in its own one-line errors.
 """
 from __future__ import annotations
 
 import atexit
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 
 #: Native log lines that are routine: TFLite's "INFO: ..." lines, absl's note about
-#: logging before InitializeLog, and absl/glog INFO and WARNING lines
-#: ("W0000 00:00:1796128151.407747    4601 file.cc:114] ..."). Errors (E, F) pass.
+#: logging before InitializeLog, absl/glog INFO and WARNING lines
+#: ("W0000 00:00:1796128151.407747    4601 file.cc:114] ..."), and libpng's warnings inside
+#: OpenCV's imread ("libpng warning: iCCP: known incorrect sRGB profile": the image still
+#: reads). Errors (E, F, "libpng error") pass.
 NOISE = re.compile(rb"^(INFO: |WARNING: All log messages before absl::InitializeLog\(\)"
-                   rb"|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] )")
+                   rb"|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] |libpng warning: )")
+#: OPENCV_FFMPEG_LOGLEVEL: FFmpeg's AV_LOG_FATAL (its error lines hidden, a crash's still shown).
+FFMPEG_LOGLEVEL = "8"
 
 _installed = False
 
@@ -54,6 +68,7 @@ def quiet_native_logs() -> None:
     if _installed:
         return
     _installed = True
+    _quiet_by_settings()
     try:
         sys.stderr.flush()
         terminal = os.dup(2)                   # the real stderr, for Python and for kept lines
@@ -74,3 +89,15 @@ def quiet_native_logs() -> None:
         os.close(devnull)
         reader.join(timeout=1.0)               # EOF once worker processes have exited too
     atexit.register(drain)
+
+
+def _quiet_by_settings() -> None:
+    """OPENCV_FFMPEG_LOGLEVEL and XDG_RUNTIME_DIR (see the module docstring), unless the user set them."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_LOGLEVEL)
+    if not os.path.isabs(os.environ.get("XDG_RUNTIME_DIR", "")):
+        try:
+            runtime = tempfile.mkdtemp(prefix="realtime3d-runtime-")    # mode 0700, as the variable asks
+        except OSError:
+            return
+        os.environ["XDG_RUNTIME_DIR"] = runtime
+        atexit.register(shutil.rmtree, runtime, ignore_errors=True)

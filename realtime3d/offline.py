@@ -11,6 +11,11 @@ from the replayed results.
 
 A run that keeps every person (--person all) writes poses.* with a person axis and one
 poses_<id>.bvh per person; one that keeps one person writes the one-person files.
+
+A run in which no frame holds a kept person writes nothing and raises NothingToExport
+(export.py); it leaves nothing of its own behind: the partial results it saved and the
+output folders it created go (a folder that holds anything else stays, and so do the
+partial results of an earlier run).
 """
 from __future__ import annotations
 
@@ -29,8 +34,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .capture import Frame, VideoSource
+from .defaults import OVERLAY_HEIGHT
 from .detect.detection import Detection
-from .export import PeopleRunResult, PersonRows, write_run
+from .export import (NothingToExport, PeopleRunResult, PersonRows, make_folder, nothing_to_export,
+                     remove_empty_folders, write_run)
 from .filters import zero_lag_filter
 from .io._atomic import atomic_path, remove_stale_temps
 from .io.mp4 import Mp4Writer
@@ -45,8 +52,6 @@ CHUNK_FRAMES = 100
 LIFT_BATCH = 10
 PARTIAL_NAME = ".partial.npz"
 OVERLAY_NAME = "overlay.mp4"
-#: overlay.mp4 is at most this high (px): the frame scaled to it, the 3D view beside it.
-OVERLAY_HEIGHT = 480
 _QUEUE_FRAMES = 8   # frames buffered between the decode, detect and overlay threads
 
 
@@ -71,7 +76,8 @@ def _fingerprint(source: VideoSource, pipeline: PosePipeline) -> str:
     detector = getattr(pipeline.detector, "fingerprint", None)      # MediaPipe's runs keep their old one
     return f"{os.path.abspath(source.path)}|{stat.st_size}|{stat.st_mtime_ns}|{pipeline.lifter.name}|" \
            f"{pipeline.focal_for(source.image_size):.6g}|{pipeline.detect_width}|{CHUNK_FRAMES}|{LIFT_BATCH}|" \
-           f"{pipeline.person}" + (f"|{detector}" if detector else "")
+           f"{pipeline.person}" + (f"|{detector}" if detector else "") + \
+           (f"|turned {source.rotation}" if source.rotation else "")     # never resume a run made on its side
 
 
 class _DetectionRows:
@@ -243,6 +249,15 @@ class _OverlayWriter:
             raise self.error
 
 
+def _nobody(source: str, frames: int, pipeline: PosePipeline) -> NothingToExport:
+    """The NothingToExport of a run of `frames` frames without a kept person, saying what was looked for."""
+    if isinstance(pipeline.person, int):
+        return nothing_to_export(source, frames, f"person {pipeline.person} not found")
+    threshold = getattr(pipeline.detector, "person_confidence", 0.0)    # the skeleton net's
+    note = f"the skeleton net's confidence stayed below {threshold:g}" if threshold > 0 else ""
+    return nothing_to_export(source, frames, note=note)
+
+
 def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: PosePipeline, *,
               cutoff_hz: float | None = None, resume: bool = False, max_frames: int | None = None,
               overlay: bool = True, overlay_height: int | None = OVERLAY_HEIGHT, progress: bool = True,
@@ -264,13 +279,14 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
     outdir = Path(outdir)
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
+        created = make_folder(outdir)                       # what a run with nobody to export removes
     except OSError as exc:
         raise PermissionError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
     if not os.access(outdir, os.W_OK):
         raise PermissionError(f"{outdir}: output folder is not writable")
     remove_stale_temps(outdir)          # what a killed run left (the folder is this video's own)
     partial_path = outdir / PARTIAL_NAME
+    partial_before = partial_path.exists()                  # an earlier run's: never removed here
     fingerprint = _fingerprint(source, pipeline)
     saved = _load_partial(partial_path, fingerprint) if resume else None
     pipeline.restart_tracking(new_ids=True)                 # a video of its own: its ids start at 1
@@ -318,44 +334,52 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
         if len(times) % CHUNK_FRAMES == 0 and len(times) > resumed_from:
             _save_partial(partial_path, fingerprint, {"t": times, **found_rows.arrays()})
 
-    with atomic_path(outdir / OVERLAY_NAME) if overlay else contextlib.nullcontext() as overlay_tmp:
-        decoder.start()
-        k = 0                                               # position among the decoded frames
-        try:
-            while max_frames is None or k < max_frames:
-                frame = frames.get()
-                if isinstance(frame, Exception):
-                    raise frame
-                if frame is None:
-                    break
-                if k < resumed_from:                        # a saved frame: its detections replayed
-                    found = found_rows.detections(k)
-                else:
-                    if k % CHUNK_FRAMES == 0:
-                        pipeline.restart_detector()
-                    found = pipeline.detect(frame.image, frame.rgb)
-                    found_rows.add(k, found)
-                    times.append(frame.t)
-                pending.append((k, frame, pipeline.track(found, frame.t)))
-                if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
-                    lift_pending()
-                k += 1
-            lift_pending()
-        finally:
-            stop.set()
-            bar.close()
-            if writer is not None:
-                writer.close()
-                if writer.writer.audio_error:
-                    warnings.append(writer.writer.audio_error)
-        if k == 0:
-            raise ValueError(f"{source.path}: no frames decoded")
-        result = kept.result(np.array(times[:k]), source.image_size, pipeline.focal_for(source.image_size),
-                             source.fps, str(source.path), with_confidence, people=pipeline.person == "all")
-        if cutoff_hz is not None:
-            result.joints3d = _zero_lag_each(result.joints3d, source.fps, cutoff_hz)
-        # poses.* first; overlay.mp4 is renamed into place on leaving this block
-        outputs = write_run(outdir, result)
+    try:
+        with atomic_path(outdir / OVERLAY_NAME) if overlay else contextlib.nullcontext() as overlay_tmp:
+            decoder.start()
+            k = 0                                               # position among the decoded frames
+            try:
+                while max_frames is None or k < max_frames:
+                    frame = frames.get()
+                    if isinstance(frame, Exception):
+                        raise frame
+                    if frame is None:
+                        break
+                    if k < resumed_from:                        # a saved frame: its detections replayed
+                        found = found_rows.detections(k)
+                    else:
+                        if k % CHUNK_FRAMES == 0:
+                            pipeline.restart_detector()
+                        found = pipeline.detect(frame.image, frame.rgb)
+                        found_rows.add(k, found)
+                        times.append(frame.t)
+                    pending.append((k, frame, pipeline.track(found, frame.t)))
+                    if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
+                        lift_pending()
+                    k += 1
+                lift_pending()
+            finally:
+                stop.set()
+                bar.close()
+                if writer is not None:
+                    writer.close()
+                    if writer.writer.audio_error:
+                        warnings.append(writer.writer.audio_error)
+            if k == 0:
+                raise ValueError(f"{source.path}: no frames decoded")
+            result = kept.result(np.array(times[:k]), source.image_size, pipeline.focal_for(source.image_size),
+                                 source.fps, str(source.path), with_confidence, people=pipeline.person == "all")
+            if not result.valid.any():
+                raise _nobody(str(source.path), k, pipeline)
+            if cutoff_hz is not None:
+                result.joints3d = _zero_lag_each(result.joints3d, source.fps, cutoff_hz)
+            # poses.* first; overlay.mp4 is renamed into place on leaving this block
+            outputs = write_run(outdir, result)
+    except NothingToExport:             # nothing of this run stays: its partial results, its empty folders
+        if not partial_before:
+            partial_path.unlink(missing_ok=True)
+        remove_empty_folders(created)
+        raise
     partial_path.unlink(missing_ok=True)
     if overlay:
         outputs = {OVERLAY_NAME: outdir / OVERLAY_NAME, **outputs}

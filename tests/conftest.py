@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,20 @@ def one_line_error(code: int, err: str, *words: str) -> None:
     assert ours[0].startswith("realtime3d: error: ") and "Traceback" not in err, err
     for word in words:
         assert word in ours[0], ours[0]
+
+
+#: Words of the native libraries' routine log lines (native_logs.py): none may reach the terminal.
+NATIVE_NOISE = ("XNNPACK", "absl::InitializeLog", "inference_feedback_manager", "landmark_projection", "W0000",
+                "libpng warning", " @ 0x", "XDG_RUNTIME_DIR")
+_PROGRESS = re.compile(r"\[\d+:\d\d[<,\]]")        # a tqdm bar: its elapsed time, "[00:03<" or "[00:03,"
+
+
+def assert_quiet(err: str, *expected: str) -> None:
+    """stderr holds progress bars (tqdm's, redrawn with \\r) and exactly the expected lines, in order:
+    no native library's line, no traceback."""
+    lines = [part.strip() for line in err.splitlines() for part in line.split("\r")]
+    assert not [word for word in NATIVE_NOISE if word in err], err[-2000:]
+    assert [line for line in lines if line and not _PROGRESS.search(line)] == list(expected), err[-2000:]
 
 
 def lifted_p_mpjpe(network, pool) -> float:

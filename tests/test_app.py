@@ -23,11 +23,13 @@ from realtime3d.export import bvh_to_world
 from realtime3d.io._atomic import TEMP_PREFIX
 from realtime3d.io.bvh import read_bvh
 from realtime3d.io.poses import read_poses
-from realtime3d.collection import VideoOptions, output_dirs, parse_shard, run_one, run_videos, select_shard
+from realtime3d.collection import (VideoOptions, build_pipeline, output_dirs, parse_shard, run_one, run_videos,
+                                   select_shard)
+from realtime3d.export import NothingToExport
 from realtime3d.offline import OVERLAY_HEIGHT, PARTIAL_NAME
 from realtime3d.skeleton import H36M17
 
-from conftest import SHARED, one_line_error, run_cli
+from conftest import SHARED, assert_quiet, one_line_error, run_cli
 
 MEDIA = SHARED / "data" / "media"
 STREET = MEDIA / "street_dance.avi"
@@ -67,13 +69,52 @@ def _dancer(out: Path) -> int:
     return int(ids[np.bincount(largest).argmax()])
 
 
-def test_a_default_run_prints_no_native_log_line(street_command):
-    """MediaPipe, TFLite and absl log lines stay off stdout and stderr (native_logs.py)."""
-    done = street_command[1]
-    for text in (done.stdout, done.stderr):
-        for marker in ("XNNPACK", "absl::InitializeLog", "inference_feedback_manager", "landmark_projection",
-                       "W0000"):
-            assert marker not in text, text[-2000:]
+@pytest.fixture(scope="module")
+def nobody(tmp_path_factory) -> Path:
+    """A clip with no person in it: a moving colour gradient, 30 frames of 160x120 at 25 fps (PyAV)."""
+    path = tmp_path_factory.mktemp("nobody") / "nobody.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        x, y = np.meshgrid(np.arange(160), np.arange(120))
+        for k in range(30):
+            image = np.stack([(x + 5 * k) % 256, 2 * y, (x + y) % 256], axis=-1).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _nobody_line(clip: Path, frames: int = 30, why: str = "no person found") -> str:
+    return f"realtime3d: error: {clip}: {why} in any of {frames} frames; nothing to export"
+
+
+@pytest.mark.parametrize("run", ["video", "video-nobody", "image-iccp", "webcam-file", "webcam-refused"])
+def test_a_default_run_prints_no_native_log_line(run, street_command, nobody, tmp_path):
+    """MediaPipe's, TFLite's, absl's, libpng's, FFmpeg's and libwayland's log lines stay off the terminal
+    (native_logs.py): stderr holds progress bars and the command's own lines only. The photo carries an
+    sRGB profile that libpng calls incorrect (its iCCP warning); port 9 refuses connections at once."""
+    photo = MEDIA / "astronaut.png"
+    if run == "video":
+        done, expected = street_command[1], []
+    else:
+        if not (STREET.is_file() and photo.is_file()):
+            pytest.skip(f"test media not found in {MEDIA} (see shared/data/README.md)")
+        argv, expected = {
+            "video-nobody": (["video", str(nobody), "-o", str(tmp_path)], [_nobody_line(nobody)]),
+            "image-iccp": (["image", str(photo), "-o", str(tmp_path)], []),
+            "webcam-file": (["webcam", "--camera", str(STREET), "--no-show", "--max-seconds", "2"], []),
+            "webcam-refused": (["webcam", "--camera", "rtsp://127.0.0.1:9/x", "--no-show"],
+                               ["realtime3d: error: rtsp://127.0.0.1:9/x: could not be opened as a camera, "
+                                "stream or video"]),
+        }[run]
+        started = time.monotonic()
+        done = run_cli(*argv)
+        assert time.monotonic() - started < 60                              # a refused stream fails at once
+        assert done.returncode == {"video-nobody": 3, "webcam-refused": 2}.get(run, 0), done.stderr[-2000:]
+    assert_quiet(done.stderr, *expected)
+    assert not [word for word in ("XNNPACK", "W0000", "libpng", " @ 0x") if word in done.stdout], done.stdout
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str]:
@@ -311,6 +352,84 @@ def test_image_command_on_real_photos(tmp_path):
     single = json.loads((tmp_path / "one" / "bus.json").read_text())
     assert single["version"] == 2                                              # the largest: the same person, lifted
     np.testing.assert_allclose(single["person"]["joints3d_mm"], doc["people"][0]["joints3d_mm"], atol=0.1)
+
+
+# ----------------------------------------------------------------------------- nobody to export
+
+
+def test_a_video_with_nobody_is_one_line_status_3_and_no_folder(nobody, capsys, tmp_path):
+    """Every --person mode: one line, exit status 3, nothing written, no folder left that the run made;
+    a folder that held the user's files stays, with them, and so does an empty one the user made."""
+    for person, why in (("all", "no person found"), ("largest", "no person found"), ("7", "person 7 not found")):
+        code, err = _cli(capsys, "video", str(nobody), "-o", str(tmp_path / "out"), "--person", person)
+        assert code == 3, err
+        assert_quiet(err, _nobody_line(nobody, why=why))                       # and the progress bar
+        assert not (tmp_path / "out").exists()
+    mine = tmp_path / "mine"
+    (mine / "nobody").mkdir(parents=True)
+    (mine / "notes.txt").write_text("the user's\n")
+    code, err = _cli(capsys, "video", str(nobody), "-o", str(mine), "--max-frames", "5")
+    assert code == 3, err
+    assert_quiet(err, _nobody_line(nobody, frames=5))
+    assert sorted(p.name for p in mine.iterdir()) == ["nobody", "notes.txt"] and not any((mine / "nobody").iterdir())
+
+
+def test_nobody_keeps_the_partial_results_of_an_interrupted_run(nobody, tmp_path, monkeypatch):
+    """Chunks of 10 frames: a run stopped after 14 frames saved 10; --resume finds nobody in the rest and
+    keeps those saved results (an earlier run's); a fresh run removes the ones it saved, and its folder."""
+    import realtime3d.offline as offline
+    monkeypatch.setattr(offline, "CHUNK_FRAMES", 10)
+    monkeypatch.setattr(offline, "LIFT_BATCH", 5)
+    pipeline = build_pipeline(VideoOptions())
+    out = tmp_path / "out" / "nobody"
+    stop = iter(range(100))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            offline.run_video(nobody, out, pipeline, progress=False, on_result=lambda frame, result: next(stop) < 14)
+        assert (out / PARTIAL_NAME).is_file()
+        with pytest.raises(NothingToExport, match="no person found in any of 30 frames"):
+            offline.run_video(nobody, out, pipeline, resume=True, progress=False)
+        assert [p.name for p in out.iterdir()] == [PARTIAL_NAME]
+        with pytest.raises(NothingToExport):
+            offline.run_video(nobody, tmp_path / "fresh" / "nobody", pipeline, progress=False)
+        assert not (tmp_path / "fresh").exists()
+    finally:
+        pipeline.detector.close()
+
+
+def test_a_collection_with_an_empty_video_does_the_others_and_names_it(street, nobody, capsys, tmp_path):
+    """Two workers: the street video is done, the clip with nobody is named in the summary; status 3."""
+    code = main(["video", str(nobody), str(street), "-o", str(tmp_path), "--max-frames", "5", "--workers", "2"])
+    out, err = capsys.readouterr()
+    assert code == 3, err
+    assert_quiet(err, _nobody_line(nobody, frames=5))
+    assert f"{street}: 5 frames (5 with a person" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["street_dance"]
+    assert (tmp_path / "street_dance" / "poses.npz").is_file()
+
+
+def test_webcam_recording_of_nobody_is_one_line_status_3_and_no_folder(nobody, capsys, tmp_path):
+    code, err = _cli(capsys, "webcam", "--camera", str(nobody), "--no-show", "--max-seconds", "3",
+                     "--record", str(tmp_path / "rec"))
+    assert code == 3 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"realtime3d: error: {nobody}: no person found in any of ") and "nothing to export" in err
+    assert not (tmp_path / "rec").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_shard_that_selects_no_video_says_so_and_exits_0(workers, nobody, capsys, tmp_path):
+    """The Slurm recipe with more array jobs than videos: shard 3/8 of 3 videos selects none."""
+    clips = [tmp_path / f"{name}.mp4" for name in "abc"]
+    for clip in clips:
+        shutil.copy(nobody, clip)
+    code = main(["video", *map(str, clips), "-o", str(tmp_path / "out"), "--shard", "3/8", "--workers", workers])
+    assert code == 0 and capsys.readouterr().out == "shard 3/8 selects none of the 3 videos; nothing to do\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_more_workers_than_videos(street, capsys, tmp_path):
+    code = main(["video", str(street), "-o", str(tmp_path), "--max-frames", "2", "--workers", "4"])
+    assert code == 0 and ": 2 frames (2 with a person" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- bad input

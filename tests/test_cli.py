@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -24,6 +25,14 @@ def test_models_lists_the_shipped_models():
     names = [line.split()[0] for line in proc.stdout.splitlines()]
     assert "drover" in names and "supervised" in names
     assert "(default)" in proc.stdout.splitlines()[names.index("drover")]
+    assert re.search(r"on 1 thread$", proc.stdout, flags=re.M), proc.stdout
+    assert " 1 threads" not in proc.stdout
+    assert "--detector-weights NAME|PATH" in proc.stdout and "NAME|PATH" in run_cli("video", "--help").stdout
+
+
+def test_video_help_names_the_files_a_run_writes():
+    text = " ".join(run_cli("video", "--help").stdout.split())
+    assert "poses_<id>.bvh per person" in text and "one poses.bvh with --person largest or ID" in text
 
 
 def test_eval_on_a_hand_made_file(hand_made_npz, tmp_path):
@@ -147,3 +156,49 @@ def test_json_output_is_not_left_half_written(hand_made_npz, tmp_path):
     assert_one_line_error(proc)
     assert not out.exists()
     assert not list(tmp_path.glob("**/.tmp-*"))
+
+
+def test_help_and_version_load_no_heavy_library():
+    """`realtime3d --help`, `--version` and every subcommand's parser are built from
+    realtime3d/defaults.py: torch, scipy, OpenCV and MediaPipe stay unloaded (their import is
+    what made --help take seconds; benchmarks/bench_startup.py times it)."""
+    import subprocess
+    import sys
+    code = ("import sys; from realtime3d.cli import build_parser; build_parser(); "
+            "print(' '.join(m for m in ('torch', 'scipy', 'cv2', 'mediapipe', 'open3d') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "", f"building the parser imported {loaded}"
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("realtime3d ")
+    for command in ("video", "webcam", "image", "train", "eval"):
+        proc = run_cli(command, "--help")
+        assert proc.returncode == 0 and "--verbose" in proc.stdout, proc.stderr
+
+
+def test_training_names_its_overrides_and_says_where_its_model_is(cmu_root, tmp_path):
+    """A run with --set overrides is named with them (the default run folder too), config.json
+    keeps them, and the last lines give best.pt's path and the commands that evaluate and use it;
+    the path they give loads."""
+    sets = ["--set", "train.max_steps=4", "--set", "train.val_every_steps=2", "--set", "train.test_every_s=0",
+            "--set", "params.width=16"]
+    proc = run_cli("train", "drover_cmu-h36m17_w32-g1d1_60steps", *sets, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    name = "drover_cmu-h36m17_w32-g1d1_60steps+train.max_steps=4+train.val_every_steps=2+train.test_every_s=0" \
+           "+params.width=16"
+    run = tmp_path / "runs" / name
+    config = json.loads((run / "config.json").read_text())
+    assert config["name"] == name and config["overrides"] == sets[1::2]
+    last = proc.stdout.strip().splitlines()[-4:]
+    best = f"runs/{name}/best.pt"
+    assert last[0].startswith("best val_cycle_2d ") and last[1] == f"best checkpoint: {best}", last
+    assert last[2].split() == ["evaluate:", "realtime3d", "eval", "--data", "cmu-test", "--model", best], last
+    assert last[3].split()[:6] == ["use:", "realtime3d", "video", "CLIP.mp4", "-o", "out"] and best in last[3], last
+    from realtime3d.lifting import Lifter
+    assert Lifter.from_pretrained(tmp_path / best).card["experiment"] == name
+
+
+def test_video_and_webcam_help_end_with_the_exit_statuses():
+    from realtime3d.cli import EXIT_NOTHING_TO_EXPORT
+    for command in ("video", "webcam"):
+        text = " ".join(run_cli(command, "--help").stdout.split())
+        assert "exit status: 0" in text and f"{EXIT_NOTHING_TO_EXPORT} " in text and "nothing to export" in text

@@ -158,8 +158,9 @@ def test_the_native_log_filter_drops_routine_lines_only():
              b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
              b"W0000 00:00:1796128151.407747    4601 inference_feedback_manager.cc:114] Feedback manager requires",
              b"W0000 00:00:1796128151.458762    4601 landmark_projection_calculator.cc:186] Using NORM_RECT",
-             b"I0000 00:00:1796128151.458762    4601 gl_context.cc:357] GL version: 3.2"]
+             b"I0000 00:00:1796128151.458762    4601 gl_context.cc:357] GL version: 3.2",
+             b"libpng warning: iCCP: known incorrect sRGB profile"]
     kept = [b"E0000 00:00:1796128151.458762    4601 calculator_graph.cc:887] INTERNAL: graph failed",
             b"realtime3d: error: no such file: x.mp4", b"Traceback (most recent call last):",
-            b"street_dance.avi:  50%|#####     | 100/205"]
+            b"street_dance.avi:  50%|#####     | 100/205", b"libpng error: IDAT: CRC error"]
     assert all(is_noise(line) for line in noise) and not any(is_noise(line) for line in kept)

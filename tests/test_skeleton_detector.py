@@ -1,11 +1,12 @@
 """Tests for realtime3d.detect.skeleton_net: loading, the person crop, the Phi/Omega agreement,
 the Detection it returns, and `realtime3d video|image --detector skeleton` end to end.
 
-The weights: realtime3d/weights/detectors/skeleton-net.pt once it ships (picked up here
-automatically); until then a SkeletonNet() with a fixed torch seed, untrained, saved by
-trainers.checkpoint.save_model with a card {"lifter": "cycle", "crop_margin": 1.25}, exactly as
-the trainer saves one. Nothing here needs the weights to be good: the tests check geometry,
-bookkeeping and files, and the agreement on images made for the purpose.
+The weights: the shipped realtime3d/weights/detectors/skeleton-net.pt (else a SkeletonNet()
+with a fixed torch seed, untrained), saved again by trainers.checkpoint.save_model exactly as the
+trainer saves one, with a card whose person_confidence is 0, so that every frame has a person.
+Nothing here needs the weights to be good: the tests check geometry, bookkeeping and files, and
+the agreement on images made for the purpose. The shipped net as it is (its confidence below
+PERSON_CONFIDENCE: no person anywhere) is tested by the "nobody" tests at the end.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from realtime3d.collection import VideoOptions, build_pipeline
 from realtime3d.crops import cut, square_box, to_crop
 from realtime3d.data.sample import sample_keypoints_px
 from realtime3d.detect import Detection, SkeletonNetDetector, load_skeleton_net
-from realtime3d.detect.skeleton_net import (DETECTORS_DIR, MIN_CROP_SIDE, bone_agreement,
-                                            crop_to_frame, full_frame_box, joint_visibility, render_kappa)
+from realtime3d.detect.skeleton_net import (DETECTORS_DIR, EXPERIMENTAL, MIN_CROP_SIDE, PERSON_CONFIDENCE,
+                                            bone_agreement, crop_to_frame, full_frame_box, joint_visibility,
+                                            render_kappa)
 from realtime3d.io.poses import read_poses
 from realtime3d.models.image import CROP_SIZE, NUM_BONES, SKELETON_SIZE, SkeletonNet
 from realtime3d.pipeline import draw_result, no_person, one_person
@@ -41,13 +43,17 @@ J = H36M17.num_joints
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Path:
-    """The shipped skeleton net when there is one, else a seeded untrained one saved as the trainer saves."""
+    """The shipped skeleton net (else a seeded untrained one), saved as the trainer saves, with a card
+    whose person_confidence is 0: every frame has a person, whatever the net's confidence."""
+    path = tmp_path_factory.mktemp("weights") / "skeleton-net-every-frame.pt"
     if SHIPPED.is_file():
-        return SHIPPED
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "skeleton-net-untrained.pt"
-    save_model(path, SkeletonNet(), {"lifter": "cycle", "crop_margin": 1.25,
-                                     "description": "untrained, seed 0: tests only"})
+        net, card = load_skeleton_net(SHIPPED)
+        card = {k: v for k, v in card.items() if k != "architecture"}
+    else:
+        torch.manual_seed(0)
+        net, card = SkeletonNet(), {"lifter": "cycle", "crop_margin": 1.25,
+                                    "description": "untrained, seed 0: tests only"}
+    save_model(path, net, {**card, "person_confidence": 0.0})
     return path
 
 
@@ -195,7 +201,7 @@ def test_full_frame_on_the_first_frame_and_after_reset_then_the_crop_follows(fra
 def test_a_lost_person_falls_back_to_the_full_frame(frames):
     h, w = frames[0].shape[:2]
     # the confidence below lost_confidence: Phi draws nothing that Omega's 2D explains
-    det = SkeletonNetDetector(_Blank(_crop_pose()), {})
+    det = SkeletonNetDetector(_Blank(_crop_pose()), {}, person_confidence=0.0)
     found = det.detect(frames[0])
     assert found.confidence < det.lost_confidence and det.next_box is None
     assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}, lost_confidence=0.0).detect(frames[0]) is not None
@@ -349,3 +355,53 @@ def test_bad_detector_weights_are_one_line_errors(street, capsys, tmp_path):
         code = main(argv)
         one_line_error(code, capsys.readouterr().err, *words)
     assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- nobody
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Path:
+    if not SHIPPED.is_file():
+        pytest.skip(f"no skeleton net is shipped at {SHIPPED}")
+    return SHIPPED
+
+
+def test_by_default_a_frame_below_the_person_confidence_has_no_person(frames):
+    """detect() answers None below PERSON_CONFIDENCE unless the card or the caller says otherwise."""
+    net = _Blank(_crop_pose())                                                   # confidence about 0
+    assert SkeletonNetDetector(net, {}).person_confidence == PERSON_CONFIDENCE > 0
+    assert SkeletonNetDetector(net, {}).detect(frames[0]) is None
+    assert SkeletonNetDetector(net, {"person_confidence": 0.0}).detect(frames[0]) is not None
+    assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}).detect(frames[0]).confidence > PERSON_CONFIDENCE
+
+
+def test_the_shipped_net_warns_and_finds_nobody(shipped, street, tmp_path):
+    """--detector skeleton with the shipped net: one warning line at the start; its confidence stays
+    below the threshold, so the video has no person: one error line, status 3, no folder left."""
+    done = run_cli("video", str(street), "-o", str(tmp_path / "out"), "--detector", "skeleton",
+                   "--max-frames", "10")
+    assert done.returncode == 3, done.stderr[-2000:]
+    ours = [line.split("\r")[-1] for line in done.stderr.splitlines() if "realtime3d:" in line]
+    assert ours == [f"realtime3d: warning: {EXPERIMENTAL}",
+                    f"realtime3d: error: {street}: no person found in any of 10 frames (the skeleton net's "
+                    f"confidence stayed below {PERSON_CONFIDENCE:g}); nothing to export"], done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["image", "webcam"])
+def test_image_and_webcam_warn_that_the_skeleton_net_is_experimental(command, shipped, street, capsys, tmp_path):
+    argv = {"image": ["image", str(MEDIA / "bus.jpg"), "-o", str(tmp_path)],
+            "webcam": ["webcam", "--camera", str(street), "--no-show", "--max-seconds", "1"]}[command]
+    if not (MEDIA / "bus.jpg").is_file():
+        pytest.skip(f"test photos not found in {MEDIA}")
+    assert main([*argv, "--detector", "skeleton"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [f"realtime3d: warning: {EXPERIMENTAL}"]
+    assert "no person" in captured.out if command == "image" else "a person in 0" in captured.out
+
+
+def test_help_says_the_skeleton_net_is_experimental():
+    for command in ("video", "image", "webcam"):
+        text = " ".join(run_cli(command, "--help").stdout.split())
+        assert "EXPERIMENTAL and not accurate yet" in text, text

@@ -30,7 +30,10 @@ explain (or missed what it does): the kernels' inference use.
 What the lifter gets: every joint, by default. Visibility here is an agreement, not
 MediaPipe's probability that a landmark is seen, and it is not yet calibrated on trained
 weights, so `visibility_threshold` (a joint below it goes to the lifter as missing) is 0 unless
-the model card sets one; likewise `person_confidence` (a frame below it has no person) is 0.
+the model card sets one. A frame whose confidence is below `person_confidence`
+(PERSON_CONFIDENCE unless the card or the caller says otherwise) has no person.
+
+The path is experimental and not accurate yet: EXPERIMENTAL is the command's warning.
 """
 from __future__ import annotations
 
@@ -54,6 +57,11 @@ DETECTORS_DIR = Path(__file__).resolve().parents[1] / "weights" / "detectors"
 DEFAULT_WEIGHTS = "skeleton-net"
 #: Below this frame confidence the person is lost: the next frame's crop is the full frame.
 LOST_CONFIDENCE = 0.3
+#: Below this frame confidence the frame has no person (detect() answers None).
+PERSON_CONFIDENCE = 0.1
+#: The one-line warning of every run with --detector skeleton, until the image path is accurate.
+EXPERIMENTAL = (f"--detector skeleton is experimental and not accurate yet; a frame whose confidence is below "
+                f"{PERSON_CONFIDENCE:g} counts as no person")
 #: A crop that follows the pose is at least this many frame pixels wide.
 MIN_CROP_SIDE = 32.0
 #: More than this share of the joints outside the frame: the person is lost.
@@ -182,7 +190,7 @@ class SkeletonNetDetector:
 
     weights: a shipped name, a .pt path, or a SkeletonNet already built (then card is its model
     card, {} by default). lost_confidence, person_confidence: as in the module docstring; None
-    takes the card's value, else LOST_CONFIDENCE and 0. One frame per call, batch 1, under
+    takes the card's value, else LOST_CONFIDENCE and PERSON_CONFIDENCE. One frame per call, batch 1, under
     torch.inference_mode; the torch thread count is the caller's (PosePipeline sets 1).
     """
 
@@ -205,7 +213,7 @@ class SkeletonNetDetector:
         self.visibility_threshold = float(card.get("visibility_threshold", 0.0))
         self.lost_confidence = float(card.get("lost_confidence", LOST_CONFIDENCE)
                                      if lost_confidence is None else lost_confidence)
-        self.person_confidence = float(card.get("person_confidence", 0.0)
+        self.person_confidence = float(card.get("person_confidence", PERSON_CONFIDENCE)
                                        if person_confidence is None else person_confidence)
         for key in ("lost_confidence", "person_confidence"):
             if not 0.0 <= getattr(self, key) <= 1.0:

@@ -7,7 +7,9 @@ Video is H.264 (libx264, in PyAV's wheel) in yuv420p, the one pixel format every
 browser decodes, with the moov atom at the front (`+faststart`) so a page can start
 playing before the whole file has loaded. OpenCV converts each BGR frame to yuv420p
 (BT.601, limited range, tagged so in the stream): less than half the CPU time of PyAV's
-own bgr24 import and conversion (benchmarks/bench_overlay_codec.py). Frame i is shown
+own bgr24 import and conversion (benchmarks/bench_overlay_codec.py). The stream carries
+no rotation tag (display matrix), whatever the source's: frames are stored as they are
+to be shown, upright (capture.open_video turns a tagged source). Frame i is shown
 at i / fps, so frames that the source failed to decode leave a gap instead of shifting
 the picture against the sound. The first audio stream of `audio_from` is carried over: packet for packet when
 MP4 holds its codec (AAC, MP3, Opus, ...), else re-encoded to AAC; it is cut to the
