@@ -291,7 +291,8 @@ def test_bus_gives_several_plausible_people(media, static_detector):
     assert gaps.min() > 100                                                       # each person once
     rng = np.random.default_rng(0)                                                # the tests have teeth
     assert sum(_plausible(rng.uniform([0, 0], size, (17, 2)), size) for _ in range(200)) == 0
-    with MultiPoseDetector(static_image_mode=True, tiles=1, bodies=False) as mediapipe_alone:   # MediaPipe's pass
+    with MultiPoseDetector(static_image_mode=True, search_tiles=(1,), weak_score=0.5, faces=False,
+                           bodies=False) as mediapipe_alone:                       # MediaPipe's pass
         assert len(mediapipe_alone.detect_all(image)) == 1
     with MultiPoseDetector(static_image_mode=True) as again:                     # the mirror image
         mirrored = again.detect_all(np.ascontiguousarray(image[:, ::-1]))
@@ -353,12 +354,13 @@ def test_reset_runs_the_person_detector_again(street_frames):
 
 
 def test_body_proposals_find_people_the_face_detector_misses(street_frames):
-    """The street video's first frame: the face-keyed detector (with its tiles) finds 1 person (the
-    dancer, arms up under a sign), HOG's full-body proposals, confirmed by the landmark model, 2
-    more walkers, both plausible standing people."""
+    """The street video's first frame: the face-keyed detector (with its 2 tiles, no weak
+    detections, no faces) finds 1 person (the dancer, arms up under a sign), HOG's full-body
+    proposals, confirmed by the landmark model, 2 more walkers, both plausible standing people."""
     frame = street_frames[0]
     size = frame.shape[1], frame.shape[0]
-    with MultiPoseDetector(static_image_mode=True, bodies=False) as faces, \
+    with MultiPoseDetector(static_image_mode=True, bodies=False, search_tiles=(2,), weak_score=0.5,
+                           faces=False) as faces, \
             MultiPoseDetector(static_image_mode=True) as both:
         alone, more = faces.detect_all(frame), both.detect_all(frame)
     assert len(more) >= len(alone) + 2, (len(alone), len(more))

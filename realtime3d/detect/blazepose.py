@@ -57,7 +57,11 @@ Beyond MediaPipe (which keeps the best detection only): every detection is a per
 for small people (TILES), tracking of many people (MultiPoseDetector), and full-body
 proposals (BodyProposals: OpenCV's HOG people detector, also on the frame mirrored across its
 side edges) for the people BlazePose's detector, which keys on the face, does not find:
-walkers seen from behind or side-on, and people cut by the frame's edge.
+walkers seen from behind or side-on, and people cut by the frame's edge. The thorough search
+(static image mode; video mode while nobody is followed) adds a second tiling (SEARCH_TILES),
+the detector's weak detections (WEAK_SCORE) and the faces of MediaPipe's full-range face
+detector (FaceDetector, same wheel), each confirmed by two landmark passes (_confirmed); dark
+frames are stretched first (levels_lut). benchmarks/bench_recall.py measures each route.
 """
 from __future__ import annotations
 
@@ -82,8 +86,7 @@ _ANCHOR_STRIDES = (8, 16, 32, 32, 32)     # SsdAnchorsCalculator strides (num_la
 _ANCHOR_OFFSET = 0.5                      # anchor_offset_x / anchor_offset_y
 _ANCHORS_PER_LAYER = 2                    # aspect_ratios [1.0] + interpolated_scale_aspect_ratio
 #                                           (proto default 1.0): two anchors per cell and layer
-_NUM_COORDS = 12                          # num_coords: box (4) + 4 keypoints x 2
-_NUM_KEYPOINTS = 4
+_NUM_KEYPOINTS = 4                        # num_keypoints (num_coords 12: box 4 + 4 keypoints x 2)
 _BOX_SCALE = 224.0                        # x_scale = y_scale = w_scale = h_scale
 _SCORE_CLIP = 100.0                       # score_clipping_thresh (then sigmoid_score)
 NMS_IOU = 0.3                             # NonMaxSuppressionCalculator min_suppression_threshold
@@ -121,6 +124,10 @@ MATCH_IOU = NMS_IOU
 #: Two people are one when their 33 landmarks lie, on median, within SAME_PERSON_DISTANCE of
 #: the larger box's diagonal of each other: two ROIs that converged on one person.
 SAME_PERSON_DISTANCE = 0.1
+#: ... or when their face landmarks (0-10) lie, on median, within SAME_FACE_DISTANCE of the
+#: larger head's size of each other (_same_person).
+SAME_FACE_DISTANCE = 0.5
+_FACE = slice(0, 11)                      # MediaPipe's face landmarks: nose, eyes, ears, mouth
 #: Tiles, for people too small in the detector's 224x224 view of the whole frame: `tiles`
 #: square tiles along the frame's long side (as many along the short side as needed to
 #: cover it), neighbours overlapping by at least TILE_OVERLAP of their side, so that a person
@@ -171,6 +178,56 @@ EDGE_HEIGHT = 320
 EDGE_STRIP = 0.3
 EDGE_ROI_SCALE = 0.75
 
+# The thorough search (static image mode; video mode while nobody is followed), for the people
+# that the person detector at min_detection_confidence misses: upper bodies facing the camera,
+# small people, people behind others, gray and dark frames (benchmarks/bench_recall.py,
+# results/recall.json, measures each route).
+#: Tilings of the thorough search: the whole frame, then the tiles of each count in turn (tile_rois;
+#: video mode's other detector runs keep `tiles`, one tile in turn). One tiling cuts some people
+#: that another holds whole; a person found by an earlier pass keeps that pass's detection
+#: (PersonDetector.detect_regions), so a later tiling only adds people.
+SEARCH_TILES = (2, 3)
+#: Weak detections: the person detector's people scoring WEAK_SCORE up to min_detection_confidence,
+#: each confirmed (below) before it counts.
+WEAK_SCORE = 0.3
+# modules/face_detection/face_detection_full_range.pbtxt and face_detection.pbtxt: faces as
+# proposals for the people whose body the person detector does not see (an upper body facing
+# the camera, the rest out of the frame)
+FACE_SIZE = 192                           # tensor_width / tensor_height
+FACE_STRIDES = (4,)                       # num_layers 1, strides [4], interpolated_scale_aspect_ratio
+#                                           0: 48x48 cells of one anchor each, num_boxes 2304
+FACE_MIN_SCORE = 0.6                      # min_score_thresh
+#: A face's person, for the landmark model's first ROI (face_roi): the hip centre lies
+#: FACE_HIP_OFFSET face sides below the face's centre and a standing person is about 7.5 face
+#: sides tall (medians of 51 faces with the person found around them, on the 20 COCO photos,
+#: bus.jpg, astronaut.png and every 20th frame of street_dance.avi: hips 3.28, quartiles
+#: 2.8-3.8; height 7.5, quartiles 6.6-8.6); the ROI is as wide as MediaPipe's for such a
+#: person (x1.25 around the hip centre to above the head: 2 x 4.2 x 1.25 face sides).
+FACE_HIP_OFFSET = 3.3
+FACE_ROI_SIDE = 10.5
+#: Confirmation of the thorough search's weak proposals (a weak detection, a face, a person cut
+#: by the frame's edge whose first pass is not above min_detection_confidence): the landmark
+#: model on the proposal's ROI, then on the ROI from those landmarks (roi_from_landmarks). The
+#: person is kept when the second pose score is above min_detection_confidence and at most
+#: SCORE_DROP below the first (centred on their own landmarks, a person's crop fits them at
+#: least as well: near 1 the two scores differ by a few thousandths), the two passes
+#: found one person (_same_person: a crop of a person converges on them, a crop of a tree or a
+#: wall does not settle), the shoulders' midpoint lies inside the frame, a face's person has
+#: their face landmarks' centre in that face's box, and the person is upright: body axis
+#: (landmark 33 -> 34) within UPRIGHT_DEGREES of straight up. The landmark model finds a
+#: person in the crop's own orientation, so a weak detection's crop turned sideways or upside
+#: down gives a person turned alike on a standing one (seen on street_dance.avi's first frame
+#: and zidane.jpg); people lying down are left to the person detector's own detections.
+UPRIGHT_DEGREES = 60.0
+SCORE_DROP = 0.1
+#: levels_lut(): dark frames stretched before the models see them: a frame whose luminance
+#: spans less than 255 / LEVELS_MIN_GAIN between its 0.5 and 99.5 percentiles; photos and
+#: video frames exposed as usual reach 255 and are left as they are. In video mode the stretch
+#: is measured on the frames where the person detector may run and kept for those between.
+LEVELS_PERCENTILE = 0.5
+LEVELS_MIN_GAIN = 1.5
+LEVELS_WIDTH = 160
+
 
 def _module_path(*parts: str) -> str:
     """A file of the installed mediapipe package, found without importing it."""
@@ -182,6 +239,7 @@ def _module_path(*parts: str) -> str:
 
 DETECTOR_MODEL = _module_path("modules", "pose_detection", "pose_detection.tflite")
 LANDMARK_MODEL = _module_path("modules", "pose_landmark", "pose_landmark_full.tflite")
+FACE_MODEL = _module_path("modules", "face_detection", "face_detection_full_range_sparse.tflite")
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -263,54 +321,62 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- person detector
 
 
-def ssd_anchors() -> np.ndarray:
-    """SsdAnchorsCalculator with pose_detection_cpu.pbtxt's options -> [2254, 2] anchor centres
-    (x, y) in 0..1 of the 224x224 input. fixed_anchor_size: every anchor's w = h = 1. Layers of
-    equal stride (the three of 32) share one grid: their anchors come cell by cell, together."""
+def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = _ANCHOR_STRIDES,
+                per_layer: int = _ANCHORS_PER_LAYER) -> np.ndarray:
+    """SsdAnchorsCalculator -> anchor centres [A, 2] (x, y) in 0..1 of the size x size input;
+    by default pose_detection_cpu.pbtxt's options (A = 2254). fixed_anchor_size: every anchor's
+    w = h = 1. Layers of equal stride (the three of 32) share one grid: their anchors come cell by
+    cell, together. per_layer: anchors per cell and layer."""
     centres = []
     layer = 0
-    while layer < len(_ANCHOR_STRIDES):
-        stride = _ANCHOR_STRIDES[layer]
-        same = sum(1 for s in _ANCHOR_STRIDES[layer:] if s == stride)  # consecutive, as the calculator
-        cells = math.ceil(DETECTOR_SIZE / stride)
+    while layer < len(strides):
+        stride = strides[layer]
+        same = sum(1 for s in strides[layer:] if s == stride)            # consecutive, as the calculator
+        cells = math.ceil(size / stride)
         grid = (np.arange(cells) + _ANCHOR_OFFSET) / cells
         y, x = np.meshgrid(grid, grid, indexing="ij")
         xy = np.stack([x.ravel(), y.ravel()], axis=1)                     # [cells^2, 2]
-        centres.append(np.repeat(xy, same * _ANCHORS_PER_LAYER, axis=0))
+        centres.append(np.repeat(xy, same * per_layer, axis=0))
         layer += same
     return np.concatenate(centres).astype(np.float32)
 
 
-def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
-                      min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """TensorsToDetectionsCalculator: raw_boxes [2254, 12], raw_scores [2254] (logits),
-    anchors [2254, 2] -> (scores [K], boxes [K, 4] x0 y0 x1 y1, keypoints [K, 4, 2]), in 0..1 of
-    the detector's input, for the K anchors with score >= min_score and a box of non-negative size."""
-    if raw_boxes.shape != (len(anchors), _NUM_COORDS) or raw_scores.shape != (len(anchors),):
-        raise ValueError(f"raw detector outputs must be [{len(anchors)}, {_NUM_COORDS}] and "
+def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, min_score: float,
+                      box_scale: float = _BOX_SCALE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TensorsToDetectionsCalculator: raw_boxes [A, 4 + 2 P], raw_scores [A] (logits), anchors
+    [A, 2] -> (scores [K], boxes [K, 4] x0 y0 x1 y1, keypoints [K, P, 2]), in 0..1 of the
+    detector's input, for the K anchors with score >= min_score and a box of non-negative size.
+    The person detector: A = 2254, P = 4, box_scale 224; the face detector: 2304, 6, 192."""
+    if raw_boxes.ndim != 2 or raw_boxes.shape[0] != len(anchors) or raw_boxes.shape[1] < 4 \
+            or raw_boxes.shape[1] % 2 or raw_scores.shape != (len(anchors),):
+        raise ValueError(f"raw detector outputs must be [{len(anchors)}, 4 + 2 P] and "
                          f"[{len(anchors)}], got {list(raw_boxes.shape)} and {list(raw_scores.shape)}")
     scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -_SCORE_CLIP, _SCORE_CLIP)))
     keep = scores >= min_score
     raw, anchor = raw_boxes[keep].astype(np.float64), anchors[keep].astype(np.float64)
-    centre = raw[:, 0:2] / _BOX_SCALE + anchor                          # reverse_output_order: XYWH
-    size = raw[:, 2:4] / _BOX_SCALE                                     # anchor w = h = 1
+    centre = raw[:, 0:2] / box_scale + anchor                           # reverse_output_order: XYWH
+    size = raw[:, 2:4] / box_scale                                      # anchor w = h = 1
     boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
-    keypoints = raw[:, 4:].reshape(-1, _NUM_KEYPOINTS, 2) / _BOX_SCALE + anchor[:, None]
+    keypoints = raw[:, 4:].reshape(len(raw), (raw.shape[1] - 4) // 2, 2) / box_scale + anchor[:, None]
     ok = np.all(size >= 0, axis=1)
     return scores[keep][ok], boxes[ok], keypoints[ok]
 
 
-def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
-                 iou_threshold: float = NMS_IOU) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, iou_threshold: float = NMS_IOU,
+                 groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """NonMaxSuppressionCalculator, algorithm WEIGHTED: scores [K], boxes [K, 4], keypoints
     [K, P, 2] -> the same for the merged detections, by decreasing score. The best remaining
     detection and every one overlapping it by IoU > iou_threshold become one: box and keypoints
-    averaged with the scores as weights, the best one's score kept."""
+    averaged with the scores as weights, the best one's score kept. groups [K] (optional): a
+    detection never merges with another of its group (the detector's passes: one pass's NMS has
+    already told its people apart)."""
     order = np.argsort(-scores, kind="stable")
     out_scores, out_boxes, out_keypoints = [], [], []
     while order.size:
         best = order[0]
         similar = box_iou(boxes[order], boxes[best][None])[:, 0] > iou_threshold
+        if groups is not None:
+            similar &= groups[order] != groups[best]
         similar[0] = True
         members = order[similar]
         weights = scores[members][:, None]
@@ -379,14 +445,15 @@ def core_boxes(keypoints: np.ndarray) -> np.ndarray:
     return np.concatenate([keypoints[:, 0] - half, keypoints[:, 0] + half], axis=1)
 
 
-def _merged_passes(scores: np.ndarray, boxes: np.ndarray,
-                   keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Several passes' detections (scores [K], boxes [K, 4], keypoints [K, 4, 2], frame px) ->
-    one per person: weighted NMS on their core boxes, boxes and keypoints averaged alike."""
+def _merged_passes(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
+                   passes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Several passes' detections (scores [K], boxes [K, 4], keypoints [K, 4, 2], frame px, the
+    pass of each [K]) -> one per person: weighted NMS on their core boxes, boxes and keypoints
+    averaged alike; two people of one pass (one behind the other) are never merged."""
     if len(scores) < 2:
         return scores, boxes, keypoints
     both = np.concatenate([keypoints, boxes.reshape(-1, 2, 2)], axis=1)          # [K, 6, 2]
-    scores, _, both = weighted_nms(scores, core_boxes(keypoints), both, MATCH_IOU)
+    scores, _, both = weighted_nms(scores, core_boxes(keypoints), both, MATCH_IOU, passes)
     return scores, both[:, _NUM_KEYPOINTS:].reshape(-1, 4), both[:, :_NUM_KEYPOINTS]
 
 
@@ -403,14 +470,19 @@ class PersonDetector:
 
     min_score: TensorsToDetectionsCalculator's min_score_thresh (mp.solutions.pose's
     min_detection_confidence). tiles: 1, the whole frame only, MediaPipe's pass; n >= 2: the
-    whole frame and n square tiles along its long side (tile_rois), for small people."""
+    whole frame and n square tiles along its long side (tile_rois), for small people.
+    weak_score (None: min_score): detections scoring weak_score..min_score are given too, after
+    the others (their score tells them apart), for the caller to confirm; they never change the
+    others, which are MediaPipe's."""
 
-    def __init__(self, min_score: float = 0.5, threads: int = 1, tiles: int = 1):
-        if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be in 0..1, got {min_score}")
+    def __init__(self, min_score: float = 0.5, threads: int = 1, tiles: int = 1, weak_score: float | None = None):
+        weak_score = min_score if weak_score is None else weak_score
+        if not 0.0 <= min_score <= 1.0 or not 0.0 <= weak_score <= min_score:
+            raise ValueError(f"min_score and weak_score must satisfy 0 <= weak_score <= min_score <= 1, "
+                             f"got {min_score} and {weak_score}")
         if int(tiles) < 1:
             raise ValueError(f"tiles must be >= 1, got {tiles}")
-        self.min_score, self.tiles = float(min_score), int(tiles)
+        self.min_score, self.weak_score, self.tiles = float(min_score), float(weak_score), int(tiles)
         self._interpreter = _interpreter(DETECTOR_MODEL, threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = _outputs_by_name(self._interpreter)
@@ -420,22 +492,34 @@ class PersonDetector:
     def __call__(self, frame_rgb: np.ndarray) -> list[PersonBox]:
         frame = _checked(frame_rgb, "RGB")
         height, width = frame.shape[:2]
-        return self.detect_regions(frame, [whole_frame(width, height), *tile_rois(width, height, self.tiles)])
+        return self.detect_regions(frame, [[whole_frame(width, height)], tile_rois(width, height, self.tiles)])
 
-    def detect_regions(self, frame_rgb: np.ndarray, rois: list[Roi]) -> list[PersonBox]:
-        """One detector pass per ROI, each letterboxed as the whole frame is. The first pass's
-        people come first, as that pass gives them (for the whole frame: MediaPipe's output);
-        then the other passes' people that are none of them, by decreasing score: merged among
-        themselves by weighted NMS on core boxes, and dropped when their core box overlaps one
-        of the first pass's by IoU > MATCH_IOU (core_boxes: the passes' own boxes scale with
-        the pass, not with the person)."""
+    def detect_regions(self, frame_rgb: np.ndarray, tilings: list[list[Roi]], weak: bool = True) -> list[PersonBox]:
+        """One detector pass per ROI, each letterboxed as the whole frame is; tilings: the ROIs
+        grouped by tiling, in priority order, the first one's first ROI the whole frame (or the
+        ROI whose people come first). The first pass's people come first, as that pass gives
+        them (for the whole frame: MediaPipe's output); then each tiling's people that are none
+        of those before, by decreasing score: merged among themselves by weighted NMS on core
+        boxes, and dropped when their core box overlaps one before by IoU > MATCH_IOU
+        (core_boxes: the passes' own boxes scale with the pass, not with the person), so that
+        a person found by an earlier tiling keeps that tiling's keypoints; then the weak
+        detections of every pass (weak_score; none when `weak` is False), merged alike, that
+        overlap none of those."""
         frame = _checked(frame_rgb, "RGB")
+        rois = [roi for tiling in tilings for roi in tiling]
         if not rois:
-            raise ValueError("rois must hold at least one Roi")
-        scores, boxes, keypoints = self._detect_in(frame, rois[0])
-        if len(rois) > 1:
-            more = [self._detect_in(frame, roi) for roi in rois[1:]]
-            extra_scores, extra_boxes, extra_keypoints = _merged_passes(*(np.concatenate(p) for p in zip(*more)))
+            raise ValueError("tilings must hold at least one Roi")
+        passes = [self._detect_in(frame, roi, self.weak_score if weak else self.min_score)
+                  for roi in rois]                                              # [(strong, weak)]
+        tiling_of = np.concatenate([np.full(len(t), i) for i, t in enumerate(tilings)]).astype(int)
+        scores, boxes, keypoints = passes[0][0]
+        groups = [[p[0] for p, t in zip(passes[1:], tiling_of[1:]) if t == i] for i in range(len(tilings))]
+        for found in (*groups, [p[1] for p in passes]):
+            if not found:
+                continue
+            passes_of = np.concatenate([np.full(len(f[0]), i) for i, f in enumerate(found)])
+            extra_scores, extra_boxes, extra_keypoints = _merged_passes(*(np.concatenate(p) for p in zip(*found)),
+                                                                        passes_of)
             overlap = box_iou(core_boxes(extra_keypoints), core_boxes(keypoints)).max(axis=1, initial=0.0)
             new = overlap <= MATCH_IOU
             scores = np.concatenate([scores, extra_scores[new]])
@@ -444,9 +528,11 @@ class PersonDetector:
         return [PersonBox(float(s), tuple(float(v) for v in b), k.astype(np.float32))
                 for s, b, k in zip(scores, boxes, keypoints)]
 
-    def _detect_in(self, frame: np.ndarray, roi: Roi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One detector pass over the ROI, letterboxed -> (scores [K], boxes [K, 4] px,
-        keypoints [K, 4, 2] px), merged by weighted NMS in the pass (pose_detection_cpu.pbtxt)."""
+    def _detect_in(self, frame: np.ndarray, roi: Roi, floor: float) -> tuple[tuple, tuple]:
+        """One detector pass over the ROI, letterboxed -> the detections scoring min_score or
+        more, merged by weighted NMS in the pass (pose_detection_cpu.pbtxt), and the weak ones
+        (floor..min_score), merged among themselves, that overlap none of those (IoU >
+        NMS_IOU): each (scores [K], boxes [K, 4] px, keypoints [K, 4, 2] px)."""
         square = _letterboxed(roi)
         pixels = crop(frame, square, DETECTOR_SIZE, cv2.BORDER_CONSTANT)
         tensor = np.ascontiguousarray(pixels, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
@@ -454,11 +540,16 @@ class PersonDetector:
         self._interpreter.invoke()
         raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]           # [2254, 12]
         raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0]   # [2254]
-        scores, boxes, keypoints = weighted_nms(*decode_detections(raw_boxes, raw_scores, self._anchors,
-                                                                   self.min_score))
+        scores, boxes, keypoints = decode_detections(raw_boxes, raw_scores, self._anchors, floor)
+        above = scores >= self.min_score
+        strong = weighted_nms(scores[above], boxes[above], keypoints[above])
+        weak = weighted_nms(scores[~above], boxes[~above], keypoints[~above])
+        if len(weak[0]) and len(strong[0]):
+            apart = box_iou(weak[1], strong[1]).max(axis=1) <= NMS_IOU
+            weak = tuple(w[apart] for w in weak)
         to_frame = crop_to_frame(square, 1.0)
-        corners = apply_affine(to_frame, boxes.reshape(-1, 2, 2)).reshape(-1, 4)   # rotation 0: a box
-        return scores, corners, apply_affine(to_frame, keypoints)
+        return tuple((s, apply_affine(to_frame, b.reshape(-1, 2, 2)).reshape(-1, 4),   # rotation 0: a box
+                      apply_affine(to_frame, k)) for s, b, k in (strong, weak))
 
 
 class BodyProposals:
@@ -520,6 +611,72 @@ def _upright_rois(boxes: np.ndarray, scale: float) -> list[Roi]:
     """Upright square ROIs of `scale` times each box's height [K, 4], around its centre."""
     return [Roi(float(0.5 * (b[0] + b[2])), float(0.5 * (b[1] + b[3])), scale * float(b[3] - b[1]),
                 scale * float(b[3] - b[1]), 0.0) for b in boxes]
+
+
+class FaceDetector:
+    """MediaPipe's full-range face detector (face_detection_full_range_sparse.tflite, BlazeFace
+    for faces up to about 5 m) on ROIs of a frame, as face_detection.pbtxt runs it: each ROI
+    letterboxed into 192x192 (zero border, values in [-1, 1]), 2304 SSD anchors (FACE_STRIDES),
+    FACE_MIN_SCORE, weighted NMS (IoU > NMS_IOU, the graph's min_suppression_threshold 0.3).
+
+    detector(frame_rgb, rois) -> (scores [K], face boxes [K, 4] (x0, y0, x1, y1) frame px), by
+    decreasing score; the passes' faces merged by the same weighted NMS (a face box follows the
+    face's size, so plain IoU matches one face seen in two passes)."""
+
+    def __init__(self, min_score: float = FACE_MIN_SCORE, threads: int = 1):
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be in 0..1, got {min_score}")
+        self.min_score = float(min_score)
+        self._interpreter = _interpreter(FACE_MODEL, threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        outputs = _outputs_by_name(self._interpreter)
+        self._boxes_out, self._scores_out = outputs["Identity"], outputs["Identity_1"]
+        self._anchors = ssd_anchors(FACE_SIZE, FACE_STRIDES, 1)              # [2304, 2]
+
+    def __call__(self, frame_rgb: np.ndarray, rois: list[Roi]) -> tuple[np.ndarray, np.ndarray]:
+        frame = _checked(frame_rgb, "RGB")
+        scores, boxes = [np.zeros(0)], [np.zeros((0, 4))]
+        for roi in rois:
+            square = _letterboxed(roi)
+            pixels = crop(frame, square, FACE_SIZE, cv2.BORDER_CONSTANT)
+            tensor = np.ascontiguousarray(pixels, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+            self._interpreter.set_tensor(self._input, tensor[None])
+            self._interpreter.invoke()
+            raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]         # [2304, 16]
+            raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0] # [2304]
+            s, b, k = weighted_nms(*decode_detections(raw_boxes, raw_scores, self._anchors, self.min_score,
+                                                      FACE_SIZE))
+            scores.append(s)
+            boxes.append(apply_affine(crop_to_frame(square, 1.0), b.reshape(-1, 2, 2)).reshape(-1, 4))
+        scores, boxes = np.concatenate(scores), np.concatenate(boxes)
+        if len(scores) > 1:
+            scores, boxes, _ = weighted_nms(scores, boxes, np.zeros((len(scores), 0, 2)))
+        return scores, boxes
+
+
+def face_roi(box) -> Roi:
+    """The landmark model's first ROI for a person whose face box (x0, y0, x1, y1) px is given:
+    upright, centred FACE_HIP_OFFSET face sides below the face's centre (the hips), of side
+    FACE_ROI_SIDE face sides."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = 0.5 * ((x1 - x0) + (y1 - y0))
+    return Roi(0.5 * (x0 + x1), 0.5 * (y0 + y1) + FACE_HIP_OFFSET * side, FACE_ROI_SIDE * side,
+               FACE_ROI_SIDE * side, 0.0)
+
+
+def levels_lut(frame_rgb: np.ndarray) -> np.ndarray | None:
+    """The lookup table [256] uint8 that stretches a frame's [H, W, 3] luminance from 0 to 255
+    between its LEVELS_PERCENTILE and 100 - LEVELS_PERCENTILE percentiles (measured on a copy
+    LEVELS_WIDTH px wide), when that gains at least LEVELS_MIN_GAIN; None otherwise. The same
+    table serves the three channels: a gray frame stays gray."""
+    height, width = frame_rgb.shape[:2]
+    small = cv2.resize(frame_rgb, (LEVELS_WIDTH, max(1, round(height * LEVELS_WIDTH / width))),
+                       interpolation=cv2.INTER_AREA) if width > LEVELS_WIDTH else frame_rgb
+    luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    low, high = np.percentile(luma, [LEVELS_PERCENTILE, 100.0 - LEVELS_PERCENTILE])
+    if high - low < 1.0 or 255.0 / (high - low) < LEVELS_MIN_GAIN:
+        return None
+    return np.clip((np.arange(256) - low) * 255.0 / (high - low) + 0.5, 0, 255).astype(np.uint8)
 
 
 def roi_from_person(person: PersonBox) -> Roi:
@@ -682,10 +839,21 @@ class _Person:
 
 def _same_person(a: _Person, b: _Person) -> bool:
     """Two landmark sets of one person (ROIs that converged): median landmark distance within
-    SAME_PERSON_DISTANCE of the larger box's diagonal."""
+    SAME_PERSON_DISTANCE of the larger box's diagonal; or one face (landmarks 0-10), their median
+    distance within SAME_FACE_DISTANCE of the larger head (the largest distance between two of
+    its face landmarks): one person's crops that disagree on the body (an upper body and a
+    whole one) still share the head, and two people's heads do not overlap."""
     distance = np.median(np.linalg.norm(a.landmarks[:33, :2] - b.landmarks[:33, :2], axis=1))
     diagonal = max(np.hypot(*(a.box[2:] - a.box[:2])), np.hypot(*(b.box[2:] - b.box[:2])))
-    return bool(distance <= SAME_PERSON_DISTANCE * diagonal)
+    face = np.median(np.linalg.norm(a.landmarks[_FACE, :2] - b.landmarks[_FACE, :2], axis=1))
+    head = max(_head_size(a.landmarks), _head_size(b.landmarks))
+    return bool(distance <= SAME_PERSON_DISTANCE * diagonal or face <= SAME_FACE_DISTANCE * head)
+
+
+def _head_size(landmarks39: np.ndarray) -> float:
+    """The largest distance between two face landmarks (0-10) of [39, >=2] px."""
+    face = landmarks39[_FACE, :2].astype(np.float64)
+    return float(np.linalg.norm(face[:, None] - face[None], axis=-1).max())
 
 
 def _merged(people: list[_Person]) -> list[_Person]:
@@ -696,6 +864,37 @@ def _merged(people: list[_Person]) -> list[_Person]:
         if not any(_same_person(person, other) for other in kept):
             kept.append(person)
     return kept
+
+
+def _distinct(people: list[_Person]) -> list[_Person]:
+    """One per person in the thorough search's answer: of people whose core boxes (landmarks 33,
+    34) overlap by IoU > MATCH_IOU, the first (people come surest first), as a detection is
+    matched to a tracked person. Two proposals of one person can converge on two different
+    poses of them, which _same_person does not tell apart."""
+    kept: list[_Person] = []
+    for person in people:
+        mine = core_boxes(person.landmarks[None, list(_AUX), :2])
+        if not kept or box_iou(mine, core_boxes(np.stack([k.landmarks[list(_AUX), :2] for k in kept]))).max() <= MATCH_IOU:
+            kept.append(person)
+    return kept
+
+
+def _shoulders_in_frame(landmarks39: np.ndarray, size: tuple[int, int]) -> bool:
+    """The shoulders' midpoint (landmarks 11, 12 of [39, >=2] px) inside the frame (width, height)."""
+    mid = landmarks39[[11, 12], :2].mean(axis=0)
+    return bool(np.all((mid >= 0) & (mid <= np.asarray(size, dtype=np.float64))))
+
+
+def _inside(point, box) -> bool:
+    """A point (x, y) px inside a box (x0, y0, x1, y1) px."""
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
+
+
+def _upright(landmarks39: np.ndarray) -> bool:
+    """The body axis (landmark 33, the body centre, -> 34, above it for a standing person; of
+    [39, >=2] px) within UPRIGHT_DEGREES of straight up."""
+    dx, dy = (float(v) for v in landmarks39[_AUX[1], :2] - landmarks39[_AUX[0], :2])
+    return bool(math.degrees(math.atan2(abs(dx), -dy)) <= UPRIGHT_DEGREES)
 
 
 def _torso_in_frame(landmarks39: np.ndarray, size: tuple[int, int]) -> bool:
@@ -746,6 +945,11 @@ class MultiPoseDetector:
     twice (the upright window's ROI, then the ROI from those landmarks) and is kept when the
     second pose score is above min_detection_confidence; then BodyProposals.edges' people cut
     by the frame's left or right edge, kept on one pass (EDGE_ROI_SCALE).
+    search_tiles: the tilings of the thorough search (static image mode, or video mode with
+    nobody followed), each tile_rois' count. weak_score: the thorough search also takes the
+    person detector's detections scoring weak_score..min_detection_confidence (weak_score =
+    min_detection_confidence: none); faces: and the full-range face detector's faces (face_roi);
+    each confirmed by two landmark passes (_confirmed). dark: dark frames stretched first (levels_lut).
     threads: LiteRT's threads per model. workers: the tracked people of a frame go through the
     landmark model on this many threads, each with a model of its own (LiteRT lets go of the GIL
     while it runs: two threads take 10.4 ms a person where one takes 14.4, measured with the
@@ -757,7 +961,8 @@ class MultiPoseDetector:
     def __init__(self, max_people: int | None = None, static_image_mode: bool = False,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  detect_every: int = DETECT_EVERY, threads: int = 1, tiles: int = TILES, bodies: bool = True,
-                 workers: int = LANDMARK_WORKERS):
+                 workers: int = LANDMARK_WORKERS, search_tiles: tuple[int, ...] = SEARCH_TILES, weak_score: float = WEAK_SCORE,
+                 faces: bool = True, dark: bool = True):
         for name, value in (("min_detection_confidence", min_detection_confidence),
                             ("min_tracking_confidence", min_tracking_confidence)):
             if not 0.0 <= value <= 1.0:
@@ -766,6 +971,11 @@ class MultiPoseDetector:
             raise ValueError(f"max_people must be >= 1 or None, got {max_people}")
         if int(detect_every) < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
+        search_tiles = tuple(int(t) for t in search_tiles)
+        if not all(t >= 1 for t in search_tiles):
+            raise ValueError(f"search_tiles must be tile counts >= 1, got {search_tiles}")
+        if not 0.0 <= weak_score <= min_detection_confidence:
+            raise ValueError(f"weak_score must be in 0..min_detection_confidence, got {weak_score}")
         self.max_people = None if max_people is None else int(max_people)
         self.static_image_mode = bool(static_image_mode)
         self.min_tracking_confidence = float(min_tracking_confidence)
@@ -775,7 +985,11 @@ class MultiPoseDetector:
         self._bodies = BodyProposals() if bodies else None
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self._detector = PersonDetector(min_detection_confidence, threads, tiles)
+        self._detector = PersonDetector(min_detection_confidence, threads, tiles, weak_score)
+        self._faces = FaceDetector(threads=threads) if faces else None
+        self.search_tiles, self.dark = search_tiles, bool(dark)
+        self._weak = weak_score < min_detection_confidence            # the weak proposals' route is on
+        self._lut: np.ndarray | None = None                          # levels_lut() of the last detector frame
         self._threads, self._workers = int(threads), int(workers)
         self._local = threading.local()                 # each thread's own LandmarkModel
         self._pool: ThreadPoolExecutor | None = None
@@ -788,7 +1002,8 @@ class MultiPoseDetector:
     def fingerprint(self) -> str:
         """The settings that decide the answers (offline.py: a resumed run must share them)."""
         return (f"blazepose|{self.max_people}|{self.static_image_mode}|{self.min_detection_confidence:g}|"
-                f"{self.min_tracking_confidence:g}|{self.detect_every}|{self._detector.tiles}|{self._bodies is not None}|edges")
+                f"{self.min_tracking_confidence:g}|{self.detect_every}|{self._detector.tiles}|{self._bodies is not None}|edges"
+                f"|{','.join(map(str, self.search_tiles))}|{self._detector.weak_score:g}|{self._faces is not None}|{self.dark}")
 
     # -- the one-person interface of PoseDetector
     def detect(self, frame_bgr: np.ndarray) -> Detection | None:
@@ -811,6 +1026,10 @@ class MultiPoseDetector:
         if self._closed:
             raise ValueError("MultiPoseDetector is closed")
         frame = np.ascontiguousarray(_checked(frame_rgb, "RGB"))
+        if self.dark:                             # the stretch measured when the detector may run
+            if self.static_image_mode or not self._tracked or self._since_detection + 1 >= self.detect_every:
+                self._lut = levels_lut(frame)
+            frame = frame if self._lut is None else cv2.LUT(frame, self._lut)
         if self.static_image_mode:
             people = self._largest(_merged(self._newcomers(frame, [])))
         else:
@@ -865,22 +1084,31 @@ class MultiPoseDetector:
                 person.smoother = _OneEuro(_AUX_FREQUENCY, _AUX_MIN_CUTOFF, _AUX_BETA, _AUX_DERIVATE_CUTOFF)
         return self._tracked
 
-    def _regions(self, width: int, height: int) -> list[Roi]:
-        """The detector's passes: the whole frame, and every tile (static, or video with nobody
-        tracked: the first frame, or after reset()) or the next one in turn (video)."""
+    def _regions(self, width: int, height: int, thorough: bool) -> list[list[Roi]]:
+        """The detector's passes, by tiling (PersonDetector.detect_regions): the whole frame, and
+        every one of search_tiles' tiles (the thorough search) or the next of tiles' in turn
+        (video mode, people followed)."""
+        if thorough:
+            return [[whole_frame(width, height)], *(tile_rois(width, height, n) for n in self.search_tiles)]
         tiles = tile_rois(width, height, self._detector.tiles)
-        if not self.static_image_mode and self._tracked and tiles:
+        if tiles:
             tiles = [tiles[self._next_tile % len(tiles)]]
             self._next_tile += 1
-        return [whole_frame(width, height), *tiles]
+        return [[whole_frame(width, height)], tiles]
 
     def _newcomers(self, frame: np.ndarray, tracked: list[_Person]) -> list[_Person]:
-        """The person detector's people not among `tracked`, through the landmark model."""
+        """The person detector's people not among `tracked`, through the landmark model; in the
+        thorough search (static image mode, or nobody followed) also its weak detections and
+        the faces, each confirmed (_confirmed); then BodyProposals' people. By decreasing pose
+        score; in the thorough search one per person (_distinct)."""
         self.detector_runs += 1
-        candidates = _untracked(self._detector.detect_regions(frame, self._regions(frame.shape[1], frame.shape[0])),
-                                tracked)
+        size = frame.shape[1], frame.shape[0]
+        thorough = self.static_image_mode or not tracked
+        regions = self._regions(*size, thorough)
+        candidates = _untracked(self._detector.detect_regions(frame, regions, thorough and self._weak), tracked)
+        strong = [c for c in candidates if c.score >= self.min_detection_confidence]
         rois = []
-        for candidate in candidates:
+        for candidate in strong:
             try:
                 rois.append(roi_from_person(candidate))
             except ValueError:                    # a degenerate detection: keypoints 0 and 1 coincide
@@ -888,12 +1116,64 @@ class MultiPoseDetector:
         if self.max_people is not None:           # the largest ROIs first; max_people at most
             rois = sorted(rois, key=lambda r: -r.width)[:self.max_people]
         people = [p for p in (self._person(frame, roi) for roi in rois) if p is not None]
-        room = None if self.max_people is None else self.max_people - len(tracked) - len(people)
-        if self._bodies is not None and (room is None or room > 0):
-            people += self._body_people(frame, tracked + people, room)
-        return people
 
-    def _body_people(self, frame: np.ndarray, found: list[_Person], room: int | None) -> list[_Person]:
+        def room() -> int | None:
+            return None if self.max_people is None else self.max_people - len(tracked) - len(people)
+        if thorough and self._weak:
+            weak = _untracked([c for c in candidates if c.score < self.min_detection_confidence], tracked + people)
+            for candidate in weak:
+                if room() is not None and room() <= 0:
+                    break
+                try:
+                    roi = roi_from_person(candidate)
+                except ValueError:
+                    continue
+                person = self._confirmed(frame, roi, tracked + people)
+                if person is not None:
+                    people.append(person)
+        if thorough and self._faces is not None and (room() is None or room() > 0):
+            for box in self._faces(frame, [roi for tiling in regions for roi in tiling])[1]:
+                if room() is not None and room() <= 0:
+                    break
+                if any(_inside(p.landmarks[0, :2], box) for p in tracked + people):
+                    continue                      # the face of someone found: their nose in its box
+                person = self._confirmed(frame, face_roi(box), tracked + people, face=box)
+                if person is not None:
+                    people.append(person)
+        if self._bodies is not None and (room() is None or room() > 0):
+            people += self._body_people(frame, tracked + people, room(), thorough and self._weak)
+        people = sorted(people, key=lambda p: -p.score)    # of one person found twice, _merged keeps the surer
+        return _distinct(people) if thorough else people
+
+    def _confirmed(self, frame: np.ndarray, roi: Roi, found: list[_Person], in_frame=_shoulders_in_frame,
+                   face=None) -> _Person | None:
+        """A person on the ROI of a weak proposal, or None: the landmark model on it, then on the
+        ROI from those landmarks. Kept when the second score is above min_detection_confidence
+        and at most SCORE_DROP below the first, both passes found one person, the
+        person is upright (UPRIGHT_DEGREES), in_frame(landmarks, (width, height)) holds (by
+        default: the shoulders' midpoint inside the frame), their face landmarks' centre lies in
+        `face` (a face proposal's box (x0, y0, x1, y1) px, when given), and they are none of `found`."""
+        model = getattr(self._local, "model", None)
+        if model is None:
+            model = self._local.model = LandmarkModel(self._threads)
+        size = frame.shape[1::-1]
+        first, score = model(frame, roi)
+        if not np.all(np.isfinite(first[:, :2])):
+            return None
+        try:
+            second = self._person(frame, roi_from_landmarks(first, size))
+        except ValueError:
+            return None
+        if second is None or not second.score > self.min_detection_confidence or second.score < score - SCORE_DROP \
+                or not _same_person(_Person(first, score), second) or not _upright(second.landmarks) \
+                or not in_frame(second.landmarks, size) \
+                or (face is not None and not _inside(second.landmarks[_FACE, :2].mean(axis=0), face)) \
+                or any(_same_person(second, other) for other in found):
+            return None
+        return second
+
+    def _body_people(self, frame: np.ndarray, found: list[_Person], room: int | None,
+                     confirm: bool) -> list[_Person]:
         """BodyProposals' people that overlap none of `found` (PROPOSAL_IOU), `room` at most:
         whole bodies, confirmed by the landmark model on their window and again on the ROI from
         those landmarks; then bodies cut by the frame's edge, on their window's ROI alone, with a
@@ -908,6 +1188,8 @@ class MultiPoseDetector:
             if len(taken) and box_iou(box[None], taken).max() > PROPOSAL_IOU:
                 continue
             person = self._person(frame, roi)
+            if confirm and at_edge and (person is None or not person.score > self.min_detection_confidence):
+                person = self._confirmed(frame, roi, found + people, _torso_in_frame)   # a second pass
             if person is not None and at_edge:
                 person = person if _torso_in_frame(person.landmarks, frame.shape[1::-1]) else None
             elif person is not None:
