@@ -348,8 +348,8 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     if k < resumed_from:                        # a saved frame: its detections replayed
                         found = found_rows.detections(k)
                     else:
-                        if k % CHUNK_FRAMES == 0:
-                            pipeline.restart_detector()
+                        if k % CHUNK_FRAMES == 0:                # the same state as a resumed run's
+                            pipeline.restart_detector(search=k == 0)
                         found = pipeline.detect(frame.image, frame.rgb)
                         found_rows.add(k, found)
                         times.append(frame.t)

@@ -202,9 +202,12 @@ class PosePipeline:
         """The focal length (px) for frames of image_size: --focal (checked against it) or from --hfov."""
         return check_focal(self.focal, image_size) if self.focal is not None else default_focal(image_size, self.hfov)
 
-    def restart_detector(self) -> None:
-        """The next frame runs the person detector afresh; identities and filters are kept."""
-        self.detector.reset()
+    def restart_detector(self, search: bool = False) -> None:
+        """The next frame runs the person detector afresh; identities and filters are kept.
+        search: with its thorough search (MultiPoseDetector.reset: the first frame of a clip);
+        offline.py's restarts within a clip ask for none, so that they cost no more than the
+        detector's usual passes."""
+        self.detector.reset(search=search)
 
     def restart_tracking(self, new_ids: bool = False) -> None:
         """Forget everyone: the detector's tracked people, the identities and the filter states

@@ -945,8 +945,12 @@ class MultiPoseDetector:
     twice (the upright window's ROI, then the ROI from those landmarks) and is kept when the
     second pose score is above min_detection_confidence; then BodyProposals.edges' people cut
     by the frame's left or right edge, kept on one pass (EDGE_ROI_SCALE).
-    search_tiles: the tilings of the thorough search (static image mode, or video mode with
-    nobody followed), each tile_rois' count. weak_score: the thorough search also takes the
+    search_tiles: the tilings of the thorough search, each tile_rois' count. The thorough search
+    runs on every photo (static image mode) and, in video mode, when nobody is followed: on the
+    first frame after reset(search=True) (a new clip, a camera that reconnected), then at most
+    once every detect_every frames while nobody is followed (an empty room costs the webcam one
+    search in detect_every frames, not one a frame); the detector's other runs keep its usual
+    passes. weak_score: the thorough search also takes the
     person detector's detections scoring weak_score..min_detection_confidence (weak_score =
     min_detection_confidence: none); faces: and the full-range face detector's faces (face_roi);
     each confirmed by two landmark passes (_confirmed). dark: dark frames stretched first (levels_lut).
@@ -995,6 +999,8 @@ class MultiPoseDetector:
         self._pool: ThreadPoolExecutor | None = None
         self._tracked: list[_Person] = []
         self._since_detection = 0
+        self._search_due = True                          # the next detector run is the thorough search
+        self._since_search = 0                           # frames since the last thorough search
         self._next_tile = 0
         self._closed = False
 
@@ -1026,22 +1032,25 @@ class MultiPoseDetector:
         if self._closed:
             raise ValueError("MultiPoseDetector is closed")
         frame = np.ascontiguousarray(_checked(frame_rgb, "RGB"))
-        if self.dark:                             # the stretch measured when the detector may run
-            if self.static_image_mode or not self._tracked or self._since_detection + 1 >= self.detect_every:
+        if self.dark:                             # the stretch measured when the detector runs
+            if self.static_image_mode or self._detector_due():
                 self._lut = levels_lut(frame)
             frame = frame if self._lut is None else cv2.LUT(frame, self._lut)
         if self.static_image_mode:
-            people = self._largest(_merged(self._newcomers(frame, [])))
+            people = self._largest(_merged(self._newcomers(frame, [], thorough=True)))
         else:
             people = self._track(frame)
         return [_detection(p.landmarks, p.score, frame.shape[1]) for p in people]
 
-    def reset(self) -> None:
-        """Forget the tracked people: the next frame runs the person detector."""
+    def reset(self, search: bool = True) -> None:
+        """Forget the tracked people: the next frame runs the person detector. search: that run is
+        the thorough search (a new clip or scene); False: the detector's usual passes (offline.py's
+        restarts within a clip, which exist so that --resume is exact and must cost no search)."""
         if self._closed:
             raise ValueError("MultiPoseDetector is closed")
         self._tracked = []
         self._since_detection = 0
+        self._search_due, self._since_search = bool(search), 0
 
     def close(self) -> None:
         self._tracked = []
@@ -1061,9 +1070,7 @@ class MultiPoseDetector:
     def _track(self, frame: np.ndarray) -> list[_Person]:
         """Video mode: the tracked people through their ROIs; newcomers when the detector is due."""
         height, width = frame.shape[:2]
-        due = self._since_detection + 1 >= self.detect_every
-        room = self.max_people is None or len(self._tracked) < self.max_people
-        run_detector = not self._tracked or (due and room)
+        run_detector = self._detector_due()
         rois = [roi_from_landmarks(_smoothed_aux(before.landmarks, before.smoother), (width, height))
                 for before in self._tracked]
         people = []
@@ -1073,16 +1080,28 @@ class MultiPoseDetector:
                 people.append(person)
         if self._tracked and not people:          # everyone was lost: look for people in this frame
             run_detector = True
+        search = run_detector and not people and (self._search_due or self._since_search + 1 >= self.detect_every)
         if run_detector:
-            people += self._newcomers(frame, people)
+            people += self._newcomers(frame, people, thorough=search)
             self._since_detection = 0
         else:
             self._since_detection += 1
+        if search:
+            self._search_due, self._since_search = False, 0
+        else:
+            self._since_search += 1
         self._tracked = self._largest(_merged(people))
         for person in self._tracked:
             if person.smoother is None:
                 person.smoother = _OneEuro(_AUX_FREQUENCY, _AUX_MIN_CUTOFF, _AUX_BETA, _AUX_DERIVATE_CUTOFF)
         return self._tracked
+
+    def _detector_due(self) -> bool:
+        """Video mode: whether this frame runs the person detector (nobody followed, or its
+        detect_every-th frame while fewer than max_people are); it also runs on a frame where
+        everyone followed was lost (_track)."""
+        room = self.max_people is None or len(self._tracked) < self.max_people
+        return not self._tracked or (self._since_detection + 1 >= self.detect_every and room)
 
     def _regions(self, width: int, height: int, thorough: bool) -> list[list[Roi]]:
         """The detector's passes, by tiling (PersonDetector.detect_regions): the whole frame, and
@@ -1096,14 +1115,13 @@ class MultiPoseDetector:
             self._next_tile += 1
         return [[whole_frame(width, height)], tiles]
 
-    def _newcomers(self, frame: np.ndarray, tracked: list[_Person]) -> list[_Person]:
+    def _newcomers(self, frame: np.ndarray, tracked: list[_Person], thorough: bool) -> list[_Person]:
         """The person detector's people not among `tracked`, through the landmark model; in the
-        thorough search (static image mode, or nobody followed) also its weak detections and
-        the faces, each confirmed (_confirmed); then BodyProposals' people. By decreasing pose
-        score; in the thorough search one per person (_distinct)."""
+        thorough search (thorough: see the class docstring) also its search_tiles' tilings, its
+        weak detections and the faces, each confirmed (_confirmed); then BodyProposals' people.
+        By decreasing pose score; in the thorough search one per person (_distinct)."""
         self.detector_runs += 1
         size = frame.shape[1], frame.shape[0]
-        thorough = self.static_image_mode or not tracked
         regions = self._regions(*size, thorough)
         candidates = _untracked(self._detector.detect_regions(frame, regions, thorough and self._weak), tracked)
         strong = [c for c in candidates if c.score >= self.min_detection_confidence]

@@ -132,9 +132,10 @@ class PoseDetector:
         joints2d, vis = landmarks_to_h36m(raw[:, :2], raw[:, 3])
         return Detection(joints2d_px=joints2d, visibility=vis, landmarks33=raw)
 
-    def reset(self) -> None:
+    def reset(self, search: bool = True) -> None:
         """Forget the tracked person (a new video, a camera that reconnected): the next
-        frame runs MediaPipe's person detector afresh.
+        frame runs MediaPipe's person detector afresh. search: the detectors' common
+        signature (MultiPoseDetector.reset); MediaPipe's graph has one way to look.
 
         MediaPipe is shown a small blank image: with no person in it, the tracker lets
         go, and the next frames are answered bit for bit as by a new detector

@@ -267,8 +267,9 @@ class SkeletonNetDetector:
         cx, cy, side = square_box(torch.from_numpy(joints2d[None]).double(), self.crop_margin)[0].tolist()
         return (cx, cy, float(np.clip(side, MIN_CROP_SIDE, 2.0 * max(width, height))))
 
-    def reset(self) -> None:
-        """Forget the tracked person: the next frame's crop is the full frame."""
+    def reset(self, search: bool = True) -> None:
+        """Forget the tracked person: the next frame's crop is the full frame. search: the
+        detectors' common signature (MultiPoseDetector.reset); the full frame is the one search."""
         if self._closed:
             raise ValueError("SkeletonNetDetector is closed")
         self._box = None
