@@ -105,3 +105,19 @@ def test_gray_and_dark_frames(media, detector):
     with MultiPoseDetector(static_image_mode=True, **ROUTES["baseline"]) as before, \
             MultiPoseDetector(static_image_mode=True, **ROUTES["dark"]) as stretched:   # the stretch has teeth
         assert len(before.detect_all(darker)) < len(stretched.detect_all(darker))
+
+
+def test_video_mode_searches_on_the_first_frame_and_once_in_detect_every():
+    """The thorough search costs a video its first frame, then one frame in detect_every while
+    nobody is followed (an empty room), and nothing at a restart that asks for none."""
+    blank = np.zeros((360, 640, 3), np.uint8)
+    with MultiPoseDetector(detect_every=10) as video:
+        for _ in range(25):
+            assert video.detect_all(blank) == []
+        assert video.detector_runs == 25 and video.searches == 3               # frames 0, 10, 20
+        video.reset(search=False)
+        video.detect_all(blank)
+        assert video.searches == 3
+        video.reset()
+        video.detect_all(blank)
+        assert video.searches == 4

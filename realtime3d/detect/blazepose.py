@@ -957,7 +957,8 @@ class MultiPoseDetector:
     threads: LiteRT's threads per model. workers: the tracked people of a frame go through the
     landmark model on this many threads, each with a model of its own (LiteRT lets go of the GIL
     while it runs: two threads take 10.4 ms a person where one takes 14.4, measured with the
-    other core busy). detector_runs counts the frames that ran the detector.
+    other core busy). detector_runs counts the frames that ran the detector, searches those that
+    ran the thorough search.
     """
 
     name = "mediapipe"
@@ -985,7 +986,7 @@ class MultiPoseDetector:
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.detect_every = int(detect_every)
         self.min_detection_confidence = float(min_detection_confidence)
-        self.detector_runs = 0
+        self.detector_runs = self.searches = 0
         self._bodies = BodyProposals() if bodies else None
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
@@ -1121,6 +1122,7 @@ class MultiPoseDetector:
         weak detections and the faces, each confirmed (_confirmed); then BodyProposals' people.
         By decreasing pose score; in the thorough search one per person (_distinct)."""
         self.detector_runs += 1
+        self.searches += thorough
         size = frame.shape[1], frame.shape[0]
         regions = self._regions(*size, thorough)
         candidates = _untracked(self._detector.detect_regions(frame, regions, thorough and self._weak), tracked)
