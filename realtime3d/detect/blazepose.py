@@ -182,8 +182,8 @@ EDGE_ROI_SCALE = 0.75
 # that the person detector at min_detection_confidence misses: upper bodies facing the camera,
 # small people, people behind others, gray and dark frames (benchmarks/bench_recall.py,
 # results/recall.json, measures each route).
-#: Tilings of the thorough search: the whole frame, then the tiles of each count in turn (tile_rois;
-#: video mode's other detector runs keep `tiles`, one tile in turn). One tiling cuts some people
+#: Tilings of a photo's thorough search: the whole frame, then the tiles of each count in turn
+#: (tile_rois; video mode keeps `tiles`: MultiPoseDetector's docstring). One tiling cuts some people
 #: that another holds whole; a person found by an earlier pass keeps that pass's detection
 #: (PersonDetector.detect_regions), so a later tiling only adds people.
 SEARCH_TILES = (2, 3)
@@ -945,7 +945,10 @@ class MultiPoseDetector:
     twice (the upright window's ROI, then the ROI from those landmarks) and is kept when the
     second pose score is above min_detection_confidence; then BodyProposals.edges' people cut
     by the frame's left or right edge, kept on one pass (EDGE_ROI_SCALE).
-    search_tiles: the tilings of the thorough search, each tile_rois' count. The thorough search
+    search_tiles: the tilings of a photo's thorough search, each tile_rois' count; a video's
+    keeps the detector's own tiling (tiles): it has more chances (the periodic detector runs,
+    a tile in turn), and each small far person that a second tiling adds is followed, at a
+    landmark pass, on every later frame (bench_people.py measures the cost). The thorough search
     runs on every photo (static image mode) and, in video mode, when nobody is followed: on the
     first frame after reset(search=True) (a new clip, a camera that reconnected), then at most
     once every detect_every frames while nobody is followed (an empty room costs the webcam one
@@ -1106,10 +1109,12 @@ class MultiPoseDetector:
 
     def _regions(self, width: int, height: int, thorough: bool) -> list[list[Roi]]:
         """The detector's passes, by tiling (PersonDetector.detect_regions): the whole frame, and
-        every one of search_tiles' tiles (the thorough search) or the next of tiles' in turn
+        every tile of search_tiles' tilings (the thorough search of a photo), of tiles' tiling
+        (video mode's thorough search: the class docstring) or the next of tiles' in turn
         (video mode, people followed)."""
         if thorough:
-            return [[whole_frame(width, height)], *(tile_rois(width, height, n) for n in self.search_tiles)]
+            tilings = self.search_tiles if self.static_image_mode else (self._detector.tiles,)
+            return [[whole_frame(width, height)], *(tile_rois(width, height, n) for n in tilings)]
         tiles = tile_rois(width, height, self._detector.tiles)
         if tiles:
             tiles = [tiles[self._next_tile % len(tiles)]]
