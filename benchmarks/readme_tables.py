@@ -5,7 +5,7 @@ bench_eval.py, training.json from bench_training.py, ablations.json from
 bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json from
 bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts, chen.json,
 yang.json and map_kernels.json from bench_chen.py, bench_yang.py and bench_map_kernels.py, people.json
-from bench_people.py) or from the
+from bench_people.py, recall.json from bench_recall.py) or from the
 model cards those scripts write. tests/test_docs.py checks
 that the README holds each table exactly as printed, so a figure in it cannot drift from
 its source.
@@ -268,6 +268,22 @@ def speed() -> str:
     return _table(["measure", *(name for _, name in cols)], rows)
 
 
+def recall() -> str:
+    """bench_recall.py: each detector route on the annotated COCO photos and the named photos."""
+    r = _load("recall.json")
+    rows = []
+    for name, route in r["routes"].items():
+        coco, named = route["coco_annotated"], route["named"]
+        ms = [photo["ms"] for photo in coco["photos"].values()]
+        rows.append([name, f"{coco['found']} of {coco['counted']}", str(coco["unmatched_max"]),
+                     f"{coco['mean_limb_error']:.4f}", str(named["zidane"]["people"]),
+                     str(named["coco_257"]["people"]), str(named["coco_357"]["people"]),
+                     f"{named['bus']['people']} / {named['bus_gray']['people']} / {named['bus_dark']['people']}",
+                     f"{sum(ms) / len(ms):.0f}"])
+    return _table(["route", "annotated people found", "unmatched a photo, most", "limb error / sqrt(box area)",
+                   "zidane.jpg", "COCO 257", "COCO 357", "bus.jpg colour / gray / dark", "ms a photo"], rows)
+
+
 def tables() -> dict[str, str]:
     """Every README table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
@@ -280,7 +296,7 @@ def tables() -> dict[str, str]:
             made[name] = fn()
     for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
                              ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json"),
-                             ("speed", speed, "people.json")):
+                             ("speed", speed, "people.json"), ("recall", recall, "recall.json")):
         if (RESULTS / source).exists():
             made[name] = fn()
     return made
