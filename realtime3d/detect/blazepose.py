@@ -464,6 +464,20 @@ def _letterboxed(roi: Roi) -> Roi:
     return Roi(roi.cx, roi.cy, side, side, roi.rotation)
 
 
+def _ssd_pass(detector, frame: np.ndarray, roi: Roi, size: int) -> tuple[Roi, np.ndarray, np.ndarray]:
+    """One pass of a BlazePose-family SSD (PersonDetector, FaceDetector: their LiteRT interpreter
+    and its input, boxes and scores tensors) over the ROI, letterboxed into size x size (zero
+    border, values in [-1, 1], ImageToTensorCalculator) -> (the letterboxed square, raw boxes
+    [A, 4 + 2 P], raw scores [A] logits)."""
+    square = _letterboxed(roi)
+    pixels = crop(frame, square, size, cv2.BORDER_CONSTANT)
+    tensor = np.ascontiguousarray(pixels, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+    detector._interpreter.set_tensor(detector._input, tensor[None])
+    detector._interpreter.invoke()
+    return (square, detector._interpreter.get_tensor(detector._boxes_out)[0],
+            detector._interpreter.get_tensor(detector._scores_out)[0, :, 0])
+
+
 class PersonDetector:
     """BlazePose's person detector (pose_detection.tflite) on a frame: every person, as
     PersonBox in frame pixels, by decreasing score.
@@ -533,13 +547,7 @@ class PersonDetector:
         more, merged by weighted NMS in the pass (pose_detection_cpu.pbtxt), and the weak ones
         (floor..min_score), merged among themselves, that overlap none of those (IoU >
         NMS_IOU): each (scores [K], boxes [K, 4] px, keypoints [K, 4, 2] px)."""
-        square = _letterboxed(roi)
-        pixels = crop(frame, square, DETECTOR_SIZE, cv2.BORDER_CONSTANT)
-        tensor = np.ascontiguousarray(pixels, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-        self._interpreter.set_tensor(self._input, tensor[None])
-        self._interpreter.invoke()
-        raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]           # [2254, 12]
-        raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0]   # [2254]
+        square, raw_boxes, raw_scores = _ssd_pass(self, frame, roi, DETECTOR_SIZE)   # [2254, 12], [2254]
         scores, boxes, keypoints = decode_detections(raw_boxes, raw_scores, self._anchors, floor)
         above = scores >= self.min_score
         strong = weighted_nms(scores[above], boxes[above], keypoints[above])
@@ -637,13 +645,7 @@ class FaceDetector:
         frame = _checked(frame_rgb, "RGB")
         scores, boxes = [np.zeros(0)], [np.zeros((0, 4))]
         for roi in rois:
-            square = _letterboxed(roi)
-            pixels = crop(frame, square, FACE_SIZE, cv2.BORDER_CONSTANT)
-            tensor = np.ascontiguousarray(pixels, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-            self._interpreter.set_tensor(self._input, tensor[None])
-            self._interpreter.invoke()
-            raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]         # [2304, 16]
-            raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0] # [2304]
+            square, raw_boxes, raw_scores = _ssd_pass(self, frame, roi, FACE_SIZE)   # [2304, 16], [2304]
             s, b, k = weighted_nms(*decode_detections(raw_boxes, raw_scores, self._anchors, self.min_score,
                                                       FACE_SIZE))
             scores.append(s)
@@ -1053,7 +1055,7 @@ class MultiPoseDetector:
         if self._closed:
             raise ValueError("MultiPoseDetector is closed")
         self._tracked = []
-        self._since_detection = 0
+        self._since_detection = self._next_tile = 0   # a resumed run's detector starts from here too
         self._search_due, self._since_search = bool(search), 0
 
     def close(self) -> None:
@@ -1110,13 +1112,13 @@ class MultiPoseDetector:
     def _regions(self, width: int, height: int, thorough: bool) -> list[list[Roi]]:
         """The detector's passes, by tiling (PersonDetector.detect_regions): the whole frame, and
         every tile of search_tiles' tilings (the thorough search of a photo), of tiles' tiling
-        (video mode's thorough search: the class docstring) or the next of tiles' in turn
-        (video mode, people followed)."""
+        (video mode's thorough search: the class docstring, and its other runs while nobody is
+        followed) or the next of tiles' in turn (video mode, people followed)."""
         if thorough:
             tilings = self.search_tiles if self.static_image_mode else (self._detector.tiles,)
             return [[whole_frame(width, height)], *(tile_rois(width, height, n) for n in tilings)]
         tiles = tile_rois(width, height, self._detector.tiles)
-        if tiles:
+        if self._tracked and tiles:               # nobody followed: every tile, as a search does
             tiles = [tiles[self._next_tile % len(tiles)]]
             self._next_tile += 1
         return [[whole_frame(width, height)], tiles]
