@@ -29,11 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .mediapipe import LANDMARK
+
 #: COCO's 12 limb joints: keypoints 5-16 (left/right shoulder, elbow, wrist, hip, knee, ankle).
 COCO_LIMBS = np.arange(5, 17)
-#: MediaPipe's landmarks of the same joints in the same order (11-16 shoulders, elbows, wrists;
-#: 23-28 hips, knees, ankles; LEFT_* first in each pair, as COCO).
-MP33_LIMBS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+#: MediaPipe's landmarks of the same joints in the same order, by MediaPipe's own names (LEFT_*
+#: first in each pair, as COCO): 11-16 and 23-28.
+MP33_LIMBS = np.array([LANDMARK[f"{side}_{joint}"] for joint in ("SHOULDER", "ELBOW", "WRIST", "HIP", "KNEE", "ANKLE")
+                       for side in ("LEFT", "RIGHT")])
 #: A person counts when at least this many of their 12 limb joints are labelled.
 MIN_LIMB_JOINTS = 6
 #: A person is found when a detection's limb error (mean distance / sqrt(box area)) is at most this.

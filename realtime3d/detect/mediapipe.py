@@ -25,8 +25,9 @@ import numpy as np
 from ..skeleton import H36M17, derive_h36m_torso
 from .detection import Detection, check_frame as _checked
 
-_LM = mp.solutions.pose.PoseLandmark
-NUM_LANDMARKS = len(_LM)  # 33
+#: MediaPipe's 33 pose landmarks by name (LANDMARK.LEFT_SHOULDER == 11): the one place their indices come from.
+LANDMARK = mp.solutions.pose.PoseLandmark
+NUM_LANDMARKS = len(LANDMARK)  # 33
 
 #: head_top = head + HEAD_TOP_K * (head - thorax), in 2D. Least-squares fit over CMU
 #: train poses under 4 random training views each (seed 0): mean error 0.27 of the
@@ -37,20 +38,20 @@ HEAD_TOP_K = 0.6693
 #: The 33 -> 17 mapping: each 17-skeleton joint and the MediaPipe landmarks whose mean
 #: it is. The derived joints (pelvis, spine, thorax: skeleton.derive_h36m_torso; head
 #: top: HEAD_TOP_K) are not listed; they are built from the joints listed here.
-MP33_TO_H36M17: dict[str, tuple[_LM, ...]] = {
-    "right_hip": (_LM.RIGHT_HIP,),
-    "right_knee": (_LM.RIGHT_KNEE,),
-    "right_ankle": (_LM.RIGHT_ANKLE,),
-    "left_hip": (_LM.LEFT_HIP,),
-    "left_knee": (_LM.LEFT_KNEE,),
-    "left_ankle": (_LM.LEFT_ANKLE,),
-    "head": (_LM.LEFT_EAR, _LM.RIGHT_EAR),  # midpoint of the ears
-    "left_shoulder": (_LM.LEFT_SHOULDER,),
-    "left_elbow": (_LM.LEFT_ELBOW,),
-    "left_wrist": (_LM.LEFT_WRIST,),
-    "right_shoulder": (_LM.RIGHT_SHOULDER,),
-    "right_elbow": (_LM.RIGHT_ELBOW,),
-    "right_wrist": (_LM.RIGHT_WRIST,),
+MP33_TO_H36M17: dict[str, tuple[LANDMARK, ...]] = {
+    "right_hip": (LANDMARK.RIGHT_HIP,),
+    "right_knee": (LANDMARK.RIGHT_KNEE,),
+    "right_ankle": (LANDMARK.RIGHT_ANKLE,),
+    "left_hip": (LANDMARK.LEFT_HIP,),
+    "left_knee": (LANDMARK.LEFT_KNEE,),
+    "left_ankle": (LANDMARK.LEFT_ANKLE,),
+    "head": (LANDMARK.LEFT_EAR, LANDMARK.RIGHT_EAR),  # midpoint of the ears
+    "left_shoulder": (LANDMARK.LEFT_SHOULDER,),
+    "left_elbow": (LANDMARK.LEFT_ELBOW,),
+    "left_wrist": (LANDMARK.LEFT_WRIST,),
+    "right_shoulder": (LANDMARK.RIGHT_SHOULDER,),
+    "right_elbow": (LANDMARK.RIGHT_ELBOW,),
+    "right_wrist": (LANDMARK.RIGHT_WRIST,),
 }
 
 # Each derived joint's source joints (for its visibility, the minimum over them).
