@@ -1,7 +1,7 @@
 """Chen et al.'s Figure 5 on CMU: Regression#1 on the chen-views encoder's G against the same regressor on
 the 2D coordinates (Baseline#1), at 1%, 5% and 100% of the train poses' 3D labels, over seeds.
 
-Every row is the `chen` trainer (trainers/chen_regression.py) on the spine, from the shipped chen config
+Every row is the `chen` trainer (realtime3d/trainers/chen_regression.py) on the spine, from the shipped chen config
 with its steps (train.max_steps; the 10-minute cap is lifted so every row runs the same steps), params
 input = latent or coords, label_fraction, and label_seed = train.seed = the seed. For a seed, the two
 inputs see the same labelled poses, the same fixed views of them, the same batches and the same held-out

@@ -1,7 +1,7 @@
 """Does the 2D selection criterion track the 3D error? The plot and the numbers behind it.
 
 Every 2D-only method selects its checkpoint on val_cycle_2d, the rotation-cycle 2D
-reprojection error of the validation 2D (trainers/evaluation.py); the spine also logs the
+reprojection error of the validation 2D (realtime3d/trainers/evaluation.py); the spine also logs the
 validation 3D P-MPJPE next to it, which nothing reads to choose. This script reads the
 two columns of each run's eval.csv (the shipped runs in runs/shipped/NAME, or --runs),
 and for each run reports:

@@ -8,7 +8,7 @@ averaged, lifting.py); the two are reported apart. Metrics (realtime3d/metrics.p
 P-MPJPE, MPJPE, PCK@150 and AUC root-relative (MPI-INF-3DHP's standard form),
 PA-PCK@150 and PA-AUC after the Procrustes alignment.
 
-Also each model's validation scores under its own protocol (trainers/evaluation.py):
+Also each model's validation scores under its own protocol (realtime3d/trainers/evaluation.py):
 val_cycle_2d, the 2D criterion that selected every 2D-only model, and the val 3D
 P-MPJPE, which selected only the supervised baseline. Per protocol it names the best
 2D-only model by its 2D criterion, and checks the acceptance of issue 11 (single pass).

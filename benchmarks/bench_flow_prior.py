@@ -1,6 +1,6 @@
 """The cycle's 2D flow prior: how its fit length sets its held-out likelihood, from 2D alone.
 
-The flow prior (trainers/flow_prior.py) is fitted at the first step of every cycle run, inside
+The flow prior (realtime3d/trainers/flow_prior.py) is fitted at the first step of every cycle run, inside
 the run's training budget, on the 2D training pool of the shipped cycle config
 (ctx.train_2d, random-projection protocol). Its fit length, params.flow_steps, is chosen on
 this table: the NLL of the pool's held-out 5% (2D train views, no 3D, no val or test subject)

@@ -4,7 +4,7 @@ Each model of trainers.config.SHIPPED_MODELS, SHIPPED_DETECTORS and SHIPPED_ENCO
 trained on the spine in runs/shipped/NAME. A run folder that holds a checkpoint is resumed, so a run
 stopped by the end of a session goes on where it was, and a finished one is only
 re-validated; its training time is the spine's clock, carried over resumes. The best
-checkpoint (selected by the method's own criterion, trainers/evaluation.py CRITERIA) is
+checkpoint (selected by the method's own criterion, realtime3d/trainers/evaluation.py CRITERIA) is
 copied to realtime3d/weights/NAME.pt (a detector: weights/detectors/NAME.pt; an encoder, which is no lifter:
 weights/encoders/NAME.pt), with NAME.json: the spine's card (protocol,
 selection criterion, where 3D was read, seconds, threads) plus the config and commit.

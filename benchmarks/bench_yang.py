@@ -1,6 +1,6 @@
 """Yang et al.'s ablation (seeds/002, Table 2) for the lifter: Baseline, Map, Geo and Full on cmu-test, in one run.
 
-Trains nothing unless --train. The four rows are the configs of ROWS (trainers/yang.py): the
+Trains nothing unless --train. The four rows are the configs of ROWS (realtime3d/trainers/yang.py): the
 shipped supervised lifter fine-tuned for the same 14 minutes on one thread with its 3D loss,
 without a discriminator (Baseline) or against the multi-source discriminator with the 2D pose and
 the heatmaps with depth maps (Map), the 2D pose and the geometric descriptor (Geo), or all three

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of realtime3d in one run, for a lent GPU machine (kernels/README.md, "GPU check"):
+# The GPU checks of realtime3d in one run, for a lent GPU machine (realtime3d/kernels/README.md, "GPU check"):
 #   1. tests/test_kernels.py with compiled Triton on CUDA (TRITON_INTERPRET=0), and tests/test_models_amp.py;
 #   2. benchmarks/bench_kernels.py --device cuda: Triton against the eager reference and torch.compile of it;
 #   3. Drover training throughput, float32 then bf16 autocast (benchmarks/bench_train_throughput.py).
@@ -39,14 +39,9 @@ STEPS=$WORK/steps.tsv
 
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
 export REALTIME3D_COMMIT=${REALTIME3D_COMMIT:-$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)}
-# realtime3d without installing it: the package with kernels/ and trainers/ mapped in, as
-# pyproject.toml's package-dir does. Python runs from $WORK, so the checkout's realtime3d/
-# (which lacks them) never shadows it.
-mkdir -p "$WORK/site/realtime3d"
-for f in "$REPO"/realtime3d/*; do ln -sfn "$f" "$WORK/site/realtime3d/"; done
-ln -sfn "$REPO/kernels" "$WORK/site/realtime3d/kernels"
-ln -sfn "$REPO/trainers" "$WORK/site/realtime3d/trainers"
-export PYTHONPATH=$WORK/site${PYTHONPATH:+:$PYTHONPATH}
+# realtime3d without installing it: the checkout's root on the path (realtime3d/ holds
+# realtime3d/kernels/ and realtime3d/trainers/ as subpackages).
+export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 cd "$WORK"
 
 # run_step NAME CAP_S LOG CMD...: CMD with its output appended to LOG, under a timeout of CAP_S
@@ -99,7 +94,7 @@ elif [[ -n ${REALTIME3D_CMU:-} && -d ${REALTIME3D_CMU:-} ]]; then
 else
     HAVE_DATA=0
 fi
-NO_DATA="no data: neither $DATA/cmu-{train,val}.npz nor \$REALTIME3D_CMU (kernels/README.md, GPU check)"
+NO_DATA="no data: neither $DATA/cmu-{train,val}.npz nor \$REALTIME3D_CMU (realtime3d/kernels/README.md, GPU check)"
 
 # ---------------------------------------------------------------- 2. kernel benchmark on CUDA
 if ((HAVE_DATA)); then

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .io.inputs import require_file
+from .errors import UserError
 
 #: Identical consecutive frames for this long mean the device has frozen (seconds).
 FROZEN_AFTER_S = 2.0
@@ -101,7 +102,7 @@ class LiveSource:
         self.name = describe_source(source)
         is_file = isinstance(self.source, str) and "://" not in self.source
         if is_file and not os.path.isfile(self.source):
-            raise FileNotFoundError(f"no such video file: {self.source}")
+            raise UserError(f"no such video file: {self.source}")
         self.realtime_video = is_file if realtime_video is None else bool(realtime_video)
         if size is not None and (len(size) != 2 or min(size) < 1):
             raise ValueError(f"size must be (width, height), got {size}")

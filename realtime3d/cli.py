@@ -6,8 +6,11 @@ import json
 import sys
 
 
-class CLIError(Exception):
-    """An error to report as one line, with a non-zero exit code."""
+from .errors import UserError
+
+
+class CLIError(UserError):
+    """A bad flag or flag combination, found by the command itself (one line, exit 2)."""
 
 
 #: The exit status of a run that found nobody to export (export.NothingToExport); 2 is bad input.
@@ -455,13 +458,15 @@ def _add_app_commands(sub) -> None:
 
 
 class _SubParsers(argparse._SubParsersAction):
-    """Every subcommand also takes --verbose."""
+    """Every subcommand also takes --verbose and --debug."""
 
     def add_parser(self, name, **kwargs):
         p = super().add_parser(name, **kwargs)
         p.add_argument("--verbose", action="store_true",
-                       help="let MediaPipe, TFLite, absl, libpng, FFmpeg and libwayland print their own log lines "
-                       "(hidden by default)")
+                       help="log realtime3d's own INFO lines, and let MediaPipe, TFLite, absl, libpng, FFmpeg and "
+                       "libwayland print their own log lines (hidden by default)")
+        p.add_argument("--debug", action="store_true",
+                       help="show the full traceback of every error, also of the one-line errors about bad input")
         return p
 
 
@@ -517,24 +522,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command. Run from the command line (argv None), it also keeps the native libraries'
-    log lines off the terminal unless --verbose (native_logs.py); callers that pass argv keep
-    their own stderr."""
+    """The command. Run from the command line (argv None), it also sets up the process: library
+    logs at WARNING (INFO with --verbose), the native libraries' log lines off the terminal unless
+    --verbose (native_logs.py). Callers that pass argv keep their own stderr and logging.
+
+    A `UserError` prints its first line and returns 2; any other exception prints its traceback
+    with a request to report it and returns 1. --debug shows the traceback of a UserError too."""
     args = build_parser().parse_args(argv)
-    if argv is None and not args.verbose:
-        from .native_logs import quiet_native_logs
-        quiet_native_logs()
-    from .io.bvh import BVHError          # here, not at the top: --help and --version load no numpy
-    from .io.poses import PoseFileError
+    if argv is None:
+        import logging
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="realtime3d: %(message)s")
+        if not args.verbose:
+            from .native_logs import quiet_native_logs
+            quiet_native_logs()
     try:
         return args.func(args)
-    except (CLIError, PoseFileError, BVHError, ValueError, FileNotFoundError, PermissionError) as exc:
+    except UserError as exc:
+        if args.debug:
+            raise
         msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         print(f"realtime3d: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("realtime3d: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        print("realtime3d: internal error: this is a bug in realtime3d; please report it with the "
+              "traceback above and the command that gave it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 #: The lifter of offline runs (`video`, `image`, the Python API).
 DEFAULT_MODEL = "drover"
 #: The live loop's model: DEFAULT_MODEL distilled into a quarter of the weights, lifting one
-#: pose per call in one pass (trainers/distill.py; the model cards give both models' scores).
+#: pose per call in one pass (realtime3d/trainers/distill.py; the model cards give both models' scores).
 LIVE_MODEL = "drover-live"
 #: Horizontal field of view assumed when the focal length is unknown (degrees).
 #: 60 degrees is typical of webcams and phone main cameras.

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .errors import UserError
 from .ground import GroundFrame, estimate_ground, place_on_floor
 from .io._atomic import atomic_write_text
 from .io.bvh import write_bvh
@@ -324,7 +325,7 @@ def poses_csv(result: RunResult, joints3d: np.ndarray) -> str:
 # ----------------------------------------------------------------------------- all files
 
 
-class NothingToExport(ValueError):
+class NothingToExport(UserError):
     """No frame of a run holds a person kept by --person: there is no file to write. The command
     reports it in one line and exits with its own status (cli.EXIT_NOTHING_TO_EXPORT)."""
 
@@ -367,7 +368,7 @@ def _check_writable(outdir: Path) -> None:
         with tempfile.TemporaryFile(dir=outdir):
             pass
     except OSError as exc:
-        raise PermissionError(f"{outdir}: output folder is not writable ({exc.strerror or exc})") from None
+        raise UserError(f"{outdir}: output folder is not writable ({exc.strerror or exc})") from None
 
 
 def write_outputs(outdir: str | os.PathLike, result: RunResult) -> dict[str, Path]:

@@ -44,6 +44,7 @@ from .io.mp4 import Mp4Writer
 from .pipeline import J, FrameResult, PosePipeline, draw_result, lifted_people, put_unless_stopped
 from .tracking import TrackedPerson
 from .viz.render3d import SkeletonRenderer
+from .errors import UserError
 
 #: MediaPipe's tracking restarts, and partial results are saved, every this many frames
 #: (a restart costs about one extra person detection, benchmarks/bench_tracking_reset.py).
@@ -281,9 +282,9 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     try:
         created = make_folder(outdir)                       # what a run with nobody to export removes
     except OSError as exc:
-        raise PermissionError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
+        raise UserError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
     if not os.access(outdir, os.W_OK):
-        raise PermissionError(f"{outdir}: output folder is not writable")
+        raise UserError(f"{outdir}: output folder is not writable")
     remove_stale_temps(outdir)          # what a killed run left (the folder is this video's own)
     partial_path = outdir / PARTIAL_NAME
     partial_before = partial_path.exists()                  # an earlier run's: never removed here

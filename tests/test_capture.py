@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from realtime3d.errors import UserError
 from realtime3d.capture import MAX_READ_FAILURES, LiveSource, VideoSource
 
 from conftest import SHARED
@@ -46,7 +47,7 @@ def test_video_source_gives_every_frame_in_order_with_timestamps(street):
 
 
 def test_missing_file_and_text_file_are_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(UserError, match="no such file"):
         VideoSource(tmp_path / "nothing.mp4")
     text = tmp_path / "notes.mp4"
     text.write_text("this is not a video\n")

@@ -1,4 +1,4 @@
-"""Sosa & Hogg's rotation-cycle lifter (trainers/cycle.py) and its 2D flow prior (trainers/flow_prior.py):
+"""Sosa & Hogg's rotation-cycle lifter (realtime3d/trainers/cycle.py) and its 2D flow prior (realtime3d/trainers/flow_prior.py):
 the cycle's rotation, its losses on a perfect and a flat lifter, the prior's likelihoods, and
 training runs that ship a loadable checkpoint and beat the constant-depth baseline.
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from realtime3d.errors import UserError
+
 from conftest import project
 from realtime3d.data.mocap import bvh_to_h36m
 from realtime3d.export import (OUTPUT_FILES, RunResult, bvh_from_poses, bvh_to_world, constant_bone_poses,
@@ -137,7 +139,7 @@ def test_unwritable_output_folder_raises_and_leaves_nothing(cmu_clip, tmp_path):
         outdir.mkdir()
         outdir.chmod(0o555)
     before = set(os.listdir(outdir))
-    with pytest.raises(PermissionError, match="not writable"):
+    with pytest.raises(UserError, match="not writable"):
         write_outputs(outdir, result)
     assert set(os.listdir(outdir)) == before
 

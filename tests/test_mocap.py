@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from realtime3d.errors import UserError
 from realtime3d.data import mocap
 from realtime3d.data.mocap import bvh_to_h36m, detect_dialect, load_split, motion_to_h36m
 from realtime3d.io.bvh import read_bvh
@@ -376,5 +377,5 @@ def test_load_split_builds_and_reuses_its_cache(tmp_path, monkeypatch, splits):
 def test_load_split_errors(tmp_path):
     with pytest.raises(ValueError):
         load_split("validation", root=CMU, cache_dir=tmp_path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UserError):
         load_split("test", root=tmp_path, cache_dir=tmp_path)

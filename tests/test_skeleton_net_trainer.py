@@ -1,4 +1,4 @@
-"""The skeleton-net trainer (trainers/skeleton_net.py): its data keep images and prior apart, its
+"""The skeleton-net trainer (realtime3d/trainers/skeleton_net.py): its data keep images and prior apart, its
 losses reach Phi through the kernels, and a tiny run selects and ships a detector."""
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+from realtime3d.errors import UserError
 import torch
 
 from conftest import run_cli
@@ -76,7 +78,7 @@ def test_bad_config_files(tmp_path):
     bad.write_text('method = "drover"\n[train]\nmax_steps = 5\n[model]\nwidth = 3\n')
     with pytest.raises(ValueError, match="unknown top-level key"):
         load_experiment(str(bad))
-    with pytest.raises(FileNotFoundError, match="no config 'nonesuch'"):
+    with pytest.raises(UserError, match="no config 'nonesuch'"):
         load_experiment("nonesuch")
     result = run_cli("train", str(bad))
     assert result.returncode == 2 and result.stderr.startswith("realtime3d: error:")
@@ -223,7 +225,7 @@ def test_plot_draws_the_curves(finished_run, tmp_path):
     result = run_cli("plot", str(finished_run), "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
-    with pytest.raises(FileNotFoundError, match="no run folder"):
+    with pytest.raises(UserError, match="no run folder"):
         plot_run(tmp_path / "nowhere")
 
 

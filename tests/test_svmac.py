@@ -1,4 +1,4 @@
-"""SVMAC (trainers/svmac.py, realtime3d/models/svmac.py): the losses on hand-made inputs, the
+"""SVMAC (realtime3d/trainers/svmac.py, realtime3d/models/svmac.py): the losses on hand-made inputs, the
 network's inference form, and the method on the spine: it trains, ships a checkpoint the
 Lifter loads, and learns depth from 2D (against the constant-depth baseline on the same
 validation views)."""

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
+from realtime3d.errors import UserError
+
 from conftest import hand_made_pose_mm, project
 from realtime3d.skeleton import H36M17
 from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
@@ -188,7 +190,7 @@ def test_viewer_shows_the_skeleton_by_side_on_a_grid_and_hides_it(xvfb_display, 
         viewer.screenshot(tmp_path / "person.png")
         assert viewer.update(None)
         viewer.screenshot(tmp_path / "hidden.png")
-        with pytest.raises(FileNotFoundError, match="does not exist"):
+        with pytest.raises(UserError, match="does not exist"):
             viewer.screenshot(tmp_path / "no" / "such" / "folder.png")
     assert not viewer.update(person_at(4000.0))            # closed
 

@@ -1,5 +1,5 @@
 """Yang et al.'s multi-source discriminator (realtime3d/models/yang.py) and its adversarial fine-tuning
-(trainers/yang.py): the geometric descriptor against a direct computation, the discriminator's
+(realtime3d/trainers/yang.py): the geometric descriptor against a direct computation, the discriminator's
 shapes and gradients for every source set, its maps through the kernels, MediaPipe's 2D of the
 media and its cache, and tiny runs from the shipped supervised lifter that ship a checkpoint the
 Lifter loads and that beats constant depth."""

@@ -19,6 +19,7 @@ import numpy as np
 from ..camera import world_yup_to_camera
 from ..io.bvh import BVHError, BVHMotion, read_bvh
 from ..skeleton import H36M17, HEAD_TOP_OFFSET_MM, derive_h36m_torso
+from ..errors import UserError
 
 CMU_UNIT_MM = 56.444
 
@@ -149,7 +150,7 @@ def load_split(split: str, root: str | os.PathLike | None = None, cache_dir: str
     root = Path(root) if root else default_cmu_root()
     files = [f for f in cmu_files(root) if split_of(subject_of(f)) == split]
     if not files:
-        raise FileNotFoundError(f"no CMU BVH files for split {split!r} under {root}")
+        raise UserError(f"no CMU BVH files for split {split!r} under {root}")
     key = hashlib.sha1()
     from .. import camera, skeleton
     from ..io import bvh

@@ -1,6 +1,6 @@
 """The image path's detector: a person crop -> Phi (skeleton image) -> Omega (2D), with the
 agreement of the two as its confidence (Sosa & Hogg, seeds/004; the networks are
-realtime3d.models.image.SkeletonNet, trained by trainers/skeleton_net.py).
+realtime3d.models.image.SkeletonNet, trained by realtime3d/trainers/skeleton_net.py).
 
     with SkeletonNetDetector() as detector:           # the shipped weights/detectors/skeleton-net.pt
         detection = detector.detect(frame_bgr)        # Detection: joints2d_px, visibility, skeleton, ...

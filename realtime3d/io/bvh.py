@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..errors import UserError
 
-class BVHError(ValueError):
+class BVHError(UserError):
     """A malformed BVH file; the message names the file and the line."""
 
 

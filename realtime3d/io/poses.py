@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
 from ..skeleton import H36M17
 from ._atomic import atomic_path
 
@@ -32,7 +33,7 @@ from ._atomic import atomic_path
 PERSON_ARRAYS = ("joints3d", "joints2d", "visibility", "confidence", "joints3d_raw", "joints3d_world")
 
 
-class PoseFileError(ValueError):
+class PoseFileError(UserError):
     """A pose-sequence file that is missing, unreadable or malformed."""
 
 

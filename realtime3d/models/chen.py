@@ -18,14 +18,14 @@ Networks (sec. 3.2, 4 "Implementation details"). ViewSynthesis is one generator:
 (strided convs, no skip connections, so everything passes through the bottleneck; [B, K, 64, 64]
 -> G [B, M, 3]) and a decoder (G turned by R_ij -> the maps of view j, a sigmoid per pixel). The
 paper's is a U-Net without skips at half its channels; ours is smaller (width param) for the CPU.
-The bidirectional model is two of them, (phi, psi) and (mu, nu) (trainers/chen.py).
+The bidirectional model is two of them, (phi, psi) and (mu, nu) (realtime3d/trainers/chen.py).
 
 Lifters (sec. 3.4). ChenLifter = skeleton_maps -> the frozen encoder phi -> Regression#1 (two
 fully connected layers, 1024 then J x 3) -> 3D; CoordinateRegressor = the same regressor on the
 normalized 2D coordinates (Baseline#1). Both give the lifters' output convention (LiftingNetwork):
 normalized units, the root at (0, 0, DEPTH + 1), the pose's image-plane size that of the 2D at that
 depth. The regressor's output has no scale of its own (the scale-invariant loss of
-trainers/baselines.py trains it), so it is scaled to the 2D: by the least-squares factor that takes
+realtime3d/trainers/baselines.py trains it), so it is scaled to the 2D: by the least-squares factor that takes
 its x, y about the root to (DEPTH + 1) times the 2D (from the 2D alone; no 3D). The factor is signed:
 that loss's own least-squares scale accepts the pose reflected through its root (a factor of -1) as
 well as the pose, and the signed factor turns either into the one whose image-plane side is the 2D's

@@ -94,7 +94,7 @@ class LiftingNetwork(nn.Module):
         super().__init__()
         self.num_joints, self.depth, self.extra_outputs = num_joints, depth, extra_outputs
         self.architecture = {"num_joints": num_joints, "width": width, "blocks": blocks, "depth": depth}
-        if extra_outputs:       # e.g. the rotation cycle's elevation angle (trainers/cycle.py)
+        if extra_outputs:       # e.g. the rotation cycle's elevation angle (realtime3d/trainers/cycle.py)
             self.architecture["extra_outputs"] = extra_outputs
         # per joint: x, y, visible  ->  per joint: depth offset o, and x, y for hidden joints (+ extras)
         self.net = _mlp(num_joints * 3, num_joints * 3 + extra_outputs, width, blocks)

@@ -15,7 +15,7 @@ the embeddings are concatenated, and three fully connected layers decide (sec. 5
 
 Inputs, for real and fake alike: the normalized 2D [B, J, 2] (normalization.normalize_2d), and
 the 3D [B, J, 3] root-centred and divided by its RMS joint distance from the root (the caller's
-canonical form: trainers/cycle.canonical), so that a lifter's units and a mocap's units look the
+canonical form: realtime3d/trainers/cycle.canonical), so that a lifter's units and a mocap's units look the
 same. The depth maps carry that canonical z (the root's is 0; about -2 to 2). The maps' pixels
 are the normalized 2D at one fixed scale: MAP_EXTENT normalized units from the centre reach the
 map's edge (99.9% of the sampler's views lie within 0.17).

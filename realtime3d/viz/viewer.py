@@ -20,6 +20,7 @@ import open3d as o3d
 from ..io._atomic import atomic_path
 from ..skeleton import H36M17, Skeleton
 from .display import DisplayError, require_display
+from ..errors import UserError
 from .style import BACKGROUND_RGB, GRID_RGB, bone_colors_rgb, joint_colors_rgb
 from .world import (LOOK_AT_HEIGHT_MM, VIEW_AZIMUTH_DEG, VIEW_ELEVATION_DEG, camera_to_world, check_pose,
                     grid_segments, place_people)
@@ -159,7 +160,7 @@ class SkeletonViewer:
             raise RuntimeError("the viewer window is closed")
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise FileNotFoundError(f"screenshot folder does not exist: {folder}")
+            raise UserError(f"screenshot folder does not exist: {folder}")
         with atomic_path(path) as tmp:
             self._vis.capture_screen_image(tmp, do_render=True)
             if os.path.getsize(tmp) == 0:

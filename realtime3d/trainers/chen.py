@@ -2,7 +2,7 @@
 view synthesis that learns G, from multi-view 2D with known relative rotations.
 
 What it reads: pairs of 2D views of one train pose by two cameras and their relative rotation R_ij
-(trainers/sampling.ViewPairSampler: random cameras on the paper's torus under random-projection,
+(realtime3d/trainers/sampling.ViewPairSampler: random cameras on the paper's torus under random-projection,
 two of a clip's fixed cameras under fixed-camera), drawn as per-bone skeleton maps
 (realtime3d.models.chen.skeleton_maps). No 3D: the relative rotation is the multi-view/camera
 assumption of the paper (synchronized, calibrated cameras), and it is all that is known about the
@@ -37,7 +37,7 @@ sized for a CPU budget, not the paper's U-Net without skips; there is no image-t
 
 Selection: val_synthesis, the same map error in both directions on fixed pairs of the val subjects
 (VAL_PAIRS, seeded), from 2D maps alone. eval_model is the encoder phi: best.pt holds what the
-regression stage (trainers/chen_regression.py) needs, and the shipped encoder is that file
+regression stage (realtime3d/trainers/chen_regression.py) needs, and the shipped encoder is that file
 (realtime3d/weights/encoders/chen-views.pt).
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ VAL_PAIRS = 256
 
 @dataclass
 class ChenViewsConfig:
-    """Defaults are the shipped recipe (trainers/configs/chen-views_cmu-h36m17_w32-m32_59min.toml)."""
+    """Defaults are the shipped recipe (realtime3d/trainers/configs/chen-views_cmu-h36m17_w32-m32_59min.toml)."""
 
     width: int = 32                       # encoder/decoder channels at the first level
     points: int = 32                      # M, the points of G

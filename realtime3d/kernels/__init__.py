@@ -1,9 +1,9 @@
 """Fused rotation, projection and skeleton-image kernels (importable as realtime3d.kernels).
 
 Four ops, each with a `backend`:
-- "reference": eager PyTorch (kernels/reference.py), autograd end to end;
-- "cpu": the tiled, culled CPU path with hand-written backward passes (kernels/cpu.py);
-- "triton": Triton kernels (kernels/triton_*.py); needs CUDA tensors, or TRITON_INTERPRET=1
+- "reference": eager PyTorch (realtime3d/kernels/reference.py), autograd end to end;
+- "cpu": the tiled, culled CPU path with hand-written backward passes (realtime3d/kernels/cpu.py);
+- "triton": Triton kernels (realtime3d/kernels/triton_*.py); needs CUDA tensors, or TRITON_INTERPRET=1
   to run them on the CPU in Triton's interpreter (slow: for tests);
 - "auto" (default): "triton" for CUDA tensors, "cpu" otherwise; on CUDA without the triton
   package, "reference" (with a warning).
@@ -11,7 +11,7 @@ Every tensor argument must be on one device (a ValueError names the one that is 
 Every backend gives the same answer up to float32 rounding; the tiled paths flush a
 bone's contribution to 0 where gamma d^2 > tiling.CUTOFF (below 1.2e-7). Pixel (x, y)
 has its centre at integer coordinates, x right, y down. Half and bfloat16 inputs are
-computed in float32 and returned in their own dtype. kernels/README.md has the design.
+computed in float32 and returned in their own dtype. realtime3d/kernels/README.md has the design.
 """
 from __future__ import annotations
 

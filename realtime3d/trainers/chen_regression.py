@@ -13,7 +13,7 @@ regressor on the 2D coordinates (Baseline#1) at each label count. Here:
   protocol: `views` fixed seeded cameras each (random-projection) or their clip's 4 fixed cameras
   (fixed-camera), and with params.mirror their mirror images. The views are fixed for the run, so
   the encoder's features are computed once (in build) and every step is the regressor alone;
-- the loss: trainers/baselines.scale_invariant_loss on the lifter's output (its scale comes from the
+- the loss: realtime3d/trainers/baselines.scale_invariant_loss on the lifter's output (its scale comes from the
   2D, models/chen.py), as the supervised baseline is trained;
 - selection: held out, a `holdout` share of the labelled poses (at least 1, never trained on) and
   their views; the criterion val_labelled_p_mpjpe is their P-MPJPE. It reads no 3D beyond the
@@ -46,7 +46,7 @@ INPUTS = ("latent", "coords")
 
 @dataclass
 class ChenRegressionConfig:
-    """Defaults are the shipped recipe (trainers/configs/chen_cmu-h36m17_h1024-l5pct_10min.toml)."""
+    """Defaults are the shipped recipe (realtime3d/trainers/configs/chen_cmu-h36m17_h1024-l5pct_10min.toml)."""
 
     encoder: str = "chen-views"           # a shipped encoder's name or a chen-views run's best.pt
     input: str = "latent"                 # "latent" (G of the encoder: ChenLifter) or "coords" (the 2D: the baseline)

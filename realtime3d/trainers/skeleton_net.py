@@ -8,7 +8,7 @@ The data (the only places the mocap's 3D is read, each to make an input, never a
   loss; validation logs them (val_pck, val_p_mpjpe) for the criterion plot, and nothing selects
   on them;
 - the unpaired 2D prior u: the other half of the train clips under the fixed-camera protocol
-  (trainers/sampling.fixed_camera_pool): never a pose of a rendered clip, never paired with an
+  (realtime3d/trainers/sampling.fixed_camera_pool): never a pose of a rendered clip, never paired with an
   image. Its skeleton images are kappa(u) (eq. 2), placed in the skeleton image by the crop rule
   of realtime3d.crops, as every person crop is framed.
 
@@ -19,7 +19,7 @@ realtime3d.kernels.render_skeleton, per bone):
     L_adv   = BCE(D(s), 1)                                      eq. 3, Phi's side (non-saturating)
     L_Omega = |Omega(kappa(u)) - u|^2 + lambda |kappa(y) - s|^2 eq. 9, lambda = 0.1 (kappa's backward
                                                                 in y is the kernels' training use)
-    L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (trainers/cycle.py)
+    L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (realtime3d/trainers/cycle.py)
     L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s decoder (see below)
     L_eq    = |Phi(T x_b) - T s|^2                              equivariance, T a random similarity warp
               (equivariance_on = "image"; "keypoints": |Omega(Phi(T x_b)) - T y|^2)
@@ -56,7 +56,7 @@ step on the prior's 2D (as the cycle's is on its train 2D).
 Selection: val_recon, the decoder's L1 error on fixed validation pairs (renders of the val
 subjects' clips, fixed appearances), in % of the pixel range: computed from images alone.
 
-A user's footage (params.footage: videos and photos, no labels; trainers/footage.py) adapts a
+A user's footage (params.footage: videos and photos, no labels; realtime3d/trainers/footage.py) adapts a
 trained net (params.init): footage_share of every batch are its person crops, with the same
 losses (a photo, which has no second frame, skips the reconstruction), and the criterion becomes
 val_recon_footage, the same error on fixed pairs of the footage.
@@ -97,7 +97,7 @@ FLOW_POSES = 100_000
 
 @dataclass
 class SkeletonNetConfig:
-    """Defaults are the shipped recipe (trainers/configs/skeleton-net_cmu-synth-fixedcam_w24_60min.toml)."""
+    """Defaults are the shipped recipe (realtime3d/trainers/configs/skeleton-net_cmu-synth-fixedcam_w24_60min.toml)."""
 
     phi_width: int = 24
     phi_output: str = "image"             # "image" (the paper's Phi) or "keypoints" (models/image.py)

@@ -79,6 +79,7 @@ from .baselines import scale_invariant_loss
 from .common import script_main
 from .cycle import canonical
 from .distributed import unwrap
+from ..errors import UserError
 from .footage import PHOTO_SUFFIXES, VIDEO_SUFFIXES, _frames
 from .losses import hidden_joint_loss
 from .sampling import OWN_2D, mirror_poses
@@ -89,7 +90,7 @@ CACHE_VERSION = 1
 
 @dataclass
 class YangConfig:
-    """Defaults are the shipped Full row (trainers/configs/yang_cmu-h36m17_supervised-w512-full_14min.toml)."""
+    """Defaults are the shipped Full row (realtime3d/trainers/configs/yang_cmu-h36m17_supervised-w512-full_14min.toml)."""
 
     init: str = "supervised"              # the pretrained generator: a shipped lifter's name or a .pt
     adv: bool = True                      # false: Table 2's Baseline (L_pose alone, no D)
@@ -138,7 +139,7 @@ def media_files(spec: str = "") -> list[Path]:
     for part in parts:
         path = Path(part)
         if not path.exists():
-            raise FileNotFoundError(f"params.media {part!r}: no such file or folder")
+            raise UserError(f"params.media {part!r}: no such file or folder")
         found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         files += [p for p in found if p.suffix.lower() in VIDEO_SUFFIXES + PHOTO_SUFFIXES]
     if not files:

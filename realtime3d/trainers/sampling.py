@@ -246,7 +246,7 @@ _MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
 
 class ViewPairSampler:
     """Pairs of 2D views of one train pose by two cameras, with their relative rotation: the
-    multi-view 2D with known relative rotations of Chen et al. (trainers/chen.py). sample() never
+    multi-view 2D with known relative rotations of Chen et al. (realtime3d/trainers/chen.py). sample() never
     returns the 3D.
 
     - random-projection: two independent random cameras (azimuth 0-360 deg, elevation in

@@ -22,6 +22,8 @@ import torch
 from realtime3d.crops import CROP_MARGIN, cut, square_box
 from realtime3d.models.image import CROP_SIZE
 
+from ..errors import UserError
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 #: The other frame of a pair is this many frames before or after the target (clamped to the video).
@@ -57,7 +59,7 @@ class Footage:
 def _files(spec: str) -> list[Path]:
     path = Path(spec)
     if not path.exists():
-        raise FileNotFoundError(f"footage {spec!r}: no such file or folder")
+        raise UserError(f"footage {spec!r}: no such file or folder")
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     files = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES + PHOTO_SUFFIXES]
     if not files:

@@ -6,7 +6,7 @@ method's hyperparameters:
     method = "drover"
     [train]            # TrainConfig below: batch, length, schedule, intervals, seed ...
     max_steps = 300
-    [params]           # the method's own dataclass (e.g. trainers/drover.py DroverConfig)
+    [params]           # the method's own dataclass (e.g. realtime3d/trainers/drover.py DroverConfig)
     width = 512
 
 Keys left out take the dataclass defaults. `--set train.batch=256 --set params.width=64`
@@ -23,6 +23,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
+
+from ..errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -188,7 +190,7 @@ def resolve_config(spec: str) -> Path:
     packaged = CONFIG_DIR / (name if name.endswith(".toml") else name + ".toml")
     if packaged.is_file():
         return packaged
-    raise FileNotFoundError(f"no config {spec!r}: not a file, and not one of the packaged configs "
+    raise UserError(f"no config {spec!r}: not a file, and not one of the packaged configs "
                             f"({', '.join(packaged_configs())}) or methods ({', '.join(SHIPPED)})")
 
 

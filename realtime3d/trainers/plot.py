@@ -8,10 +8,11 @@ import textwrap
 from pathlib import Path
 
 from realtime3d.io._atomic import atomic_path
+from ..errors import UserError
 from .logs import EVAL_CSV, TRAIN_CSV
 
 
-#: The label of each 2D selection criterion's axis (trainers/evaluation.py CRITERIA).
+#: The label of each 2D selection criterion's axis (realtime3d/trainers/evaluation.py CRITERIA).
 CRITERION_AXES = {"val_cycle_2d": "val_cycle_2d (% of pose radius)",
                   "val_recon": "val_recon (% of the pixel range)",
                   "val_recon_footage": "val_recon_footage (% of the pixel range)"}
@@ -57,7 +58,7 @@ def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise FileNotFoundError(f"no run folder at {run_dir}")
+        raise UserError(f"no run folder at {run_dir}")
     train, evals = _read(run_dir / TRAIN_CSV), _read(run_dir / EVAL_CSV)
     if not train and not evals:
         raise ValueError(f"{run_dir}: no {TRAIN_CSV} or {EVAL_CSV} with rows to plot")

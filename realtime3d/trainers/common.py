@@ -42,7 +42,7 @@ CONFIG_HELP = {
     "elevation": "cycle: 'learned' (each pose's predicted elevation, new views from its batch normal) or "
                  "'fixed' (Drover's random projection layer)",
     "elevation_init_deg": "cycle: the learned elevation at the start (degrees; its sign picks the depth "
-                          "orientation, see trainers/cycle.py)",
+                          "orientation, see realtime3d/trainers/cycle.py)",
     "fixed_elevation_max": "cycle: with elevation = 'fixed', the new views' elevation is uniform in 0 to this (degrees)",
     "cycle_elevation_grad": "cycle: the cycle losses also train the elevation (false: only the flow prior does)",
     "cycle2d_weight": "cycle: weight of the 2D reprojection of the cycle, L_2d (eq. 5)",
@@ -77,7 +77,7 @@ CONFIG_HELP = {
                        "(against one skeleton drawn for every crop)",
     "init": "the weights to start from, a shipped name or a .pt (skeleton-net: a trained skeleton net, its decoder "
             "too; yang: the pretrained lifter, e.g. supervised)",
-    "footage": "skeleton-net: a folder or file of your own unlabelled videos and photos to adapt to (trainers/footage.py)",
+    "footage": "skeleton-net: a folder or file of your own unlabelled videos and photos to adapt to (realtime3d/trainers/footage.py)",
     "box_file": "skeleton-net: person boxes of the footage, CSV file,frame,cx,cy,side (empty: MediaPipe's 2D, framed)",
     "footage_share": "skeleton-net: share of each batch drawn from the footage (the rest: synthetic renders)",
     "equivariance_weight": "skeleton-net: weight of |Phi(T x) - T Phi(x)|^2 under random similarity warps T (0 = off)",

@@ -16,6 +16,8 @@ import torch
 
 from realtime3d.io._atomic import atomic_path
 
+from ..errors import UserError
+
 LAST = "ckpt-last.pt"
 PREV = "ckpt-prev.pt"
 
@@ -51,7 +53,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     ValueError/FileNotFoundError whose one line names the file and the fallback."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise UserError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)     # tensors and plain values only
         if not isinstance(state, dict) or "step" not in state or "models" not in state:

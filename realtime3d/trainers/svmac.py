@@ -231,7 +231,7 @@ class SVMAC(Method):
     name = "svmac"
     Config = SVMACConfig
     tuned_on = ("the learning rates and n_critic were chosen in development on 2-minute runs scored by the val "
-                "subjects' 3D P-MPJPE (trainers/svmac.py); the loss weights and betas are the paper's")
+                "subjects' 3D P-MPJPE (realtime3d/trainers/svmac.py); the loss weights and betas are the paper's")
 
     def __init__(self, cfg: SVMACConfig, ctx):
         super().__init__(cfg, ctx)

@@ -123,7 +123,7 @@ _CHILDREN = torch.tensor([c for _, c in H36M17.bones])
 
 @dataclass
 class CycleConfig:
-    """Defaults are the shipped recipe (trainers/configs/cycle_cmu-h36m17_w512_28min.toml); the
+    """Defaults are the shipped recipe (realtime3d/trainers/configs/cycle_cmu-h36m17_w512_28min.toml); the
     paper's weights are all 1 (eq. 12). The ablations: flow_weight = 0, bone_weight = 0 (the two
     together: L_base alone), elevation = "fixed"."""
 
@@ -253,7 +253,7 @@ class Cycle(Method):
     name = "cycle"
     Config = CycleConfig
     tuned_on = ("bone_weight, lr, ema and the elevation's start were chosen in development on 2-minute runs, "
-                "and flow_steps on 7- to 13-minute runs, scored by the val subjects' 3D P-MPJPE (trainers/cycle.py); "
+                "and flow_steps on 7- to 13-minute runs, scored by the val subjects' 3D P-MPJPE (realtime3d/trainers/cycle.py); "
                 "the other weights are the paper's")
 
     def __init__(self, cfg: CycleConfig, ctx):
