@@ -24,14 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info, write_csv  # noqa: E402
 
-COMMON = ["--d-width", "256", "--batch", "1024", "--threads", "1", "--val-every-s", "15",
-          "--test-every-s", "0"]
+COMMON = ["--set", "params.d_width=256", "--set", "train.batch=1024", "--set", "train.threads=1",
+          "--set", "train.val_every_s=15", "--set", "train.test_every_s=0"]
 PAPER = {"flat_init": "false", "composed_real": "false", "ema": "0", "cycle_weight": "0", "mirror": "false",
          "label_smooth": "0", "width": "512"}
 
 
 def _flags(**changes: str) -> list[str]:
-    return [a for k, v in {**PAPER, **changes}.items() for a in (f"--{k.replace('_', '-')}", v)]
+    return [a for k, v in {**PAPER, **changes}.items() for a in ("--set", f"params.{k}={v}")]
 
 
 SHIPPED = {"flat_init": "true", "composed_real": "true", "ema": "0.99", "cycle_weight": "1", "mirror": "true"}
@@ -62,8 +62,8 @@ def main() -> None:
         for name in names[i:i + 2]:
             run_dir = Path(args.runs) / "".join(c if c.isalnum() else "_" for c in name)
             shutil.rmtree(run_dir, ignore_errors=True)  # a trainer refuses a folder that holds a run
-            cmd = [sys.executable, "-m", "realtime3d.trainers.drover", *COMMON, "--minutes", str(args.minutes),
-                   "--run-dir", str(run_dir), *VARIANTS[name]]
+            cmd = [sys.executable, "-m", "realtime3d", "train", "drover", *COMMON,
+                   "--set", f"train.minutes={args.minutes}", "--run-dir", str(run_dir), *VARIANTS[name]]
             procs[name] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), run_dir)
         for name in names[i:i + 2]:
             procs[name][0].wait()

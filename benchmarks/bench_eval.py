@@ -1,4 +1,4 @@
-"""Score every shipped model on cmu-test in one evaluation run: the README's Results tables.
+"""Score every shipped model on cmu-test in one evaluation run: the accuracy tables of docs/results.md.
 
 Trains nothing. Scores every realtime3d/weights/NAME.pt and the constant-depth baseline
 on the same frames with `realtime3d eval --data cmu-test`'s protocol (GT 3D of subjects
@@ -11,7 +11,8 @@ PA-PCK@150 and PA-AUC after the Procrustes alignment.
 Also each model's validation scores under its own protocol (realtime3d/trainers/evaluation.py):
 val_cycle_2d, the 2D criterion that selected every 2D-only model, and the val 3D
 P-MPJPE, which selected only the supervised baseline. Per protocol it names the best
-2D-only model by its 2D criterion, and checks the acceptance of issue 11 (single pass).
+2D-only model by its 2D criterion, and checks the 2D-only lifters' targets (single pass: the
+best at most 0.48 x constant depth and 1.1 x the supervised baseline; docs/results.md).
 
 Writes benchmarks/results/eval.json (machine, commit, the definitions, one block per
 method, the ratios and checks) and the cmu_test blocks of each shipped model card
@@ -74,7 +75,7 @@ def two_d_only(card: dict) -> bool:
 
 def protocol_summary(protocol: str, cards: dict[str, dict], p: dict[str, float], val: dict[str, dict]) -> dict:
     """The best 2D-only model of a protocol by its 2D criterion, its single-pass P-MPJPE ratios
-    and the acceptance checks of issue 11."""
+    and the checks of the 2D-only lifters' targets."""
     mine = [n for n, c in cards.items() if c.get("protocol") == protocol and two_d_only(c) and c["method"] != "distill"]
     if not mine:
         return {}

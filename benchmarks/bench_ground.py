@@ -1,4 +1,4 @@
-"""The floor estimate behind poses.bvh and joints3d_world (realtime3d/ground.py), measured.
+"""The floor estimate behind the BVH files and joints3d_world (realtime3d/ground.py), measured.
 
 1. CMU train clips (never the test subjects) seen through known cameras: a camera at a
    seeded height (1.0-2.0 m) and pitch (0-25 degrees down), 5 m from the clip's mean
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.camera import world_yup_to_camera  # noqa: E402
-from realtime3d.export import constant_bone_poses  # noqa: E402
+from realtime3d.io.bvh_retarget import constant_bone_poses  # noqa: E402
 from realtime3d.ground import estimate_ground, place_on_floor  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
@@ -99,13 +99,19 @@ def cmu_cases(lifter: Lifter, seed: int) -> list[dict]:
 def street_case(model: str) -> dict:
     import tempfile
 
-    from realtime3d.collection import VideoOptions, run_one
+    from realtime3d.collection import run_one
+    from realtime3d.pipeline import VideoOptions
+    from realtime3d.runtime import set_up_pipeline_process
+    set_up_pipeline_process()                 # as the command does: one torch thread
     video = SHARED / "media" / "street_dance.avi"
     with tempfile.TemporaryDirectory() as out:
-        run_one(str(video), out, VideoOptions(model=model, overlay=False), progress=False)
+        run_one(str(video), out, VideoOptions(model=model, overlay=False, person="largest"), progress=False)
         with np.load(Path(out) / "poses.npz") as data:
-            world = data["joints3d_world"]
+            people = data["joints3d_world"]                                  # [N, P, 17, 3] mm
             ground = json.loads(str(data["ground"]))
+    frames, column = np.nonzero(np.isfinite(people).all(axis=(2, 3)))      # the main person: one a frame at most
+    world = np.full((len(people), H36M17.num_joints, 3), np.nan)
+    world[frames] = people[frames, column]                                   # [N, 17, 3] mm
     return {"video": video.name, **floor_scores(world), "ground": ground}
 
 

@@ -2,11 +2,11 @@
 (--device cpu, the default) or against Triton (--device cuda), forward and forward+backward.
 Writes CSV.
 
-Claims it checks (issue 4), in the same run:
+Claims it checks, in the same run:
 - render_skeleton forward+backward on the CPU path, B=256, 64x64, J=17: >= 50x faster than the
   eager reference and <= 1/10 of its peak memory;
 - render_views forward+backward against rotate_project followed by render_skeleton;
-- the CPU path against torch.compile of the reference (the issue's other candidate), at one point.
+- the CPU path against torch.compile of the reference (the other way to fuse it), at one point.
 
 Poses: CMU validation frames (realtime3d.data.mocap), in body units at depth DEPTH, turned by
 random cameras (realtime3d.data.views.random_rotations); pixels = projection * scale + centre,

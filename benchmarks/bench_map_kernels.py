@@ -1,4 +1,4 @@
-"""What the fused kernels save in the two map-based trainers (issue 13): one training step of
+"""What the fused kernels save in the two map-based trainers: one training step of
 chen-views (per-bone skeleton maps of both views, kernels.render_skeleton) and of yang (Full: the
 discriminator's heatmaps and depth maps, kernels.render_heatmaps, forward and backward), with every
 map rendered by the fused CPU path against the eager PyTorch reference (params.kernel_backend),

@@ -4,7 +4,7 @@
 
 (a) MediaPipe alone, the baseline: its one-person graph (detect.PoseDetector), decode + detect
     every frame, one thread (as bench_pipeline.py measures it).
-(b) the offline run of the command (`run_video` on collection.build_pipeline: MediaPipe's
+(b) the offline run of the command (`run_video` on pipeline.build_pipeline: MediaPipe's
     BlazePose models on every person, tracking, lifting, overlay.mp4, every export file) with
     --max-people 1, 4 and all: fps, and the ratio to (a) (the claim: >= 0.9 at --max-people 1).
 (c) the live loop (`run_live`, the webcam default lifter, the One Euro filter) fed by the
@@ -39,7 +39,6 @@ import _args  # noqa: E402
 from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
-from realtime3d.collection import VideoOptions, build_pipeline  # noqa: E402
 from realtime3d.detect.blazepose import MultiPoseDetector  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter  # noqa: E402
@@ -47,7 +46,8 @@ from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
 from realtime3d.live import run_live  # noqa: E402
 from realtime3d.offline import run_video  # noqa: E402
-from realtime3d.pipeline import PosePipeline  # noqa: E402
+from realtime3d.pipeline import PosePipeline, VideoOptions, build_pipeline  # noqa: E402
+from realtime3d.runtime import set_up_pipeline_process  # noqa: E402
 from realtime3d.skeleton import H36M17  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=_args.odd, default=3, help="an odd number, so that a median is one run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "people.json"))
     args = parser.parse_args()
+    set_up_pipeline_process()                 # as the command does: one torch thread
     source = VideoSource(args.video)
     frames = [frame.image for frame in source]
     lifter, live_lifter = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(LIVE_MODEL)

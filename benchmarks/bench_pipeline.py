@@ -48,7 +48,8 @@ from realtime3d.live import run_live  # noqa: E402
 from realtime3d.io import mp4  # noqa: E402
 from realtime3d.offline import LIFT_BATCH, OVERLAY_HEIGHT, run_video  # noqa: E402
 from realtime3d.pipeline import PosePipeline  # noqa: E402
-from realtime3d.tracking import TrackedPerson  # noqa: E402
+from realtime3d.runtime import set_up_pipeline_process  # noqa: E402
+from realtime3d.person import Person  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
@@ -92,14 +93,14 @@ def lift_and_filter_ms(lifter: Lifter, detections: list, image_size: tuple[int, 
     costs; unlike wall time, not inflated when other processes take the cores)."""
     pipeline = PosePipeline(lifter, detector=None, filter=OneEuroFilter())
     poses = [(k, found) for k, found in enumerate(detections) if found is not None]
-    people = [(k, [TrackedPerson(1, Detection(*found), 1)]) for k, found in poses]
+    people = [(k, [Person(1, Detection(*found))]) for k, found in poses]
     for k, one in people[:10]:                                    # warm up torch
-        pipeline.lift_people(one, image_size, k / fps)
+        pipeline.lift_people([(one, k / fps)], image_size)
     pipeline.restart_tracking()
     wall, cpu = [], []
     for k, one in people:
         start_wall, start_cpu = time.perf_counter(), time.thread_time()
-        pipeline.lift_people(one, image_size, k / fps)
+        pipeline.lift_people([(one, k / fps)], image_size)
         cpu.append(1e3 * (time.thread_time() - start_cpu))
         wall.append(1e3 * (time.perf_counter() - start_wall))
     wall, cpu = np.array(wall), np.array(cpu)
@@ -140,6 +141,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=_args.odd, default=3, help="an odd number, so that a median is one run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pipeline.json"))
     args = parser.parse_args()
+    set_up_pipeline_process()                 # as the command does: one torch thread
     source = VideoSource(args.video)
     lifter, live_lifter = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(LIVE_MODEL)
     load_before = os.getloadavg()

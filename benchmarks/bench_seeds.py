@@ -7,7 +7,7 @@ run folder with a checkpoint is resumed), never ships them, and scores every see
 (each selected by its own criterion) and the shipped weights on cmu-test in one evaluation
 run (seed 0), single pass and flip-averaged apart, plus the val 3D of each (logged, never used
 to choose). It says how far apart two runs of one recipe land, which is the yardstick for any
-difference between two recipes in the README's tables.
+difference between two recipes in the tables of docs/results.md.
 
     python benchmarks/bench_seeds.py --models cycle,drover --seeds 1          # 2 x 28 minutes, one after another
     python benchmarks/bench_seeds.py --models cycle --seeds 1 --train-only    # one per core, then the line above

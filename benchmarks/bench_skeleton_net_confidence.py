@@ -1,7 +1,7 @@
 """The shipped skeleton net on real footage: its confidence against the no-person threshold, and
-how much its 2D moves, over every frame of the street video (docs/app.md, --detector skeleton).
+how much its 2D moves, over every frame of the street video (docs/app.md, --detector skeleton-net).
 
-Every frame goes through SkeletonNetDetector as `realtime3d video --detector skeleton` runs it
+Every frame goes through SkeletonNetDetector as `realtime3d video --detector skeleton-net` runs it
 (its own crop, following its last pose, the full frame when lost), with person_confidence 0 so
 that every frame's answer is kept. Recorded: the frames, the confidence's maximum, median and
 minimum, the frames at or above skeleton_net.PERSON_CONFIDENCE (the ones the command keeps),

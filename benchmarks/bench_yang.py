@@ -1,4 +1,5 @@
-"""Yang et al.'s ablation (seeds/002, Table 2) for the lifter: Baseline, Map, Geo and Full on cmu-test, in one run.
+"""The ablation of Yang et al., "3D Human Pose Estimation in the Wild by Adversarial Learning" (2018),
+Table 2, for the lifter: Baseline, Map, Geo and Full on cmu-test, in one run.
 
 Trains nothing unless --train. The four rows are the configs of ROWS (realtime3d/trainers/yang.py): the
 shipped supervised lifter fine-tuned for the same 14 minutes on one thread with its 3D loss,

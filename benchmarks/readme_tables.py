@@ -1,4 +1,4 @@
-"""The README's result tables, printed from the results files of the benchmarks that measured them.
+"""The result tables of README.md and docs/results.md, printed from the benchmarks' results files.
 
 Nothing is measured here: every number is read from benchmarks/results/ (eval.json from
 bench_eval.py, training.json from bench_training.py, ablations.json from
@@ -6,14 +6,14 @@ bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json fr
 bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts, chen.json,
 yang.json and map_kernels.json from bench_chen.py, bench_yang.py and bench_map_kernels.py, people.json
 from bench_people.py, recall.json from bench_recall.py) or from the
-model cards those scripts write. tests/test_docs.py checks
-that the README holds each table exactly as printed, so a figure in it cannot drift from
-its source.
+model cards those scripts write. docs/results.md holds every table and the README its
+headline one (`README_TABLES`); tests/test_docs.py checks that both hold each table exactly
+as printed, so a figure in them cannot drift from its source.
 
     python benchmarks/readme_tables.py            # every table
-    python benchmarks/readme_tables.py --write    # refill README.md's marked tables in place
+    python benchmarks/readme_tables.py --write    # refill the marked tables of README.md and docs/results.md in place
 
-In the README each table sits between `<!-- table: NAME -->` and `<!-- /table -->`.
+In those pages each table sits between `<!-- table: NAME -->` and `<!-- /table -->`.
 """
 from __future__ import annotations
 
@@ -26,10 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 MODES = ("single_pass", "flip_averaged")
-#: Scored by bench_eval.py with the others, but tabled in the README's own section on them (chen,
+#: Scored by bench_eval.py with the others, but tabled in their own section of docs/results.md (chen,
 #: yang tables): their labels and budgets are not the 2D-only models' 28 minutes.
 MAP_SEEDS = ("chen", "yang")
 PROTOCOLS = ("random-projection", "fixed-camera")
+#: The pages whose marked tables --write refills: docs/results.md marks every table, the README these.
+PAGES = ("README.md", "docs/results.md")
+README_TABLES = ("accuracy random-projection",)
 
 
 def _load(name: str) -> dict:
@@ -85,7 +88,7 @@ def validation() -> str:
 
 
 def checks() -> str:
-    """Issue 11's acceptance ratios, per protocol, as bench_eval.py computed them."""
+    """The acceptance ratios of the 2D-only lifters, per protocol, as bench_eval.py computed them."""
     rows = []
     for protocol, summary in _load("eval.json")["by_protocol"].items():
         for key, value in summary.items():
@@ -285,7 +288,7 @@ def recall() -> str:
 
 
 def tables() -> dict[str, str]:
-    """Every README table by name."""
+    """Every result table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
     made.update({"validation": validation(), "checks": checks(), "training": training(),
                  "ablation cycle": ablation("cycle"), "ablation svmac": ablation("svmac"),
@@ -309,25 +312,25 @@ def refill(text: str, made: dict[str, str]) -> str:
     """text with every marked table replaced by its freshly printed form."""
     def table(m: re.Match) -> str:
         if m.group(1) not in made:
-            raise SystemExit(f"readme_tables: the README marks a table {m.group(1)!r} that no results file makes")
+            raise SystemExit(f"readme_tables: a page marks a table {m.group(1)!r} that no results file makes")
         return f"<!-- table: {m.group(1)} -->\n{made[m.group(1)]}\n<!-- /table -->"
     return MARKED.sub(table, text)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="refill README.md's marked tables in place")
+    ap.add_argument("--write", action="store_true", help="refill the marked tables of README.md and docs/results.md in place")
     args = ap.parse_args()
     made = tables()
     if args.write:
         from realtime3d.io._atomic import atomic_write_text
-        readme = ROOT / "README.md"
-        atomic_write_text(readme, refill(readme.read_text(), made))
-        print(f"refilled {', '.join(MARKED.findall(readme.read_text()))}")
+        for page in PAGES:
+            path = ROOT / page
+            atomic_write_text(path, refill(path.read_text(), made))
+            print(f"{page}: refilled {', '.join(MARKED.findall(path.read_text()))}")
         return
     for name, text in made.items():
         print(f"<!-- table: {name} -->\n{text}\n<!-- /table -->\n")
-
 
 if __name__ == "__main__":
     main()

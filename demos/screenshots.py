@@ -28,10 +28,12 @@ from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.images import process_image
 from realtime3d.io._atomic import atomic_path
 from realtime3d.native_logs import quiet_native_logs
-from realtime3d.pipeline import PosePipeline, draw_result, lifted_people
+from realtime3d.pipeline import PosePipeline
+from realtime3d.runtime import set_up_pipeline_process
+from realtime3d.viz.frame import draw_result
 from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
-from realtime3d.viz.render3d import SkeletonRenderer, side_by_side
-from realtime3d.viz.viewer import SkeletonViewer
+from realtime3d.viz.render3d import PoseRenderer, side_by_side
+from realtime3d.viz.viewer import PoseViewer
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The sample pose's camera: 1280x720, f = 1000 px, the person 3.2 m away and turned 35 degrees.
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     if not os.environ.get("DISPLAY"):
         parser.error("no X display for the open3d window: run under xvfb-run -a")
     quiet_native_logs()       # MediaPipe's, TFLite's and EGL's routine lines stay off the terminal
+    set_up_pipeline_process()  # one torch thread, as the command runs it
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         if args.video is None:
@@ -89,18 +92,18 @@ def main(argv: list[str] | None = None) -> None:
             pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector(static_image_mode=True))
             result = process_image(pipeline, frame)                        # every person, ids from 1
             pipeline.detector.close()
-            people = lifted_people(result)                                 # [(id, [17, 3] mm)]
+            people = result.lifted                                 # [(id, [17, 3] mm)]
             if not people:
                 raise ValueError(f"no person in frame {args.frame} of {args.video}")
             draw_result(frame, result, None, [f"{args.video.name}  frame {args.frame}, MediaPipe 2D",
                                               f"{len(people)} people, drover lifter -> 3D"])
-        overlay = side_by_side(frame, SkeletonRenderer(size=(height, height)).render_people(people))
+        overlay = side_by_side(frame, PoseRenderer(size=(height, height)).render_people(people))
         overlay = cv2.resize(overlay, (args.width, round(overlay.shape[0] * args.width / overlay.shape[1])),
                              interpolation=cv2.INTER_AREA)
         with atomic_path(args.out_dir / "overlay.png") as tmp:
             if not cv2.imwrite(tmp, overlay):
                 raise OSError(f"cannot write {args.out_dir / 'overlay.png'}")
-        with SkeletonViewer(width=960, height=720) as viewer:
+        with PoseViewer(width=960, height=720) as viewer:
             viewer.update_people(people)
             viewer.screenshot(args.out_dir / "view3d.png")
     except (OSError, ValueError, RuntimeError) as exc:

@@ -15,8 +15,10 @@ from realtime3d.lifting import Lifter
 from realtime3d.native_logs import quiet_native_logs
 from realtime3d.offline import run_video
 from realtime3d.pipeline import PosePipeline
+from realtime3d.runtime import set_up_pipeline_process
 
 quiet_native_logs()      # MediaPipe's and TFLite's routine log lines stay off the terminal
+set_up_pipeline_process()   # one torch thread, as the command runs it
 video = sys.argv[1]
 outdir = sys.argv[2] if len(sys.argv) > 2 else "demo_out"
 pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector())     # every person, with ids
@@ -25,7 +27,8 @@ pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector())     # eve
 #    main person's track (the frame's largest person) over the whole clip.
 source = VideoSource(video)
 results = [pipeline.process(frame.image, frame.t) for frame in source]
-poses = np.array([result.joints3d for result in results])             # [N, 17, 3] mm, the main person
+nobody = np.full((17, 3), np.nan, np.float32)
+poses = np.array([nobody if r.main is None else r.main.joints3d for r in results])   # [N, 17, 3] mm, the main person
 frames_of = {}                                                         # person id -> frames with them
 for result in results:
     for person in result.people:

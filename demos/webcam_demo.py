@@ -11,18 +11,21 @@ from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.filters import OneEuroFilter
 from realtime3d.lifting import LIVE_MODEL, Lifter
 from realtime3d.native_logs import quiet_native_logs
-from realtime3d.pipeline import PosePipeline, draw_result, lifted_people
+from realtime3d.pipeline import PosePipeline
+from realtime3d.runtime import set_up_pipeline_process
+from realtime3d.viz.frame import draw_result
 from realtime3d.viz.display import side_by_side_positions
-from realtime3d.viz.viewer import SkeletonViewer
+from realtime3d.viz.viewer import PoseViewer
 from realtime3d.viz.window2d import OverlayWindow
 
 quiet_native_logs()      # MediaPipe's and TFLite's routine log lines stay off the terminal
+set_up_pipeline_process()   # one torch thread, as the command runs it
 camera = sys.argv[1] if len(sys.argv) > 1 else 0
 pipeline = PosePipeline(Lifter.from_pretrained(LIVE_MODEL), MultiPoseDetector(max_people=4), filter=OneEuroFilter())
 where_2d, where_3d = side_by_side_positions()                 # the two windows side by side
 
 with LiveSource(camera) as source, OverlayWindow("2D", position=where_2d) as window, \
-        SkeletonViewer(title="3D", position=where_3d) as viewer:
+        PoseViewer(title="3D", position=where_3d) as viewer:
     while source.running:
         frame = source.read()                                 # the newest frame, or None
         if frame is None:
@@ -30,7 +33,7 @@ with LiveSource(camera) as source, OverlayWindow("2D", position=where_2d) as win
         result = pipeline.process(frame.image, frame.t)       # 2D -> ids -> 3D -> One Euro, per person
         status = [source.status, f"{len(result.people)} people"]
         picture = draw_result(frame.image, result, renderer=None, status=status)   # each person with their id
-        if not window.show(picture) or not viewer.update_people(lifted_people(result)):
+        if not window.show(picture) or not viewer.update_people(result.lifted):
             break
         where = [f"{p.id}: z={p.joints3d[0, 2]:5.0f} mm" for p in result.people]   # pelvis depths, camera coordinates
         print("\r" + "; ".join(where).ljust(60), end="")

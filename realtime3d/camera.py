@@ -11,6 +11,7 @@ import math
 import torch
 
 from .defaults import DEFAULT_HFOV_DEG
+from .errors import UserError
 
 
 def default_focal(image_size: tuple[int, int], hfov_deg: float = DEFAULT_HFOV_DEG) -> float:
@@ -30,13 +31,25 @@ def hfov_of(focal: float, image_size: tuple[int, int]) -> float:
 
 
 def check_focal(focal: float, image_size: tuple[int, int]) -> float:
-    """focal (px) as a float; ValueError unless it is finite and gives under MAX_HFOV_DEG."""
+    """A user's focal length, checked.
+
+    Args:
+        focal: focal length, pixels (what --focal gave).
+        image_size: (width, height), pixels.
+
+    Returns:
+        focal as a float.
+
+    Raises:
+        UserError: unless focal is finite, positive and gives a horizontal field of view of at
+            most MAX_HFOV_DEG.
+    """
     focal = float(focal)
     if not (math.isfinite(focal) and focal > 0):
-        raise ValueError(f"--focal must be a positive number of pixels, got {focal:g}")
+        raise UserError(f"--focal must be a positive number of pixels, got {focal:g}")
     least = default_focal(image_size, MAX_HFOV_DEG)
     if focal < least:
-        raise ValueError(f"--focal {focal:g} px gives a {hfov_of(focal, image_size):.1f} degree field of view "
+        raise UserError(f"--focal {focal:g} px gives a {hfov_of(focal, image_size):.1f} degree field of view "
                          f"for an image {image_size[0]} px wide; a pinhole camera needs at most "
                          f"{MAX_HFOV_DEG:g} (at least {least:.0f} px)")
     return focal

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -37,10 +38,6 @@ MAX_READ_FAILURES = 10
 RECONNECT_DELAY_S = 0.5
 #: A video whose header gives no frame rate is read at this rate.
 FALLBACK_FPS = 30.0
-
-# OpenCV's own warnings (a missing /dev/videoN, FFmpeg's complaints) would precede our
-# one-line errors on stderr; the errors we raise say what went wrong.
-cv2.setLogLevel(0)  # LOG_LEVEL_SILENT
 
 
 @dataclass
@@ -124,8 +121,8 @@ class LiveSource:
         self._cap = self._open()
         if self._cap is None:
             if is_camera_index(self.source):
-                raise ValueError(f"{self.name} could not be opened")
-            raise ValueError(f"{self.name}: could not be opened as a camera, stream or video")
+                raise UserError(f"{self.name} could not be opened")
+            raise UserError(f"{self.name}: could not be opened as a camera, stream or video")
         self._set_status("live")
 
     # -- the consumer's side ------------------------------------------------------------
@@ -283,14 +280,14 @@ class VideoSource:
     def __init__(self, path: str | os.PathLike):
         self.path = require_file(path)
         if cv2.haveImageReader(self.path):   # OpenCV would play a photo as a one-frame video
-            raise ValueError(f"{self.path}: a still image, not a video (realtime3d image reads photos)")
+            raise UserError(f"{self.path}: a still image, not a video (realtime3d image reads photos)")
         cap = open_video(self.path)
         if not cap.isOpened():
-            raise ValueError(f"{self.path}: not a video (no decoder can open it)")
+            raise UserError(f"{self.path}: not a video (no decoder can open it)")
         ok, first = cap.read()
         cap.release()
         if not ok or first is None or first.size == 0:
-            raise ValueError(f"{self.path}: no frames could be decoded (empty, truncated or corrupt video)")
+            raise UserError(f"{self.path}: no frames could be decoded (empty, truncated or corrupt video)")
         cap = open_video(self.path)
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else FALLBACK_FPS
@@ -328,5 +325,16 @@ class VideoSource:
         decoded_to = last + 1
         # headers estimate the count for some containers: allow a frame or two of slack
         if self.frame_count and decoded_to < self.frame_count - max(2, self.frame_count // 100):
-            raise ValueError(f"{self.path}: truncated or corrupt video: decoding stops at frame "
+            raise UserError(f"{self.path}: truncated or corrupt video: decoding stops at frame "
                              f"{decoded_to} of {self.frame_count}")
+
+
+def put_unless_stopped(q: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put item into a bounded queue, waiting while it is full; False if stop was set first."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            pass
+    return False

@@ -13,6 +13,8 @@ class CLIError(UserError):
     """A bad flag or flag combination, found by the command itself (one line, exit 2)."""
 
 
+#: The subcommands that run the pose pipeline: main() sets their process up (runtime.py).
+PIPELINE_COMMANDS = ("webcam", "video", "image")
 #: The exit status of a run that found nobody to export (export.NothingToExport); 2 is bad input.
 EXIT_NOTHING_TO_EXPORT = 3
 
@@ -34,7 +36,7 @@ def _cmd_models(args) -> int:
                  for name in shipped_skeleton_nets()]
     for i, (name, card) in enumerate(cards + detectors):
         if i == len(cards):
-            print("2D detectors (--detector skeleton --detector-weights NAME|PATH):")
+            print("2D detectors (--detector skeleton-net --detector-weights NAME|PATH):")
         note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "") if i < len(cards) else ""
         by_mode = {mode.replace("_", " "): scores["p_mpjpe_mm"]
                    for mode, scores in card.get("cmu_test_by_mode", {}).items()}
@@ -85,6 +87,28 @@ def _cmd_eval(args) -> int:
         atomic_write_text(args.json, json.dumps(as_json(result, model.name, data_name, args.drop_joints,
                                                         args.seed), indent=2) + "\n")
     return 0
+
+
+class _TrainHelp(argparse.Action):
+    """-h/--help of `train`: the usage, the flags and the [train] keys; after CONFIG, that config's
+    [train] and [params] keys with the values it loads (the --set given before --help applied)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        config = getattr(namespace, "config", None)
+        if config:
+            from .trainers.config import keys_help, load_experiment
+            try:
+                exp = load_experiment(config, getattr(namespace, "set", None) or [])
+            except UserError as exc:
+                parser.error(str(exc))
+            parser.epilog = (f"The keys of {exp.name} (method {exp.method}) as it loads them; each is a "
+                             f"--set KEY=VALUE:\n\n[train]\n{keys_help(exp.train, 'train')}\n\n"
+                             f"[params]\n{keys_help(exp.params, 'params')}")
+        parser.print_help()
+        parser.exit()
 
 
 def _cmd_train(args) -> int:
@@ -140,42 +164,38 @@ def _check_outdir(path: str) -> list:
 
 
 def _warn_if_experimental(options) -> None:
-    """--detector skeleton: one warning line as the run starts (skeleton_net.EXPERIMENTAL)."""
-    if options.detector == "skeleton":
+    """The skeleton net: one warning line as the run starts (skeleton_net.EXPERIMENTAL)."""
+    if options.skeleton_net:
         from .detect.skeleton_net import EXPERIMENTAL
         print(f"realtime3d: warning: {EXPERIMENTAL}", file=sys.stderr)
 
 
 def _pipeline_options(args, **extra):
-    """VideoOptions from the flags, the lifter resolved (--model, else the skeleton net's own lifter with
-    --detector skeleton, else the command's default); a bad --detector-weights file fails here."""
-    from .collection import VideoOptions, lifter_for
-    if args.detector_weights is not None and args.detector != "skeleton":
-        raise CLIError("--detector-weights needs --detector skeleton")
-    if args.detector == "skeleton":
-        from .detect.skeleton_net import DEFAULT_WEIGHTS, load_skeleton_net
-        load_skeleton_net(args.detector_weights or DEFAULT_WEIGHTS)     # fail before any work
-    if args.max_people is not None and args.detector == "skeleton":
-        raise CLIError("--max-people needs --detector mediapipe (the skeleton net follows one person)")
-    model = lifter_for(args.detector, args.detector_weights, args.model, args.default_model)
-    return VideoOptions(model=model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
-                        detector=args.detector, detector_weights=args.detector_weights, person=args.person,
-                        max_people=args.max_people, **extra)
+    """VideoOptions from the flags (which it checks: a bad --detector-weights file fails here), the lifter
+    resolved (--model, else the skeleton net's own lifter with the skeleton net, else the command's default)."""
+    from dataclasses import replace
+
+    from .pipeline import VideoOptions, lifter_for
+    options = VideoOptions(model=args.model, focal=args.focal, hfov=args.hfov, detect_width=args.detect_width,
+                           detector=args.detector, detector_weights=args.detector_weights, person=args.person,
+                           max_people=args.max_people, **extra)
+    return replace(options, model=lifter_for(options.detector, options.detector_weights, args.model,
+                                             args.default_model))
 
 
 def _live_display(source, title: str, panel: bool = False):
     """on_result for run_live and run_video: the 2D overlay window and the open3d window, with status."""
     import time
 
-    from .pipeline import draw_result, lifted_people
     from .viz.display import VIEWER_SIZE, DisplayError, side_by_side_positions
-    from .viz.viewer import SkeletonViewer
+    from .viz.frame import draw_result
+    from .viz.viewer import PoseViewer
     from .viz.window2d import OverlayWindow
     where_2d, where_3d = side_by_side_positions()
     try:
         overlay = OverlayWindow(f"{title} 2D", position=where_2d)
-        viewer = SkeletonViewer(title=f"{title} 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1],
-                                position=where_3d)
+        viewer = PoseViewer(title=f"{title} 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1],
+                            position=where_3d)
     except DisplayError as exc:
         raise CLIError(f"{exc} (or pass --no-show)") from None
     state = {"last": None, "fps": 0.0, "people": []}
@@ -187,7 +207,7 @@ def _live_display(source, title: str, panel: bool = False):
         if state["last"] is not None:
             state["fps"] = 0.9 * state["fps"] + 0.1 / max(now - state["last"], 1e-6)
         state["last"] = now
-        state["people"] = lifted_people(result)
+        state["people"] = result.lifted
         lines = [f"{state['fps']:.0f} fps", getattr(source, "status", "video")]
         lines.append(counted(len(state["people"]), "person") if state["people"] else "no person")
         picture = draw_result(frame.image.copy(), result, None, lines + ["q / Esc: quit"], panel=panel)
@@ -203,20 +223,23 @@ def _cmd_webcam(args) -> int:
     from .capture import LiveSource
     from .export import NothingToExport, remove_empty_folders, write_run
     from .filters import OneEuroFilter
-    from .collection import build_pipeline
     from .live import run_live
+    from .pipeline import build_pipeline
 
     if args.max_seconds is not None and not args.max_seconds > 0:
         raise CLIError(f"--max-seconds must be positive, got {args.max_seconds:g}")
     _refuse_with_no_filter(args, "--min-cutoff", "--beta", "--d-cutoff")
     options = _pipeline_options(args)
-    live_filter = None if args.no_filter else OneEuroFilter(*_one_euro_parameters(args))
+    try:
+        live_filter = None if args.no_filter else OneEuroFilter(*_one_euro_parameters(args))
+    except ValueError as exc:             # the flags' values, checked by the filter itself
+        raise CLIError(str(exc)) from None
     source = LiveSource(args.camera)          # a camera that does not exist fails here
     try:
         created = _check_outdir(args.record) if args.record else []
         _warn_if_experimental(options)
         pipeline = build_pipeline(options, live_filter=live_filter)
-        on_result, close = _live_display(source, "realtime3d", panel=options.detector == "skeleton") \
+        on_result, close = _live_display(source, "realtime3d", panel=options.skeleton_net) \
             if not args.no_show else (None, lambda: None)
         try:
             stats = run_live(source.start(), pipeline, on_result, max_seconds=args.max_seconds,
@@ -276,13 +299,11 @@ def _cmd_video(args) -> int:
     from .export import NothingToExport, remove_empty_folders
     from .filters import ZERO_LAG_CUTOFF_HZ
     from .lifting import Lifter
+    from .pipeline import check_at_least_one
 
-    if args.workers < 1:
-        raise CLIError(f"--workers must be at least 1, got {args.workers}")
+    check_at_least_one("--workers", args.workers)
     if args.show and args.workers > 1:
         raise CLIError("--show needs --workers 1")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise CLIError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.overlay_height < 0 or 0 < args.overlay_height < 16:
         raise CLIError(f"--overlay-height must be 0 or at least 16 px, got {args.overlay_height}")
     _refuse_with_no_filter(args, "--cutoff-hz")
@@ -305,7 +326,7 @@ def _cmd_video(args) -> int:
     created = _check_outdir(args.outdir)
     _warn_if_experimental(options)
     _interrupt_on_sigterm()
-    on_result, close = _live_display(None, "realtime3d video", panel=options.detector == "skeleton") \
+    on_result, close = _live_display(None, "realtime3d video", panel=options.skeleton_net) \
         if args.show else (None, lambda: None)
     try:
         results = run_videos({p: dirs[p] for p in chosen}, options, workers=args.workers, on_result=on_result)
@@ -336,8 +357,9 @@ def _cmd_video(args) -> int:
 
 def _cmd_image(args) -> int:
     from .camera import check_focal
-    from .collection import build_pipeline, output_dirs
+    from .collection import output_dirs
     from .images import process_image, read_image, write_image_outputs
+    from .pipeline import build_pipeline
 
     options = _pipeline_options(args)
     images = {path: read_image(path) for path in dict.fromkeys(args.inputs)}   # bad input fails first
@@ -351,7 +373,7 @@ def _cmd_image(args) -> int:
     for path, image in images.items():
         result = process_image(pipeline, image)
         written = write_image_outputs(names[path], image, result, pipeline.focal_for(image.shape[1::-1]), path,
-                                      panel=options.detector == "skeleton", people=options.person == "all")
+                                      panel=options.skeleton_net)
         lifted = [p for p in result.people if p.complete]
         if len(lifted) == 1:
             visible = int((lifted[0].visibility >= pipeline.visibility_threshold).sum())
@@ -363,17 +385,19 @@ def _cmd_image(args) -> int:
 
 
 def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
-    from .defaults import DEFAULT_HFOV_DEG, DETECTORS
-    p.add_argument("--detector", choices=DETECTORS, default="mediapipe",
-                   help="the 2D detector: MediaPipe pose, or the skeleton net (Phi -> Omega, with the agreement "
-                   "of the two as a confidence; EXPERIMENTAL and not accurate yet: a frame below its confidence "
-                   "threshold counts as no person) (default: mediapipe)")
+    from .defaults import DEFAULT_DETECTOR, DEFAULT_HFOV_DEG, DETECTORS, detector_name
+    p.add_argument("--detector", type=detector_name, choices=DETECTORS, default=DEFAULT_DETECTOR,
+                   help="the 2D detector: blazepose, MediaPipe's BlazePose models on every person; or "
+                   "skeleton-net, the image path's skeleton net (Phi -> Omega, with the agreement of the two as a "
+                   "confidence; EXPERIMENTAL and not accurate yet: a frame below its confidence threshold counts "
+                   "as no person). The old spellings mediapipe and skeleton still work "
+                   f"(default: {DEFAULT_DETECTOR})")
     p.add_argument("--detector-weights", metavar="NAME|PATH",
-                   help="with --detector skeleton: a shipped skeleton net's name (see `realtime3d models`) or a "
-                   "skeleton-net .pt from `realtime3d train` (default: the shipped skeleton-net)")
+                   help="with --detector skeleton-net: a shipped skeleton net's name (see `realtime3d models`) "
+                   "or a skeleton-net .pt from `realtime3d train` (default: the shipped skeleton-net)")
     p.add_argument("--model", metavar="NAME|PATH",
                    help=f"a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: {model}; "
-                   "with --detector skeleton, the lifter the skeleton net was trained with)")
+                   "with --detector skeleton-net, the lifter the skeleton net was trained with)")
     p.set_defaults(default_model=model)
     p.add_argument("--focal", type=float, metavar="PX",
                    help="the camera's focal length in pixels (default: from --hfov)")
@@ -383,12 +407,12 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
                    help="the detector sees a copy of wider frames downscaled to this width; joints are "
                    "mapped back to full-resolution pixels (default: full resolution)")
     p.add_argument("--person", default="all", metavar="all|largest|ID",
-                   help="the people to keep: every tracked person, each with an id (all); the main person, "
-                   "the largest when first seen, followed while tracked (largest: one-person outputs); or "
-                   "the person with that id (default: all)")
+                   help="the people to keep, each with their id in the outputs: every tracked person (all); "
+                   "the main person, the largest when first seen, followed while tracked (largest); or the "
+                   "person with that id (default: all)")
     p.add_argument("--max-people", type=int, metavar="N",
                    help="the detector follows at most the N largest people, N >= 1 (default: all); with "
-                   "--detector mediapipe")
+                   "--detector blazepose")
 
 
 def _add_app_commands(sub) -> None:
@@ -413,15 +437,15 @@ def _add_app_commands(sub) -> None:
     p.add_argument("--d-cutoff", type=float, metavar="HZ",
                    help=f"One Euro derivative cutoff (default: {MEDIAPIPE_D_CUTOFF:g}, MediaPipe's pose value)")
     p.add_argument("--record", metavar="OUTDIR",
-                   help="on exit, write the session's poses (poses.npz/json/csv/bvh) into OUTDIR")
+                   help="on exit, write the session's poses (poses.npz/json/csv, poses_<id>.bvh) into OUTDIR")
     p.add_argument("--max-seconds", type=float, metavar="S",
                    help="stop after S seconds, S > 0 (default: run until q)")
     p.set_defaults(func=_cmd_webcam)
 
     p = sub.add_parser("video", help="video files to overlay.mp4 and pose files",
                        description="Video files to OUTDIR/<video name>/: overlay.mp4 (2D overlay beside a "
-                       "3D view), poses.npz, poses.json, poses.csv and a poses_<id>.bvh per person (one poses.bvh "
-                       "with --person largest or ID; docs/outputs.md). Headless unless --show.",
+                       "3D view), poses.npz, poses.json, poses.csv and a poses_<id>.bvh per person (each person "
+                       "--person keeps; docs/outputs.md). Headless unless --show.",
                        epilog=f"exit status: 0 every video done (or a --shard that selects none); 2 bad input, or "
                        f"a video failed; {EXIT_NOTHING_TO_EXPORT} nothing to export: a video with no person (of "
                        "--person) in any frame, which gets no folder (the others are done and named in the "
@@ -496,10 +520,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the shipped models", description="List the shipped models.")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("train", help="train a lifter from an experiment config",
-                       description="Train a lifter from an experiment config (docs/training.md). Under "
-                       "`torchrun --nproc-per-node N -m realtime3d train CONFIG` it trains with DDP.")
-    from .trainers.config import SHIPPED
+    from .trainers.config import SHIPPED, TrainConfig, keys_help
+    p = sub.add_parser("train", help="train a lifter from an experiment config", add_help=False,
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Train a lifter from an experiment config (docs/training.md). Under\n"
+                       "`torchrun --nproc-per-node N -m realtime3d train CONFIG` it trains with DDP.",
+                       epilog="[train] keys and their defaults (each a --set KEY=VALUE; `realtime3d train CONFIG "
+                       "--help`\nlists a config's [train] and [params] keys with its values):\n\n"
+                       + keys_help(TrainConfig, "train"))
+    p.add_argument("-h", "--help", action=_TrainHelp, help="show this help (after CONFIG: with that config's keys "
+                   "and values) and exit")
     p.add_argument("config", metavar="CONFIG", help="a config file, a packaged config's name, or a method "
                    f"name ({', '.join(SHIPPED)}) for its shipped config")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -522,13 +552,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command. Run from the command line (argv None), it also sets up the process: library
-    logs at WARNING (INFO with --verbose), the native libraries' log lines off the terminal unless
-    --verbose (native_logs.py). Callers that pass argv keep their own stderr and logging.
+    """The command. For webcam, video and image it sets the process up for the pipeline
+    (runtime.set_up_pipeline_process). Run from the command line (argv None), it also sets up
+    logging: library logs at WARNING (INFO with --verbose), and the native libraries' log lines
+    off the terminal unless --verbose (native_logs.py). Callers that pass argv keep their own
+    stderr and logging.
 
     A `UserError` prints its first line and returns 2; any other exception prints its traceback
     with a request to report it and returns 1. --debug shows the traceback of a UserError too."""
     args = build_parser().parse_args(argv)
+    if args.command in PIPELINE_COMMANDS:
+        from .runtime import set_up_pipeline_process
+        set_up_pipeline_process()
     if argv is None:
         import logging
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -15,7 +15,17 @@ LIVE_MODEL = "drover-live"
 #: Horizontal field of view assumed when the focal length is unknown (degrees).
 #: 60 degrees is typical of webcams and phone main cameras.
 DEFAULT_HFOV_DEG = 60.0
-#: The 2D detectors a pipeline can run.
-DETECTORS = ("mediapipe", "skeleton")
+#: The 2D detectors a pipeline can run (`--detector`): MediaPipe's BlazePose models on every
+#: person (detect/blazepose), and the image path's skeleton net, Phi -> Omega (detect/skeleton_net.py).
+DETECTORS = ("blazepose", "skeleton-net")
+DEFAULT_DETECTOR = "blazepose"
+#: Old spellings of `--detector`, still accepted: each means the detector it names here.
+DETECTOR_ALIASES = {"mediapipe": "blazepose", "skeleton": "skeleton-net"}
+
+
+def detector_name(value: str) -> str:
+    """A `--detector` value by its current name: an old spelling mapped (DETECTOR_ALIASES), any
+    other value as it is (detect.choice.check_detector tells whether it is one of DETECTORS)."""
+    return DETECTOR_ALIASES.get(value, value)
 #: overlay.mp4 is at most this high (px): the frame scaled to it, the 3D view beside it.
 OVERLAY_HEIGHT = 480

@@ -20,6 +20,7 @@ import torch
 
 from .camera import normalized_to_pixels, perspective_project
 from .data.views import random_rotations
+from .errors import UserError
 from .io.poses import PoseSequence, read_poses
 from .lifting import MIN_VISIBLE_JOINTS, Lifter
 from .metrics import METRIC_KEYS, all_metrics
@@ -45,7 +46,19 @@ RANDOM_CAMERA = RandomCamera()
 
 
 def load_dataset(spec: str) -> tuple[str, PoseSequence]:
-    """'cmu-test', a pose-sequence .npz or a CMU-dialect .bvh -> (name, sequence)."""
+    """Load what `realtime3d eval --data` names.
+
+    Args:
+        spec: "cmu-test" (mocap.load_split("test")), a CMU-dialect .bvh, or a pose-sequence
+            file (io/poses.py).
+
+    Returns:
+        (the data set's name, its PoseSequence: joints3d [N, 17, 3] mm, and joints2d [N, 17, 2]
+        px with image_size and focal where the file has them).
+
+    Raises:
+        UserError: the CMU files are missing, or the file is missing or malformed.
+    """
     if spec == "cmu-test":
         from .data.mocap import load_split
         data = load_split("test", progress=True)
@@ -60,7 +73,17 @@ def load_dataset(spec: str) -> tuple[str, PoseSequence]:
 
 
 def with_random_cameras(seq: PoseSequence, seed: int, cam: RandomCamera = RANDOM_CAMERA) -> PoseSequence:
-    """Give every frame a seeded random camera: GT 3D in that camera, and its pixels."""
+    """Give every frame a seeded random camera (RandomCamera's ranges).
+
+    Args:
+        seq: joints3d [N, 17, 3] mm.
+        seed: the cameras' seed.
+        cam: the ranges drawn from.
+
+    Returns:
+        A PoseSequence with joints3d [N, 17, 3] mm in each frame's camera, joints2d [N, 17, 2]
+        px, cam.image_size and cam.focal, and seq's clips.
+    """
     gen = torch.Generator().manual_seed(seed)
     j3 = torch.from_numpy(seq.joints3d).double()
     n = len(j3)
@@ -74,7 +97,8 @@ def with_random_cameras(seq: PoseSequence, seed: int, cam: RandomCamera = RANDOM
 
 
 def drop_mask(num_frames: int, k: int, seed: int) -> np.ndarray | None:
-    """Visibility [N, 17] with k random joints hidden per frame (seeded), or None for k = 0."""
+    """Visibility [N, 17] float32 (0 hidden, 1 visible) with k random joints hidden per frame
+    (seeded), or None for k = 0. k must leave MIN_VISIBLE_JOINTS visible (the CLI checks it)."""
     if k <= 0:
         return None
     if k > H36M17.num_joints - MIN_VISIBLE_JOINTS:
@@ -90,30 +114,49 @@ def constant_depth() -> Lifter:
 
 
 def baselines() -> dict[str, Lifter]:
+    """The methods every evaluation also scores: constant_depth and the shipped supervised lifter."""
     return {"constant_depth": constant_depth(), "supervised": Lifter.from_pretrained("supervised")}
 
 
 def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0, seed: int = 0) -> dict:
-    """Score every method on the same frames -> {'frames', 'per_clip', <method>: {metric: value}}."""
+    """Score every method on the same frames.
+
+    Args:
+        seq: joints3d [N, 17, 3] mm ground truth; joints2d [N, 17, 2] px with image_size and
+            focal, or none (then with_random_cameras(seq, seed) makes them); an optional
+            extra["visibility"] [N, 17].
+        methods: name -> Lifter.
+        drop_joints: joints hidden at random per frame (drop_mask).
+        seed: the seed of the cameras and of the hidden joints.
+
+    Returns:
+        {"frames": scored frames, "per_clip": {clip: {"frames", method: {metric: mean}}},
+        method: {metric: mean over the frames it lifted (METRICS), "lifted_frames",
+        "flip_average"}}; errors in mm, PCK and AUC as fractions.
+
+    Raises:
+        UserError: the data's visibility has the wrong shape, no frame has finite 3D, or a
+            method can lift no frame.
+    """
     if seq.joints2d is None:
         seq = with_random_cameras(seq, seed)
     visibility = drop_mask(seq.num_frames, drop_joints, seed)
     if seq.extra and "visibility" in seq.extra:  # the file's own per-joint visibility
         given = np.asarray(seq.extra["visibility"], dtype=np.float32)
         if given.shape != (seq.num_frames, H36M17.num_joints):
-            raise ValueError(f"visibility must be [N, {H36M17.num_joints}], got {list(given.shape)}")
+            raise UserError(f"visibility must be [N, {H36M17.num_joints}], got {list(given.shape)}")
         visibility = given if visibility is None else visibility * given
     gt = seq.joints3d
     valid = np.isfinite(gt).all(axis=(1, 2))
     if not valid.any():
-        raise ValueError("no frame has a finite joints3d")
+        raise UserError("no frame has a finite joints3d")
     clips = seq.clip if seq.clip is not None else np.array(["all"] * seq.num_frames)
     result: dict = {"frames": int(valid.sum()), "per_clip": {}}
     for name, lifter in methods.items():
         pred = lifter.lift(seq.joints2d, seq.image_size, seq.focal, visibility)
         lifted = valid & np.isfinite(pred).all(axis=(1, 2))
         if not lifted.any():
-            raise ValueError(f"{name}: no frame could be lifted (too few visible, finite 2D joints)")
+            raise UserError(f"{name}: no frame could be lifted (too few visible, finite 2D joints)")
         per_frame = all_metrics(pred[lifted], gt[lifted])
         result[name] = {m: float(per_frame[m].mean()) for m in METRICS}
         result[name]["lifted_frames"] = int(lifted.sum())

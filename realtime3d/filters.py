@@ -33,48 +33,77 @@ def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray:
 
 
 class OneEuroFilter:
-    """Casiez et al. (CHI 2012) One Euro filter, per joint and coordinate, as MediaPipe runs it.
+    """Casiez et al. (CHI 2012) One Euro filter, per joint and coordinate, as MediaPipe runs it
+    (mediapipe/util/filtering/one_euro_filter.cc). The live filter of every pipeline, and the
+    smoothing of BlazePose's auxiliary landmarks (detect/blazepose/landmarks.py).
 
         f = OneEuroFilter()
         smoothed = f(joints, t_seconds)      # [J, D] -> [J, D]
 
-    The speed that opens the cutoff is measured relative to the pose's size (the mean
-    of its bounding-box width and height over the first two coordinates), so the same
-    parameters work for pixels and millimetres. A NaN joint passes through as NaN and
-    restarts that joint's filter; reset() restarts all (for a frame with no person).
-    A timestamp that does not increase changes nothing and returns the previous output.
+    The speed that opens the cutoff is measured in object sizes per second: by default the
+    pose's own size (the mean of its bounding-box width and height over the first two
+    coordinates), so the same parameters work for pixels and millimetres; a caller that knows
+    the size passes it (object_scale, MediaPipe's 1 / value_scale). A NaN joint passes through
+    as NaN and restarts that joint's filter; reset() restarts all (for a frame with no person).
+
+    Args:
+        min_cutoff: the cutoff at rest (Hz), > 0.
+        beta: how fast the cutoff opens with speed (Hz per object size per second), >= 0.
+        d_cutoff: the cutoff of the speed's own low-pass (Hz), > 0.
+        frequency_hz: None: each call's t_seconds gives the time step, and a timestamp that does
+            not increase changes nothing and returns the previous output; a rate (Hz): every
+            call is one step of 1 / frequency_hz and t_seconds is not used (MediaPipe's Python
+            solution, which feeds its graph at a simulated 30 Hz).
     """
 
     def __init__(self, min_cutoff: float = MEDIAPIPE_MIN_CUTOFF, beta: float = MEDIAPIPE_BETA,
-                 d_cutoff: float = MEDIAPIPE_D_CUTOFF):
+                 d_cutoff: float = MEDIAPIPE_D_CUTOFF, frequency_hz: float | None = None):
         if not (min_cutoff > 0 and d_cutoff > 0 and beta >= 0):
             raise ValueError(f"One Euro needs min_cutoff > 0, d_cutoff > 0, beta >= 0; "
                              f"got {min_cutoff}, {d_cutoff}, {beta}")
+        if frequency_hz is not None and not frequency_hz > 0:
+            raise ValueError(f"frequency_hz must be positive or None, got {frequency_hz}")
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
+        self.frequency_hz = None if frequency_hz is None else float(frequency_hz)
         self.reset()
 
     def reset(self) -> None:
+        """Forget every joint's state: the next call's joints pass through unchanged."""
         self._x: np.ndarray | None = None     # [J, D] last filtered value (NaN: no state)
         self._raw: np.ndarray | None = None   # [J, D] last raw value
         self._dx: np.ndarray | None = None    # [J, D] filtered speed, object sizes / s
         self._t: float | None = None
 
-    def __call__(self, x, t_seconds: float, object_scale: float | None = None) -> np.ndarray:
-        """x [J, D] (NaN = missing) at time t_seconds -> filtered [J, D] float64."""
+    def __call__(self, x, t_seconds: float | None = None, object_scale: float | None = None) -> np.ndarray:
+        """One step of the filter.
+
+        Args:
+            x: the pose [J, D] (NaN = missing).
+            t_seconds: its time (s); needed unless frequency_hz is set.
+            object_scale: the object's size in x's units (None: measured on x's valid joints).
+
+        Returns:
+            The filtered pose [J, D] float64, NaN where x is.
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError(f"OneEuroFilter takes one pose [J, D], got {list(x.shape)}")
         if self._x is not None and self._x.shape != x.shape:
             raise ValueError(f"pose shape changed from {list(self._x.shape)} to {list(x.shape)}; call reset()")
+        if self.frequency_hz is None and t_seconds is None:
+            raise ValueError("OneEuroFilter needs t_seconds unless it has a frequency_hz")
         valid = np.isfinite(x).all(axis=1)                                    # [J]
         if object_scale is None:
             object_scale = _object_scale(x[valid])
         if self._x is None:
             self._x, self._raw, self._dx = (np.full_like(x, np.nan) for _ in range(3))
-        elif t_seconds <= self._t:
+        elif self.frequency_hz is None and t_seconds <= self._t:
             return np.where(valid[:, None], self._x, np.nan)
-        dt = 1.0 / _FIRST_FREQUENCY_HZ if self._t is None else t_seconds - self._t
-        self._t = float(t_seconds)
+        if self.frequency_hz is not None:
+            dt = 1.0 / self.frequency_hz
+        else:
+            dt = 1.0 / _FIRST_FREQUENCY_HZ if self._t is None else t_seconds - self._t
+            self._t = float(t_seconds)
         out = np.full_like(x, np.nan)
         if not object_scale > 0:   # no extent to measure speed against: pass through
             self._x, self._raw, self._dx = x.copy(), x.copy(), np.where(valid[:, None], 0.0, np.nan)

@@ -10,9 +10,11 @@ import numpy as np
 
 from .io._atomic import atomic_path, atomic_write_text
 from .io.inputs import require_file
+from .errors import UserError
 from .export import json_header, person_entry
-from .pipeline import FrameResult, PosePipeline, draw_result
-from .viz.render3d import SkeletonRenderer
+from .pipeline import FrameResult, PosePipeline
+from .viz.frame import draw_result
+from .viz.render3d import PoseRenderer
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -26,43 +28,48 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Returns:
         [H, W, 3] uint8 BGR, upright.
     Raises:
-        FileNotFoundError, ValueError: a missing file, or one OpenCV cannot read.
+        UserError: a missing file, or one OpenCV cannot read.
     """
     path = require_file(path)
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        raise ValueError(f"{path}: not an image OpenCV can read")
+        raise UserError(f"{path}: not an image OpenCV can read")
     return image
 
 
 def process_image(pipeline: PosePipeline, image_bgr: np.ndarray) -> FrameResult:
-    """One photo: a fresh detection (no tracking from the previous photo, ids from 1), no temporal filter."""
+    """One photo [H, W, 3] uint8 BGR: a fresh detection (no tracking from the previous photo, ids from
+    1), at time 0 s of a tracker and filters of its own (a filter's first pose passes through)."""
     pipeline.restart_tracking(new_ids=True)
     return pipeline.process(image_bgr, 0.0)
 
 
 def write_image_outputs(base: str | os.PathLike, image_bgr: np.ndarray, result: FrameResult, focal: float,
-                        source: str, panel: bool | None = None, people: bool = True) -> list[Path]:
-    """<base>.json (poses.json's schema for one frame: docs/outputs.md) and <base>.overlay.png (the 2D
-    overlay beside the 3D view), each atomically. people: the JSON lists every person with their
-    id ("people", [] when there is none); else it holds the one person ("person", null when there
-    is none). panel: the skeleton net's panel (pipeline.draw_result); None: when the result has its
-    detection."""
+                        source: str, panel: bool | None = None) -> list[Path]:
+    """<base>.json and <base>.overlay.png (the 2D overlay beside the 3D view), each atomically.
+
+    The JSON is poses.json's schema for one frame (docs/outputs.md): every person with a 3D pose,
+    with their id, in "people" ([] when there is none).
+
+    Args:
+        base: the path without its suffixes.
+        image_bgr: [H, W, 3] uint8, the photo.
+        result: its FrameResult.
+        focal: px.
+        source: the photo's name, as the JSON gives it.
+        panel: the skeleton net's panel (viz.frame.draw_result); None: when the result has its detection.
+    Returns:
+        The two paths written.
+    """
     base = Path(base)
     height, width = image_bgr.shape[:2]
-    header = json_header(source, (width, height), focal, people=people)
-    if people:
-        record = {**header, "people": [{"id": p.id, **person_entry(p.joints3d, p.joints2d, p.visibility, None,
-                                                                   p.confidence)}
-                                       for p in result.people if p.complete]}
-    else:
-        main = result.main
-        record = {**header, "person": person_entry(main.joints3d, main.joints2d, main.visibility, None,
-                                                   main.confidence) if main is not None and main.complete else None}
+    record = {**json_header(source, (width, height), focal),
+              "people": [{"id": p.id, **person_entry(p.joints3d, p.joints2d, p.visibility, None, p.confidence)}
+                         for p in result.people if p.complete]}
     json_path, png_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".overlay.png")
     atomic_write_text(json_path, json.dumps(record, indent=1) + "\n")
-    picture = draw_result(image_bgr.copy(), result, SkeletonRenderer(size=(height, height)), panel=panel)
+    picture = draw_result(image_bgr.copy(), result, PoseRenderer(size=(height, height)), panel=panel)
     with atomic_path(png_path, suffix=".png") as tmp:
         if not cv2.imwrite(tmp, picture):
-            raise ValueError(f"{png_path}: OpenCV could not write the image")
+            raise UserError(f"{png_path}: OpenCV could not write the image")
     return [json_path, png_path]

@@ -21,6 +21,7 @@ import torch
 
 from .camera import default_focal, pixels_to_normalized
 from .defaults import DEFAULT_MODEL, LIVE_MODEL  # noqa: F401  (re-exported: the lifters' names)
+from .errors import UserError
 from .io.weights import read_weights
 from .models import build_network
 from .models.lifter import inference_copy
@@ -44,6 +45,7 @@ def available_models() -> list[str]:
 
 
 def model_card(name: str) -> dict:
+    """The model card (weights/<name>.json) of a shipped model, or {} where it has none."""
     card = WEIGHTS_DIR / f"{name}.json"
     return json.loads(card.read_text()) if card.exists() else {}
 
@@ -61,24 +63,35 @@ class Lifter:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> "Lifter":
-        """A shipped model by name (see available_models()) or a .pt file from a trainer."""
+        """Load a lifter.
+
+        Args:
+            name_or_path: a shipped model's name (see available_models()) or a .pt file that a
+                trainer wrote.
+
+        Returns:
+            The Lifter, in eval mode on the CPU.
+
+        Raises:
+            UserError: an unknown name, a missing file, or a file that is no lifter checkpoint.
+        """
         path = Path(name_or_path)
         if path.suffix != ".pt":
             if str(name_or_path) not in available_models():
-                raise ValueError(f"unknown model {str(name_or_path)!r}; shipped models: "
+                raise UserError(f"unknown model {str(name_or_path)!r}; shipped models: "
                                  f"{', '.join(available_models()) or 'none'}")
             path = WEIGHTS_DIR / f"{name_or_path}.pt"
         if not path.is_file():
-            raise ValueError(f"model file not found: {path}")
+            raise UserError(f"model file not found: {path}")
         card, state = read_weights(path, "lifter")
         if card["architecture"].get("kind") == "skeleton-net":
-            raise ValueError(f"{path}: not a realtime3d lifter checkpoint (a skeleton net: pass it as "
+            raise UserError(f"{path}: not a realtime3d lifter checkpoint (a skeleton net: pass it as "
                              "--detector-weights with --detector skeleton)")
         try:
             network = build_network(card["architecture"])
             network.load_state_dict(state)
         except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{path}: not a realtime3d lifter checkpoint (its weights do not fit: "
+            raise UserError(f"{path}: not a realtime3d lifter checkpoint (its weights do not fit: "
                              f"{exc.__class__.__name__})") from None
         # a distilled model learned the flip average of its teacher: one pass is its answer
         return cls(network, name=path.stem, card=card, flip_average=card.get("flip_average", True))
@@ -91,11 +104,19 @@ class Lifter:
 
     @torch.no_grad()
     def lift_normalized(self, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Normalized 2D [N, J, 2] + mask [N, J] -> 3D [N, J, 3] in the network's units.
+        """Lift poses already in the lifter's normalization (normalization.normalize_2d).
 
         With flip_average, the pose is also lifted mirrored (x -> -x, left <-> right)
         and the mirrored answer, mirrored back, is averaged in: a mirrored person is
-        as likely as the person, so the two answers should agree."""
+        as likely as the person, so the two answers should agree.
+
+        Args:
+            pose2d: [N, J, 2] normalized 2D (normalize_2d's first output).
+            mask: [N, J] bool, True where a joint is visible.
+
+        Returns:
+            [N, J, 3] in the network's units (root near depth normalization.DEPTH).
+        """
         if not self.flip_average:
             return self._inference(pose2d, mask)
         n = len(pose2d)
@@ -109,12 +130,23 @@ class Lifter:
     @torch.inference_mode()   # numpy out, no autograd: the cheapest mode per torch call
     def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
              visibility=None, batch_size: int = 4096, threshold: float = VISIBILITY_THRESHOLD) -> np.ndarray:
-        """Lift keypoints [N, 17, 2] in pixels to 3D [N, 17, 3] in mm, camera coordinates.
+        """Lift keypoints in pixels to metric 3D in camera coordinates.
 
-        image_size is (width, height); focal in pixels (default: camera.DEFAULT_HFOV_DEG).
-        A joint is missing when its coordinates are NaN or its visibility [N, 17] is
-        below threshold (VISIBILITY_THRESHOLD, MediaPipe's; a detector can have its own).
-        Frames with fewer than MIN_VISIBLE_JOINTS visible joints give NaN rows.
+        A joint is missing when its coordinates are NaN or its visibility is below
+        threshold. The answer is scaled to the mean adult's skeleton (to_metric).
+
+        Args:
+            keypoints_px: [N, 17, 2] (or one pose [17, 2]) pixels, H36M17 order; NaN = missing.
+            image_size: (width, height), pixels.
+            focal: focal length, pixels; by default that of defaults.DEFAULT_HFOV_DEG.
+            visibility: [N, 17] in 0..1, or None (every finite joint is visible).
+            batch_size: poses per network call.
+            threshold: the visibility below which a joint is missing (VISIBILITY_THRESHOLD,
+                MediaPipe's; a detector can have its own).
+
+        Returns:
+            [N, 17, 3] float32 mm, camera coordinates (x right, y down, z forward); NaN rows
+            for frames with fewer than MIN_VISIBLE_JOINTS visible joints.
         """
         kp = np.asarray(keypoints_px, dtype=np.float32)
         if kp.ndim == 2:
@@ -150,10 +182,20 @@ class Lifter:
 
 
 def to_metric(lifted: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Network 3D [B, J, 3] -> mm camera coordinates, at the mean adult skeleton size.
+    """Give a lifted pose the mean adult's size and the depth where it projects to the 2D.
 
-    The normalized 2D is (x - centre) * scale and the network's root sits at depth
-    z_root, so a skeleton k mm per unit sits at depth k * z_root * scale.
+    Each pose is scaled so that its 16 bone lengths sum to anthropometry.BONE_SUM_MM (the
+    mean adult's, from published body proportions, not from the mocap). The normalized 2D
+    is (x - centre) * scale and the network's root sits at depth z_root, so a skeleton of
+    k mm per unit sits at depth k * z_root * scale.
+
+    Args:
+        lifted: [B, J, 3] the network's output (lift_normalized), network units.
+        centre: [B, 2] normalize_2d's centre, normalized camera coordinates.
+        scale: [B] normalize_2d's scale.
+
+    Returns:
+        [B, J, 3] mm, camera coordinates.
     """
     root = H36M17.root
     rel = lifted - lifted[:, root:root + 1]                               # [B, J, 3]

@@ -12,9 +12,10 @@ from typing import Callable
 
 import numpy as np
 
-from .capture import Frame, LiveSource
-from .export import PeopleRunResult, PersonRows, RunResult
-from .pipeline import FrameResult, PosePipeline, put_unless_stopped
+from .capture import Frame, LiveSource, put_unless_stopped
+from .export import PoseRun
+from .pipeline import FrameResult, PosePipeline
+from .person import Person
 
 
 @dataclass
@@ -26,7 +27,7 @@ class LiveStats:
     latency_ms_mean: float    # capture timestamp -> 3D ready
     latency_ms_p95: float
     frames_captured: int      # frames the source delivered (the rest were dropped as stale)
-    recording: RunResult | PeopleRunResult | None = None   # with --person all, every person's track
+    recording: PoseRun | None = None   # with record: the kept people's tracks
 
 
 def _detect_newest(source: LiveSource, pipeline: PosePipeline, detected: queue.Queue,
@@ -48,15 +49,15 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
              on_result: Callable[[Frame | None, FrameResult | None], bool] | None = None,
              max_seconds: float | None = None, record: bool = False) -> LiveStats:
     """Process the newest frame of a started source until it ends, on_result returns False,
-    max_seconds pass, or Ctrl-C. With record, the results come back as a RunResult, or a
-    PeopleRunResult when the pipeline keeps every person (export.py).
+    max_seconds pass, or Ctrl-C. With record, the kept people come back as a PoseRun
+    (export.py), its times from the first frame's.
 
     Two stages overlap: a thread runs the detector on the newest frame while this one tracks,
     lifts, filters and calls on_result (windows live in this thread) for the frame before.
     on_result(None, None) is called when no frame came for a while (to keep windows alive).
     """
     latencies, times, with_person = [], [], 0
-    rows = PersonRows()
+    recorded: list[list[Person]] = []     # each frame's kept people (FrameResult.light_people)
     detected: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     detector = threading.Thread(target=_detect_newest, args=(source, pipeline, detected, stop),
@@ -82,9 +83,7 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
             latencies.append(time.monotonic() - frame.t)
             with_person += result.person
             if record:
-                for person in result.people:
-                    rows.add(len(times), person.id, person.joints3d, person.joints2d, person.visibility,
-                             person.confidence)
+                recorded.append(result.light_people())
                 times.append(frame.t)
             if on_result is not None and not on_result(frame, result):
                 break
@@ -98,9 +97,8 @@ def run_live(source: LiveSource, pipeline: PosePipeline,
     recording = None
     if record and times:
         ts = np.array(times)
-        recording = rows.result(ts - ts[0], size, pipeline.focal_for(size), len(ts) / max(ts[-1] - ts[0], 1e-3),
-                                source.name, with_confidence=pipeline.detector_name == "skeleton",
-                                people=pipeline.person == "all")
+        recording = PoseRun.from_frames(recorded, ts - ts[0], size, pipeline.focal_for(size),
+                                        len(ts) / max(ts[-1] - ts[0], 1e-3), source.name)
     return LiveStats(frames=len(latencies), with_person=with_person, seconds=seconds,
                      fps=len(latencies) / seconds if seconds > 0 else 0.0,
                      latency_ms_mean=float(lat.mean()), latency_ms_p95=float(np.percentile(lat, 95)),

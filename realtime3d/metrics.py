@@ -16,9 +16,10 @@ joint counts, the root included; a joint is "correct" when its error is <= the t
   a wrong global rotation and scale that the root-relative ones count.
 One 2D metric, for the image path's detectors: PCK in 2D (`pck_torso`), the fraction of joints
 within PCK_TORSO of the reference pose's torso height (its pelvis-thorax distance) in pixels.
-A lifter's output has no absolute scale of its own (lifting.py scales it to the mean
-CMU-train skeleton), so a body larger or smaller than that mean costs root-relative
-PCK/AUC and MPJPE, but not the PA variants or P-MPJPE.
+A lifter's output has no absolute scale of its own: lifting.to_metric scales it to the mean
+adult's skeleton (anthropometry.BONE_SUM_MM, from published body proportions, not from the
+mocap), so a body larger or smaller than that costs root-relative PCK/AUC and MPJPE, but not
+the PA variants or P-MPJPE.
 """
 from __future__ import annotations
 

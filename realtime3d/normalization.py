@@ -27,11 +27,17 @@ RMS_RADIUS = 0.0699
 
 def normalize_2d(points: torch.Tensor, mask: torch.Tensor | None = None,
                  skeleton: Skeleton = H36M17) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Centre and scale 2D poses.
+    """Centre and scale 2D poses, each on its own (see the module docstring).
 
-    points [B, J, 2] (normalized camera coordinates), mask [B, J] (True = visible).
-    Returns (normalized [B, J, 2] with missing joints set to 0, centre [B, 2], scale [B]),
-    where normalized = (points - centre) * scale.
+    Args:
+        points: [B, J, 2] normalized camera coordinates (x / z, y / z).
+        mask: [B, J] bool, True where a joint is visible; all visible by default.
+        skeleton: the joint set (its root is the centre when visible).
+
+    Returns:
+        (normalized [B, J, 2], missing joints set to 0; centre [B, 2] normalized camera
+        coordinates; scale [B], 1 / normalized camera units), with
+        normalized = (points - centre) * scale.
     """
     if points.ndim != 3 or points.shape[-1] != 2:
         raise ValueError(f"points must be [B, J, 2], got {tuple(points.shape)}")

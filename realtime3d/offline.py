@@ -9,8 +9,8 @@ chunk, so a resumed run computes exactly what an uninterrupted one does, ids inc
 overlay.mp4 is always written whole, in one pass over the video: saved frames are drawn
 from the replayed results.
 
-A run that keeps every person (--person all) writes poses.* with a person axis and one
-poses_<id>.bvh per person; one that keeps one person writes the one-person files.
+Whichever people --person keeps (all, the main one, or one id), poses.* have a person axis
+and there is one poses_<id>.bvh per person (export.write_run).
 
 A run in which no frame holds a kept person writes nothing and raises NothingToExport
 (export.py); it leaves nothing of its own behind: the partial results it saved and the
@@ -19,7 +19,6 @@ partial results of an earlier run).
 """
 from __future__ import annotations
 
-import bisect
 import contextlib
 import os
 import queue
@@ -33,23 +32,27 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .capture import Frame, VideoSource
+from .capture import Frame, VideoSource, put_unless_stopped
 from .defaults import OVERLAY_HEIGHT
 from .detect.detection import Detection
-from .export import (NothingToExport, PeopleRunResult, PersonRows, make_folder, nothing_to_export,
-                     remove_empty_folders, write_run)
+from .errors import UserError
+from .export import NothingToExport, PoseRun, make_folder, nothing_to_export, remove_empty_folders, write_run
 from .filters import zero_lag_filter
 from .io._atomic import atomic_path, remove_stale_temps
 from .io.mp4 import Mp4Writer
-from .pipeline import J, FrameResult, PosePipeline, draw_result, lifted_people, put_unless_stopped
-from .tracking import TrackedPerson
-from .viz.render3d import SkeletonRenderer
-from .errors import UserError
+from .pipeline import FrameResult, PosePipeline
+from .pipeline.frame import light_detection
+from .person import Person
+from .skeleton import H36M17
+from .viz.frame import draw_result
+from .viz.render3d import PoseRenderer
+
+J = H36M17.num_joints
 
 #: MediaPipe's tracking restarts, and partial results are saved, every this many frames
 #: (a restart costs about one extra person detection, benchmarks/bench_tracking_reset.py).
 CHUNK_FRAMES = 100
-#: Offline runs lift this many detected frames in one call (a divisor of CHUNK_FRAMES).
+#: Offline runs track and lift this many detected frames in one call (a divisor of CHUNK_FRAMES).
 LIFT_BATCH = 10
 PARTIAL_NAME = ".partial.npz"
 OVERLAY_NAME = "overlay.mp4"
@@ -74,66 +77,45 @@ class VideoRunSummary:
 def _fingerprint(source: VideoSource, pipeline: PosePipeline) -> str:
     """What a partial run must share with the run that resumes it."""
     stat = os.stat(source.path)
-    detector = getattr(pipeline.detector, "fingerprint", None)      # MediaPipe's runs keep their old one
+    detector = pipeline.detector.fingerprint
     return f"{os.path.abspath(source.path)}|{stat.st_size}|{stat.st_mtime_ns}|{pipeline.lifter.name}|" \
            f"{pipeline.focal_for(source.image_size):.6g}|{pipeline.detect_width}|{CHUNK_FRAMES}|{LIFT_BATCH}|" \
            f"{pipeline.person}" + (f"|{detector}" if detector else "") + \
            (f"|turned {source.rotation}" if source.rotation else "")     # never resume a run made on its side
 
 
-class _DetectionRows:
-    """Every detection of the frames run so far, as flat arrays: what a partial run saves, so that a
-    resumed run replays the tracker over them and continues with the same ids."""
+def _detection_arrays(found: list[list[Detection]]) -> dict[str, np.ndarray]:
+    """Every detection of the frames so far as flat arrays (frame [M], joints2d [M, 17, 2] px,
+    visibility [M, 17], box [M, 4] px, score [M], confidence [M]; NaN: none): what a partial run
+    saves, so that a resumed run replays the tracker over them and continues with the same ids."""
+    flat = [(k, d) for k, frame in enumerate(found) for d in frame]
 
-    def __init__(self) -> None:
-        self.frame: list[int] = []
-        self.joints2d: list[np.ndarray] = []         # [17, 2] each
-        self.visibility: list[np.ndarray] = []       # [17]
-        self.box: list[np.ndarray] = []              # [4] (x0, y0, x1, y1); NaN: none
-        self.score: list[float] = []                 # NaN: none
-        self.confidence: list[float] = []            # NaN: none
+    def optional(values) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], np.float64)
+    return {"frame": np.array([k for k, _ in flat], np.int64),
+            "joints2d": np.array([d.joints2d_px for _, d in flat], np.float32).reshape(-1, J, 2),
+            "visibility": np.array([d.visibility for _, d in flat], np.float32).reshape(-1, J),
+            "box": np.array([np.full(4, np.nan) if d.box is None else d.box for _, d in flat],
+                            np.float64).reshape(-1, 4),
+            "score": optional(d.score for _, d in flat), "confidence": optional(d.confidence for _, d in flat)}
 
-    @classmethod
-    def from_saved(cls, saved: dict[str, np.ndarray] | None) -> "_DetectionRows":
-        rows = cls()
-        if saved is not None:
-            rows.frame, rows.joints2d, rows.visibility = saved["frame"].tolist(), list(saved["joints2d"]), \
-                list(saved["visibility"])
-            rows.box, rows.score, rows.confidence = list(saved["box"]), list(saved["score"]), \
-                list(saved["confidence"])
-        return rows
 
-    def add(self, k: int, detections: list[Detection]) -> None:
-        for d in detections:
-            self.frame.append(k)
-            self.joints2d.append(d.joints2d_px)
-            self.visibility.append(d.visibility)
-            self.box.append(np.full(4, np.nan) if d.box is None else np.asarray(d.box, np.float64))
-            self.score.append(np.nan if d.score is None else d.score)
-            self.confidence.append(np.nan if d.confidence is None else d.confidence)
-
-    def detections(self, k: int) -> list[Detection]:
-        """Frame k's saved detections (their 2D, visibility, box, score and confidence)."""
-        def optional(v):
-            return None if not np.isfinite(v).all() else v
-        return [Detection(self.joints2d[i], self.visibility[i],
-                          box=None if optional(self.box[i]) is None else tuple(float(v) for v in self.box[i]),
-                          score=None if optional(self.score[i]) is None else float(self.score[i]),
-                          confidence=None if optional(self.confidence[i]) is None else float(self.confidence[i]))
-                for i in range(bisect.bisect_left(self.frame, k), bisect.bisect_right(self.frame, k))]  # in frame order
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"frame": np.asarray(self.frame, np.int64),
-                "joints2d": np.asarray(self.joints2d, np.float32).reshape(-1, J, 2),
-                "visibility": np.asarray(self.visibility, np.float32).reshape(-1, J),
-                "box": np.asarray(self.box, np.float64).reshape(-1, 4),
-                "score": np.asarray(self.score, np.float64), "confidence": np.asarray(self.confidence, np.float64)}
+def _saved_detections(saved: dict[str, np.ndarray], frames: int) -> list[list[Detection]]:
+    """_detection_arrays read back: each of the first `frames` frames' detections, in frame order."""
+    def optional(v):
+        return None if not np.isfinite(v).all() else v
+    found: list[list[Detection]] = [[] for _ in range(frames)]
+    for i, k in enumerate(saved["frame"].tolist()):
+        box, score, confidence = saved["box"][i], saved["score"][i], saved["confidence"][i]
+        found[k].append(Detection(saved["joints2d"][i], saved["visibility"][i],
+                                  box=None if optional(box) is None else tuple(float(v) for v in box),
+                                  score=None if optional(score) is None else float(score),
+                                  confidence=None if optional(confidence) is None else float(confidence)))
+    return found
 
 
 def _zero_lag_each(joints3d: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
-    """zero_lag_filter of [N, 17, 3] poses, or of each person's track of [N, P, 17, 3]."""
-    if joints3d.ndim == 3:
-        return zero_lag_filter(joints3d, fps, cutoff_hz)
+    """zero_lag_filter of each person's track of [N, P, 17, 3] mm."""
     return np.stack([zero_lag_filter(joints3d[:, k], fps, cutoff_hz) for k in range(joints3d.shape[1])], axis=1)
 
 
@@ -144,16 +126,16 @@ def _load_partial(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
         with np.load(path) as data:
             saved = {k: data[k] for k in data.files}
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable partial run ({exc}); delete it to start over") from None
+        raise UserError(f"{path}: unreadable partial run ({exc}); delete it to start over") from None
     if str(saved.get("fingerprint")) != fingerprint:
-        raise ValueError(f"{path}: saved by a run of another video or with other settings; "
+        raise UserError(f"{path}: saved by a run of another video or with other settings; "
                          "run without --resume to start over")
     return saved
 
 
-def _save_partial(path: Path, fingerprint: str, rows: dict[str, list]) -> None:
+def _save_partial(path: Path, fingerprint: str, times: list[float], found: list[list[Detection]]) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, fingerprint=np.str_(fingerprint), **{k: np.array(v) for k, v in rows.items()})
+        np.savez(tmp, fingerprint=np.str_(fingerprint), t=np.array(times), **_detection_arrays(found))
 
 
 def is_finished(outdir: str | os.PathLike) -> bool:
@@ -206,7 +188,7 @@ class _OverlayWriter:
         self.size = (2 * max(1, round(width * scale / 2)), 2 * max(1, round(height * scale / 2)))
         self.scale_xy = np.array([self.size[0] / width, self.size[1] / height], dtype=np.float32)
         w, h = self.size
-        self.renderer = SkeletonRenderer(size=(h, h))
+        self.renderer = PoseRenderer(size=(h, h))
         self.canvas = np.empty((h, w + h, 3), np.uint8)             # [H, W + H, 3]
         self.frame_part, self.panel_part = self.canvas[:, :w], self.canvas[:, w:]
         self.resized = np.empty((h, w, 3), np.uint8)                # cv2.resize needs a whole array
@@ -229,7 +211,7 @@ class _OverlayWriter:
             result = result.scaled(self.scale_xy)
         self.frame_part[:] = image
         draw_result(self.frame_part, result, renderer=None, panel=self.panel)
-        self.renderer.render_people(lifted_people(result), out=self.panel_part)
+        self.renderer.render_people(result.lifted, out=self.panel_part)
         return self.canvas
 
     def _run(self) -> None:
@@ -254,9 +236,16 @@ def _nobody(source: str, frames: int, pipeline: PosePipeline) -> NothingToExport
     """The NothingToExport of a run of `frames` frames without a kept person, saying what was looked for."""
     if isinstance(pipeline.person, int):
         return nothing_to_export(source, frames, f"person {pipeline.person} not found")
-    threshold = getattr(pipeline.detector, "person_confidence", 0.0)    # the skeleton net's
+    net = _skeleton_net(pipeline)
+    threshold = 0.0 if net is None else net.person_confidence
     note = f"the skeleton net's confidence stayed below {threshold:g}" if threshold > 0 else ""
     return nothing_to_export(source, frames, note=note)
+
+
+def _skeleton_net(pipeline: PosePipeline):
+    """The pipeline's detector when it is the skeleton net (its panel drawn, its threshold named), else None."""
+    from .detect.skeleton_net import SkeletonNetDetector
+    return pipeline.detector if isinstance(pipeline.detector, SkeletonNetDetector) else None
 
 
 def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: PosePipeline, *,
@@ -265,19 +254,36 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
               on_result: Callable[[Frame, FrameResult], bool] | None = None) -> VideoRunSummary:
     """Every frame of a video through the pipeline; writes overlay.mp4 and poses.* into outdir.
 
-    Three threads overlap: decoding, detection + lifting (this thread; LIFT_BATCH poses
-    are lifted at a time), and overlay drawing + encoding. cutoff_hz: zero-lag low-pass
-    of the exported 3D (None: raw). overlay_height: overlay.mp4 is at most this many
-    pixels high (None: the video's own height).
-    max_frames: stop after that many frames and export those. on_result(frame, result)
-    returning False stops the run early (the partial results stay for resume).
+    Three threads overlap: decoding, detection + tracking + lifting (this thread; the people of
+    LIFT_BATCH frames go through PosePipeline.complete_batch at a time, each frame at its own
+    time), and overlay drawing + encoding.
+
+    Args:
+        path: the video.
+        outdir: its output folder (created).
+        pipeline: the PosePipeline; its tracker and filters restart for this video (ids from 1).
+        cutoff_hz: the zero-lag low-pass of the exported 3D, in Hz (None: raw).
+        resume: continue from outdir's saved partial results (a UserError when they are another
+            run's).
+        max_frames: stop after that many frames (>= 1: VideoOptions checks the flag) and export those.
+        overlay: write overlay.mp4.
+        overlay_height: overlay.mp4 is at most this many pixels high (None: the video's own height).
+        progress: show a progress bar.
+        on_result: on_result(frame, result) after each frame; False stops the run (the partial
+            results stay for resume).
+    Returns:
+        The run's VideoRunSummary.
+    Raises:
+        NothingToExport: no frame holds a kept person (nothing of the run stays).
+        UserError: a video that cannot be read, an output folder that cannot be written, ...
     """
     started = time.monotonic()
     source = VideoSource(path)
     if cutoff_hz is not None:   # fail now, not after the work: the filter checks its own arguments
-        zero_lag_filter(np.zeros((0, J, 3)), source.fps, cutoff_hz)
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        try:
+            zero_lag_filter(np.zeros((0, J, 3)), source.fps, cutoff_hz)
+        except ValueError as exc:
+            raise UserError(f"--cutoff-hz {cutoff_hz:g}: {exc}") from None
     outdir = Path(outdir)
     try:
         created = make_folder(outdir)                       # what a run with nobody to export removes
@@ -291,11 +297,11 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     fingerprint = _fingerprint(source, pipeline)
     saved = _load_partial(partial_path, fingerprint) if resume else None
     pipeline.restart_tracking(new_ids=True)                 # a video of its own: its ids start at 1
-    found_rows = _DetectionRows.from_saved(saved)           # every detection so far: what a resume replays
     times: list[float] = list(saved["t"]) if saved is not None else []
     resumed_from = len(times)
-    kept = PersonRows()                                     # the kept (--person) people, lifted
-    with_confidence = pipeline.detector_name == "skeleton"     # the skeleton net's per-person confidence
+    found: list[list[Detection]] = _saved_detections(saved, resumed_from) if saved is not None else []
+    kept: list[list[Person]] = []                           # each frame's kept (--person) people, lifted
+    panel = _skeleton_net(pipeline) is not None             # the skeleton net's panel on every frame
     total = min(filter(None, (len(source), max_frames)), default=None)
 
     frames: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
@@ -305,35 +311,31 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                dynamic_ncols=True, leave=False)
     writer = None
     warnings: list[str] = []
-    pending: list[tuple[int, Frame, list[TrackedPerson]]] = []    # (position, frame, people): not lifted yet
-    threshold = pipeline.visibility_threshold
+    pending: list[tuple[Frame, list[Detection]]] = []       # decoded and detected, not lifted yet
 
     def emit(frame: Frame, result: FrameResult) -> None:
         nonlocal writer
         if overlay:
             if writer is None:
                 writer = _OverlayWriter(overlay_tmp, source.fps, source.image_size, overlay_height,
-                                        audio_from=source.path, panel=with_confidence)
+                                        audio_from=source.path, panel=panel)
             writer.put(frame.image, result, frame.index)
         bar.update()
         if on_result is not None and not on_result(frame, result):
             raise KeyboardInterrupt
 
     def lift_pending() -> None:
-        """Lift the people of the pending frames in one batch (a batch costs about what one pose does)."""
+        """Track, lift and filter the pending frames in one batch, each at its own time."""
         if not pending:
             return
-        everyone = [p for _, _, people in pending for p in people]
-        lifted, _ = pipeline.lift_people(everyone, source.image_size, 0.0)    # no filter offline
-        for position, frame, people in pending:
-            mine, lifted = lifted[:len(people)], lifted[len(people):]
-            for person in mine:
-                kept.add(position, person.id, person.joints3d, person.joints2d, person.visibility,
-                         person.confidence)
-            emit(frame, FrameResult(mine, visibility_threshold=threshold))
+        results = pipeline.complete_batch([(detections, frame.t) for frame, detections in pending],
+                                          source.image_size)
+        for (frame, _), result in zip(pending, results):
+            kept.append(result.light_people())
+            emit(frame, result)
         pending.clear()
         if len(times) % CHUNK_FRAMES == 0 and len(times) > resumed_from:
-            _save_partial(partial_path, fingerprint, {"t": times, **found_rows.arrays()})
+            _save_partial(partial_path, fingerprint, times, found)
 
     try:
         with atomic_path(outdir / OVERLAY_NAME) if overlay else contextlib.nullcontext() as overlay_tmp:
@@ -347,14 +349,14 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     if frame is None:
                         break
                     if k < resumed_from:                        # a saved frame: its detections replayed
-                        found = found_rows.detections(k)
+                        detections = found[k]
                     else:
                         if k % CHUNK_FRAMES == 0:                # the same state as a resumed run's
                             pipeline.restart_detector(search=k == 0)
-                        found = pipeline.detect(frame.image, frame.rgb)
-                        found_rows.add(k, found)
+                        detections = pipeline.detect(frame.image, frame.rgb)
+                        found.append([light_detection(d) for d in detections])
                         times.append(frame.t)
-                    pending.append((k, frame, pipeline.track(found, frame.t)))
+                    pending.append((frame, detections))
                     if len(pending) == LIFT_BATCH or (k + 1) % CHUNK_FRAMES == 0:
                         lift_pending()
                     k += 1
@@ -367,9 +369,9 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                     if writer.writer.audio_error:
                         warnings.append(writer.writer.audio_error)
             if k == 0:
-                raise ValueError(f"{source.path}: no frames decoded")
-            result = kept.result(np.array(times[:k]), source.image_size, pipeline.focal_for(source.image_size),
-                                 source.fps, str(source.path), with_confidence, people=pipeline.person == "all")
+                raise UserError(f"{source.path}: no frames decoded")
+            result = PoseRun.from_frames(kept, np.array(times[:k]), source.image_size,
+                                         pipeline.focal_for(source.image_size), source.fps, str(source.path))
             if not result.valid.any():
                 raise _nobody(str(source.path), k, pipeline)
             if cutoff_hz is not None:
@@ -384,9 +386,8 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
     partial_path.unlink(missing_ok=True)
     if overlay:
         outputs = {OVERLAY_NAME: outdir / OVERLAY_NAME, **outputs}
-    with_person = result.valid.any(axis=1) if isinstance(result, PeopleRunResult) else result.valid
     return VideoRunSummary(source=str(source.path), outdir=str(outdir), frames=len(result.timestamps),
-                           with_person=int(with_person.sum()), skipped=source.skipped,
+                           with_person=int(result.valid.any(axis=1).sum()), skipped=source.skipped,
                            resumed_from=resumed_from, seconds=time.monotonic() - started,
                            outputs={k: str(v) for k, v in outputs.items()}, warnings=tuple(warnings),
-                           people=kept.num_people)
+                           people=len(result.ids))

@@ -64,6 +64,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from realtime3d.detect.detection import Detection
+from realtime3d.person import Person
 from realtime3d.skeleton import H36M17
 
 #: A joint counts as seen at visibility >= 0.5: MediaPipe's own threshold for drawing a
@@ -114,15 +115,6 @@ MAX_SPEED = 2.0
 _TORSO = [H36M17.index[n] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
 
 _GATED = 1e6   # cost of a pair below the gate: only chosen when nothing else is left
-
-
-@dataclass
-class TrackedPerson:
-    """One detection of one frame, with the person's id."""
-
-    id: int                 # 1, 2, 3, ... in order of first appearance, never reused in a tracker's life
-    detection: Detection
-    frames: int             # frames this id has been matched so far (including this one)
 
 
 @dataclass
@@ -192,7 +184,7 @@ class PersonTracker:
         """Ids remembered as of the last update: matched then, or lost for at most max_gap_s."""
         return [track.id for track in self._tracks]
 
-    def update(self, detections: list[Detection], t: float) -> list[TrackedPerson]:
+    def update(self, detections: list[Detection], t: float) -> list[Person]:
         """This frame's detections (time t in seconds, increasing) -> the same detections with ids, in input order."""
         t = self._check_time(t)
         frame = _check_frame(detections)
@@ -217,9 +209,9 @@ class PersonTracker:
             track = self._new_track(frame, d, t)
             ids[d], frames[d] = track.id, track.frames
         self._t = t
-        out: list[TrackedPerson | None] = [None] * len(frame.order)
+        out: list[Person | None] = [None] * len(frame.order)
         for d, i in enumerate(frame.order):
-            out[i] = TrackedPerson(id=int(ids[d]), detection=detections[i], frames=int(frames[d]))
+            out[i] = Person(id=int(ids[d]), detection=detections[i], frames=int(frames[d]))
         return out
 
     def _check_time(self, t) -> float:
@@ -286,7 +278,7 @@ def _check_frame(detections) -> _Frame:
 
 def _check_detection(det, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One detection -> (joints [17, 2], visible [17] bool, box [4]), or a one-line ValueError."""
-    if not (hasattr(det, "joints2d_px") and hasattr(det, "visibility")):
+    if not isinstance(det, Detection):
         raise ValueError(f"detection {i} is not a Detection: {type(det).__name__}")
     joints = np.asarray(det.joints2d_px, dtype=np.float64)
     vis = np.asarray(det.visibility, dtype=np.float64)
@@ -295,7 +287,7 @@ def _check_detection(det, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if vis.shape != (H36M17.num_joints,):
         raise ValueError(f"detection {i}: visibility must be [17], got {list(vis.shape)}")
     visible = (vis >= VISIBLE) & np.isfinite(joints).all(axis=1)
-    box = getattr(det, "box", None)
+    box = det.box
     if box is None:
         return joints, visible, _extent(joints, visible)
     box = np.asarray(box, dtype=np.float64)

@@ -139,3 +139,16 @@ def media():
     if not MEDIA.is_dir():
         pytest.skip(f"real images not found at {MEDIA} (see shared/data/README.md)")
     return MEDIA
+
+
+#: The fixtures that put a test in a tier (pyproject.toml registers the markers): what the test
+#: asks for says what it needs.
+TIER_OF_FIXTURE = {"cmu_root": "data", "media": "data", "xvfb_display": "gui"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that asks for the real data is in the `data` tier, one that asks for an X server in the
+    `gui` tier; modules that read the data by path mark themselves (pytestmark)."""
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & set(TIER_OF_FIXTURE):
+            item.add_marker(TIER_OF_FIXTURE[fixture])

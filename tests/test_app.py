@@ -19,14 +19,14 @@ import pytest
 from realtime3d.cli import main
 import av
 
-from realtime3d.export import bvh_to_world
 from realtime3d.io._atomic import TEMP_PREFIX
 from realtime3d.io.bvh import read_bvh
+from realtime3d.io.bvh_retarget import bvh_to_world
 from realtime3d.io.poses import read_poses
-from realtime3d.collection import (VideoOptions, build_pipeline, output_dirs, parse_shard, run_one, run_videos,
-                                   select_shard)
+from realtime3d.collection import output_dirs, parse_shard, run_one, run_videos, select_shard
 from realtime3d.export import NothingToExport
 from realtime3d.offline import OVERLAY_HEIGHT, PARTIAL_NAME
+from realtime3d.pipeline import VideoOptions, build_pipeline
 from realtime3d.skeleton import H36M17
 
 from conftest import SHARED, assert_quiet, one_line_error, run_cli
@@ -35,7 +35,6 @@ MEDIA = SHARED / "data" / "media"
 STREET = MEDIA / "street_dance.avi"
 STREET_FRAMES = 205
 OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv")     # and poses_<id>.bvh per person
-ONE_PERSON_OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh")
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +120,24 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
     """The command in this process (same code path as the console script): exit code, stderr."""
     code = main(list(argv))
     return code, capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- process set-up
+
+
+def test_importing_the_app_changes_no_process_setting():
+    """Importing the pipeline and the runs leaves torch's threads and OpenCV's log level alone; the
+    set-up that the command and the worker processes call (runtime.py) sets them."""
+    code = ("import torch, cv2; before = (torch.get_num_threads(), cv2.getLogLevel()); "
+            "import realtime3d.pipeline, realtime3d.capture, realtime3d.live, realtime3d.offline, "
+            "realtime3d.collection, realtime3d.images; "
+            "after = (torch.get_num_threads(), cv2.getLogLevel()); "
+            "from realtime3d.runtime import set_up_pipeline_process; set_up_pipeline_process(); "
+            "print(before == after, before[0] > 1, (torch.get_num_threads(), cv2.getLogLevel()) == (1, 0))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"}, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True", "True"]
 
 
 # ----------------------------------------------------------------------------- the street video
@@ -214,19 +231,23 @@ def test_one_frame_is_one_frame(street, tmp_path):
     assert ": 1 frame (1 with a person" in done.stdout and "1 frames" not in done.stdout
 
 
-def test_one_main_person_gives_the_one_person_files(street, tmp_path):
-    """--person largest: today's behaviour, the main person in the one-person files, readable as before."""
+def test_one_main_person_is_selected_into_the_same_files(street, tmp_path):
+    """--person largest selects the main person; the files are those of every run, with a person axis."""
     done = run_cli("video", str(street), "-o", str(tmp_path), "--person", "largest", "--max-frames", "60",
                    "--max-people", "2")
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "street_dance"
-    assert sorted(p.name for p in out.iterdir()) == sorted(ONE_PERSON_OUTPUTS)
-    seq = read_poses(out / "poses.npz")
-    assert seq.joints3d.shape == (60, 17, 3) and np.isfinite(seq.joints3d).all()
+    with np.load(out / "poses.npz") as data:
+        ids, joints3d = data["person_ids"], data["joints3d"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, *(f"poses_{i}.bvh" for i in ids)])
+    assert joints3d.shape == (60, len(ids), 17, 3)
+    present = np.isfinite(joints3d).all(axis=(2, 3))                          # [N, P]
+    assert (present.sum(axis=1) == 1).all()                                   # the one main person in every frame
+    seq = read_poses(out / "poses.npz", person=int(ids[np.argmax(present.sum(axis=0))]))
     heights = np.ptp(seq.joints2d[..., 1], axis=-1)
-    assert np.median(heights) > 300                                          # the dancer, the largest
+    assert np.nanmedian(heights) > 300                                        # the dancer, the largest
     doc = json.loads((out / "poses.json").read_text())
-    assert doc["version"] == 2 and all(f["person"] for f in doc["frames"])
+    assert doc["version"] == 3 and all(len(f["people"]) == 1 for f in doc["frames"])
 
 
 def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
@@ -350,8 +371,9 @@ def test_image_command_on_real_photos(tmp_path):
     one = run_cli("image", str(bus), "-o", str(tmp_path / "one"), "--person", "largest")
     assert one.returncode == 0, one.stderr[-2000:]
     single = json.loads((tmp_path / "one" / "bus.json").read_text())
-    assert single["version"] == 2                                              # the largest: the same person, lifted
-    np.testing.assert_allclose(single["person"]["joints3d_mm"], doc["people"][0]["joints3d_mm"], atol=0.1)
+    assert single["version"] == 3 and len(single["people"]) == 1              # the largest: the same person, lifted
+    assert single["people"][0]["id"] == doc["people"][0]["id"]
+    np.testing.assert_allclose(single["people"][0]["joints3d_mm"], doc["people"][0]["joints3d_mm"], atol=0.1)
 
 
 # ----------------------------------------------------------------------------- nobody to export

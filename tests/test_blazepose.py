@@ -322,6 +322,7 @@ def test_edge_proposals_mirror_the_frame(media):
 # ----------------------------------------------------------------------------- video mode
 
 
+@pytest.mark.slow
 def test_video_mode_tracks_without_the_detector(street_frames):
     """On 60 frames of the street video the person detector runs on a few, the people are kept."""
     with MultiPoseDetector() as detector:

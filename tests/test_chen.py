@@ -159,6 +159,7 @@ def test_lifters_output_convention_and_round_trip(tmp_path):
     assert (tmp_path / "w.pt").stat().st_size < 20e6
 
 
+@pytest.mark.slow
 def test_labelled_frames_and_views(cmu_root):
     split = load_split("train")
     n = len(split["joints3d"])
@@ -185,6 +186,7 @@ def tiny_encoder(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_the_tiny_view_synthesis_run_learns_saves_its_encoder_and_resumes(tiny_encoder, tmp_path):
     rows = list(csv.DictReader((tiny_encoder / "eval.csv").open()))
     scores = [float(r["val_synthesis"]) for r in rows]

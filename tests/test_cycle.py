@@ -6,6 +6,7 @@ The perfect lifter below reads the validation 3D: it is a fixture of these tests
 never reads 3D; the learning test scores the checkpoint against the 3D afterwards)."""
 from __future__ import annotations
 
+import logging
 import math
 
 import pytest
@@ -110,6 +111,7 @@ def test_the_cycle_losses_vanish_for_a_perfect_lifter_and_not_for_constant_depth
     assert bone_prior_loss(body).item() < 0.5 * bone_prior_loss(flat_net(pose2d)).item()   # 15.8 against 68.2
 
 
+@pytest.mark.slow
 def test_the_flow_prior_prefers_real_2d_poses_to_scrambled_ones(cmu_root):
     """Fitted briefly on train views, the prior gives val views (other subjects) a far higher
     likelihood than the same poses with their joints scrambled; its state restores without a refit."""
@@ -136,11 +138,14 @@ def test_the_flow_prior_prefers_real_2d_poses_to_scrambled_ones(cmu_root):
     assert poses.grad.abs().sum() > 0 and all(p.grad is None for p in prior.parameters())
 
 
-def test_the_tiny_config_trains_ships_and_resumes_without_refitting(cmu_root, tmp_path, capsys):
+@pytest.mark.slow
+def test_the_tiny_config_trains_ships_and_resumes_without_refitting(cmu_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="realtime3d.trainers")
     exp = load_experiment(TINY)
     summary = train(exp, tmp_path / "c")
     assert summary["steps"] == 20 and summary["criterion"] == "val_cycle_2d"
-    assert "flow prior fitted" in capsys.readouterr().err
+    assert "flow prior fitted" in caplog.text
+    caplog.clear()
     lifter = Lifter.from_pretrained(tmp_path / "c" / "best.pt")
     assert lifter.card["method"] == "cycle" and lifter.card["architecture"]["extra_outputs"] == 1
     assert lifter.card["flow_prior"]["fit_steps"] == exp.params.flow_steps
@@ -152,11 +157,12 @@ def test_the_tiny_config_trains_ships_and_resumes_without_refitting(cmu_root, tm
     # a resumed run keeps the fitted prior of its checkpoint
     saved = torch.load(tmp_path / "c" / "ckpt-last.pt", weights_only=True)["models"]["prior"]
     summary = train(load_experiment(TINY, ["train.max_steps=25"]), tmp_path / "c", resume="last")
-    assert summary["steps"] == 25 and "flow prior fitted" not in capsys.readouterr().err
+    assert summary["steps"] == 25 and "flow prior fitted" not in caplog.text
     resumed = torch.load(tmp_path / "c" / "ckpt-last.pt", weights_only=True)["models"]["prior"]
     assert all(torch.equal(saved[k], resumed[k]) for k in saved)
 
 
+@pytest.mark.slow
 def test_cycle_learns_depth_from_2d(cmu_root, tmp_path):
     """400 steps from 2D alone (flow prior fitted in 100 steps; about 20 s on one thread) take the
     lifter well below the flat baseline it starts as, scored on the checkpoint that the 2D criterion
@@ -169,6 +175,7 @@ def test_cycle_learns_depth_from_2d(cmu_root, tmp_path):
     assert chosen < 0.85 * flat, (chosen, flat)
 
 
+@pytest.mark.slow
 def test_a_cycle_lifter_that_does_not_learn_fails_the_bar(cmu_root, tmp_path):
     """The negative control: with lr = 0 the lifter stays at its flat init and misses the bar."""
     exp = load_experiment(TINY, LEARNS + ["train.max_steps=20", "params.lr=0.0", "params.flow_steps=10"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from realtime3d.data.mocap import bvh_to_h36m
-from realtime3d.detect import MP33_TO_H36M17, PoseDetector, landmarks_to_h36m
+from realtime3d.detect import MP33_TO_H36M17, Detection, PoseDetector, landmarks_to_h36m
 from realtime3d.detect.mediapipe import HEAD_TOP_K, NUM_LANDMARKS
 from realtime3d.lifting import Lifter
 from realtime3d.skeleton import H36M17
@@ -193,3 +193,51 @@ def test_street_dance_is_detected_and_lifts_to_a_plausible_skeleton(street_dance
         agree += np.sign(forward[2]) == np.sign(facing)                       # toward camera: -z, facing < 0
         total += 1
     assert total >= 50 and agree >= 0.9 * total, (agree, total)
+
+
+# ----------------------------------------------------------------------------- the Detector contract
+
+
+def test_every_detector_satisfies_the_detector_protocol(media):
+    """MultiPoseDetector, SkeletonNetDetector and PoseDetector are `Detector`s (runtime_checkable):
+    the members the pipeline relies on exist and answer as the protocol says."""
+    from realtime3d.defaults import DETECTORS
+    from realtime3d.detect import Detector, MultiPoseDetector, SkeletonNetDetector
+    bus = cv2.imread(str(media / "bus.jpg"))
+    detectors = [MultiPoseDetector(static_image_mode=True), SkeletonNetDetector(), PoseDetector(static_image_mode=True)]
+    try:
+        assert [d.name for d in detectors] == [*DETECTORS, "mediapipe-pose"]
+        for detector in detectors:
+            assert isinstance(detector, Detector), detector.name
+            assert 0.0 <= detector.visibility_threshold <= 1.0
+            assert isinstance(detector.fingerprint, str) and detector.fingerprint
+            found = detector.detect_all(bus)
+            assert isinstance(found, list) and all(isinstance(d, Detection) for d in found)
+            rgb = detector.detect_all_rgb(np.ascontiguousarray(bus[:, :, ::-1]))
+            assert isinstance(rgb, list)
+            detector.reset(search=True)
+            detector.reset(search=False)
+        assert len(detectors[0].detect_all(bus)) >= 2 and len(detectors[2].detect_all(bus)) == 1
+        assert detectors[1].detect_all(bus) == []     # the shipped net's confidence is below its threshold
+    finally:
+        for detector in detectors:
+            detector.close()
+    assert not isinstance(object(), Detector)
+
+
+def test_detector_names_and_their_old_spellings():
+    """--detector blazepose|skeleton-net; mediapipe and skeleton are read as these; one check where
+    the choice enters (detect.choice.check_detector), with one-line errors."""
+    from realtime3d.defaults import DETECTORS, detector_name
+    from realtime3d.detect.choice import check_detector
+    from realtime3d.errors import UserError
+    assert DETECTORS == ("blazepose", "skeleton-net")
+    assert [detector_name(v) for v in ("mediapipe", "skeleton", "blazepose", "skeleton-net", "x")] == \
+        ["blazepose", "skeleton-net", "blazepose", "skeleton-net", "x"]
+    assert check_detector("mediapipe") == "blazepose" and check_detector("skeleton") == "skeleton-net"
+    for args, words in [(("yolo",), "unknown detector"), (("blazepose", "skeleton-net"), "--detector-weights needs"),
+                        (("skeleton-net", None, 2), "--max-people needs"),
+                        (("skeleton-net", "no-such-net"), "unknown skeleton net"),
+                        (("skeleton-net", "/nonexistent/net.pt"), "not found")]:
+        with pytest.raises(UserError, match=words):
+            check_detector(*args)

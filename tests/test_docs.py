@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import subprocess
 import sys
@@ -10,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from realtime3d.cli import build_parser
-from realtime3d.trainers.common import config_parser, doc_tables
-from realtime3d.trainers.config import METHODS, TrainConfig, method_class
+from realtime3d.trainers.config import METHODS, TrainConfig, doc_tables, method_class
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
@@ -31,14 +31,16 @@ def test_cli_flags_are_documented():
 
 
 @pytest.mark.parametrize("cls", [TrainConfig, *(method_class(m).Config for m in METHODS)])
-def test_trainer_flags_are_documented(cls):
-    for flag in _flags(config_parser(cls, "")):
-        assert flag in DOCS, f"{cls.__name__} {flag} is not in docs/"
+def test_trainer_keys_are_documented(cls):
+    """Every config key that `realtime3d train --set` takes is in docs/."""
+    section = "train" if cls is TrainConfig else "params"
+    for f in dataclasses.fields(cls):
+        assert f"`{section}.{f.name}`" in DOCS, f"{cls.__name__} {section}.{f.name} is not in docs/"
 
 
 def test_config_key_tables_are_current():
-    """docs/training.md holds the tables `python -m realtime3d.trainers.common` prints (every key,
-    its flag, default and meaning), so they cannot drift from the dataclasses."""
+    """docs/training.md holds the tables `realtime3d.trainers.config.doc_tables` prints (every key,
+    its default and meaning), so they cannot drift from the dataclasses."""
     training = (ROOT / "docs" / "training.md").read_text()
     for table in doc_tables().split("\n\n### "):
         assert table.removeprefix("### ") in training, table.splitlines()[0]
@@ -89,12 +91,41 @@ def test_readme_python_version_matches_pyproject():
     assert not re.search(r"Python 3\.\d+\+", readme)    # no other version promised
 
 
-def test_readme_result_tables_are_their_results_files():
-    """Every result table of the README is what benchmarks/readme_tables.py prints from
-    benchmarks/results/, so no figure there drifts from the script and file that measured it."""
+def test_result_tables_are_their_results_files():
+    """Every result table of docs/results.md, and the README's headline one, is what
+    benchmarks/readme_tables.py prints from benchmarks/results/, so no figure there drifts from
+    the script and file that measured it."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from readme_tables import MARKED, refill, tables
-    readme = (ROOT / "README.md").read_text()
+    from readme_tables import MARKED, README_TABLES, refill, tables
     made = tables()
-    assert set(MARKED.findall(readme)) == set(made), "the README should mark every table readme_tables makes"
-    assert refill(readme, made) == readme, "run `python benchmarks/readme_tables.py --write`"
+    results = (ROOT / "docs" / "results.md").read_text()
+    assert set(MARKED.findall(results)) == set(made), "docs/results.md should mark every table readme_tables makes"
+    readme = (ROOT / "README.md").read_text()
+    assert MARKED.findall(readme) == list(README_TABLES), "the README should mark its headline table alone"
+    for page in (results, readme):
+        assert refill(page, made) == page, "run `python benchmarks/readme_tables.py --write`"
+
+
+def test_readme_is_short_and_names_no_process():
+    """The README is for users: at most 250 lines, and neither it nor docs/ names an issue or a seed file."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    for text in (readme, DOCS):
+        assert not re.search(r"issue \d|seeds/0{2}", text, flags=re.I)
+
+
+def test_doc_links_resolve():
+    """Every relative link of the README and docs/ names a file that exists and, with #anchor, a heading in it."""
+    def anchors(path: Path) -> set[str]:
+        heads = re.findall(r"^#+ (.*)$", path.read_text(), flags=re.M)
+        return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in heads}
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"\w+://", target):
+                continue
+            file, _, anchor = target.partition("#")
+            path = (page.parent / file).resolve() if file else page
+            assert path.exists(), f"{page.name}: {target}"
+            if anchor and path.suffix == ".md":
+                assert anchor in anchors(path), f"{page.name}: {target}"

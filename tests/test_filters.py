@@ -99,6 +99,26 @@ def test_one_euro_reset_repeated_time_and_bad_input():
         OneEuroFilter(min_cutoff=0.0)
 
 
+def test_one_euro_at_a_fixed_rate_is_mediapipes_landmark_smoothing():
+    """frequency_hz: every call is one step of 1 / frequency_hz, whatever the timestamps (how
+    BlazePose's auxiliary landmarks are smoothed: pose_landmark_filtering.pbtxt at 30 Hz, with the
+    person's scale given), the same numbers as MediaPipe's filter fed frames 1/30 s apart."""
+    rng = np.random.default_rng(5)
+    values = np.cumsum(rng.normal(0.0, 4.0, size=80)) + 200.0
+    scale = 150.0
+    expected = _mediapipe_one_euro(values, np.arange(80) / 30.0, scale, min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
+    f = OneEuroFilter(0.01, 10.0, 1.0, frequency_hz=30.0)
+    ours = [f(np.full((1, 2), v), object_scale=scale)[0, 0] for v in values]
+    np.testing.assert_allclose(ours, expected, rtol=1e-10)
+    g = OneEuroFilter(0.01, 10.0, 1.0, frequency_hz=30.0)
+    shuffled = [g(np.full((1, 2), v), t_seconds=-k, object_scale=scale)[0, 0] for k, v in enumerate(values)]
+    np.testing.assert_array_equal(shuffled, ours)                 # timestamps play no part
+    with pytest.raises(ValueError, match="t_seconds"):
+        OneEuroFilter()(np.zeros((17, 2)))
+    with pytest.raises(ValueError, match="frequency_hz"):
+        OneEuroFilter(frequency_hz=0.0)
+
+
 def test_zero_lag_filter_has_no_phase_lag_on_a_sine():
     fps, n = 50.0, 500
     t = np.arange(n) / fps

@@ -7,7 +7,7 @@ import pytest
 from conftest import project
 from realtime3d.camera import world_yup_to_camera
 from realtime3d.data.mocap import bvh_to_h36m
-from realtime3d.export import constant_bone_poses
+from realtime3d.io.bvh_retarget import constant_bone_poses
 from realtime3d.ground import ANKLE_HEIGHT_MM, estimate_ground, place_on_floor
 from realtime3d.lifting import Lifter
 from realtime3d.skeleton import H36M17

@@ -32,7 +32,14 @@ CUDA = torch.cuda.is_available()
 TRITON_DEVICE = "cuda" if CUDA and not INTERPRET else "cpu"
 needs_triton = pytest.mark.skipif(triton is None or not (INTERPRET or CUDA),
                                   reason="Triton needs the triton package and CUDA, or TRITON_INTERPRET=1")
-needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device here (benchmarks/gpu_check.sh runs these on a GPU)")
+
+
+def needs_cuda(test):
+    """A test of the gpu tier: it runs on a CUDA device only."""
+    skip = pytest.mark.skipif(not CUDA, reason="no CUDA device here (benchmarks/gpu_check.sh runs these on a GPU)")
+    return pytest.mark.gpu(skip(test))
+
+
 BACKENDS = ("cpu", pytest.param("triton", marks=needs_triton))
 BONES17 = torch.tensor(H36M17.bones)
 # any tree of 20 bones over 21 joints (a hand: five chains of four from the wrist)
@@ -288,7 +295,7 @@ def test_bad_input_raises_clear_errors(monkeypatch):
         kernels.rotate_project(poses3d(1, 17), rotations(1, 1), backend="triton")
 
 
-# ---------------------------------------------------------------- safe on a real GPU (issue 10)
+# ---------------------------------------------------------------- safe on a real GPU
 
 def strided_bones(bones: torch.Tensor, device: str) -> list[torch.Tensor]:
     """The same [K, 2] bones as views that are not contiguous: stride (4, 1) and transposed (1, K)."""

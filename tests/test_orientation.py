@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 import realtime3d.offline as offline
 from realtime3d.capture import LiveSource, VideoSource
 from realtime3d.cli import main
-from realtime3d.collection import VideoOptions, build_pipeline
+from realtime3d.pipeline import VideoOptions, build_pipeline
 from realtime3d.images import read_image
 from realtime3d.skeleton import H36M17
 

@@ -1,5 +1,5 @@
 """docs/outputs.md against what a run writes: every file it names is written, and every array of
-poses.npz has the type and shape it gives, in the one-person and the many-people layouts."""
+poses.npz has the type and shape it gives, whichever people --person keeps (one layout)."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from conftest import SHARED, run_cli
-from realtime3d.io.poses import PERSON_ARRAYS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
 STREET = SHARED / "data" / "media" / "street_dance.avi"
@@ -34,7 +33,7 @@ def table(text: str) -> list[list[str]]:
 
 
 def npz_doc() -> dict[str, tuple[str, int | None]]:
-    """The one-person poses.npz table: array name -> (type word, number of axes; None: a scalar)."""
+    """The poses.npz table: array name -> (type word, number of axes; None: a scalar)."""
     doc = {}
     for names, kind, meaning in table(section("## `poses.npz`")):
         if "only with" in meaning:             # `confidence`: --detector skeleton alone writes it
@@ -42,18 +41,6 @@ def npz_doc() -> dict[str, tuple[str, int | None]]:
         word, _, shape = kind.partition(" ")
         for name in re.findall(r"`(\w+)`", names):
             doc[name] = (word, shape.count(",") + 1 if shape else None)
-    return doc
-
-
-def people_npz_doc() -> dict[str, tuple[str, int]]:
-    """The many-people table's poses.npz cell: `a`, `b` float32 [N, P, 17, 3], `c` [N, P, 17, 2], ..."""
-    cell = next(row[1] for row in table(section("## Many people")) if row[0] == "`poses.npz`")
-    cell = re.sub(r"\([^)]*skeleton net\)", "", cell)   # `confidence`: --detector skeleton alone writes it
-    doc, word = {}, None
-    for names, kind, shape in re.findall(r"((?:`\w+`(?:, )?)+) (?:(\w+) )?\[([^\]]+)\]", cell):
-        word = kind or word                    # `joints2d` [N, P, 17, 2] takes the type before it
-        for name in re.findall(r"`(\w+)`", names):
-            doc[name] = (word, shape.count(",") + 1)
     return doc
 
 
@@ -69,55 +56,43 @@ def assert_documented(data, doc: dict) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """The first frames of the street video, in the many-people layout (default) and the one-person one."""
+    """The first frames of the street video, keeping every person (default) and the main one."""
     if not STREET.is_file():
         pytest.skip(f"test video not found at {STREET} (see shared/data/README.md)")
     out = {}
-    for layout, flags in (("people", ()), ("one", ("--person", "largest"))):
-        folder = tmp_path_factory.mktemp(layout)
+    for choice, flags in (("all", ()), ("largest", ("--person", "largest"))):
+        folder = tmp_path_factory.mktemp(choice)
         done = run_cli("video", str(STREET), "-o", str(folder), "--max-frames", str(FRAMES), *flags)
         assert done.returncode == 0, done.stderr[-2000:]
-        out[layout] = folder / STREET.stem
+        out[choice] = folder / STREET.stem
     return out
 
 
-def test_the_one_person_files_are_those_the_doc_names(runs):
+@pytest.mark.parametrize("choice", ["all", "largest"])
+def test_the_files_are_those_the_doc_names(runs, choice):
     named = [re.search(r"`([^`]+)`", row[0]).group(1) for row in table(DOC.read_text().split("\n## ")[0])]
-    assert named == ["overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh"]
-    for name in named:
-        assert (runs["one"] / name).is_file(), f"docs/outputs.md names {name}; the run did not write it"
-    with np.load(runs["one"] / "poses.npz") as data:
-        assert_documented(data, npz_doc())
-        assert data["joints3d"].shape == (FRAMES, 17, 3)
-
-
-def test_the_many_people_files_are_those_the_doc_names(runs):
-    rows = table(section("## Many people"))
-    assert [row[0] for row in rows] == ["`poses.npz`", "`poses.json`", "`poses.csv`", "`poses_<id>.bvh`"]
-    with np.load(runs["people"] / "poses.npz") as data:
+    assert named == ["overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses_<id>.bvh"]
+    with np.load(runs[choice] / "poses.npz") as data:
         ids = data["person_ids"]
-        assert ids.dtype.kind in "iu" and ids.ndim == 1 and len(ids) >= 1
-        people = people_npz_doc()
-        assert {"joints3d", "joints3d_world", "joints3d_raw", "joints2d", "visibility"} <= set(people)
-        assert_documented(data, people)
-        assert data["joints3d"].shape[:2] == (FRAMES, len(ids))
-        # the arrays without a person axis are as in the one-person table
-        assert_documented(data, {k: v for k, v in npz_doc().items() if k not in PERSON_ARRAYS})
-    for name in ("poses.npz", "poses.json", "poses.csv", *(f"poses_{i}.bvh" for i in ids)):
-        assert (runs["people"] / name).is_file(), f"docs/outputs.md names {name}; the run did not write it"
-    assert (runs["people"] / "overlay.mp4").is_file()
+        doc = npz_doc()
+        assert {"person_ids", "joints3d", "joints3d_world", "joints3d_raw", "joints2d", "visibility"} <= set(doc)
+        assert_documented(data, doc)
+        assert len(ids) >= 1 and data["joints3d"].shape == (FRAMES, len(ids), 17, 3)
+        if choice == "largest":               # one person at most in every frame
+            assert (np.isfinite(data["joints3d"]).all(axis=(2, 3)).sum(axis=1) <= 1).all()
+    for name in named:
+        for each in ([name.replace("<id>", str(i)) for i in ids] if "<id>" in name else [name]):
+            assert (runs[choice] / each).is_file(), f"docs/outputs.md names {name}; the run did not write {each}"
 
 
 def test_pandas_reads_poses_csv(runs):
-    """The `analysis` extra's pandas reads both layouts as docs/outputs.md says: 2 + 51 columns for
-    one person, the `person` column after them for many people, NaN where nobody is."""
+    """The `analysis` extra's pandas reads poses.csv as docs/outputs.md says: `frame`, `time_s`,
+    `person`, then 51 joint columns; one row per person and frame they are in."""
     import pandas as pd                        # the test extra brings it (realtime3d[analysis])
-    one = pd.read_csv(runs["one"] / "poses.csv")
-    assert list(one.columns[:5]) == ["frame", "time_s", "pelvis_x", "pelvis_y", "pelvis_z"]
-    assert one.shape == (FRAMES, 2 + 51) and one["pelvis_z"].dtype.kind == "f"
-    people = pd.read_csv(runs["people"] / "poses.csv")
-    assert list(people.columns[:3]) == ["frame", "time_s", "person"] and people.shape[1] == 3 + 51
-    with np.load(runs["people"] / "poses.npz") as data:
+    people = pd.read_csv(runs["all"] / "poses.csv")
+    assert list(people.columns[:6]) == ["frame", "time_s", "person", "pelvis_x", "pelvis_y", "pelvis_z"]
+    assert people.shape[1] == 3 + 51 and people["pelvis_z"].dtype.kind == "f"
+    with np.load(runs["all"] / "poses.npz") as data:
         assert set(people["person"]) <= set(data["person_ids"].tolist())
         present = np.isfinite(data["joints3d"][..., 0, 2])                              # [N, P]
     assert len(people) == int(present.sum())

@@ -14,14 +14,17 @@ from conftest import project
 from realtime3d.data.mocap import bvh_to_h36m
 from realtime3d.data.sample import sample_keypoints_px
 from realtime3d.detect.detection import Detection
-from realtime3d.export import PeopleRunResult, PersonRows, bvh_name, bvh_to_world, write_people_outputs, write_run
+from realtime3d.export import PoseRun, bvh_name, write_run
 from realtime3d.filters import OneEuroFilter
 from realtime3d.io.bvh import read_bvh
+from realtime3d.io.bvh_retarget import bvh_to_world
 from realtime3d.io.poses import PoseFileError, read_poses
 from realtime3d.lifting import Lifter
-from realtime3d.pipeline import PosePipeline, draw_result
+from realtime3d.pipeline import PosePipeline
 from realtime3d.skeleton import H36M17
-from realtime3d.viz.render3d import SkeletonRenderer
+from realtime3d.person import Person
+from realtime3d.viz.frame import draw_result
+from realtime3d.viz.render3d import PoseRenderer
 from realtime3d.viz.style import person_rgb, rgb_to_bgr8
 
 SIZE, FOCAL, FPS = (1280, 720), 1000.0, 30.0
@@ -29,7 +32,7 @@ J = H36M17.num_joints
 
 
 @pytest.fixture
-def two_people(cmu_root) -> PeopleRunResult:
+def two_people(cmu_root) -> PoseRun:
     """Two real CMU clips seen by one camera, ids 1 and 3: person 1 in every frame, 1.5 m to the
     left; person 3 only in frames 20-69, 1.5 m to the right and 1 m further."""
     first, _ = bvh_to_h36m(cmu_root / "05" / "05_01.bvh", fps=FPS)
@@ -37,14 +40,12 @@ def two_people(cmu_root) -> PeopleRunResult:
     n = 90
     place = [np.array([-1500.0, 0.0, 5000.0]), np.array([1500.0, 0.0, 6000.0])]
     tracks = [clip[:n] - clip[:1, H36M17.root] + where for clip, where in zip((first, second), place)]
-    rows = PersonRows()
-    for i in range(n):
-        for pid, track in zip((1, 3), tracks):
-            if pid == 3 and not 20 <= i < 70:
-                continue
-            rows.add(i, pid, track[i], project(track[i][None], FOCAL, SIZE)[0], np.full(J, 0.9, np.float32))
-    result = rows.result(np.arange(n) / FPS, SIZE, FOCAL, FPS, "street.avi", with_confidence=False, people=True)
-    assert isinstance(result, PeopleRunResult)
+    frames = [[Person(pid, Detection(project(track[i][None], FOCAL, SIZE)[0], np.full(J, 0.9, np.float32)),
+                      joints3d=track[i].astype(np.float32))
+               for pid, track in zip((1, 3), tracks) if pid == 1 or 20 <= i < 70]
+              for i in range(n)]
+    result = PoseRun.from_frames(frames, np.arange(n) / FPS, SIZE, FOCAL, FPS, "street.avi")
+    assert result.ids.tolist() == [1, 3] and result.confidence is None
     return result
 
 
@@ -86,7 +87,7 @@ def test_people_files_carry_a_person_axis_and_ids(two_people, tmp_path):
 
 
 def test_each_person_has_a_bvh_on_one_floor(two_people, tmp_path):
-    write_people_outputs(tmp_path, two_people)
+    write_run(tmp_path, two_people)
     with np.load(tmp_path / "poses.npz") as data:
         world = data["joints3d_world"]                                   # [N, 2, 17, 3] mm, Y up
     for k, pid in enumerate((1, 3)):
@@ -105,7 +106,7 @@ def test_each_person_has_a_bvh_on_one_floor(two_people, tmp_path):
 def test_nobody_anywhere_writes_nothing(two_people, tmp_path):
     two_people.joints3d[:] = np.nan
     with pytest.raises(ValueError, match="no person found"):
-        write_people_outputs(tmp_path / "out", two_people)
+        write_run(tmp_path / "out", two_people)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -139,7 +140,26 @@ def test_every_person_is_lifted_in_one_call_with_an_id(lifter):
     alone = PosePipeline(lifter, detector=None).complete([_person(0, 1.4)], SIZE, 0.0)
     np.testing.assert_allclose(result.people[1].joints3d, alone.people[0].joints3d, atol=1e-3)
     empty = pipeline.complete([], SIZE, 0.1)
-    assert empty.people == [] and not empty.person and np.isnan(empty.joints3d).all()
+    assert empty.people == [] and not empty.person and empty.main is None and empty.lifted == []
+
+
+def test_a_batch_of_frames_is_the_frames_one_by_one(lifter):
+    """complete_batch (the offline run's loop): tracked frame by frame, lifted in one call, and each
+    person filtered at their own frame's time, as complete() does frame by frame (the live loop)."""
+    rng = np.random.default_rng(0)
+    frames = [([_person(-300 + 40 * k + rng.normal(0, 5)), _person(300 + rng.normal(0, 5), 1.2)], k / FPS)
+              for k in range(8)]
+    single = PosePipeline(lifter, detector=None, filter=OneEuroFilter())
+    one_by_one = [single.complete(found, SIZE, t) for found, t in frames]
+    batch = PosePipeline(lifter, detector=None, filter=OneEuroFilter()).complete_batch(frames, SIZE)
+    assert len(batch) == len(frames)
+    for alone, batched in zip(one_by_one, batch):
+        assert [p.id for p in alone.people] == [p.id for p in batched.people] == [1, 2]
+        for a, b in zip(alone.people, batched.people):
+            np.testing.assert_allclose(a.joints3d, b.joints3d, atol=1e-3)      # mm
+    unfiltered = PosePipeline(lifter, detector=None).complete_batch(frames, SIZE)
+    moved = np.abs(unfiltered[-1].people[0].joints3d - batch[-1].people[0].joints3d).max()
+    assert moved > 1.0                          # the filter ran, at the frames' times
 
 
 def test_person_choice_keeps_the_main_person_or_one_id(lifter):
@@ -175,7 +195,7 @@ def test_overlay_and_3d_view_draw_each_person_in_their_colour(lifter):
     pipeline = PosePipeline(lifter, detector=None)
     result = pipeline.complete([_person(-350), _person(350)], SIZE, 0.0)
     frame = np.full((SIZE[1], SIZE[0], 3), 60, np.uint8)
-    picture = draw_result(frame, result, SkeletonRenderer(size=(SIZE[1], SIZE[1])))
+    picture = draw_result(frame, result, PoseRenderer(size=(SIZE[1], SIZE[1])))
     left_half, right_half = picture[:, :SIZE[0] // 2], picture[:, SIZE[0] // 2:SIZE[0]]
     assert _has_colour(left_half, person_rgb(1)) > 100 and _has_colour(left_half, person_rgb(2)) == 0
     assert _has_colour(right_half, person_rgb(2)) > 100 and _has_colour(right_half, person_rgb(1)) == 0
@@ -184,11 +204,11 @@ def test_overlay_and_3d_view_draw_each_person_in_their_colour(lifter):
 
 
 def test_viewer_shows_every_person_in_their_colour(xvfb_display, lifter, tmp_path):
-    from realtime3d.viz.viewer import SkeletonViewer
+    from realtime3d.viz.viewer import PoseViewer
 
     pipeline = PosePipeline(lifter, detector=None)
     result = pipeline.complete([_person(-350), _person(350)], SIZE, 0.0)
-    with SkeletonViewer(width=640, height=480) as viewer:
+    with PoseViewer(width=640, height=480) as viewer:
         assert viewer.update_people([(p.id, p.joints3d) for p in result.people])
         viewer.screenshot(tmp_path / "two.png")
         assert viewer.update_people([(2, result.people[1].joints3d)])

@@ -254,3 +254,43 @@ def test_npy_file_is_not_an_npz(tmp_path):
     path = tmp_path / "poses.npy"
     np.save(path, _joints3d())
     _expect_error(path)
+
+
+# ----------------------------------------------------------------------------- a run's layouts
+
+
+def test_a_run_file_of_the_old_one_person_layout_is_still_read(tmp_path):
+    """poses.npz as runs with --person largest or ID wrote it before every file had a person axis:
+    no person_ids, joints3d [N, 17, 3]; read as it is, with its extra arrays."""
+    n = 5
+    j3, j2 = _joints3d(n), _joints2d(n)
+    j3[2] = np.nan                                                     # a frame with no person
+    path = _save(tmp_path / "poses.npz", joints3d=j3, joints2d=j2, image_size=np.array([640, 480]),
+                 focal=np.float32(500.0), visibility=np.full((n, 17), 0.9, np.float32),
+                 timestamps=np.arange(n) / 30.0, fps=np.float64(30.0), source=np.str_("clip.mp4"),
+                 joints3d_raw=j3, joints3d_world=j3)
+    seq = read_poses(path)
+    np.testing.assert_array_equal(seq.joints3d, j3)
+    np.testing.assert_array_equal(seq.joints2d, j2)
+    assert seq.image_size == (640, 480) and seq.focal == 500.0
+    assert seq.extra["joints3d_world"].shape == (n, 17, 3) and str(seq.extra["source"]) == "clip.mp4"
+    _expect_error(path, "holds one person's poses, no person ids", person=1)
+
+
+def test_a_run_file_with_a_person_axis_is_read_by_person(tmp_path):
+    """The layout every run writes: person_ids [P], joints3d [N, P, 17, 3]. One id is read without
+    person=ID; of several, person=ID picks the track."""
+    n = 4
+    j3 = np.stack([_joints3d(n, seed=0), _joints3d(n, seed=1)], axis=1)          # [N, 2, 17, 3]
+    j2 = np.stack([_joints2d(n, seed=2), _joints2d(n, seed=3)], axis=1)
+    both = dict(joints3d=j3, joints2d=j2, image_size=np.array([640, 480]), focal=np.float32(500.0),
+                visibility=np.ones((n, 2, 17), np.float32), timestamps=np.arange(n) / 30.0)
+    two = _save(tmp_path / "two.npz", person_ids=np.array([3, 7]), **both)
+    np.testing.assert_array_equal(read_poses(two, person=7).joints3d, j3[:, 1])
+    _expect_error(two, r"holds 2 people \(ids 3, 7\); choose one", person=None)
+    _expect_error(two, "no person with id 5", person=5)
+    one = _save(tmp_path / "one.npz", person_ids=np.array([3]),
+                **{k: v[:, :1] if k in ("joints3d", "joints2d", "visibility") else v for k, v in both.items()})
+    seq = read_poses(one)
+    np.testing.assert_array_equal(seq.joints3d, j3[:, 0])
+    assert seq.extra["visibility"].shape == (n, 17)

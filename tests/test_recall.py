@@ -1,4 +1,4 @@
-"""Person recall of the multi-person detector on real photos (issue 23): the figures that
+"""Person recall of the multi-person detector on real photos: the figures that
 benchmarks/bench_recall.py records in results/recall.json, held by MultiPoseDetector's defaults.
 
 Scoring: realtime3d.detect.coco (counted people, one-to-one matching, limb error)."""
@@ -107,6 +107,7 @@ def test_gray_and_dark_frames(media, detector):
         assert len(before.detect_all(darker)) < len(stretched.detect_all(darker))
 
 
+@pytest.mark.slow
 def test_video_mode_searches_on_the_first_frame_and_once_in_detect_every():
     """The thorough search costs a video its first frame, then one frame in detect_every while
     nobody is followed (an empty room), and nothing at a restart that asks for none."""

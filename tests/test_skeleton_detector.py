@@ -21,7 +21,7 @@ from torch import nn
 
 from conftest import SHARED, one_line_error, run_cli
 from realtime3d.cli import main
-from realtime3d.collection import VideoOptions, build_pipeline
+from realtime3d.pipeline import VideoOptions, build_pipeline
 from realtime3d.crops import cut, square_box, to_crop
 from realtime3d.data.sample import sample_keypoints_px
 from realtime3d.detect import Detection, SkeletonNetDetector, load_skeleton_net
@@ -30,7 +30,9 @@ from realtime3d.detect.skeleton_net import (DETECTORS_DIR, EXPERIMENTAL, MIN_CRO
                                             render_kappa)
 from realtime3d.io.poses import read_poses
 from realtime3d.models.image import CROP_SIZE, NUM_BONES, SKELETON_SIZE, SkeletonNet
-from realtime3d.pipeline import draw_result, no_person, one_person
+from realtime3d.pipeline import FrameResult
+from realtime3d.tracking import Person
+from realtime3d.viz.frame import draw_result
 from realtime3d.skeleton import H36M17
 from realtime3d.trainers.checkpoint import save_model
 
@@ -164,8 +166,7 @@ def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
     det = SkeletonNetDetector(weights)
     frame = frames[0]
     found = det.detect(frame)
-    if found is None:
-        pytest.skip("the shipped net finds no person in this frame")
+    assert found is not None, "the weights fixture's person_confidence is 0: every frame has a person"
     box = full_frame_box(frame.shape[1], frame.shape[0])
     crop = cut(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), box, CROP_SIZE)
     with torch.inference_mode():
@@ -248,8 +249,7 @@ def test_agreement_is_one_for_kappa_of_the_2d_and_lower_when_shuffled():
 def test_detection_fields(weights, frames):
     with SkeletonNetDetector(weights) as det:
         found = det.detect(frames[0])
-    if found is None:
-        pytest.skip("the shipped net finds no person in this frame")
+    assert found is not None, "the weights fixture's person_confidence is 0: every frame has a person"
     assert isinstance(found, Detection) and found.landmarks33 is None
     assert found.joints2d_px.shape == (J, 2) and found.joints2d_px.dtype == np.float32
     assert found.visibility.shape == (J,) and found.visibility.dtype == np.float32
@@ -270,15 +270,14 @@ def test_overlay_panel_is_inset_at_the_top_right(frames):
     frame = frames[0]
     det = SkeletonNetDetector(_Agreeing(_crop_pose()), {})
     found = det.detect(frame)
-    result = one_person(found.joints2d_px, found.visibility, np.zeros((J, 3), np.float32), detection=found,
-                        visibility_threshold=0.0)
+    result = FrameResult([Person(1, found, joints3d=np.zeros((J, 3), np.float32))], visibility_threshold=0.0)
     drawn = draw_result(frame.copy(), result, None)
     assert drawn.shape == frame.shape
     h, w = frame.shape[:2]
     panel = drawn[: h // 3, w - h // 3:]
     assert (panel != frame[: h // 3, w - h // 3:]).any()
     assert (drawn[h - 20:, :20] == frame[h - 20:, :20]).all()                   # nothing at the bottom left
-    empty = draw_result(frame.copy(), no_person(), None, panel=True)
+    empty = draw_result(frame.copy(), FrameResult(), None, panel=True)
     assert (empty[: h // 3, w - h // 3:] != frame[: h // 3, w - h // 3:]).any()  # "no person" panel
 
 
@@ -286,11 +285,13 @@ def test_overlay_panel_is_inset_at_the_top_right(frames):
 
 
 def test_video_command_writes_every_output_with_confidence(weights, street, tmp_path):
-    done = run_cli("video", str(street), "-o", str(tmp_path), "--detector", "skeleton",
+    done = run_cli("video", str(street), "-o", str(tmp_path), "--detector", "skeleton-net",
                    "--detector-weights", str(weights), "--max-frames", "10", "--person", "largest")
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "street_dance"
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    ids = np.load(out / "poses.npz")["person_ids"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS[:-1], *(f"poses_{i}.bvh" for i in ids)])
+    assert len(ids) == 1
     seq = read_poses(out / "poses.npz")
     confidence = seq.extra["confidence"]
     assert confidence.shape == (10,) and confidence.dtype == np.float32
@@ -298,7 +299,7 @@ def test_video_command_writes_every_output_with_confidence(weights, street, tmp_
     assert ((confidence[found] >= 0) & (confidence[found] <= 1)).all()
     assert (found == np.isfinite(seq.joints2d).all(axis=(1, 2))).all()           # NaN exactly where no person
     doc = json.loads((out / "poses.json").read_text())
-    assert [f["person"]["confidence"] for f in doc["frames"] if f["person"]] \
+    assert [f["people"][0]["confidence"] for f in doc["frames"] if f["people"]] \
         == pytest.approx(confidence[np.isfinite(seq.joints3d).all(axis=(1, 2))], abs=1e-4)
     cap = cv2.VideoCapture(str(out / "overlay.mp4"))
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 10
@@ -310,7 +311,7 @@ def test_resume_with_the_skeleton_net_is_exact(weights, street, tmp_path, monkey
     import realtime3d.offline as offline
     monkeypatch.setattr(offline, "CHUNK_FRAMES", 10)
     monkeypatch.setattr(offline, "LIFT_BATCH", 5)
-    pipeline = build_pipeline(VideoOptions(model=None, detector="skeleton", detector_weights=str(weights),
+    pipeline = build_pipeline(VideoOptions(model=None, detector="skeleton-net", detector_weights=str(weights),
                                            person="largest"))
     offline.run_video(street, tmp_path / "whole", pipeline, max_frames=25, overlay=False, progress=False)
     stop = iter(range(100))
@@ -331,11 +332,11 @@ def test_image_command_with_the_skeleton_net(weights, capsys, tmp_path):
     bus = MEDIA / "bus.jpg"
     if not bus.is_file():
         pytest.skip(f"test photos not found in {MEDIA}")
-    assert main(["image", str(bus), "-o", str(tmp_path), "--detector", "skeleton",
+    assert main(["image", str(bus), "-o", str(tmp_path), "--detector", "skeleton-net",
                  "--detector-weights", str(weights), "--person", "largest"]) == 0
     doc = json.loads((tmp_path / "bus.json").read_text())
-    if doc["person"] is not None:
-        assert 0 <= doc["person"]["confidence"] <= 1
+    for person in doc["people"]:
+        assert 0 <= person["confidence"] <= 1
     picture = cv2.imread(str(tmp_path / "bus.overlay.png"))
     assert picture.shape[1] == doc["image_size"][0] + doc["image_size"][1]       # same size as MediaPipe's
 
@@ -344,13 +345,13 @@ def test_bad_detector_weights_are_one_line_errors(street, capsys, tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"\x00not torch\n")
     out = str(tmp_path / "out")
-    done = run_cli("video", str(street), "-o", out, "--detector", "skeleton", "--detector-weights", str(junk))
+    done = run_cli("video", str(street), "-o", out, "--detector", "skeleton-net", "--detector-weights", str(junk))
     one_line_error(done.returncode, done.stderr, "junk.pt", "not a realtime3d skeleton-net checkpoint")
-    for argv, words in [(["video", str(street), "-o", out, "--detector", "skeleton", "--detector-weights",
+    for argv, words in [(["video", str(street), "-o", out, "--detector", "skeleton-net", "--detector-weights",
                           str(tmp_path / "gone.pt")], ("gone.pt", "not found")),
                         (["video", str(street), "-o", out, "--detector-weights", str(junk)],
                          ("--detector-weights needs --detector skeleton",)),
-                        (["webcam", "--no-show", "--detector", "skeleton", "--detector-weights", str(junk)],
+                        (["webcam", "--no-show", "--detector", "skeleton-net", "--detector-weights", str(junk)],
                          ("junk.pt",))]:
         code = main(argv)
         one_line_error(code, capsys.readouterr().err, *words)
@@ -379,7 +380,7 @@ def test_by_default_a_frame_below_the_person_confidence_has_no_person(frames):
 def test_the_shipped_net_warns_and_finds_nobody(shipped, street, tmp_path):
     """--detector skeleton with the shipped net: one warning line at the start; its confidence stays
     below the threshold, so the video has no person: one error line, status 3, no folder left."""
-    done = run_cli("video", str(street), "-o", str(tmp_path / "out"), "--detector", "skeleton",
+    done = run_cli("video", str(street), "-o", str(tmp_path / "out"), "--detector", "skeleton-net",
                    "--max-frames", "10")
     assert done.returncode == 3, done.stderr[-2000:]
     ours = [line.split("\r")[-1] for line in done.stderr.splitlines() if "realtime3d:" in line]
@@ -395,7 +396,7 @@ def test_image_and_webcam_warn_that_the_skeleton_net_is_experimental(command, sh
             "webcam": ["webcam", "--camera", str(street), "--no-show", "--max-seconds", "1"]}[command]
     if not (MEDIA / "bus.jpg").is_file():
         pytest.skip(f"test photos not found in {MEDIA}")
-    assert main([*argv, "--detector", "skeleton"]) == 0
+    assert main([*argv, "--detector", "skeleton-net"]) == 0
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines() == [f"realtime3d: warning: {EXPERIMENTAL}"]
     assert "no person" in captured.out if command == "image" else "a person in 0" in captured.out

@@ -2,6 +2,8 @@
 losses reach Phi through the kernels, and a tiny run selects and ships a detector."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -83,11 +85,13 @@ def test_the_prior_terms_wait_for_the_reconstruction_and_then_ramp():
     assert prior_ramp(0, 0, 0) == 1.0
 
 
-def test_the_tiny_config_trains_selects_on_images_and_ships_a_detector(cmu_root, tmp_path, capsys):
+@pytest.mark.slow
+def test_the_tiny_config_trains_selects_on_images_and_ships_a_detector(cmu_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="realtime3d.trainers")
     exp = load_experiment(TINY)
     summary = train(exp, tmp_path / "s")
     assert summary["steps"] == 6 and summary["criterion"] == "val_recon"
-    assert "flow prior fitted" in capsys.readouterr().err
+    assert "flow prior fitted" in caplog.text
     net, card = load_skeleton_net(tmp_path / "s" / "best.pt")
     assert isinstance(net, SkeletonNet) and card["method"] == "skeleton-net" and card["lifter"] == "cycle"
     assert card["protocol"] == "fixed-camera" and "renderer" in card["reads_3d"]
@@ -99,7 +103,9 @@ def test_the_tiny_config_trains_selects_on_images_and_ships_a_detector(cmu_root,
     assert header == "step,time_s,val_recon,val_kappa,val_pck,val_p_mpjpe,val_recon_footage"
 
 
-def test_a_trained_net_adapts_to_unlabelled_footage(cmu_root, tmp_path, capsys):
+@pytest.mark.slow
+def test_a_trained_net_adapts_to_unlabelled_footage(cmu_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="realtime3d.trainers")
     from conftest import SHARED
     video = SHARED / "data" / "media" / "street_dance.avi"
     if not video.is_file():
@@ -115,7 +121,6 @@ def test_a_trained_net_adapts_to_unlabelled_footage(cmu_root, tmp_path, capsys):
     summary = train(load_experiment(TINY, [f"params.footage={clip}", f"params.init={tmp_path / 'base' / 'best.pt'}",
                                            "train.max_steps=3"]), tmp_path / "adapted")
     assert summary["criterion"] == "val_recon_footage" and np.isfinite(summary["best_score"])
-    err = capsys.readouterr().err
-    assert "person crops of your footage" in err
+    assert "person crops of your footage" in caplog.text
     net, card = load_skeleton_net(tmp_path / "adapted" / "best.pt")
     assert card["selection"]["criterion"] == "val_recon_footage"

@@ -125,6 +125,7 @@ def _worker_logs(log_dir: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_stay_in_sync_and_match_one_process(cmu_root, tmp_path):
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
@@ -158,6 +159,7 @@ def test_ddp_two_processes_stay_in_sync_and_match_one_process(cmu_root, tmp_path
 KILL_RUN = ["--set", "train.max_steps=150", "--set", "train.ckpt_every=20", "--set", "train.val_every_steps=50"]
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_ends_at_the_weights_of_an_uninterrupted_run(cmu_root, tmp_path):
     full = subprocess.Popen(_train_cmd(TINY_DROVER, tmp_path / "full", *KILL_RUN), env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -171,7 +173,7 @@ def test_sigkill_and_resume_ends_at_the_weights_of_an_uninterrupted_run(cmu_root
     assert victim.wait() == -signal.SIGKILL
     killed_at = torch.load(last, weights_only=False)["step"]
     assert killed_at < 150
-    resumed = subprocess.run(_train_cmd(TINY_DROVER, tmp_path / "killed", *KILL_RUN, "--resume"), env=ENV,
+    resumed = subprocess.run(_train_cmd(TINY_DROVER, tmp_path / "killed", *KILL_RUN, "--resume", "--verbose"), env=ENV,
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resumed from {last} at step {killed_at}" in resumed.stderr
@@ -195,6 +197,7 @@ def finished_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_a_one_line_error_and_the_previous_one_resumes(finished_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(finished_run, run_dir)
@@ -220,6 +223,7 @@ def test_a_fresh_run_does_not_overwrite_a_run(finished_run):
         open_run(finished_run, None)
 
 
+@pytest.mark.slow
 def test_plot_draws_the_curves(finished_run, tmp_path):
     out = tmp_path / "curves.png"
     result = run_cli("plot", str(finished_run), "-o", str(out))
@@ -229,6 +233,7 @@ def test_plot_draws_the_curves(finished_run, tmp_path):
         plot_run(tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_resume_takes_a_param_added_since_at_its_default_and_refuses_a_changed_one(finished_run, tmp_path):
     """A checkpoint written before a [params] key existed resumes (the key ran at its default);
     one whose params differ from the config's is refused with a one-line error."""

@@ -239,6 +239,7 @@ def test_svmac_ablations_run(cmu_root, tmp_path):
     assert "lr_d" not in rows[0] and float(rows[-1]["w_dist"]) == 0.0
 
 
+@pytest.mark.slow
 def test_svmac_learns_depth_from_2d(cmu_root, tmp_path):
     """600 steps from 2D alone take the lifter well below the flat baseline it starts as: the
     shipped checkpoint (selected by the spine's 2D criterion), loaded as the Lifter loads it
@@ -250,6 +251,7 @@ def test_svmac_learns_depth_from_2d(cmu_root, tmp_path):
     assert checkpoint_val(tmp_path / "s" / "best.pt", exp) < 0.8 * flat
 
 
+@pytest.mark.slow
 def test_an_svmac_generator_that_does_not_learn_fails_the_bar(cmu_root, tmp_path):
     """The negative control of the test above: with lr_g = 0 the generator stays at its flat
     start, the constant-depth baseline, and misses the 0.8x bar."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -19,7 +21,9 @@ import torch
 
 from realtime3d.data import synth
 from realtime3d.data.sample import standing_pose_mm
+from realtime3d.errors import UserError
 from realtime3d.skeleton import H36M17
+
 
 torch.set_num_threads(1)
 
@@ -274,14 +278,15 @@ def test_load_backgrounds_reads_rgb_and_skips_bad_files(tmp_path):
     assert (rgb[:, 0] > 0.7).float().mean() > 0.95 and (rgb[:, 2] < 0.2).float().mean() > 0.95
 
 
-def test_grid_tiles_and_draws():
-    g = torch.Generator().manual_seed(0)
-    out = synth.render_random(standing(5), g, size=32)
-    pic = synth.grid(out["image"])
-    assert pic.shape == (64, 96, 3) and pic.dtype == np.uint8                 # 2 rows of 3
-    assert (pic[32:, 64:] == 0).all() and (pic[:32, 64:] != 0).any()          # the sixth tile is empty
-    drawn = synth.grid(out["image"], out["joints2d"])
-    assert (drawn != pic).any()
+def test_the_data_package_does_not_import_viz():
+    code = "import sys, realtime3d.data.synth; print(sorted(m for m in sys.modules if m.startswith('realtime3d.viz')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_background_folder_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        synth.load_backgrounds(tmp_path / "nowhere")
 
 
 def test_bad_input_is_a_value_error():
@@ -312,8 +317,6 @@ def test_bad_input_is_a_value_error():
         synth.sample_appearance(0)
     with pytest.raises(ValueError, match=r"backgrounds\[0\]"):
         synth.sample_appearance(g, [np.zeros((8, 8), np.uint8)])
-    with pytest.raises(ValueError, match="images"):
-        synth.grid(torch.zeros(2, 1, 8, 8))
 
 
 def test_an_occluder_hides_the_joints_under_it():

@@ -11,7 +11,8 @@ import pytest
 from realtime3d.data.sample import sample_keypoints_px
 from realtime3d.detect.detection import Detection
 from realtime3d.skeleton import H36M17
-from realtime3d.tracking import PersonTracker, TrackedPerson
+from realtime3d.person import Person
+from realtime3d.tracking import PersonTracker
 
 FPS = 30.0
 
@@ -51,7 +52,7 @@ def _run(tracker: PersonTracker, walkers: list[Walker], frames: range, present=N
         dets = [walkers[k].detect(t, rng) for k in seen]
         people = tracker.update(dets, t)
         assert len(people) == len(dets)
-        assert all(isinstance(p, TrackedPerson) and p.detection is d for p, d in zip(people, dets))
+        assert all(isinstance(p, Person) and p.detection is d for p, d in zip(people, dets))
         out.append({k: p.id for k, p in zip(seen, people)})
     return out
 

@@ -5,22 +5,27 @@ The learning tests compare the validation P-MPJPE with Drover's constant-depth b
 same validation frames (ConstantDepthNetwork), so that a trainer whose lifter stays flat fails."""
 from __future__ import annotations
 
+import dataclasses
+import tomllib
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from realtime3d.camera import rotate_project
 from realtime3d.data.mocap import load_split
 from realtime3d.data.views import random_rotations
+from realtime3d.errors import UserError
 from realtime3d.lifting import Lifter
 from realtime3d.metrics import p_mpjpe
 from realtime3d.models import ConstantDepthNetwork, LiftingNetwork
 from realtime3d.normalization import BODY_UNIT_MM, DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
-from realtime3d.trainers.base import train
+from realtime3d.trainers.base import Trainer, train
 from realtime3d.trainers.baselines import scale_invariant_loss
-from realtime3d.trainers.common import config_parser
-from realtime3d.trainers.config import load_experiment
-from realtime3d.trainers.drover import DroverConfig, bone_symmetry_loss
+from realtime3d.trainers.config import (METHODS, TrainConfig, _build, load_experiment, method_class, packaged_configs,
+                                       resolve_config, upgrade_params)
+from realtime3d.trainers.drover import bone_symmetry_loss
 from realtime3d.trainers.evaluation import Validator
 from realtime3d.trainers.sampling import PoseSampler, validation_pool
 
@@ -62,6 +67,7 @@ def test_drover_trains_and_ships_a_loadable_checkpoint(cmu_root, tmp_path):
     assert (tmp_path / "d" / "eval.csv").read_text().startswith("step,time_s,val_cycle_2d,val_p_mpjpe\n10,")
 
 
+@pytest.mark.slow
 def test_drover_learns_depth_from_2d(cmu_root, tmp_path):
     """1000 steps from 2D alone take the generator well below the flat baseline it starts as:
     the checkpoint that the 2D criterion selects, loaded as users load it (flip average), is at
@@ -84,6 +90,7 @@ def test_a_drover_generator_that_does_not_learn_fails_the_bar(cmu_root, tmp_path
     assert chosen >= 0.8 * constant_depth_val(exp.train.val_frames)
 
 
+@pytest.mark.slow
 def test_supervised_trains(cmu_root, tmp_path):
     """1000 steps of width 32 (about 1 s) with 3D labels: best val at most 0.8x constant depth
     (measured: 62.9 against 93.3 mm, 0.674x; 300 steps reach 0.73-0.75x over seeds 0-2)."""
@@ -97,6 +104,7 @@ def test_supervised_trains(cmu_root, tmp_path):
     assert checkpoint_val(tmp_path / "s" / "best.pt", exp.train.val_frames) < 0.8 * flat
 
 
+@pytest.mark.slow
 def test_distill_moves_the_student_towards_its_teacher(cmu_root, tmp_path):
     """A few steps of distilling the shipped drover: the student's answers get closer to the
     teacher's, and its card says it runs in one pass."""
@@ -154,8 +162,50 @@ def test_losses():
     assert bone_symmetry_loss(sym).item() > 1e-3
 
 
-def test_script_flags():
-    args = config_parser(DroverConfig, "x").parse_args(["--composed-real", "false", "--width", "64"])
-    assert args.composed_real is False and args.width == 64
-    with pytest.raises(SystemExit):
-        config_parser(DroverConfig, "x").parse_args(["--ema", "fast"])
+def test_set_overrides_are_typed_by_their_field():
+    exp = load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", ["params.composed_real=false", "params.width=64"])
+    assert exp.params.composed_real is False and exp.params.width == 64
+    with pytest.raises(UserError, match="ema must be a float, got 'fast'"):
+        load_experiment("drover_cmu-h36m17_w32-g1d1_60steps", ["params.ema=fast"])
+
+
+def test_every_config_key_has_its_help_beside_it():
+    for cls in [TrainConfig, *(method_class(m).Config for m in METHODS)]:
+        for f in dataclasses.fields(cls):
+            assert f.metadata.get("help"), f"{cls.__name__}.{f.name} has no help"
+
+
+def test_shipped_configs_hold_only_what_differs_from_the_defaults():
+    for name in packaged_configs():
+        raw = tomllib.loads(resolve_config(name).read_text())
+        cls = {"train": TrainConfig, "params": method_class(raw["method"]).Config}
+        for section, table in raw.items():
+            if section == "method":
+                continue
+            for key, value in table.items():
+                assert _build(cls[section], {key: value}, name) != cls[section](), f"{name}: {section}.{key} = default"
+
+
+def test_renamed_keys_still_load_from_files_and_flags(tmp_path):
+    """A config file, a --set and a checkpoint's experiment written with a key's old name (yang's adv,
+    svmac's sym_weight, skeleton-net's lr, drover's r1_gamma) load under its new name."""
+    old = tmp_path / "old_yang.toml"
+    old.write_text('method = "yang"\n[train]\nmax_steps = 1\n[params]\nadv = false\n')
+    assert load_experiment(str(old)).params.adversarial is False
+    assert load_experiment("yang", ["params.adv=false"]).params.adversarial is False
+    assert load_experiment("svmac", ["params.sym_weight=0.5"]).params.bone_sym_weight == 0.5
+    assert load_experiment("skeleton-net", ["params.lr=1e-5"]).params.lr_g == 1e-5
+    assert load_experiment("drover", ["params.r1_gamma=0.5"]).params.r1_weight == 0.5
+    assert upgrade_params("yang", {"adv": True, "sources": "pose"}) == {"adversarial": True, "sources": "pose"}
+
+
+def test_a_checkpoint_with_a_renamed_key_resumes_and_a_changed_value_is_refused():
+    """--resume compares the checkpoint's [params] with the config's under the keys' new names."""
+    exp = load_experiment("yang", ["params.adversarial=false"])
+    saved = dict(exp.as_dict()["method_config"])
+    saved["adv"] = saved.pop("adversarial")                           # as written before the rename
+    state = {"path": "ckpt-last.pt", "experiment": {"name": exp.name, "method": "yang", "method_config": saved}}
+    Trainer._check_compatible(SimpleNamespace(exp=exp), state)
+    state["experiment"]["method_config"] = {**saved, "adv": True}
+    with pytest.raises(UserError, match="written by another method or \\[params\\]"):
+        Trainer._check_compatible(SimpleNamespace(exp=exp), state)

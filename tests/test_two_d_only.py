@@ -72,6 +72,7 @@ def test_the_2d_pool_of_files_has_no_3d(two_d_files):
     assert torch.isfinite(pool.pose2d).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", sorted(TWO_D_ONLY))
 def test_a_2d_only_method_selects_and_saves_a_checkpoint_without_any_3d(config, two_d_files, tmp_path):
     result = _train(config, tmp_path / "run", two_d_files, *TWO_D_ONLY[config])

@@ -20,7 +20,7 @@ from realtime3d.errors import UserError
 from conftest import hand_made_pose_mm, project
 from realtime3d.skeleton import H36M17
 from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
-from realtime3d.viz.render3d import SkeletonRenderer, side_by_side
+from realtime3d.viz.render3d import PoseRenderer, side_by_side
 from realtime3d.viz.style import (CENTER_RGB, LEFT_RGB, RIGHT_RGB, bone_colors_rgb, joint_colors_bgr,
                                   rgb_to_bgr8)
 from realtime3d.viz.world import camera_to_world, stand_on_ground
@@ -141,8 +141,8 @@ def test_draw_status_box_at_the_top_left():
 # ---- the software 3D render ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def front_renderer() -> SkeletonRenderer:
-    return SkeletonRenderer(size=(400, 300), azimuth_deg=0.0, elevation_deg=10.0)
+def front_renderer() -> PoseRenderer:
+    return PoseRenderer(size=(400, 300), azimuth_deg=0.0, elevation_deg=10.0)
 
 
 def test_render_draws_sides_where_they_are_and_a_grid(front_renderer):
@@ -181,9 +181,9 @@ def test_side_by_side_resizes_the_panel_to_the_frame_height(front_renderer):
 
 
 def test_viewer_shows_the_skeleton_by_side_on_a_grid_and_hides_it(xvfb_display, tmp_path):
-    from realtime3d.viz.viewer import SkeletonViewer
+    from realtime3d.viz.viewer import PoseViewer
 
-    with SkeletonViewer(width=640, height=480) as viewer:
+    with PoseViewer(width=640, height=480) as viewer:
         assert viewer.update(None)
         viewer.screenshot(tmp_path / "empty.png")
         assert viewer.update(person_at(4000.0))
@@ -194,7 +194,7 @@ def test_viewer_shows_the_skeleton_by_side_on_a_grid_and_hides_it(xvfb_display, 
             viewer.screenshot(tmp_path / "no" / "such" / "folder.png")
     assert not viewer.update(person_at(4000.0))            # closed
 
-    with SkeletonViewer(width=320, height=240) as viewer:
+    with PoseViewer(width=320, height=240) as viewer:
         viewer._vis.close()                                # what Q, Esc and the close button do
         assert not viewer.update(person_at(4000.0))
 
@@ -228,7 +228,7 @@ def test_overlay_window_shows_frames(xvfb_display):
 
 def test_windows_without_a_display_raise_a_clear_error(monkeypatch):
     from realtime3d.viz.display import DisplayError
-    from realtime3d.viz.viewer import SkeletonViewer
+    from realtime3d.viz.viewer import PoseViewer
     from realtime3d.viz.window2d import OverlayWindow
 
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -236,7 +236,7 @@ def test_windows_without_a_display_raise_a_clear_error(monkeypatch):
     with pytest.raises(DisplayError, match="no display"):
         OverlayWindow()                  # checked before Qt, which would abort the process
     with pytest.raises(DisplayError, match="no display"):
-        SkeletonViewer(visible=True)
+        PoseViewer(visible=True)
 
 
 def test_hidden_viewer_renders_offscreen_without_a_display(tmp_path):
@@ -245,8 +245,8 @@ def test_hidden_viewer_renders_offscreen_without_a_display(tmp_path):
         "import sys, numpy as np\n"
         "sys.path.insert(0, sys.argv[2])\n"
         "from conftest import hand_made_pose_mm\n"
-        "from realtime3d.viz.viewer import SkeletonViewer\n"
-        "with SkeletonViewer(visible=False, width=320, height=240) as viewer:\n"
+        "from realtime3d.viz.viewer import PoseViewer\n"
+        "with PoseViewer(visible=False, width=320, height=240) as viewer:\n"
         "    assert viewer.update(hand_made_pose_mm() + np.array([0.0, 0.0, 4000.0]))\n"
         "    viewer.screenshot(sys.argv[1])\n")
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
@@ -259,9 +259,9 @@ def test_hidden_viewer_renders_offscreen_without_a_display(tmp_path):
 
 
 def test_viewer_keeps_the_users_orbit_across_updates(xvfb_display, tmp_path):
-    from realtime3d.viz.viewer import SkeletonViewer
+    from realtime3d.viz.viewer import PoseViewer
 
-    with SkeletonViewer(width=480, height=360) as viewer:
+    with PoseViewer(width=480, height=360) as viewer:
         viewer.update(person_at(4000.0))
         viewer.screenshot(tmp_path / "start.png")
         viewer._vis.get_view_control().rotate(300.0, 0.0)      # a mouse drag: orbit about the person
@@ -287,13 +287,13 @@ def _window_x_range(title: str) -> tuple[int, int]:
 @pytest.mark.skipif(shutil.which("xwininfo") is None, reason="xwininfo is not installed (apt-get install x11-utils)")
 def test_the_live_windows_open_side_by_side(xvfb_display):
     from realtime3d.viz.display import VIEWER_SIZE, side_by_side_positions
-    from realtime3d.viz.viewer import SkeletonViewer
+    from realtime3d.viz.viewer import PoseViewer
     from realtime3d.viz.window2d import OverlayWindow
 
     where_2d, where_3d = side_by_side_positions()
     frame = np.zeros((720, 1280, 3), np.uint8)
     with OverlayWindow("side 2D", position=where_2d) as window, \
-            SkeletonViewer(title="side 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1], position=where_3d) as viewer:
+            PoseViewer(title="side 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1], position=where_3d) as viewer:
         for _ in range(3):
             assert window.show(frame) and viewer.update(person_at(4000.0))
         left_2d, right_2d = _window_x_range("side 2D")

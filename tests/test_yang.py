@@ -108,9 +108,9 @@ def test_the_ablation_rows_differ_only_in_the_discriminator():
         assert d["train"] == base["train"] and exp.train.minutes == 14.0 and exp.train.threads == 1
         assert exp.train.protocol == "random-projection" and exp.params.init == "supervised"
         diff = {k for k, v in d["method_config"].items() if base["method_config"][k] != v}
-        assert diff == {"full": set(), "map": {"sources"}, "geo": {"sources"}, "baseline": {"adv"}}[row]
+        assert diff == {"full": set(), "map": {"sources"}, "geo": {"sources"}, "baseline": {"adversarial"}}[row]
     assert exps["map"].params.sources == "pose,map" and exps["geo"].params.sources == "pose,geo"
-    assert exps["baseline"].params.adv is False
+    assert exps["baseline"].params.adversarial is False
 
 
 # ---------------------------------------------------------------------------------- the media
@@ -158,7 +158,7 @@ def test_a_tiny_full_run_from_the_supervised_lifter_ships_a_lifter_that_beats_co
 
 
 def test_the_baseline_row_is_the_same_trainer_without_a_discriminator(cmu_root, tmp_path):
-    train(load_experiment(TINY, ["params.adv=false", "train.max_steps=2", "train.val_every_steps=2"]), tmp_path / "b")
+    train(load_experiment(TINY, ["params.adversarial=false", "train.max_steps=2", "train.val_every_steps=2"]), tmp_path / "b")
     card = Lifter.from_pretrained(tmp_path / "b" / "best.pt").card
     assert card["adversarial"] is False and "discriminator" not in card
     models = torch.load(tmp_path / "b" / "ckpt-last.pt", weights_only=True)["models"]
@@ -183,7 +183,7 @@ def test_with_no_fooling_weight_a_run_is_the_baseline_weight_for_weight(cmu_root
     """The adversarial rows differ from Baseline by L_cls alone: the same pose batches, and the fakes
     lifted with batch norm's running statistics, so cls_weight = 0 trains Baseline's generator."""
     weights = {}
-    for name, sets in {"baseline": ["params.adv=false"], "zero": ["params.cls_weight=0"], "full": []}.items():
+    for name, sets in {"baseline": ["params.adversarial=false"], "zero": ["params.cls_weight=0"], "full": []}.items():
         train(load_experiment(TINY, sets + ["train.max_steps=3", "train.val_every_steps=3"]), tmp_path / name)
         weights[name] = torch.load(tmp_path / name / "ckpt-last.pt", weights_only=True)["models"]["g"]
     assert all(torch.equal(weights["baseline"][k], weights["zero"][k]) for k in weights["baseline"])

@@ -63,7 +63,12 @@ VAL_SUBJECTS = ("02", "07")
 TRAIN_FPS = 30.0
 
 
+class MissingDataError(UserError, FileNotFoundError):
+    """The CMU BVH files of a split are not where they were looked for (a user's set-up)."""
+
+
 def detect_dialect(joint_names: list[str]) -> Dialect:
+    """The first of DIALECTS whose BVH joint names all occur in joint_names; ValueError if none."""
     present = set(joint_names)
     for d in DIALECTS:
         if all(n in present for n in d.joints.values()):
@@ -72,9 +77,19 @@ def detect_dialect(joint_names: list[str]) -> Dialect:
 
 
 def bvh_to_h36m(path: str | os.PathLike, skip_first: bool = True, fps: float | None = None):
-    """Read a CMU BVH file -> (joints3d [F, 17, 3] mm camera coordinates, fps of the output).
+    """Read a CMU BVH file in the 17-joint skeleton.
 
-    skip_first drops the first frame (often a T-pose). fps, if given, subsamples.
+    Args:
+        path: a BVH file of one of DIALECTS.
+        skip_first: drop the first frame (often a T-pose).
+        fps: if given and below the file's rate, keep every round(file fps / fps)-th frame.
+
+    Returns:
+        (joints3d [F, 17, 3] float32 mm, camera coordinates (x right, y down, z forward);
+        the frame rate of joints3d, Hz).
+
+    Raises:
+        BVHError: the file cannot be read or is of no known dialect.
     """
     motion = read_bvh(path)
     try:
@@ -84,7 +99,7 @@ def bvh_to_h36m(path: str | os.PathLike, skip_first: bool = True, fps: float | N
 
 
 def motion_to_h36m(motion: BVHMotion, skip_first: bool = True, fps: float | None = None):
-    """A parsed CMU BVH -> (joints3d [F, 17, 3] mm camera coordinates, fps); see bvh_to_h36m."""
+    """A parsed CMU BVH -> (joints3d [F, 17, 3] float32 mm camera coordinates, fps Hz); see bvh_to_h36m."""
     dialect = detect_dialect(motion.joint_names)
     positions, rotations = motion.forward_kinematics()
     if skip_first and positions.shape[0] > 1:
@@ -107,10 +122,12 @@ def motion_to_h36m(motion: BVHMotion, skip_first: bool = True, fps: float | None
 
 
 def subject_of(path: str | os.PathLike) -> str:
+    """The CMU subject of a BVH file: its folder's name ("01" for cmu/01/01_01.bvh)."""
     return Path(path).parent.name
 
 
 def split_of(subject: str) -> str:
+    """The split of a CMU subject: "test" (TEST_SUBJECTS), "val" (VAL_SUBJECTS) or "train"."""
     if subject in TEST_SUBJECTS:
         return "test"
     if subject in VAL_SUBJECTS:
@@ -119,6 +136,7 @@ def split_of(subject: str) -> str:
 
 
 def cmu_files(root: str | os.PathLike) -> list[Path]:
+    """Every root/<subject>/<clip>.bvh, sorted."""
     return sorted(Path(root).glob("*/*.bvh"))
 
 
@@ -136,21 +154,37 @@ def default_cmu_root() -> Path:
 
 
 def default_cache_dir() -> Path:
+    """Where load_split caches its arrays: $REALTIME3D_CACHE or ~/.cache/realtime3d."""
     return Path(os.environ.get("REALTIME3D_CACHE", Path.home() / ".cache" / "realtime3d"))
 
 
 def load_split(split: str, root: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                progress: bool = False) -> dict[str, np.ndarray]:
-    """The 'train', 'val' or 'test' frames of CMU as {'joints3d' [N,17,3] mm, 'clip' [N]}.
+    """The frames of one CMU split, converted once and cached as arrays.
 
-    Converted once and cached as arrays (keyed by the file list and this module's rules).
+    The cache is keyed by the file list and the rules (this module, io/bvh.py, skeleton.py,
+    camera.py), so a change to either converts again.
+
+    Args:
+        split: "train" and "val" (at TRAIN_FPS) or "test" (every frame).
+        root: the folder of subject folders; default_cmu_root() by default.
+        cache_dir: default_cache_dir() by default.
+        progress: show a progress bar while converting.
+
+    Returns:
+        {"joints3d": [N, 17, 3] float32 mm, camera coordinates; "clip": [N] str, each frame's
+        clip name, a clip's frames contiguous and in order}.
+
+    Raises:
+        MissingDataError: no BVH file of the split under root (a UserError and a FileNotFoundError).
     """
     if split not in ("train", "val", "test"):
         raise ValueError(f"unknown split {split!r}")
     root = Path(root) if root else default_cmu_root()
     files = [f for f in cmu_files(root) if split_of(subject_of(f)) == split]
     if not files:
-        raise UserError(f"no CMU BVH files for split {split!r} under {root}")
+        raise MissingDataError(f"no CMU BVH files for split {split!r} under {root} "
+                               "(put them there or set $REALTIME3D_CMU)")
     key = hashlib.sha1()
     from .. import camera, skeleton
     from ..io import bvh

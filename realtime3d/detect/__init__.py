@@ -1,20 +1,23 @@
 """2D detectors: their joints mapped into skeleton.H36M17.
 
-- MultiPoseDetector (blazepose.py): MediaPipe's BlazePose models run on every person in the frame,
-  each person's 33 landmarks mapped to the 17 joints as mediapipe.py maps them; detect_all() too;
-- PoseDetector (mediapipe.py): MediaPipe's one-person pose graph, its 33 landmarks mapped to the 17 joints;
-- SkeletonNetDetector (skeleton_net.py): Phi -> Omega of the image path, with their agreement.
+- MultiPoseDetector (blazepose/, "blazepose"): MediaPipe's BlazePose models run on every person in
+  the frame, each person's 33 landmarks mapped to the 17 joints as mediapipe.py maps them;
+- SkeletonNetDetector (skeleton_net.py, "skeleton-net"): Phi -> Omega of the image path, with their
+  agreement;
+- PoseDetector (mediapipe.py, "mediapipe-pose"): MediaPipe's one-person pose graph, the reference.
 
-Both answer detect(frame_bgr) / detect_rgb(frame_rgb) with a Detection (detection.py) or None,
-and have reset(), close() and the context manager. The two modules are imported on first use
-(MediaPipe's import is slow), so that `realtime3d.detect.detection` costs nothing.
+Each is a `Detector` (detection.py): detect_all(frame_bgr) / detect_all_rgb(frame_rgb) -> list of
+Detection, reset(search=...), close(), name, visibility_threshold and fingerprint; and each has
+detect / detect_rgb (one Detection or None) and the context manager. choice.check_detector is the
+one check of a `--detector` choice. The detector modules are imported on first use (MediaPipe's
+import is slow), so that `realtime3d.detect.detection` costs nothing.
 """
-from .detection import Detection
+from .detection import Detection, Detector
 
 _FROM = {"MultiPoseDetector": "blazepose", "MP33_TO_H36M17": "mediapipe", "PoseDetector": "mediapipe", "landmarks_to_h36m": "mediapipe",
-         "SkeletonNetDetector": "skeleton_net", "load_skeleton_net": "skeleton_net"}
+         "SkeletonNetDetector": "skeleton_net", "load_skeleton_net": "skeleton_net", "check_detector": "choice"}
 
-__all__ = ["Detection", *_FROM]
+__all__ = ["Detection", "Detector", *_FROM]
 
 
 def __getattr__(name: str):

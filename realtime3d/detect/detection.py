@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+#: MediaPipe's visibility threshold (mediapipe/python/solutions/drawing_utils.py): a landmark
+#: whose visibility is below it is treated as not seen. The BlazePose detectors' default.
+VISIBILITY_THRESHOLD = 0.5
 
 
 @dataclass
@@ -33,3 +38,50 @@ def check_frame(frame, order: str) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or 0 in frame.shape:
         raise ValueError(f"frame must be a {order} uint8 image [H, W, 3], got {frame.dtype} {list(frame.shape)}")
     return frame
+
+
+class OnePersonDetector:
+    """detect_all / detect_all_rgb of a detector that follows one person, from its detect / detect_rgb
+    (each a Detection or None): [the Detection], or []."""
+
+    def detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """A BGR uint8 frame [H, W, 3] -> [the person's Detection], or []."""
+        found = self.detect(frame_bgr)
+        return [] if found is None else [found]
+
+    def detect_all_rgb(self, frame_rgb: np.ndarray) -> list[Detection]:
+        """detect_all() of a frame already in RGB order."""
+        found = self.detect_rgb(frame_rgb)
+        return [] if found is None else [found]
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What the pipeline relies on of a 2D detector (blazepose.MultiPoseDetector,
+    skeleton_net.SkeletonNetDetector, mediapipe.PoseDetector).
+
+    Attributes:
+        name: the `--detector` value that builds it ("blazepose", "skeleton-net"; mediapipe.PoseDetector,
+            which no flag builds: "mediapipe-pose").
+        visibility_threshold: joints whose visibility is below it go to the lifter as missing (0..1).
+        fingerprint: the settings that change its answers, for an offline run's resume check.
+    """
+
+    name: str
+    visibility_threshold: float
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """A BGR uint8 frame [H, W, 3] -> everyone found, largest first; [] without a person."""
+
+    def detect_all_rgb(self, frame_rgb: np.ndarray) -> list[Detection]:
+        """The same for an RGB frame."""
+
+    def reset(self, search: bool = True) -> None:
+        """Forget what was followed; the next frame is looked at afresh (search: thoroughly, where
+        the detector has a thorough search)."""
+
+    def close(self) -> None:
+        """Free the models and threads; the detector is not used again."""

@@ -23,7 +23,7 @@ import mediapipe as mp
 import numpy as np
 
 from ..skeleton import H36M17, derive_h36m_torso
-from .detection import Detection, check_frame as _checked
+from .detection import VISIBILITY_THRESHOLD, Detection, OnePersonDetector, check_frame as _checked
 
 #: MediaPipe's 33 pose landmarks by name (LANDMARK.LEFT_SHOULDER == 11): the one place their indices come from.
 LANDMARK = mp.solutions.pose.PoseLandmark
@@ -91,16 +91,21 @@ def landmarks_to_h36m(landmarks33: np.ndarray, visibility33: np.ndarray) -> tupl
 _BLANK_RGB = np.zeros((64, 64, 3), np.uint8)   # what reset() shows MediaPipe
 
 
-class PoseDetector:
-    """MediaPipe pose, model_complexity=1 (shipped in the wheel; never downloads).
+class PoseDetector(OnePersonDetector):
+    """MediaPipe's one-person pose graph (mp.solutions.pose), model_complexity=1 (shipped in the
+    wheel; never downloads); a `Detector` (detection.py). The reference that blazepose's
+    MultiPoseDetector is checked against, and the benchmarks' one-person detector.
 
-    static_image_mode=False tracks a person across video frames (faster, steadier);
-    True runs the person detector on every frame (independent images).
-    smooth_landmarks is MediaPipe's own One Euro filtering; off by default because
-    realtime3d.filters applies its own, optional one.
+    Args:
+        static_image_mode: False tracks a person across video frames (faster, steadier); True
+            runs the person detector on every frame (independent images).
+        min_detection_confidence, min_tracking_confidence: MediaPipe's thresholds, 0..1.
+        smooth_landmarks: MediaPipe's own One Euro filtering; off by default because
+            realtime3d.filters applies its own, optional one.
     """
 
-    name = "mediapipe"
+    name = "mediapipe-pose"
+    visibility_threshold = VISIBILITY_THRESHOLD
 
     def __init__(self, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, smooth_landmarks: bool = False):
@@ -108,11 +113,19 @@ class PoseDetector:
                             ("min_tracking_confidence", min_tracking_confidence)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in 0..1, got {value}")
+        self._settings = (bool(static_image_mode), float(min_detection_confidence),
+                          float(min_tracking_confidence), bool(smooth_landmarks))
         self._pose = mp.solutions.pose.Pose(
             static_image_mode=static_image_mode, model_complexity=1,
             smooth_landmarks=smooth_landmarks, enable_segmentation=False,
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence)
+
+    @property
+    def fingerprint(self) -> str:
+        """The settings that decide the answers (an offline run's resume check)."""
+        static, detection, tracking, smooth = self._settings
+        return f"{self.name}|{static}|{detection:g}|{tracking:g}|{smooth}"
 
     def detect(self, frame_bgr: np.ndarray) -> Detection | None:
         """A BGR uint8 frame [H, W, 3] -> the person's Detection, or None when there is none."""

@@ -1,5 +1,5 @@
 """The image path's detector: a person crop -> Phi (skeleton image) -> Omega (2D), with the
-agreement of the two as its confidence (Sosa & Hogg, seeds/004; the networks are
+agreement of the two as its confidence (Sosa & Hogg, 2023; the networks are
 realtime3d.models.image.SkeletonNet, trained by realtime3d/trainers/skeleton_net.py).
 
     with SkeletonNetDetector() as detector:           # the shipped weights/detectors/skeleton-net.pt
@@ -46,11 +46,12 @@ import torch
 from torch import nn
 
 from ..crops import CROP_MARGIN, cut, from_crop, square_box
+from ..errors import UserError
 from ..io.weights import read_weights
 from ..kernels import render_skeleton
 from ..models.image import CROP_SIZE, GAMMA, NUM_BONES, SKELETON_SIZE, SkeletonNet, crop_to_skeleton_px
 from ..skeleton import H36M17
-from .detection import Detection, check_frame
+from .detection import Detection, OnePersonDetector, check_frame
 
 #: Where the shipped skeleton nets live: not weights/ itself, whose *.pt are the lifters.
 DETECTORS_DIR = Path(__file__).resolve().parents[1] / "weights" / "detectors"
@@ -59,8 +60,8 @@ DEFAULT_WEIGHTS = "skeleton-net"
 LOST_CONFIDENCE = 0.3
 #: Below this frame confidence the frame has no person (detect() answers None).
 PERSON_CONFIDENCE = 0.1
-#: The one-line warning of every run with --detector skeleton, until the image path is accurate.
-EXPERIMENTAL = (f"--detector skeleton is experimental and not accurate yet; a frame whose confidence is below "
+#: The one-line warning of every run with --detector skeleton-net, until the image path is accurate.
+EXPERIMENTAL = (f"--detector skeleton-net is experimental and not accurate yet; a frame whose confidence is below "
                 f"{PERSON_CONFIDENCE:g} counts as no person")
 #: A crop that follows the pose is at least this many frame pixels wide.
 MIN_CROP_SIDE = 32.0
@@ -84,14 +85,14 @@ def _resolve(name_or_path: str | os.PathLike) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".pt":
         if not path.is_file():
-            raise ValueError(f"skeleton-net weights not found: {path}")
+            raise UserError(f"skeleton-net weights not found: {path}")
         return path
     name = str(name_or_path)
     if name not in shipped_skeleton_nets():
         if name == DEFAULT_WEIGHTS:
-            raise ValueError(f"no skeleton net is shipped yet ({DETECTORS_DIR / (name + '.pt')} is missing); "
+            raise UserError(f"no skeleton net is shipped yet ({DETECTORS_DIR / (name + '.pt')} is missing); "
                              "give the .pt of a `realtime3d train skeleton-net` run (--detector-weights PATH)")
-        raise ValueError(f"unknown skeleton net {name!r}; shipped: {', '.join(shipped_skeleton_nets()) or 'none'} "
+        raise UserError(f"unknown skeleton net {name!r}; shipped: {', '.join(shipped_skeleton_nets()) or 'none'} "
                          "(or give a .pt file)")
     return DETECTORS_DIR / f"{name}.pt"
 
@@ -100,7 +101,7 @@ def load_skeleton_net(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> tupl
     """A shipped skeleton net by name (shipped_skeleton_nets()) or a .pt file written by
     trainers.checkpoint.save_model -> (the SkeletonNet in eval mode, float32, its model card).
 
-    A missing, unreadable or foreign file is a ValueError with one line that names it."""
+    A missing, unreadable or foreign file is a UserError with one line that names it."""
     path = _resolve(name_or_path)
     not_ours = f"{path}: not a realtime3d skeleton-net checkpoint"
     card, state = read_weights(path, "skeleton-net")
@@ -108,12 +109,12 @@ def load_skeleton_net(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> tupl
     kind = arch.pop("kind", "lifting")
     if kind != "skeleton-net":
         hint = " (a lifter: pass it as --model)" if kind in ("lifting", "svmac") else ""
-        raise ValueError(f"{not_ours} (its network is a {kind!r}){hint}")
+        raise UserError(f"{not_ours} (its network is a {kind!r}){hint}")
     try:
         net = SkeletonNet(**arch)
         net.load_state_dict(state)
     except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"{not_ours} (its weights do not fit: {exc.__class__.__name__})") from None
+        raise UserError(f"{not_ours} (its weights do not fit: {exc.__class__.__name__})") from None
     _check_card(card, str(path))
     return net.eval(), card
 
@@ -121,17 +122,17 @@ def load_skeleton_net(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> tupl
 def _check_card(card: dict, where: str) -> None:
     size = card.get("skeleton_size", SKELETON_SIZE)
     if size != SKELETON_SIZE:
-        raise ValueError(f"{where}: skeleton images of {size} px; this realtime3d draws {SKELETON_SIZE}")
+        raise UserError(f"{where}: skeleton images of {size} px; this realtime3d draws {SKELETON_SIZE}")
     margin = card.get("crop_margin", CROP_MARGIN)
     if not (isinstance(margin, (int, float)) and margin > 0):
-        raise ValueError(f"{where}: crop_margin must be a positive number, got {margin!r}")
+        raise UserError(f"{where}: crop_margin must be a positive number, got {margin!r}")
     gamma = card.get("gamma", GAMMA)
     if not (isinstance(gamma, (int, float)) and gamma > 0):
-        raise ValueError(f"{where}: gamma must be a positive number, got {gamma!r}")
+        raise UserError(f"{where}: gamma must be a positive number, got {gamma!r}")
     for key in ("lost_confidence", "person_confidence", "visibility_threshold"):
         value = card.get(key, 0.0)
         if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-            raise ValueError(f"{where}: {key} must be in 0..1, got {value!r}")
+            raise UserError(f"{where}: {key} must be in 0..1, got {value!r}")
 
 
 # ----------------------------------------------------------------------------- agreement
@@ -185,7 +186,7 @@ def crop_to_frame(points: np.ndarray, box: tuple[float, float, float], size: int
 # ----------------------------------------------------------------------------- the detector
 
 
-class SkeletonNetDetector:
+class SkeletonNetDetector(OnePersonDetector):
     """Phi -> Omega on a person crop that follows the pose (see the module docstring).
 
     weights: a shipped name, a .pt path, or a SkeletonNet already built (then card is its model
@@ -194,7 +195,7 @@ class SkeletonNetDetector:
     torch.inference_mode; the torch thread count is the caller's (PosePipeline sets 1).
     """
 
-    name = "skeleton"
+    name = "skeleton-net"
 
     def __init__(self, weights: str | os.PathLike | nn.Module = DEFAULT_WEIGHTS, card: dict | None = None,
                  lost_confidence: float | None = None, person_confidence: float | None = None):

@@ -11,10 +11,12 @@ Other arrays are kept in PoseSequence.extra. Two of them, written by an offline 
 - visibility float [N, J]  0..1 per joint
 - timestamps float [N]     seconds
 
-Many people (an offline run with --person all): `person_ids` int [P], and the per-frame
-arrays carry a person axis after the frame axis (joints3d [N, P, J, 3], joints2d
-[N, P, J, 2], visibility [N, P, J], NaN / 0 where a person is not in the frame).
-read_poses(path, person=ID) reads one person's track as a one-person sequence.
+A run's file (realtime3d.export, every release since the person axis came) has
+`person_ids` int [P], and its per-frame arrays carry a person axis after the frame axis
+(joints3d [N, P, J, 3], joints2d [N, P, J, 2], visibility [N, P, J], NaN / 0 where a person
+is not in the frame). read_poses(path, person=ID) reads one person's track as a one-person
+sequence; a file of one person id is read as that person's without person=ID. The
+one-person layout of earlier runs (no person_ids, joints3d [N, J, 3]) is still read as it is.
 """
 from __future__ import annotations
 
@@ -55,8 +57,17 @@ class PoseSequence:
 
 def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, require_3d: bool = True,
                person: int | None = None) -> PoseSequence:
-    """A pose-sequence file; of a file of many people, the track of the person with id `person`
-    (needed there: NaN rows where that person is not in the frame)."""
+    """A pose-sequence file, checked; PoseFileError (a UserError) when it is missing or malformed.
+
+    Args:
+        path: an .npz file.
+        num_joints: J of the arrays.
+        require_3d: a file without joints3d is refused (else joints2d alone will do).
+        person: of a file with a person axis, the id whose track to read (NaN rows where that
+            person is not in the frame); needed when it holds several ids.
+    Returns:
+        A one-person PoseSequence (joints3d [N, J, 3] mm, joints2d [N, J, 2] px, ...).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise PoseFileError(f"{path}: no such file")
@@ -128,8 +139,10 @@ def _one_person_of(path: str, data: dict[str, np.ndarray], person: int | None) -
     """A many-people file's arrays -> those of one person's track (the person axis taken out)."""
     ids = np.asarray(data.pop("person_ids")).reshape(-1)
     listed = ", ".join(str(int(i)) for i in ids)
+    if person is None and len(ids) == 1:
+        person = int(ids[0])
     if person is None:
-        raise PoseFileError(f"{path}: holds {len(ids)} {'person' if len(ids) == 1 else 'people'} "
+        raise PoseFileError(f"{path}: holds {len(ids)} people "
                             f"(ids {listed}); choose one (person=ID)")
     if int(person) not in ids.tolist():
         raise PoseFileError(f"{path}: no person with id {person}; ids {listed}")

@@ -115,8 +115,18 @@ def rotate_project(joints3d: torch.Tensor, rotations: torch.Tensor, depth: float
                    backend: str = "auto") -> torch.Tensor:
     """Rotate about (0, 0, depth) and project: P = R (X - T) + T, (P_x, P_y) / max(P_z, min_z).
 
-    joints3d [B, J, 3], rotations [B, V, 3, 3] -> [B, V, J, 2]; gradients to both inputs.
-    The camera model of realtime3d.camera.rotate_project, with V views per pose.
+    The camera model of realtime3d.camera.rotate_project, with V views per pose; gradients
+    flow to both inputs (none to P_z where it is clamped).
+
+    Args:
+        joints3d: [B, J, 3] in the lifter's units (depth is in the same units).
+        rotations: [B, V, 3, 3] rotation matrices, one per view.
+        depth: distance T_z of the rotation centre from the camera.
+        min_z: the smallest depth divided by (> 0).
+        backend: one of BACKENDS.
+
+    Returns:
+        [B, V, J, 2] normalized image coordinates (x / z, y / z).
     """
     _check("joints3d", joints3d, (None, None, 3))
     _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
@@ -130,10 +140,18 @@ def rotate_project(joints3d: torch.Tensor, rotations: torch.Tensor, depth: float
 
 def render_skeleton(joints2d: torch.Tensor, bones: torch.Tensor, size: tuple[int, int], gamma: float,
                     mode: str = "max", backend: str = "auto") -> torch.Tensor:
-    """Skeleton images, kappa of eq. 2 of seeds/004: exp(-gamma d^2), d the distance to a bone.
+    """Skeleton images, kappa of eq. 2 of Sosa & Hogg (2023): exp(-gamma d^2), d the distance to a bone.
 
-    joints2d [B, J, 2] in pixels of the output image, bones [K, 2] (long) ->
-    [B, H, W] (mode "max": the nearest bone) or [B, K, H, W] ("per_bone": one map per bone).
+    Args:
+        joints2d: [B, J, 2] pixels of the output image.
+        bones: [K, 2] long, joint indices of each bone's ends.
+        size: (H, W) of the output image, pixels.
+        gamma: sharpness, 1 / px^2 (> 0).
+        mode: "max" (the nearest bone) or "per_bone" (one map per bone).
+        backend: one of BACKENDS.
+
+    Returns:
+        [B, H, W] ("max") or [B, K, H, W] ("per_bone"), values in [0, 1], joints2d's dtype.
     """
     _check("joints2d", joints2d, (None, None, 2))
     device = _device(joints2d=joints2d, bones=bones)
@@ -152,7 +170,15 @@ def render_heatmaps(joints2d: torch.Tensor, depths: torch.Tensor, size: tuple[in
                     backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
     """Gaussian heatmaps exp(-|p - u|^2 / (2 sigma^2)) and depth maps (depth * heatmap).
 
-    joints2d [B, J, 2] px, depths [B, J] -> (heatmaps [B, J, H, W], depth_maps [B, J, H, W]).
+    Args:
+        joints2d: [B, J, 2] pixels of the output image.
+        depths: [B, J] each joint's depth (any unit; the depth maps carry it).
+        size: (H, W) of the output image, pixels.
+        sigma: the Gaussian's standard deviation, pixels (> 0).
+        backend: one of BACKENDS.
+
+    Returns:
+        (heatmaps [B, J, H, W], peak 1 at the joint; depth_maps [B, J, H, W]).
     """
     _check("joints2d", joints2d, (None, None, 2))
     _check("depths", depths, tuple(joints2d.shape[:2]))
@@ -169,8 +195,21 @@ def render_views(joints3d: torch.Tensor, rotations: torch.Tensor, bones: torch.T
                  min_z: float = 1.0, backend: str = "auto") -> torch.Tensor:
     """rotate_project, pixels = projection * scale + center, render_skeleton "max", fused.
 
-    joints3d [B, J, 3], rotations [B, V, 3, 3], bones [K, 2] -> [B, V, H, W];
-    gradients to the joints and the rotations.
+    Gradients flow to the joints and the rotations.
+
+    Args:
+        joints3d: [B, J, 3] in the lifter's units.
+        rotations: [B, V, 3, 3] rotation matrices, one per view.
+        bones: [K, 2] long, joint indices of each bone's ends.
+        size: (H, W) of the output images, pixels.
+        gamma: sharpness of the skeleton image, 1 / px^2 (> 0).
+        depth, min_z: as in rotate_project.
+        scale: pixels per normalized image unit.
+        center: (cx, cy) pixel position of the optical axis.
+        backend: one of BACKENDS.
+
+    Returns:
+        [B, V, H, W] skeleton images, values in [0, 1].
     """
     _check("joints3d", joints3d, (None, None, 3))
     _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))

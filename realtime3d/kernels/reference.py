@@ -9,10 +9,12 @@ are measured against.
 Conventions (shared by every backend):
 - pixel (x, y) is column x, row y of the output image, and its centre is at the
   integer coordinates (x, y); x right, y down;
-- kappa (the skeleton image of eq. 2 of seeds/004_41a6128370051007.txt): for bone (a, b),
+- kappa (the skeleton image of eq. 2 of Sosa & Hogg, "Self-supervised 3D Human Pose
+  Estimation from a Single Image", 2023): for bone (a, b),
   r = clamp(<p - a, b - a> / |b - a|^2, 0, 1), d = |p - a - r (b - a)|,
   value exp(-gamma d^2); a zero-length bone has r = 0;
-- heatmaps (paper 002): exp(-|p - u|^2 / (2 sigma^2)), peak 1 at the joint; the depth
+- heatmaps (Yang et al., "3D Human Pose Estimation in the Wild by Adversarial Learning",
+  2018): exp(-|p - u|^2 / (2 sigma^2)), peak 1 at the joint; the depth
   map of a joint is its depth times its heatmap.
 """
 from __future__ import annotations
@@ -65,8 +67,19 @@ def segment_distance2(joints2d: torch.Tensor, bones: torch.Tensor,
 
 def render_skeleton(joints2d: torch.Tensor, bones: torch.Tensor, size: tuple[int, int], gamma: float,
                     mode: str = "max") -> torch.Tensor:
-    """kappa of paper 004 eq. 2. joints2d [B, J, 2] px, bones [K, 2] -> [B, H, W] ("max")
-    or [B, K, H, W] ("per_bone", the per-bone skeleton maps of paper 003)."""
+    """Skeleton images, kappa of eq. 2 of Sosa & Hogg (2023): exp(-gamma d^2), d the distance to a bone.
+
+    Args:
+        joints2d: [B, J, 2] pixels of the output image.
+        bones: [K, 2] long, joint indices of each bone's ends.
+        size: (H, W) of the output image, pixels.
+        gamma: sharpness, 1 / px^2.
+        mode: "max" (the nearest bone) or "per_bone" (one map per bone, the per-bone skeleton
+            maps of Chen et al., 2019).
+
+    Returns:
+        [B, H, W] ("max") or [B, K, H, W] ("per_bone"), values in (0, 1], joints2d's dtype.
+    """
     d2 = segment_distance2(joints2d.to(compute_dtype(joints2d)), bones, size)   # [B, K, H, W]
     if mode == "per_bone":
         out = torch.exp(-gamma * d2)
@@ -77,9 +90,17 @@ def render_skeleton(joints2d: torch.Tensor, bones: torch.Tensor, size: tuple[int
 
 def render_heatmaps(joints2d: torch.Tensor, depths: torch.Tensor, size: tuple[int, int],
                     sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gaussian heatmaps and depth maps (paper 002's third discriminator source).
+    """Gaussian heatmaps and depth maps (the third discriminator input of Yang et al., 2018).
 
-    joints2d [B, J, 2] px, depths [B, J] -> (heatmaps [B, J, H, W], depth_maps [B, J, H, W]).
+    Args:
+        joints2d: [B, J, 2] pixels of the output image.
+        depths: [B, J] each joint's depth (any unit; the depth maps carry it).
+        size: (H, W) of the output image, pixels.
+        sigma: the Gaussian's standard deviation, pixels.
+
+    Returns:
+        (heatmaps [B, J, H, W] in (0, 1], peak 1 at the joint, in joints2d's dtype;
+        depth_maps [B, J, H, W] = depth * heatmap, in depths' dtype).
     """
     dt = compute_dtype(joints2d)
     u = joints2d.to(dt)

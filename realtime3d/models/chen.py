@@ -1,39 +1,28 @@
-"""Chen et al.'s geometry-aware representation (seeds/003, CVPR 2019, secs. 3.1-3.4): per-bone
-skeleton maps, the view-synthesis encoder-decoder whose bottleneck is a set of M 3D points G, and
-the shallow regressors of its experiments (Regression#1 on G, and Baseline#1, the same regressor on
-the 2D coordinates).
+"""The networks of Chen et al., "Weakly-Supervised Discovery of Geometry-Aware Representation for 3D
+Human Pose Estimation" (2019), secs. 3.1-3.4: per-bone skeleton maps, the view-synthesis
+encoder-decoder whose bottleneck is a set of M 3D points G, and the shallow regressors of its
+experiments (Regression#1 on G, and Baseline#1, the same regressor on the 2D coordinates).
+Where they differ from the paper's, and why: docs/methods.md.
 
-Maps (sec. 3.1). The paper draws binary skeleton maps 8 px wide from detected 2D; here a map is
-the kernels' per-bone profile exp(-MAP_GAMMA d^2) (realtime3d.kernels.render_skeleton, mode
-"per_bone"; one map per bone, K = 16), drawn from a normalized 2D pose (normalization.normalize_2d:
-root at the centre, fixed RMS radius) with one fixed scale, MAP_SCALE pixels per normalized unit,
-so that a pose of CMU fits inside with a margin. A smooth profile gives the L2 synthesis loss a
-gradient a pixel or two off the line, which a binary map does not. skeleton_maps() is the one
-place that draws them: for the view-synthesis training, the regressor's training and the shipped
-lifter at inference. kernels.render_views (rotate, project, draw in one kernel) cannot be used:
-each view is framed by its own normalize_2d (centre and scale of that view's 2D), which
-render_views' one scale and centre per call do not do.
+Maps (sec. 3.1): one map per bone (K = 16), the kernels' profile exp(-MAP_GAMMA d^2)
+(realtime3d.kernels.render_skeleton, mode "per_bone"), drawn from a normalized 2D pose
+(normalization.normalize_2d: root at the centre, fixed RMS radius) at one fixed scale, MAP_SCALE
+pixels per normalized unit. skeleton_maps() is the one place that draws them: for the view-synthesis
+training, the regressor's training and the shipped lifter at inference.
 
-Networks (sec. 3.2, 4 "Implementation details"). ViewSynthesis is one generator: an encoder
-(strided convs, no skip connections, so everything passes through the bottleneck; [B, K, 64, 64]
--> G [B, M, 3]) and a decoder (G turned by R_ij -> the maps of view j, a sigmoid per pixel). The
-paper's is a U-Net without skips at half its channels; ours is smaller (width param) for the CPU.
-The bidirectional model is two of them, (phi, psi) and (mu, nu) (realtime3d/trainers/chen.py).
+Networks (sec. 3.2). ViewSynthesis is one generator: an encoder (strided convs, no skip connections;
+maps [B, K, 64, 64] -> G [B, M, 3]) and a decoder (G turned by R_ij [B, 3, 3] -> the maps of view j
+[B, K, 64, 64], a sigmoid per pixel). The bidirectional model is two of them, (phi, psi) and
+(mu, nu) (realtime3d/trainers/chen.py).
 
-Lifters (sec. 3.4). ChenLifter = skeleton_maps -> the frozen encoder phi -> Regression#1 (two
-fully connected layers, 1024 then J x 3) -> 3D; CoordinateRegressor = the same regressor on the
-normalized 2D coordinates (Baseline#1). Both give the lifters' output convention (LiftingNetwork):
-normalized units, the root at (0, 0, DEPTH + 1), the pose's image-plane size that of the 2D at that
-depth. The regressor's output has no scale of its own (the scale-invariant loss of
-realtime3d/trainers/baselines.py trains it), so it is scaled to the 2D: by the least-squares factor that takes
-its x, y about the root to (DEPTH + 1) times the 2D (from the 2D alone; no 3D). The factor is signed:
-that loss's own least-squares scale accepts the pose reflected through its root (a factor of -1) as
-well as the pose, and the signed factor turns either into the one whose image-plane side is the 2D's
-(measured, Baseline#1 with hidden 256, 1% of the labels, 300 steps: 129 mm held-out P-MPJPE with the
-unsigned RMS factor, 103 with the signed one; hidden 1024 got 56 with either). Missing joints (mask
-False) are put at the 2D centre (0, where normalize_2d puts them; the root when it is visible), in
-the maps and in the coordinates alike: their bones shrink to the root, and neither network is told
-which are missing (they are trained on complete poses).
+Lifters (sec. 3.4). ChenLifter = skeleton_maps -> the frozen encoder phi -> Regression#1 (two fully
+connected layers, 1024 then J x 3) -> 3D; CoordinateRegressor = the same regressor on the normalized
+2D coordinates (Baseline#1). Both give the lifters' output convention (LiftingNetwork): 2D [B, J, 2]
+and mask [B, J] -> 3D [B, J, 3] in normalized units, the root at (0, 0, DEPTH + 1), the pose's
+image-plane size that of the 2D at that depth: the regressor's output is scaled by the signed
+least-squares factor that takes its x, y about the root to (DEPTH + 1) times the 2D (from the 2D
+alone). Missing joints (mask False) are put at the 2D centre, in the maps and in the coordinates
+alike: their bones shrink to the root.
 """
 from __future__ import annotations
 

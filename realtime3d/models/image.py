@@ -1,12 +1,10 @@
-"""The image networks of Sosa & Hogg (seeds/004, sec. 3.1): Phi, Omega, the skeleton-image
-discriminator D, and the conditional image decoder of Jakab et al. (their [14]).
+"""The image networks of Sosa & Hogg, "Self-supervised 3D Human Pose Estimation from a Single Image"
+(2023), sec. 3.1: Phi, Omega, the skeleton-image discriminator D, and the conditional image decoder
+of Jakab et al., "Self-supervised Learning of Interpretable Keypoints from Unlabelled Videos" (2020).
 
-Sizes (CPU budget: about 60 training minutes on 2 cores, and 30 fps for Phi -> Omega -> Lambda
-at batch 1): a person crop of CROP_SIZE x CROP_SIZE RGB pixels; skeleton images of
-SKELETON_SIZE x SKELETON_SIZE, one channel per bone (the kernels' render_skeleton "per_bone":
-eq. 2 per bone). The paper's image is one channel, the min over all bones; a per-bone image
-tells Omega which limb is which, where one channel draws a person seen from the front and
-from behind as the same image, and the L2 regression of eq. 9 would average the two.
+Sizes (chosen for a CPU budget; docs/methods.md): a person crop of CROP_SIZE x CROP_SIZE RGB
+pixels; skeleton images of SKELETON_SIZE x SKELETON_SIZE, one channel per bone (the kernels'
+render_skeleton "per_bone": eq. 2 per bone), where the paper's image is one channel.
 
 Pixels: a joint (x, y) in skeleton-image pixels has its centre at integer coordinates (the
 kernels' convention); the crop's pixel of the same point is (x + 0.5) * SCALE - 0.5.
@@ -17,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from realtime3d.errors import UserError
 from ..kernels import render_skeleton
 from ..skeleton import H36M17
 
@@ -86,7 +85,7 @@ class ImageToSkeleton(nn.Module):
     def __init__(self, width: int = 24, output: str = "image"):
         super().__init__()
         if output not in PHI_OUTPUTS:
-            raise ValueError(f"Phi's output must be one of {', '.join(PHI_OUTPUTS)}, got {output!r}")
+            raise UserError(f"Phi's output must be one of {', '.join(PHI_OUTPUTS)}, got {output!r}")
         self.output = output
         self.net = _UNet(3, NUM_BONES if output == "image" else H36M17.num_joints, width)
         self.register_buffer("mean", torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1), persistent=False)

@@ -1,23 +1,16 @@
-"""Deng et al.'s SVMAC networks (seeds/001 sec. 3.1, 3.3): a generator that lifts a 2D pose and
+"""The networks of Deng et al., "SVMAC: Unsupervised 3D Human Pose Estimation from a Single Image with
+Single-view-multi-angle Consistency" (2021), secs. 3.1 and 3.3: a generator that lifts a 2D pose and
 estimates a weak-perspective camera, and a WGAN critic of 2D poses.
 
-The generator (fig. 2): a fully connected layer and a shared residual block extract features of
-the 2D input; a pose path (two residual blocks, a fully connected layer) gives the joint depths
-D, Z = D + c (c = DEPTH = 10), and the back projection X = Z [x, y, 1] (eqs. 1-3); a camera path
-(two residual blocks, a fully connected layer) gives 6 numbers, the camera K [2, 3].
-As LiftingNetwork does, it takes the visibility mask (inputs x, y, visible per joint) and
-predicts the 2D of the hidden joints, so it lifts partial poses.
-
-What is kept of the paper's layers, and why:
-- batch norm: kept (the blocks are lifter.ResidualBlock: Linear, BatchNorm, ReLU, twice).
-- leaky ReLU -> ReLU, and no dropout, in the generator: the pose path is then an _mlp
-  (Linear, ResidualBlock..., Linear) that inference_copy folds (BatchNorm into the Linear,
-  about half the time per pose on a CPU), and the app's lifter runs the same fast code as
-  Drover's. Dropout would also make the two passes that the consistency losses compare (a
-  pose and its re-lifted rotation) differ by noise, and there is no fixed training set to
-  over-fit: every step sees fresh 2D.
-- the critic keeps the paper's leaky ReLU and has no batch norm: a WGAN-GP critic must not
-  normalize over the batch, its gradient penalty is per sample (Gulrajani et al.).
+The generator (fig. 2): a fully connected layer and shared residual blocks extract features of the
+2D input; a pose path (residual blocks, a fully connected layer) gives the joint depths D,
+Z = D + c (c = DEPTH = 10), and the back projection X = Z [x, y, 1] (eqs. 1-3); a camera path
+(residual blocks, a fully connected layer) gives 6 numbers, the camera K [B, 2, 3]. As
+LiftingNetwork does, it takes the visibility mask (inputs x, y, visible per joint) and predicts the
+2D of the hidden joints, so it lifts partial poses. Its blocks are lifter.ResidualBlock (batch norm
+kept; ReLU for the paper's leaky ReLU, no dropout), so the pose path folds for inference as
+Drover's does. The critic keeps the leaky ReLU and has no batch norm (WGAN-GP's gradient penalty is
+per sample). Why: docs/methods.md.
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from realtime3d.errors import UserError
 from ..kernels import render_heatmaps
 from ..normalization import DEPTH
 
@@ -43,7 +44,7 @@ def parse_sources(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     names = [s for s in names if s]
     unknown = sorted(set(names) - set(SOURCES))
     if unknown or not names:
-        raise ValueError(f"sources must be a comma-separated subset of {', '.join(SOURCES)}, got {spec!r}")
+        raise UserError(f"sources must be a comma-separated subset of {', '.join(SOURCES)}, got {spec!r}")
     return tuple(s for s in SOURCES if s in names)
 
 
@@ -74,7 +75,7 @@ class MultiSourceDiscriminator(nn.Module):
         super().__init__()
         self.sources = parse_sources(sources)
         if map_size < 4 or map_size % 4:
-            raise ValueError(f"map_size must be a multiple of 4 (two stride-2 convolutions), got {map_size}")
+            raise UserError(f"map_size must be a multiple of 4 (two stride-2 convolutions), got {map_size}")
         self.num_joints, self.map_size, self.map_sigma = num_joints, map_size, float(map_sigma)
         self.kernel_backend = kernel_backend      # a setting, not a weight: a benchmark may switch it
         embed = {}

@@ -36,9 +36,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import random
-import sys
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -49,13 +49,16 @@ import torch
 from torch import nn
 
 from realtime3d.io._atomic import atomic_write_text
+from ..errors import UserError
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_model
-from .config import Experiment
+from .config import Experiment, upgrade_params
 from .distributed import Dist, broadcast_floats, gather_objects, init_distributed, shutdown, unwrap, wrap
 from .evaluation import CRITERIA, TestMetrics, Validator
 from .logs import RunLog
 from .sampling import (OWN_2D, VAL_SEED, Pool2D, Pool2DSampler, PoseSampler, RandomStream, fixed_camera_pool,
                        pool_from_files, validation_pool)
+
+log = logging.getLogger(__name__)
 
 
 class Context:
@@ -73,9 +76,9 @@ class Context:
         self.seed = exp.train.seed
         self.total_shards = exp.train.shards or d.world_size
         if self.total_shards % d.world_size:
-            raise ValueError(f"train.shards={self.total_shards} must be a multiple of the {d.world_size} processes")
+            raise UserError(f"train.shards={self.total_shards} must be a multiple of the {d.world_size} processes")
         if self.batch % self.total_shards:
-            raise ValueError(f"train.batch={self.batch} must be a multiple of the {self.total_shards} data shards")
+            raise UserError(f"train.batch={self.batch} must be a multiple of the {self.total_shards} data shards")
         self.shards = list(range(d.rank, self.total_shards, d.world_size))
         self.streams: dict[str, RandomStream] = {}
         self._mocap: dict[str, dict[str, np.ndarray]] = {}
@@ -310,7 +313,7 @@ class Trainer:
         else:
             self._seed_process_rngs()
         if self.tc.amp and self.dist.device.type != "cuda":
-            self._note("amp: bf16 autocast is for CUDA; ignored on CPU")
+            self._note("amp: bf16 autocast is for CUDA; ignored on CPU", logging.WARNING)
         return self._loop(checkpoint is not None)
 
     def _loop(self, resumed: bool) -> dict:
@@ -322,8 +325,8 @@ class Trainer:
             validate = (None if self.method.own_validation
                         else Validator(self.ctx.val_pool(), seed=VAL_SEED, max_frames=tc.val_frames))
             if self.method.criterion == "val_p_mpjpe" and validate is not None and validate.body is None:
-                raise ValueError(f"{self.method.name} selects on val_p_mpjpe, which this validation data cannot "
-                                 "give (it has no 3D)")
+                raise UserError(f"{self.method.name} selects on val_p_mpjpe, which this validation data cannot "
+                                "give (it has no 3D)")
             test = self._test_metrics() if tc.test_every_s > 0 else None
             log = RunLog(self.run_dir, self.step if resumed else None,
                          (*self.method.eval_fields, *(test.fields if test else ())))
@@ -382,7 +385,7 @@ class Trainer:
         try:
             return TestMetrics(flip_average=self.method.model_card().get("flip_average", True))
         except FileNotFoundError as exc:
-            self._note(f"train.test_every_s ignored: {exc}")
+            self._note(f"train.test_every_s ignored: {exc}", logging.WARNING)
             return None
 
     def _validate(self, validate: Validator | None, log: RunLog) -> None:
@@ -422,15 +425,15 @@ class Trainer:
     def _check_compatible(self, state: dict) -> None:
         saved = state["experiment"]
         # a [params] key the checkpoint lacks was added to the method since, and ran at its default
-        params = {**dataclasses.asdict(type(self.exp.params)()), **saved["method_config"]}
+        params = {**dataclasses.asdict(type(self.exp.params)()), **upgrade_params(saved["method"], saved["method_config"])}
         if saved["method"] != self.exp.method or params != self.exp.as_dict()["method_config"]:
-            raise ValueError(f"{state['path']}: written by another method or [params] ({saved['name']}); "
-                             "resume with the config it was trained with")
+            raise UserError(f"{state['path']}: written by another method or [params] ({saved['name']}); "
+                            "resume with the config it was trained with")
 
     # ------------------------------------------------------------------ output
-    def _note(self, text: str) -> None:
+    def _note(self, text: str, level: int = logging.INFO) -> None:
         if self.main:
-            print(f"realtime3d train: {text}", file=sys.stderr)
+            log.log(level, "train: %s", text)
 
     def _bar(self):
         from tqdm import tqdm
@@ -460,7 +463,7 @@ def open_run(run_dir: str | Path, resume: str | Path | None) -> dict | None:
     run_dir = Path(run_dir)
     if resume is None:
         if any((run_dir / name).exists() for name in ("ckpt-last.pt", "ckpt-prev.pt")):
-            raise ValueError(f"{run_dir} holds a run already: go on with --resume, or choose another --run-dir")
+            raise UserError(f"{run_dir} holds a run already: go on with --resume, or choose another --run-dir")
         return None
     path = latest_checkpoint(run_dir) if resume == "last" else Path(resume)
     return {**load_checkpoint(path), "path": str(path)}

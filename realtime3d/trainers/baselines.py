@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import torch
 
 from realtime3d.models import LiftingNetwork
+from realtime3d.errors import UserError
 from .base import Method, descend
-from .common import script_main
-from .losses import hidden_joint_loss
+from .config import param
+from .losses import HiddenJoints, hidden_joint_loss
 from .sampling import OWN_2D
 
 
@@ -44,14 +45,12 @@ def scale_invariant_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tens
 
 
 @dataclass
-class SupervisedConfig:
-    width: int = 512           # the same architecture as the shipped Drover generator
-    blocks: int = 4
-    lr: float = 1e-3
-    max_drop: int = 3
-    drop_prob: float = 0.3
-    fill_weight: float = 1.0
-    mirror: bool = True        # train on the mocap poses and their mirror images
+class SupervisedConfig(HiddenJoints):
+    """The [params] of supervised; defaults are the shipped recipe."""
+
+    width: int = param(512, "width of the residual blocks")
+    blocks: int = param(4, "residual blocks in the lifting network")
+    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
 
 
 class Supervised(Method):
@@ -65,7 +64,7 @@ class Supervised(Method):
     def __init__(self, cfg: SupervisedConfig, ctx):
         super().__init__(cfg, ctx)
         if ctx.protocol == OWN_2D:
-            raise ValueError("the supervised baseline needs 3D: train it on the CMU mocap (train.data = 'cmu')")
+            raise UserError("the supervised baseline needs 3D: train it on the CMU mocap (train.data = 'cmu')")
         self.poses = ctx.sampler("poses", mirror=cfg.mirror)
 
     def build(self):
@@ -85,11 +84,3 @@ class Supervised(Method):
     def eval_model(self, models):
         return models["model"]
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.baselines --minutes 4`: the shipped supervised config with flags."""
-    script_main("supervised", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -63,8 +63,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         hint = ""
         if path.name == LAST and (path.parent / PREV).is_file():
             hint = f"; the previous checkpoint is intact: resume with --resume {path.parent / PREV}"
-        raise ValueError(f"{path}: corrupt or truncated checkpoint, or not one of realtime3d train "
-                         f"({exc.__class__.__name__}){hint}") from None
+        raise UserError(f"{path}: corrupt or truncated checkpoint, or not one of realtime3d train "
+                        f"({exc.__class__.__name__}){hint}") from None
     return state
 
 

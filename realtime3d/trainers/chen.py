@@ -1,44 +1,26 @@
-"""Chen et al.'s geometry-aware representation, stage 1 (seeds/003, secs. 3.1-3.3): the bidirectional
-view synthesis that learns G, from multi-view 2D with known relative rotations.
+"""Stage 1 of Chen et al., "Weakly-Supervised Discovery of Geometry-Aware Representation for 3D Human
+Pose Estimation" (2019), secs. 3.1-3.3: the bidirectional view synthesis that learns the latent G
+from multi-view 2D with known relative rotations. Design choices and the verdict: docs/methods.md.
 
 What it reads: pairs of 2D views of one train pose by two cameras and their relative rotation R_ij
-(realtime3d/trainers/sampling.ViewPairSampler: random cameras on the paper's torus under random-projection,
-two of a clip's fixed cameras under fixed-camera), drawn as per-bone skeleton maps
-(realtime3d.models.chen.skeleton_maps). No 3D: the relative rotation is the multi-view/camera
-assumption of the paper (synchronized, calibrated cameras), and it is all that is known about the
-second view beyond its 2D.
+[B, 3, 3] (sampling.ViewPairSampler: random cameras on the paper's torus under random-projection,
+two of a clip's fixed cameras under fixed-camera), drawn as per-bone skeleton maps [B, K, 64, 64]
+(realtime3d.models.chen.skeleton_maps). No 3D: the relative rotation is the paper's calibrated
+multi-camera assumption.
 
-One step (B pairs; S_i, S_j the maps of the two views, G = phi(S), the rotation about G's origin):
+One step (B pairs; S_i, S_j the maps of the two views, G = phi(S) [B, M, 3]):
 
     G_i, S_j' = (phi, psi)(S_i, R_ij)        S_j' = psi(R_ij G_i)
     G_j, S_i' = (mu, nu)(S_j, R_ji)          R_ji = R_ij^T, S_i' = nu(R_ji G_j)
     L = |S_j' - S_j|^2 + |S_i' - S_i|^2 + rc_weight |n(R_ij G_i) - n(G_j)|^2        eqs. 1, 3, 4
 
 Map errors (map_loss) are squared differences summed over the K bone maps, meaned over pixels and
-the batch (eq. 1 up to a constant). L_rc is meaned over the M points (eq. 3 sums them; a constant in
-rc_weight). n() is eq. 3's normalization, which the paper does not define; ours divides each
-branch's latents by their spread over the batch (the RMS distance from the batch's mean latent, one
-scalar), so that L_rc is measured in units of how much G varies from pose to pose, and cannot be
-met by shrinking G. The obvious per-sample form (each G over its own RMS norm) does not constrain
-anything here: the relative rotations of two cameras on the torus are mostly turns about the
-vertical, which leave a vertical vector unchanged, and a 1-minute run (batch 64, width 32) put 97%
-of G's energy into one constant vertical component, the same for every pose (0.2% of the energy
-varied between poses), after which that L_rc measured only the small tilt between the two cameras.
-rc_weight = 0.05, not eq. 4's 1: a blank map's error is 0.086 per direction and L_rc by chance is
-about 2, so at weight 1 L_rc is some 15 times the synthesis terms from the first step on, and it can
-be met by latents that say little about the view (heights along the vertical, which the turns leave
-unchanged); 0.05 makes the terms about equal at the start (set from the first minute of one run,
-not tuned on any score).
-
-What we do differently: the maps are the kernels' smooth exp(-gamma d^2) profile, not the paper's
-binary 8-px lines (models/chen.py says why); the encoder and decoder are small strided conv stacks
-sized for a CPU budget, not the paper's U-Net without skips; there is no image-to-skeleton stage
-(the 2D is the mocap's views, as for every lifter here).
+the batch (eq. 1 up to a constant). L_rc is meaned over the M points. n() divides each branch's
+latents by their spread over the batch (the RMS distance from the batch's mean latent, one scalar).
 
 Selection: val_synthesis, the same map error in both directions on fixed pairs of the val subjects
 (VAL_PAIRS, seeded), from 2D maps alone. eval_model is the encoder phi: best.pt holds what the
-regression stage (realtime3d/trainers/chen_regression.py) needs, and the shipped encoder is that file
-(realtime3d/weights/encoders/chen-views.pt).
+regression stage (chen_regression.py) needs; the shipped encoder is realtime3d/weights/encoders/chen-views.pt.
 """
 from __future__ import annotations
 
@@ -47,8 +29,9 @@ from dataclasses import dataclass
 import torch
 
 from realtime3d.models.chen import ViewSynthesis, rotate_latent, skeleton_maps
+from realtime3d.errors import UserError
 from .base import Method, descend
-from .common import script_main
+from .config import param
 from .sampling import OWN_2D, VAL_SEED, ViewPairSampler
 
 #: Fixed validation pairs of the val subjects.
@@ -57,16 +40,19 @@ VAL_PAIRS = 256
 
 @dataclass
 class ChenViewsConfig:
-    """Defaults are the shipped recipe (realtime3d/trainers/configs/chen-views_cmu-h36m17_w32-m32_59min.toml)."""
+    """The [params] of chen-views; defaults are the shipped recipe."""
 
-    width: int = 32                       # encoder/decoder channels at the first level
-    points: int = 32                      # M, the points of G
-    lr: float = 1e-3
-    betas: tuple = (0.9, 0.999)
-    rc_weight: float = 0.05               # L_rc (eq. 3; 0 = two independent view syntheses, the paper's "SG")
-    elevation_max: float = 20.0           # random-projection: both cameras' elevation, 0 to this (degrees)
-    mirror: bool = True                   # also the mirror image of every pose (a 2D operation on the pair)
-    kernel_backend: str = "auto"          # realtime3d.kernels backend of every skeleton map
+    width: int = param(32, "channels of the encoders' and decoders' first level")
+    points: int = param(32, "M, the 3D points of the latent G")
+    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
+    betas: tuple = param((0.9, 0.999), "Adam betas of both networks")
+    rc_weight: float = param(0.05, "weight of the representation-consistency loss L_rc (eq. 3; 0 = two "
+                                   "independent view syntheses)")
+    elevation_max: float = param(20.0, "both cameras' elevation range under random-projection, 0 to this "
+                                       "(degrees)")
+    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
+    kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton maps: auto, cpu, "
+                                        "reference, triton")
 
 
 def map_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -111,8 +97,8 @@ class ChenViews(Method):
     def __init__(self, cfg: ChenViewsConfig, ctx):
         super().__init__(cfg, ctx)
         if ctx.protocol == OWN_2D:
-            raise ValueError("chen-views needs multi-view 2D with known relative rotations: train it on the CMU "
-                             "mocap (train.data = 'cmu')")
+            raise UserError("chen-views needs multi-view 2D with known relative rotations: train it on the CMU "
+                            "mocap (train.data = 'cmu')")
         split = ctx._split("train")
         self.pairs = ViewPairSampler(split["joints3d"], ctx.stream("pairs"), ctx.protocol, split["clip"], ctx.seed,
                                      elevation_deg=(0.0, cfg.elevation_max), mirror=cfg.mirror, device=ctx.device)
@@ -160,11 +146,3 @@ class ChenViews(Method):
         return {"maps": {"size": MAP_SIZE, "scale_px_per_unit": MAP_SCALE, "gamma": MAP_GAMMA},
                 "input": "multi-view 2D with known relative rotations (pairs of views and R_ij; no 3D)"}
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.chen --minutes 4`: the shipped config with flags."""
-    script_main("chen-views", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,25 +1,22 @@
-"""Chen et al.'s geometry-aware representation, stage 2 (seeds/003, sec. 3.4 and Figure 5): a shallow
-regressor from the frozen encoder's G to 3D, trained on the 3D labels of a few train poses.
+"""Stage 2 of Chen et al., "Weakly-Supervised Discovery of Geometry-Aware Representation for 3D Human
+Pose Estimation" (2019), sec. 3.4 and Figure 5: a shallow regressor (Regression#1: two fully
+connected layers, 1024 then J x 3) from the frozen encoder's G to 3D, trained on the 3D labels of a
+few train poses. The verdict: docs/methods.md.
 
-The paper trains Regression#1 (two fully connected layers, 1024 then J x 3) on G of a fixed
-("image-skeleton mapping + phi") front end with a small labelled set, and compares it with the same
-regressor on the 2D coordinates (Baseline#1) at each label count. Here:
-- the encoder is a trained chen-views encoder (params.encoder: a run's best.pt, or a shipped name
-  under realtime3d/weights/encoders/), frozen, and copied into the lifter (models/chen.ChenLifter);
-  params.input = "coords" trains models/chen.CoordinateRegressor instead (the baseline, by the
-  same trainer, labels, views, steps and selection);
+- the encoder: a trained chen-views encoder (params.encoder: a run's best.pt, or a shipped name
+  under realtime3d/weights/encoders/), frozen and copied into the lifter (models/chen.ChenLifter);
+  params.input = "coords" trains models/chen.CoordinateRegressor instead (Baseline#1, by the same
+  trainer, labels, views, steps and selection);
 - the labels: label_fraction of the CMU train frames, a seeded subset (label_seed; labelled_frames),
-  at least 2 poses; only those poses are seen, through sampling.labelled_views under the run's
-  protocol: `views` fixed seeded cameras each (random-projection) or their clip's 4 fixed cameras
-  (fixed-camera), and with params.mirror their mirror images. The views are fixed for the run, so
-  the encoder's features are computed once (in build) and every step is the regressor alone;
-- the loss: realtime3d/trainers/baselines.scale_invariant_loss on the lifter's output (its scale comes from the
-  2D, models/chen.py), as the supervised baseline is trained;
-- selection: held out, a `holdout` share of the labelled poses (at least 1, never trained on) and
-  their views; the criterion val_labelled_p_mpjpe is their P-MPJPE. It reads no 3D beyond the
-  labelled poses: nothing of the val subjects, nothing of the other train poses. The card's
-  reads_3d gives the count.
-The regressor's inputs are standardized by the mean and spread of its training features (2D only).
+  at least 2 poses, seen through sampling.labelled_views under the run's protocol: `views` fixed
+  seeded cameras each (random-projection) or their clip's 4 fixed cameras (fixed-camera), mirrored
+  with params.mirror. The views are fixed for the run, so the encoder's features are computed once
+  (in build) and every step is the regressor alone; its inputs are standardized by the mean and
+  spread of its training features;
+- the loss: baselines.scale_invariant_loss on the lifter's output, as the supervised baseline's;
+- selection: a `holdout` share of the labelled poses (at least 1, never trained on) and their views;
+  the criterion val_labelled_p_mpjpe is their P-MPJPE. It reads no 3D beyond the labelled poses; the
+  card's reads_3d gives the count.
 """
 from __future__ import annotations
 
@@ -34,9 +31,10 @@ from realtime3d.lifting import WEIGHTS_DIR
 from realtime3d.metrics import p_mpjpe
 from realtime3d.models.chen import ChenLifter, CoordinateRegressor, MapEncoder
 from realtime3d.normalization import BODY_UNIT_MM
+from realtime3d.errors import UserError
 from .base import Method, descend
+from .config import param
 from .baselines import scale_invariant_loss
-from .common import script_main
 from .sampling import OWN_2D, labelled_views, mirror_poses
 
 #: Where shipped encoders live (benchmarks/bench_training.py puts trainers.config.SHIPPED_ENCODERS there).
@@ -46,26 +44,32 @@ INPUTS = ("latent", "coords")
 
 @dataclass
 class ChenRegressionConfig:
-    """Defaults are the shipped recipe (realtime3d/trainers/configs/chen_cmu-h36m17_h1024-l5pct_10min.toml)."""
+    """The [params] of chen; defaults are the shipped recipe."""
 
-    encoder: str = "chen-views"           # a shipped encoder's name or a chen-views run's best.pt
-    input: str = "latent"                 # "latent" (G of the encoder: ChenLifter) or "coords" (the 2D: the baseline)
-    label_fraction: float = 0.05          # share of the CMU train frames whose 3D is read (the labelled poses)
-    label_seed: int = 0                   # which frames are labelled
-    views: int = 4                        # random-projection: fixed seeded cameras per labelled pose
-    holdout: float = 0.1                  # share of the labelled poses held out for selection
-    hidden: int = 1024                    # Regression#1's hidden layer
-    lr: float = 1e-3
-    mirror: bool = True                   # also the mirror image of every labelled view (2D and 3D)
-    kernel_backend: str = "auto"          # realtime3d.kernels backend of the skeleton maps
+    encoder: str = param("chen-views", "the frozen chen-views encoder, a shipped name "
+                                       "(realtime3d/weights/encoders/) or a run's best.pt")
+    input: str = param("latent", "the regressor's input, 'latent' (G of the encoder: the chen lifter) or "
+                                 "'coords' (the 2D: the paper's Baseline#1)")
+    label_fraction: float = param(0.05, "share of the CMU train poses whose 3D labels are read (a seeded "
+                                        "subset)")
+    label_seed: int = param(0, "the seed of the labelled subset")
+    views: int = param(4, "fixed random cameras per labelled pose (random-projection; fixed-camera: the "
+                          "clip's 4)")
+    holdout: float = param(0.1, "share of the labelled poses held out to select the checkpoint (never "
+                                "trained on)")
+    hidden: int = param(1024, "units of Regression#1's hidden layer")
+    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
+    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
+    kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton maps: auto, cpu, "
+                                        "reference, triton")
 
     def __post_init__(self) -> None:
         if self.input not in INPUTS:
-            raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {self.input!r}")
+            raise UserError(f"input must be one of {', '.join(INPUTS)}, got {self.input!r}")
         if not 0.0 < self.label_fraction <= 1.0:
-            raise ValueError(f"label_fraction must lie in (0, 1], got {self.label_fraction}")
+            raise UserError(f"label_fraction must lie in (0, 1], got {self.label_fraction}")
         if not 0.0 < self.holdout < 1.0:
-            raise ValueError(f"holdout must lie in (0, 1), got {self.holdout}")
+            raise UserError(f"holdout must lie in (0, 1), got {self.holdout}")
 
 
 def labelled_frames(num_frames: int, fraction: float, seed: int) -> np.ndarray:
@@ -83,15 +87,15 @@ def load_encoder(spec: str | Path) -> tuple[MapEncoder, dict]:
     if path.suffix != ".pt":
         shipped = sorted(p.stem for p in ENCODERS_DIR.glob("*.pt"))
         if str(spec) not in shipped:
-            raise ValueError(f"unknown encoder {str(spec)!r}; shipped: {', '.join(shipped) or 'none yet'} "
-                             "(or give a chen-views run's best.pt)")
+            raise UserError(f"unknown encoder {str(spec)!r}; shipped: {', '.join(shipped) or 'none yet'} "
+                            "(or give a chen-views run's best.pt)")
         path = ENCODERS_DIR / f"{spec}.pt"
     if not path.is_file():
-        raise ValueError(f"encoder file not found: {path}")
+        raise UserError(f"encoder file not found: {path}")
     card, state = read_weights(path, "chen encoder")
     arch = dict(card["architecture"])
     if arch.pop("kind", None) != "chen-encoder":
-        raise ValueError(f"{path}: not a chen-views encoder (its kind is {card['architecture'].get('kind')!r})")
+        raise UserError(f"{path}: not a chen-views encoder (its kind is {card['architecture'].get('kind')!r})")
     encoder = MapEncoder(**arch)
     encoder.load_state_dict(state)
     return encoder.eval(), card
@@ -128,10 +132,10 @@ class ChenRegression(Method):
     def __init__(self, cfg: ChenRegressionConfig, ctx):
         super().__init__(cfg, ctx)
         if ctx.protocol == OWN_2D:
-            raise ValueError("chen's regressor needs 3D labels: train it on the CMU mocap (train.data = 'cmu')")
+            raise UserError("chen's regressor needs 3D labels: train it on the CMU mocap (train.data = 'cmu')")
         if ctx.world_size > 1:
-            raise ValueError("chen's regressor trains in one process (its step feeds precomputed features to the "
-                             "regressor, past DDP's forward): run it without torchrun")
+            raise UserError("chen's regressor trains in one process (its step feeds precomputed features to the "
+                            "regressor, past DDP's forward): run it without torchrun")
         split = ctx._split("train")
         frames = labelled_frames(len(split["joints3d"]), cfg.label_fraction, cfg.label_seed)
         held = max(1, math.floor(cfg.holdout * len(frames)))
@@ -185,11 +189,3 @@ class ChenRegression(Method):
                 "held_out_poses": len(self.held_out), "labelled_views": len(self.pose2d),
                 **({"encoder": {"name": cfg.encoder, **self.encoder_card}} if cfg.input == "latent" else {})}
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.chen_regression --label-fraction 0.01`: the shipped config with flags."""
-    script_main("chen", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -9,9 +9,12 @@ method's hyperparameters:
     [params]           # the method's own dataclass (e.g. realtime3d/trainers/drover.py DroverConfig)
     width = 512
 
-Keys left out take the dataclass defaults. `--set train.batch=256 --set params.width=64`
-overrides one key each; the value is parsed as the field's type (int, float, bool,
-str, or a comma-separated tuple). Unknown keys and ill-typed values are errors.
+Keys left out take the dataclass defaults, which are the shipped recipe: a shipped config
+holds only what differs from them. Each key's help sits beside it in its field (`param`);
+`realtime3d train --help` and the tables of docs/training.md (doc_tables) print it.
+`--set train.batch=256 --set params.width=64` overrides one key each; the value is parsed as
+the field's type (int, float, bool, str, or a comma-separated tuple). Unknown keys and
+ill-typed values are one-line errors (UserError).
 File names encode method, data, model size and length, as mmpose does:
 `drover_cmu-h36m17_w512-g4d3_28min.toml`.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import textwrap
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,40 +85,49 @@ SHIPPED = {
 }
 
 
+def param(default, help_text: str):
+    """A config field: its default and its one line of help (for `realtime3d train --help` and the
+    tables of docs/training.md, config_table)."""
+    return field(default=default, metadata={"help": help_text})
+
+
 @dataclass
 class TrainConfig:
-    """What the spine owns (the [train] table; TRAIN_HELP says what each key means). A run stops
-    at max_steps or after `minutes`, whichever comes first; 0 is no limit."""
+    """What the spine owns (the [train] table). A run stops at max_steps or after `minutes`,
+    whichever comes first; 0 is no limit."""
 
-    protocol: str = "random-projection"
-    data: str = "cmu"
-    val_data: str = "cmu"
-    batch: int = 1024
-    max_steps: int = 0
-    minutes: float = 0.0
-    lr_decay: bool = True
-    val_every_s: float = 20.0
-    val_every_steps: int = 0
-    val_frames: int = 4000
-    test_every_s: float = 0.0
-    patience: int = 0
-    ckpt_every: int = 500
-    log_every: int = 20
-    seed: int = 0
-    threads: int = 2
-    shards: int = 0
-    amp: bool = False
-    sync_bn: bool = True
+    protocol: str = param("random-projection", "how the CMU mocap becomes 2D: random-projection (fresh random "
+                          "cameras) or fixed-camera (4 fixed cameras per clip); docs/training.md")
+    data: str = param("cmu", "the train 2D: 'cmu' (the mocap under train.protocol) or your pose-sequence .npz "
+                      "files (joints2d, no 3D; a file, a folder or a comma-separated list)")
+    val_data: str = param("cmu", "the validation 2D: 'cmu' (the val subjects) or your own .npz files, as train.data")
+    batch: int = param(1024, "poses per step, summed over all processes")
+    max_steps: int = param(0, "stop after this many steps (0 = no step limit)")
+    minutes: float = param(0.0, "stop after this many minutes of training (0 = no time limit)")
+    lr_decay: bool = param(True, "decay every learning rate to 0 over the run (cosine)")
+    val_every_s: float = param(20.0, "seconds between validations (model selection by the method's criterion)")
+    val_every_steps: int = param(0, "steps between validations; overrides val_every_s when > 0")
+    val_frames: int = param(4000, "validation poses, evenly spaced over the validation 2D")
+    test_every_s: float = param(0.0, "seconds between cmu-test evaluations, logged only, never used to select "
+                                "(0 = off)")
+    patience: int = param(0, "stop after this many validations without a new best (early stopping; 0 = off)")
+    ckpt_every: int = param(500, "steps between checkpoints")
+    log_every: int = param(20, "steps between rows of log.csv")
+    seed: int = param(0, "random seed")
+    threads: int = param(2, "CPU threads for torch, per process")
+    shards: int = param(0, "data shards, each with its own seeded random streams (0 = one per process)")
+    amp: bool = param(False, "bf16 autocast on CUDA (ignored on CPU)")
+    sync_bn: bool = param(True, "convert batch norm to SyncBatchNorm under DDP on CUDA")
 
     def __post_init__(self) -> None:
         from .sampling import PROTOCOLS
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"train.protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
+            raise UserError(f"train.protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
         if (self.data == "cmu") != (self.val_data == "cmu"):
-            raise ValueError("train.data and train.val_data go together: both 'cmu', or both your own 2D files")
+            raise UserError("train.data and train.val_data go together: both 'cmu', or both your own 2D files")
         for key, least in TRAIN_MINIMUM.items():
             if getattr(self, key) < least:
-                raise ValueError(f"train.{key} must be at least {least:g}, got {getattr(self, key)}")
+                raise UserError(f"train.{key} must be at least {least:g}, got {getattr(self, key)}")
 
 
 #: The smallest value each numeric [train] key accepts (a thread count of -1 is refused
@@ -123,31 +136,16 @@ TRAIN_MINIMUM = {"batch": 1, "max_steps": 0, "minutes": 0.0, "val_every_s": 0.0,
                  "val_frames": 1, "test_every_s": 0.0, "patience": 0, "ckpt_every": 1, "log_every": 1,
                  "threads": 1, "shards": 0}
 
+#: [params] keys renamed since, per method: old name -> new name. Files on disk written with the
+#: old name (a config TOML, a checkpoint's experiment) still load (upgrade_params).
+RENAMED_PARAMS = {"yang": {"adv": "adversarial"}, "svmac": {"sym_weight": "bone_sym_weight"},
+                  "skeleton-net": {"lr": "lr_g"}, "drover": {"r1_gamma": "r1_weight"}}
 
-#: One line of help per config key, shared by the docs test and `realtime3d train --help`.
-TRAIN_HELP = {
-    "protocol": "how the CMU mocap becomes 2D: random-projection (fresh random cameras) or fixed-camera "
-                "(4 fixed cameras per clip); docs/training.md",
-    "data": "the train 2D: 'cmu' (the mocap under train.protocol) or your pose-sequence .npz files "
-            "(joints2d, no 3D; a file, a folder or a comma-separated list)",
-    "val_data": "the validation 2D: 'cmu' (the val subjects) or your own .npz files, as train.data",
-    "batch": "poses per step, summed over all processes",
-    "max_steps": "stop after this many steps (0 = no step limit)",
-    "minutes": "stop after this many minutes of training (0 = no time limit)",
-    "lr_decay": "decay every learning rate to 0 over the run (cosine)",
-    "val_every_s": "seconds between validations (model selection by the method's criterion)",
-    "val_every_steps": "steps between validations; overrides val_every_s when > 0",
-    "val_frames": "validation poses, evenly spaced over the validation 2D",
-    "test_every_s": "seconds between cmu-test evaluations, logged only, never used to select (0 = off)",
-    "patience": "stop after this many validations without a new best (early stopping; 0 = off)",
-    "ckpt_every": "steps between checkpoints",
-    "log_every": "steps between rows of log.csv",
-    "seed": "random seed",
-    "threads": "CPU threads for torch, per process",
-    "shards": "data shards, each with its own seeded random streams (0 = one per process)",
-    "amp": "bf16 autocast on CUDA (ignored on CPU)",
-    "sync_bn": "convert batch norm to SyncBatchNorm under DDP on CUDA",
-}
+
+def upgrade_params(method: str, table: dict) -> dict:
+    """A [params] table with the method's renamed keys (RENAMED_PARAMS) under their new names."""
+    renamed = RENAMED_PARAMS.get(method, {})
+    return {renamed.get(key, key): value for key, value in table.items()}
 
 
 @dataclass
@@ -172,7 +170,7 @@ class Experiment:
 
 def method_class(name: str):
     if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
+        raise UserError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
     module, cls = METHODS[name].split(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -191,7 +189,7 @@ def resolve_config(spec: str) -> Path:
     if packaged.is_file():
         return packaged
     raise UserError(f"no config {spec!r}: not a file, and not one of the packaged configs "
-                            f"({', '.join(packaged_configs())}) or methods ({', '.join(SHIPPED)})")
+                    f"({', '.join(packaged_configs())}) or methods ({', '.join(SHIPPED)})")
 
 
 def load_experiment(spec: str, overrides: Sequence[str] = ()) -> Experiment:
@@ -200,28 +198,30 @@ def load_experiment(spec: str, overrides: Sequence[str] = ()) -> Experiment:
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
     if "method" not in raw or not isinstance(raw["method"], str):
-        raise ValueError(f"{path}: needs a top-level method = \"NAME\" ({', '.join(sorted(METHODS))})")
+        raise UserError(f"{path}: needs a top-level method = \"NAME\" ({', '.join(sorted(METHODS))})")
     unknown = set(raw) - {"method", "train", "params"}
     if unknown:
-        raise ValueError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
-                         "(expected method, [train], [params])")
+        raise UserError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
+                        "(expected method, [train], [params])")
     method = raw["method"]
     if method not in METHODS:
-        raise ValueError(f"{path}: unknown method {method!r}; known: {', '.join(sorted(METHODS))}")
+        raise UserError(f"{path}: unknown method {method!r}; known: {', '.join(sorted(METHODS))}")
     if not all(isinstance(raw.get(t, {}), dict) for t in ("train", "params")):
-        raise ValueError(f"{path}: train and params must be tables ([train], [params])")
-    tables = {"train": dict(raw.get("train", {})), "params": dict(raw.get("params", {}))}
+        raise UserError(f"{path}: train and params must be tables ([train], [params])")
+    tables = {"train": dict(raw.get("train", {})), "params": upgrade_params(method, raw.get("params", {}))}
     config_cls = method_class(method).Config
     for item in overrides:
         section, key, value = _split_override(item)
+        if section == "params":
+            key = RENAMED_PARAMS.get(method, {}).get(key, key)
         cls = TrainConfig if section == "train" else config_cls
         tables[section][key] = _parse_value(value, _field(cls, key, f"--set {item}"), f"--set {item}")
     train = _build(TrainConfig, tables["train"], f"{path} [train]")
     params = _build(config_cls, tables["params"], f"{path} [params]")
     if train.max_steps <= 0 and train.minutes <= 0:
-        raise ValueError(f"{path}: set train.max_steps or train.minutes (a run needs a length)")
+        raise UserError(f"{path}: set train.max_steps or train.minutes (a run needs a length)")
     return Experiment(run_name(path.stem, overrides), method, train, params, str(path), list(overrides))
 
 
@@ -237,14 +237,14 @@ def _split_override(item: str) -> tuple[str, str, str]:
     key, sep, value = item.partition("=")
     section, dot, name = key.strip().partition(".")
     if not sep or not dot or section not in ("train", "params"):
-        raise ValueError(f"--set {item}: expected train.KEY=VALUE or params.KEY=VALUE")
+        raise UserError(f"--set {item}: expected train.KEY=VALUE or params.KEY=VALUE")
     return section, name, value.strip()
 
 
 def _field(cls, key: str, where: str) -> dataclasses.Field:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     if key not in fields:
-        raise ValueError(f"{where}: unknown key {key!r}; known: {', '.join(fields)}")
+        raise UserError(f"{where}: unknown key {key!r}; known: {', '.join(fields)}")
     return fields[key]
 
 
@@ -267,7 +267,7 @@ def _parse_value(text: str, f: dataclasses.Field, where: str):
             return tuple(t(s.strip()) for t, s in zip(types, items))
         return kind(text)
     except ValueError:
-        raise ValueError(f"{where}: {f.name} must be a {kind.__name__}, got {text!r}") from None
+        raise UserError(f"{where}: {f.name} must be a {kind.__name__}, got {text!r}") from None
 
 
 def _build(cls, table: dict, where: str):
@@ -281,9 +281,45 @@ def _build(cls, table: dict, where: str):
         elif kind is tuple and isinstance(value, list):
             value = tuple(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ValueError(f"{where}: {key} must be a {kind.__name__}, got {value!r}")
+            raise UserError(f"{where}: {key} must be a {kind.__name__}, got {value!r}")
         values[key] = value
     try:
         return cls(**values)
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise UserError(f"{where}: {exc}") from None
+
+
+def help_of(f: dataclasses.Field) -> str:
+    """The one line of help of a config field (its metadata, see param)."""
+    return f.metadata.get("help", "")
+
+
+def config_table(config_cls, section: str) -> str:
+    """The markdown table of a config dataclass's keys (docs/training.md "Config keys"; a test
+    checks the docs hold it): key, default, meaning."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(config_cls):
+        rows.append(f"| `{section}.{f.name}` | `{f.default}` | {help_of(f)} |")
+    return "\n".join(rows)
+
+
+def doc_tables() -> str:
+    """Every config table of docs/training.md: [train], then each method's [params]."""
+    parts = ["### [train]\n\n" + config_table(TrainConfig, "train")]
+    parts += [f"### [params] of {name}\n\n" + config_table(method_class(name).Config, "params") for name in METHODS]
+    return "\n\n".join(parts)
+
+
+def keys_help(config, section: str) -> str:
+    """The keys of a config dataclass or instance as `realtime3d train --help` lists them: one
+    line per key as `--set` takes it, with its value (an instance's, else the default), then its help."""
+    lines = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name) if not isinstance(config, type) else f.default
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, tuple):
+            value = ",".join(map(str, value))
+        lines.append(f"  {section}.{f.name}={value}")
+        lines += textwrap.wrap(help_of(f), width=88, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    return "\n".join(lines)

@@ -1,102 +1,34 @@
-"""Sosa & Hogg's rotation-cycle lifting (the network Lambda of seeds/004, sec. 3, after Wandt et al.'s
-ElePose), 2D -> 3D only, as a method on the spine (base.py). No images, no Phi/Omega, no discriminator.
+"""The rotation-cycle lifter Lambda of Sosa & Hogg, "Self-supervised 3D Human Pose Estimation from a
+Single Image" (2023), sec. 3, after Wandt et al., "ElePose: Unsupervised 3D Human Pose Estimation by
+Predicting Camera Elevation and Learning Normalizing Flows on 2D Poses" (2022): 2D -> 3D from 2D
+poses alone, as a method on the spine (base.py). Design notes and measurements: docs/methods.md.
 
-One step, on a batch of normalized 2D poses y (the sampler's 2D only; its 3D `body` is never read):
+One step, on a batch of normalized 2D poses y [B, J, 2] (the sampler's 2D only; its 3D is never read):
 
-    v, alpha = Lambda(y)                  lift (eq. 1: z = relu(10 + o) + 1 > 1) and an elevation per pose
+    v, alpha = Lambda(y)                  lift (eq. 1: z = relu(10 + o) + 1 > 1) and an elevation per pose,
+                                          alpha = (pi/2) tanh(a) in (-90, 90) degrees
     R = R_e(e)^T R_a(theta) R_e(alpha)    theta ~ U[-pi, pi], e ~ N(mu_e, sigma_e) of the batch's alphas
     y_hat = P(R v)                        rotate about the root, project (kernels.rotate_project), normalize
     v_hat' = Lambda(y_hat)                lift the new view again
     y' = P(R^T v_hat')                    rotate back, project, normalize
 
-and the losses (each a param's weight times its term; the paper sums them with weight 1, eq. 12):
+Losses, each times its param weight (the paper sums them with weight 1, eq. 12):
 L_2d = |y' - y|^2 (eq. 5), L_3d = |v_hat' - R v|^2 (eq. 4), L_def (eq. 6, pairs j, k of the batch),
 L_NF = -log p(y_hat) under the frozen 2D flow prior (eqs. 7-8, flow_prior.py), L_bl, the bone-length
-prior (eq. 10), plus Drover's hidden-joint loss (losses.hidden_joint_loss).
+prior (eq. 10: anthropometry.RELATIVE_BONE_LENGTHS and RELATIVE_BONE_SIGMA), plus Drover's
+hidden-joint loss (losses.hidden_joint_loss).
 
-The elevation. Lambda's one extra output a (LiftingNetwork(extra_outputs=1)) becomes the angle
-alpha = (pi/2) tanh(a): bounded to (-90, 90) degrees, the range in which an elevation means a camera
-above or below the person (not one turned over), smooth, with slope pi/2 at 0. R_e(phi) levels a
-camera of elevation phi (R_e(phi) = R_x(phi)^T in camera.py's rotation_from_angles, whose views of an
-upright person are R_x(elev) R_y(azim)). As in ElePose's code (R = R_x(-mu + sigma eps) R_y R_x(alpha)),
-the right-hand R_e uses each pose's own alpha: it levels the lifted pose, so R_a turns it about its
-own vertical axis, and the left-hand R_e^T raises the camera again by an elevation e sampled from
-N(mu_e, sigma_e) (a new view from a plausible height). With e = alpha it is the paper's
-R = R_e^T R_a R_e, a turn about the pose's elevated vertical axis.
-
-The first elevation is elevation_init_deg = 10 (the flat init zeroes the head, so the head's bias
-alone sets it): a camera a little above the person, the middle of the sampler's 0-20 degree range.
-This breaks a symmetry. A lifter whose depths are inverted (z -> -z about the root), levelled from
-elevation -beta, gives under orthographic projection exactly the new views that the right lifter
-gives from +beta, so neither the flow prior nor the cycle can tell them apart; started at 0 a run
-falls into either (measured at width 128, batch 256, 400 steps, seed 0: from 0 the elevation went to
--9.5 deg with inverted depths, val P-MPJPE 121.7 mm against 93.1 for constant depth; from 10 deg it
-stayed near +10 deg, 63.7 mm, and so did seeds 1-3, 62.8-66.0 mm). The start is the belief that
-cameras look down a little on people, the belief behind Drover's 0-20 degree range.
-
-Which losses teach the elevation: only L_NF, by default. alpha reaches the losses only through R;
-mu_e and sigma_e are the batch mean and standard deviation of alpha (sigma_e = sqrt(var + 1e-6), so
-its gradient exists at the flat init, where every alpha is 0), and e = mu_e + sigma_e eps is
-reparameterized, so gradients flow to alpha through both factors of R. The flow prior is the loss that
-can tell a right elevation from a wrong one: turning about a wrongly tilted axis rolls and tilts the
-new view, which real 2D poses do not show. The cycle losses are about 0 for a perfect lifter under
-any R, so they carry no information about the elevation; what their R-gradient rewards is rotations
-the current lifter cycles well. cycle_elevation_grad = false (the default) passes the cycle losses
-R with its gradient stopped (the same matrix); true lets every loss teach it, as ElePose's code does.
-elevation = "fixed" replaces all this by Drover's random projection layer (azimuth U[-pi, pi],
-elevation U[0, fixed_elevation_max] degrees, no levelling; the extra output is not built).
-
-Scale. normalize_2d rescales y_hat to a fixed RMS radius, so the re-lift v_hat' has the size (and
-depth) that this normalization gives it, not the size of R v: the two differ by the normalization's
-scale, and absolute scale is not defined for a monocular lift anyway. Every comparison is therefore
-made between canonical poses: root-centred and divided by their RMS joint distance from the root
-(`canonical`, as drover.rotation_cycle_loss does); 2D poses are compared after normalize_2d, divided
-by RMS_RADIUS (unit RMS radius too). For the way back, v_hat' is placed where R v is: its canonical
-shape scaled to the RMS size of R v (the size stopped from gradient) with its root at (0, 0, DEPTH),
-the centre of every rotation here, and turned by R^T about that centre.
-
-Rotations: v is moved so that its root is at T = (0, 0, DEPTH) (rotate_project turns about T, so
-this turns the pose about its root, as ElePose does). Projections go through kernels.rotate_project
-(data.views.random_projection, the projection behind every training view);
-the rotated 3D that L_3d and L_def compare are camera.rotate_about_depth, the same P = R (X - T) + T
-without the projection (rotate_project returns only 2D), as drover.py does for its cycle.
-
-The bone prior's statistics are published anthropometry, not the mocap: b_bar_n is
-anthropometry.RELATIVE_BONE_LENGTHS (Drillis & Contini's segment fractions of stature, each bone
-over the mean bone) and sigma_b is anthropometry.RELATIVE_BONE_SIGMA (0.1, a stated choice).
-
-The weights. The paper's sum with weight 1 (eq. 12) does not train here: with bone_weight = 1 the
-lifter ends worse than constant depth. The anthropometric means are not this skeleton's joint
-centres (the hip bone is half a surface breadth, 0.60 of the mean bone, where the mocap's hip joints
-give about 0.40), so a strong bone prior bends the depths to fit them; at 0.02 it helps a little with
-the flow prior and much without it. The other terms keep weight 1 (flow_weight 0.5 or 2 and the
-cycle terms at 2 moved nothing beyond the noise of earlier 2-minute runs); lr 2e-4 as ElePose
-(4e-4 was worse; 1e-3 collapsed: the elevation ran to -90 degrees, where R turns the image in its
-plane and the cycle is trivial); no EMA (0.99 lags far behind on this budget).
-
-Measured: 2-minute runs of the shipped config (260 steps of 1024 poses on one thread, the flow fit's
-27 s included), val P-MPJPE (printed for diagnosis only) at the checkpoint the 2D criterion chose,
-mean of seeds 0 and 1; constant depth 92.6 mm. Shipped 58.4; flow_weight = 0: 67.7; bone_weight = 0:
-59.9; both 0 (L_base alone, seed 0): 86.1; elevation = "fixed": 60.4; bone_weight = 1 (seed 0): the
-flat start kept (92.5; 103.1 at the end); ema = 0.99: 77.4; cycle_elevation_grad = true: 57.0;
-elevation_init_deg = 0: 56.6 (no flip at width 512). The learned elevation settles at a mean of
-9.6 deg with a spread of 2 deg (the training views: 0-20 deg, uniform).
-
-The flow's fit length (flow_steps), from longer runs (one thread, seed 0, each with 6.5-7.3
-minutes of lifter training after the fit; val P-MPJPE single pass / flip-averaged at the
-chosen checkpoint): 400 steps
-(held-out NLL 24.2 nats, 30 s): 48.7 / 46.1 mm; 2000 steps (18.4 nats, 152 s): 44.9 / 43.5;
-5000 steps (15.8 nats, 371 s): 46.3 / 44.3. A sharper density is not always a better teacher,
-and its fit comes out of the training budget; 2000 is shipped. The cycle ablation table
-(benchmarks/bench_ablations.py) keeps a 400-step row, and benchmarks/bench_flow_prior.py
-records the held-out NLL against the fit length.
-
-Nothing here selects on 3D: the spine selects models on its 2D-only criterion.
+3D poses are compared in canonical form (`canonical`: root-centred, divided by the RMS joint distance
+from the root), 2D poses after normalize_2d divided by RMS_RADIUS. Rotations turn about
+T = (0, 0, DEPTH), where the root is put. With cycle_elevation_grad = false the cycle losses see R
+with its gradient stopped, so only L_NF teaches the elevation; elevation = "fixed" uses Drover's
+random projection layer (azimuth U[-pi, pi], elevation U[0, fixed_elevation_max] degrees) instead.
+Nothing here selects on 3D: the spine selects on its 2D-only criterion.
 """
 from __future__ import annotations
 
+import logging
 import math
-import sys
 from dataclasses import dataclass
 
 import torch
@@ -108,11 +40,12 @@ from realtime3d.data.views import at_depth, random_projection
 from realtime3d.models import LiftingNetwork
 from realtime3d.normalization import DEPTH, RMS_RADIUS, normalize_2d
 from realtime3d.skeleton import H36M17
+from realtime3d.errors import UserError
 from .base import Method, descend
-from .common import script_main
+from .config import param
 from .distributed import unwrap
 from .flow_prior import FlowPrior2D
-from .losses import hidden_joint_loss
+from .losses import HiddenJoints, hidden_joint_loss
 
 ELEVATIONS = ("learned", "fixed")
 #: Pool size of the flow prior's fit (ctx.train_2d(max_poses=...)).
@@ -120,39 +53,42 @@ FLOW_POSES = 200_000
 _PARENTS = torch.tensor([p for p, _ in H36M17.bones])
 _CHILDREN = torch.tensor([c for _, c in H36M17.bones])
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
-class CycleConfig:
-    """Defaults are the shipped recipe (realtime3d/trainers/configs/cycle_cmu-h36m17_w512_28min.toml); the
-    paper's weights are all 1 (eq. 12). The ablations: flow_weight = 0, bone_weight = 0 (the two
-    together: L_base alone), elevation = "fixed"."""
+class CycleConfig(HiddenJoints):
+    """The [params] of cycle; defaults are the shipped recipe (the paper's weights are all 1, eq. 12;
+    docs/methods.md says why they differ)."""
 
-    width: int = 512
-    blocks: int = 4
-    lr: float = 2e-4
-    betas: tuple = (0.9, 0.999)
-    elevation: str = "learned"            # "learned" (ElePose) or "fixed" (Drover's range)
-    elevation_init_deg: float = 10.0      # the first learned elevation (breaks the depth-flip symmetry)
-    fixed_elevation_max: float = 20.0     # elevation range of "fixed", 0 to this (degrees)
-    cycle_elevation_grad: bool = False    # the cycle losses also teach the elevation (see module doc)
-    cycle2d_weight: float = 1.0           # L_2d, eq. 5
-    cycle3d_weight: float = 1.0           # L_3d, eq. 4
-    deform_weight: float = 1.0            # L_def, eq. 6
-    flow_weight: float = 1.0              # L_NF, eq. 8
-    bone_weight: float = 0.02             # L_bl, eq. 10
-    pca_dim: int = 26
-    flow_steps: int = 2000
-    max_drop: int = 3
-    drop_prob: float = 0.3
-    fill_weight: float = 1.0
-    mirror: bool = True
-    ema: float = 0.0
+    width: int = param(512, "width of the residual blocks")
+    blocks: int = param(4, "residual blocks in the lifting network")
+    lr: float = param(2e-4, "Adam learning rate (peak of the cosine decay)")
+    betas: tuple = param((0.9, 0.999), "Adam betas of both networks")
+    elevation: str = param("learned", "'learned' (each pose's predicted elevation, new views from its batch "
+                                      "normal) or 'fixed' (Drover's random projection layer)")
+    elevation_init_deg: float = param(10.0, "the learned elevation at the start (degrees; its sign picks the "
+                                            "depth orientation, see realtime3d/trainers/cycle.py)")
+    fixed_elevation_max: float = param(20.0, "with elevation = 'fixed', the new views' elevation is uniform "
+                                             "in 0 to this (degrees)")
+    cycle_elevation_grad: bool = param(False, "the cycle losses also train the elevation (false: only the "
+                                              "flow prior does)")
+    cycle2d_weight: float = param(1.0, "weight of the 2D reprojection of the cycle, L_2d (eq. 5)")
+    cycle3d_weight: float = param(1.0, "weight of the 3D consistency of the re-lifted new view, L_3d (eq. 4)")
+    deform_weight: float = param(1.0, "weight of the pairwise deformation loss, L_def (eq. 6)")
+    flow_weight: float = param(1.0, "weight of the 2D flow prior's NLL of the new views, L_NF (eq. 8; 0 = "
+                                    "off, no fit)")
+    bone_weight: float = param(0.02, "weight of the anthropometric relative bone-length prior, L_bl (eq. 10; "
+                                     "0 = off)")
+    pca_dim: int = param(26, "PCA axes of the 2D poses that the flow prior models")
+    flow_steps: int = param(2000, "Adam steps of the flow prior's fit, made in the first training step")
+    ema: float = param(0.0, "decay of the exponential moving average of the generator's weights (0 = off)")
 
     def __post_init__(self) -> None:
         if self.elevation not in ELEVATIONS:
-            raise ValueError(f"elevation must be one of {', '.join(ELEVATIONS)}, got {self.elevation!r}")
+            raise UserError(f"elevation must be one of {', '.join(ELEVATIONS)}, got {self.elevation!r}")
         if not abs(self.elevation_init_deg) < 90.0:
-            raise ValueError(f"elevation_init_deg must lie strictly between -90 and 90, got {self.elevation_init_deg}")
+            raise UserError(f"elevation_init_deg must lie strictly between -90 and 90, got {self.elevation_init_deg}")
 
 
 class ElevationLifter(nn.Module):
@@ -281,10 +217,9 @@ class Cycle(Method):
         pool = self.ctx.train_2d(max_poses=FLOW_POSES)                                # [N, J, 2]
         stats = prior.fit(pool, self.cfg.flow_steps, seed=self.ctx.seed)
         if self.ctx.rank == 0:
-            print(f"realtime3d train: cycle: flow prior fitted in {stats['seconds']:.1f} s on "
-                  f"{stats['poses']:.0f} 2D poses ({self.cfg.flow_steps} steps; PCA {self.cfg.pca_dim} axes, "
-                  f"{100 * stats['explained']:.3f}% of the variance; held-out NLL {stats['val_nll']:.1f})",
-                  file=sys.stderr)
+            log.info("train: cycle: flow prior fitted in %.1f s on %.0f 2D poses (%d steps; PCA %d axes, "
+                     "%.3f%% of the variance; held-out NLL %.1f)", stats["seconds"], stats["poses"],
+                     self.cfg.flow_steps, self.cfg.pca_dim, 100 * stats["explained"], stats["val_nll"])
 
     def _rotations(self, alpha: torch.Tensor | None, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """(R [B, 3, 3], the new views' elevations [B]) for this step (see the module doc)."""
@@ -332,11 +267,3 @@ class Cycle(Method):
     def eval_model(self, models):
         return (models["g_ema"].module if "g_ema" in models else models["g"]).lifter
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.cycle --width 64 --minutes 4`: the shipped config with flags."""
-    script_main("cycle", argv)
-
-
-if __name__ == "__main__":
-    main()

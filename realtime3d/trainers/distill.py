@@ -18,18 +18,20 @@ import torch
 from realtime3d.lifting import Lifter
 from realtime3d.models import LiftingNetwork
 from .base import Method, descend
-from .common import script_main
+from .config import param
 
 
 @dataclass
 class DistillConfig:
-    teacher: str = "drover"    # a shipped model's name, or the path of a lifter .pt (e.g. runs/x/best.pt)
-    width: int = 256
-    blocks: int = 4
-    lr: float = 1e-3
-    max_drop: int = 3
-    drop_prob: float = 0.3
-    mirror: bool = True        # views of the mocap poses and of their mirror images
+    """The [params] of distill; defaults are the shipped recipe (the live lifter)."""
+
+    teacher: str = param("drover", "the lifter to distil: a shipped model's name or the path of a lifter .pt")
+    width: int = param(256, "width of the residual blocks")
+    blocks: int = param(4, "residual blocks in the lifting network")
+    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
+    max_drop: int = param(3, "at most this many joints are hidden in a training pose")
+    drop_prob: float = param(0.3, "probability that a training pose has hidden joints")
+    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
 
 
 class Distill(Method):
@@ -64,11 +66,3 @@ class Distill(Method):
     def model_card(self) -> dict:
         return {"flip_average": False, "teacher": self.cfg.teacher}
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.distill --minutes 4`: the shipped distill config with flags."""
-    script_main("distill", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,26 +1,14 @@
-"""Drover et al.: a lifting GAN trained from 2D poses alone, as a method on the spine (base.py).
+"""The lifting GAN of Drover et al., "Can 3D Pose be Learned from 2D Projections Alone?" (2018),
+trained from 2D poses alone, as a method on the spine (base.py).
 
-G lifts a 2D pose to 3D (depth offsets, back projection); the random projection
-layer turns the 3D by a random camera and projects it; D tells these projections
-from real 2D poses. Nothing here reads 3D: the sampler's 3D output is unused.
-
-What the paper's recipe needed to converge on a CPU budget (measured in
-benchmarks/bench_drover_stability.py, table in the README):
-- flat_init: G starts as the trivial baseline (zero depth offsets). A randomly
-  initialised output layer starts five times too deep, and D wins before G recovers.
-- composed_real: the random projection layer turns a pose that a random camera
-  already saw, so its views are two composed cameras (elevations add, and roll
-  appears). Real 2D poses drawn through one camera differ from every fake, even
-  from a perfect G, and a discriminator learns that shortcut (73% accuracy on
-  perfectly lifted poses); drawn through two composed cameras, it cannot (50%).
-- D sees real and fake poses in one batch, so batch norm cannot separate them by
-  their batch statistics; G is judged by D's running statistics.
-- ema: the generator's weights are averaged over steps; validation and the shipped
-  model use the average, which smooths the GAN's oscillation.
-- cycle_weight: the random view is lifted again and must give the same 3D pose
-  (scale-free), the rotation cycle of Sosa & Hogg's L_3d; it adds accuracy.
-Optional and off by default: label smoothing, an R1 penalty, several views per
-pose, a bone-symmetry prior.
+G lifts a normalized 2D pose [B, J, 2] to 3D [B, J, 3] (depth offsets, back projection); the random
+projection layer turns the 3D by a random camera and projects it; D tells these projections from
+real 2D poses (non-saturating BCE). Beside the paper's adversarial loss, G pays the rotation-cycle
+loss (cycle_weight: the random view, lifted again, must give the turned pose, scale-free) and
+Drover's hidden-joint loss (fill_weight). With composed_real, D's real poses are drawn through two
+composed random cameras, as every fake is. D sees real and fake poses in one batch, and G is judged
+by D's running batch-norm statistics. Nothing here reads 3D: the sampler's 3D output is unused.
+The recipe and what each switch does: docs/methods.md.
 """
 from __future__ import annotations
 
@@ -34,39 +22,40 @@ from realtime3d.data.views import random_projection, random_rotations
 from realtime3d.models import Discriminator2D, LiftingNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
+from realtime3d.errors import UserError
 from .base import Method, descend
-from .common import script_main
+from .config import param
 from .distributed import unwrap
-from .losses import hidden_joint_loss
+from .losses import HiddenJoints, hidden_joint_loss
 
 
 @dataclass
-class DroverConfig:
-    """Defaults are the shipped recipe (README); the paper's is width = 1024, d_width = 0,
-    flat_init = false, composed_real = false, ema = 0, cycle_weight = 0 (and train.batch = 32768,
-    train.lr_decay = false)."""
+class DroverConfig(HiddenJoints):
+    """The [params] of drover; defaults are the shipped recipe. The paper's is width = 1024,
+    d_width = 0, flat_init = false, composed_real = false, ema = 0, cycle_weight = 0 (and
+    train.batch = 32768, train.lr_decay = false)."""
 
-    width: int = 512
-    g_blocks: int = 4
-    d_blocks: int = 3
-    d_width: int = 256        # discriminator width; 0 = the same as width
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple = (0.5, 0.999)
-    views: int = 1            # random projections per generated pose
-    label_smooth: float = 0.0  # real target = 1 - label_smooth
-    r1_gamma: float = 0.0
-    max_drop: int = 3
-    drop_prob: float = 0.3
-    fill_weight: float = 1.0
-    mirror: bool = True                # train on the mocap poses and their mirror images
-    composed_real: bool = True         # real 2D from two composed cameras (see module doc)
-    train_elevation_max: float = 20.0  # elevation range (deg) of the 2D training views
-    fake_elevation_max: float = 20.0   # elevation range (deg) of the random projection layer
-    bone_sym_weight: float = 0.0       # optional left/right bone-length symmetry prior
-    flat_init: bool = True             # start G at the trivial baseline (zero offsets)
-    ema: float = 0.99                  # decay of the generator's weight average (0 = off)
-    cycle_weight: float = 1.0          # 3D rotation-cycle consistency (0 = off, as in the paper)
+    width: int = param(512, "width of the residual blocks")
+    g_blocks: int = param(4, "residual blocks in the generator")
+    d_blocks: int = param(3, "residual blocks in the discriminator")
+    d_width: int = param(256, "discriminator width (0 = the same as width)")
+    lr_g: float = param(2e-4, "generator Adam learning rate")
+    lr_d: float = param(2e-4, "discriminator Adam learning rate")
+    betas: tuple = param((0.5, 0.999), "Adam betas of both networks")
+    views: int = param(1, "random projections of each generated pose per step")
+    label_smooth: float = param(0.0, "discriminator target for real poses is 1 - this")
+    r1_weight: float = param(0.0, "weight of the R1 gradient penalty on real poses (0 = off)")
+    composed_real: bool = param(True, "draw the discriminator's real 2D poses through two composed random "
+                                      "cameras")
+    train_elevation_max: float = param(20.0, "camera elevation range of the 2D training poses, 0 to this "
+                                             "(degrees)")
+    fake_elevation_max: float = param(20.0, "elevation range of the random projection layer, 0 to this "
+                                            "(degrees)")
+    bone_sym_weight: float = param(0.0, "weight of the left/right bone-length symmetry prior (0 = off)")
+    flat_init: bool = param(True, "start the generator at the trivial baseline (zero depth offsets)")
+    ema: float = param(0.99, "decay of the exponential moving average of the generator's weights (0 = off)")
+    cycle_weight: float = param(1.0, "weight of the 3D rotation-cycle consistency of the re-lifted random "
+                                     "view (0 = off, as in the paper)")
 
 
 def fake_views(generator: torch.nn.Module, pose2d, mask, views: int, rotations: torch.Tensor):
@@ -110,8 +99,8 @@ class Drover(Method):
     def __init__(self, cfg: DroverConfig, ctx):
         super().__init__(cfg, ctx)
         if cfg.composed_real and ctx.protocol != "random-projection":
-            raise ValueError(f"params.composed_real draws new views of the 3D, which the {ctx.protocol} protocol "
-                             "does not allow: set params.composed_real = false")
+            raise UserError(f"params.composed_real draws new views of the 3D, which the {ctx.protocol} protocol "
+                            "does not allow: set params.composed_real = false")
         elevation = (0.0, cfg.train_elevation_max)
         self.inputs = ctx.sampler("input", elevation_deg=elevation, mirror=cfg.mirror)   # what G lifts
         self.reals = ctx.sampler("real", elevation_deg=elevation, mirror=cfg.mirror)     # what D sees as real
@@ -143,14 +132,14 @@ class Drover(Method):
         lifted, fake, rotated = fake_views(g, pose2d, mask, cfg.views, rotations)
 
         # discriminator: real and fake in one batch, so batch norm cannot tell them apart by statistics
-        real.requires_grad_(cfg.r1_gamma > 0)
+        real.requires_grad_(cfg.r1_weight > 0)
         logits = d(torch.cat([real, fake.detach()]))
         d_real, d_fake = logits[: len(real)], logits[len(real):]
         loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 1 - cfg.label_smooth)) \
             + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        if cfg.r1_gamma > 0:
+        if cfg.r1_weight > 0:
             (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
-            loss_d = loss_d + 0.5 * cfg.r1_gamma * grad.pow(2).sum(dim=(1, 2)).mean()
+            loss_d = loss_d + 0.5 * cfg.r1_weight * grad.pow(2).sum(dim=(1, 2)).mean()
         descend(opts["d"], loss_d)
 
         # generator: D judges with its running statistics; D unwrapped, its gradients are not reduced
@@ -173,11 +162,3 @@ class Drover(Method):
     def eval_model(self, models):
         return models["g_ema"].module if "g_ema" in models else models["g"]
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.drover --width 64 --minutes 4`: the shipped config with flags."""
-    script_main("drover", argv)
-
-
-if __name__ == "__main__":
-    main()

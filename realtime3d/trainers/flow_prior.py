@@ -1,28 +1,19 @@
-"""The empirical 2D pose prior of Sosa & Hogg (eqs. 7-8), after Wandt et al.'s ElePose: a
-normalizing flow on normalized 2D poses in a PCA subspace, fitted once on 2D poses and then frozen.
+"""The empirical 2D pose prior of Sosa & Hogg, "Self-supervised 3D Human Pose Estimation from a Single
+Image" (2023), eqs. 7-8, after Wandt et al.'s ElePose (2022): a normalizing flow on normalized 2D
+poses in a PCA subspace, fitted once on 2D poses and then frozen. Why an NSF and 26 axes:
+docs/methods.md.
 
     prior = FlowPrior2D()                       # in Method.build(): checkpointed, not trained by Adam
     prior.fit(ctx.train_2d())                   # at the first step; sets prior.fitted
     loss = prior.nll(pose2d).mean()             # L_NF = -log p_Y(y_bar) (eq. 8), differentiable in pose2d
 
-The PCA: the 34 coordinates of a normalized pose (normalization.normalize_2d) are centred on the
-pool's mean and projected on its first `dim` principal axes, y_bar [B, dim] (eq. 7's PCA subspace).
-On CMU train views the first 26 axes hold 99.98% of the variance and the next ones below 5e-6 of it
-(the normalization fixes the root and the RMS radius; the head top, pelvis, spine and thorax are
-derived joints), so 26 is the default, as in ElePose. The flow sees y_bar divided by each axis's
-standard deviation (whitened, the unit scale that spline flows expect); nll() is the NLL of these
-whitened coordinates, which differs from -log p(y_bar) by a constant (the log of the deviations).
+The PCA: the 34 coordinates of a normalized pose [B, 17, 2] (normalization.normalize_2d) are centred
+on the pool's mean and projected on its first `dim` principal axes, y_bar [B, dim] (eq. 7's PCA
+subspace). The flow sees y_bar divided by each axis's standard deviation (whitened); nll() [B] is the
+NLL of these whitened coordinates, in nats, which differs from -log p(y_bar) by a constant.
 
 The flow: zuko's NSF (Durkan et al., "Neural Spline Flows", 2019), 3 autoregressive monotonic
-rational-quadratic spline transforms with (128, 128) hidden units. Its density is one pass in the
-direction we need (pose -> latent). Chosen over affine flows (ElePose used FrEIA's GLOW-style affine
-coupling blocks; zuko's RealNVP and MAF are the same kind) for the gradient it sends the lifter: the
-splines are the identity outside [-5, 5], so a pose far from the data (a flat skeleton seen from the
-side) gets a bounded gradient. Measured on 20k CMU val views, fitted on 200k train views: the NSF
-(400 steps) gives real poses an NLL of 30.7 nats (a Gaussian in the same PCA space: 36.6), the same
-poses with scrambled joints 1.3e3 nats, with input gradients about twice those of real poses; affine
-flows (600 steps) gave the scrambled poses 5e4 (MAF, 4 transforms) to 3e16 (RealNVP, 6 coupling
-blocks) nats and gradients as large, for a real-pose NLL no better (30.2, 32.8).
+rational-quadratic spline transforms with (128, 128) hidden units, the identity outside [-5, 5].
 """
 from __future__ import annotations
 
@@ -32,6 +23,7 @@ import time
 import torch
 import zuko
 from torch import nn
+from realtime3d.errors import UserError
 
 #: The flow's transforms and hidden layers, and its fit: Adam, cosine-decayed lr, batches of poses
 #: drawn with replacement from the pool. 2000 steps (the cycle's flow_steps) on 190k poses took
@@ -52,7 +44,7 @@ class FlowPrior2D(nn.Module):
         super().__init__()
         features = num_joints * 2
         if not 2 <= dim <= features:
-            raise ValueError(f"pca_dim must lie in 2..{features}, got {dim}")
+            raise UserError(f"pca_dim must lie in 2..{features}, got {dim}")
         self.num_joints, self.dim = num_joints, dim
         self.register_buffer("mean", torch.zeros(features))          # [2J]
         self.register_buffer("axes", torch.eye(features)[:dim])      # [dim, 2J], orthonormal rows

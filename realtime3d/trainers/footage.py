@@ -63,8 +63,8 @@ def _files(spec: str) -> list[Path]:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     files = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES + PHOTO_SUFFIXES]
     if not files:
-        raise ValueError(f"footage {spec!r}: no videos ({', '.join(VIDEO_SUFFIXES)}) or photos "
-                         f"({', '.join(PHOTO_SUFFIXES)}) there")
+        raise UserError(f"footage {spec!r}: no videos ({', '.join(VIDEO_SUFFIXES)}) or photos "
+                        f"({', '.join(PHOTO_SUFFIXES)}) there")
     return files
 
 
@@ -76,7 +76,7 @@ def read_box_file(path: str) -> dict[tuple[str, int], np.ndarray]:
         reader = csv.DictReader(fh)
         missing = {"file", "frame", "cx", "cy", "side"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: a box file needs the columns file,frame,cx,cy,side (missing {', '.join(sorted(missing))})")
+            raise UserError(f"{path}: a box file needs the columns file,frame,cx,cy,side (missing {', '.join(sorted(missing))})")
         for row in reader:
             f = Path(row["file"])
             f = f if f.is_absolute() or f.exists() else base / f
@@ -89,7 +89,7 @@ def _frames(path: Path) -> list[np.ndarray]:
     if path.suffix.lower() in PHOTO_SUFFIXES:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise ValueError(f"{path}: not an image OpenCV can read")
+            raise UserError(f"{path}: not an image OpenCV can read")
         return [cv2.cvtColor(image, cv2.COLOR_BGR2RGB)]
     from realtime3d.capture import VideoSource
     frames = [cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB) for f in VideoSource(path)]
@@ -120,8 +120,8 @@ def load_footage(spec: str, box_file: str = "", seed: int = 0) -> Footage:
             paired.append(len(frames) > 1)
             source.append(str(path))
     if not crops:
-        raise ValueError(f"footage {spec!r}: no person found in any frame"
-                         + ("" if boxes_given is None else " listed in the box file"))
+        raise UserError(f"footage {spec!r}: no person found in any frame"
+                        + ("" if boxes_given is None else " listed in the box file"))
     return Footage(torch.from_numpy(np.stack(crops)), torch.tensor(paired), np.array(source))
 
 

@@ -1,7 +1,22 @@
-"""Losses that more than one method uses."""
+"""Losses that more than one method uses, and the [params] of Drover's hidden-joint training."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+from .config import param
+
+
+@dataclass
+class HiddenJoints:
+    """[params] keys shared by the methods that train with hidden joints (hidden_joint_loss) and on
+    mirrored mocap poses; a method's Config inherits them (they come first in its table)."""
+
+    max_drop: int = param(3, "at most this many joints are hidden in a training pose")
+    drop_prob: float = param(0.3, "probability that a training pose has hidden joints")
+    fill_weight: float = param(1.0, "weight of the 2D loss on the predicted position of hidden joints")
+    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
 
 
 def hidden_joint_loss(lifted: torch.Tensor, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -61,7 +61,7 @@ def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -
         raise UserError(f"no run folder at {run_dir}")
     train, evals = _read(run_dir / TRAIN_CSV), _read(run_dir / EVAL_CSV)
     if not train and not evals:
-        raise ValueError(f"{run_dir}: no {TRAIN_CSV} or {EVAL_CSV} with rows to plot")
+        raise UserError(f"{run_dir}: no {TRAIN_CSV} or {EVAL_CSV} with rows to plot")
     out = Path(out) if out else run_dir / "curves.png"
     fig, (ax_loss, ax_eval) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
     losses = [k for k in (train[0] if train else {}) if k not in ("step", "time_s") and not k.startswith("lr_")]

@@ -32,6 +32,7 @@ import torch
 from realtime3d.data.views import (ELEVATION_DEG, drop_joints, fixed_camera_rotations, project_views,
                                    random_rotations)
 from realtime3d.skeleton import H36M17, Skeleton
+from realtime3d.errors import UserError
 
 #: The data protocols of a mocap run (see the module docstring); "own-2d" is a user's 2D files.
 PROTOCOLS = ("random-projection", "fixed-camera")
@@ -66,7 +67,7 @@ class RandomStream:
     def local(self, n: int) -> int:
         """This process's part of a global count n."""
         if n % self.total:
-            raise ValueError(f"{n} samples cannot be split over {self.total} data shards evenly")
+            raise UserError(f"{n} samples cannot be split over {self.total} data shards evenly")
         return n // self.total * len(self.shards)
 
     def draw(self, fn: Callable[[int, torch.Generator], object], n: int):
@@ -83,7 +84,7 @@ class RandomStream:
     def load_state_dict(self, states: dict[int, torch.Tensor]) -> None:
         missing = [s for s in self.shards if s not in states]
         if missing:
-            raise ValueError(f"stream {self.name}: the checkpoint has no state for shard(s) {missing}")
+            raise UserError(f"stream {self.name}: the checkpoint has no state for shard(s) {missing}")
         for s, g in zip(self.shards, self.generators):
             g.set_state(states[s])
 
@@ -174,12 +175,12 @@ def pool_from_files(spec: str) -> Pool2D:
         path = Path(part)
         paths += sorted(path.rglob("*.npz")) if path.is_dir() else [path]
     if not paths:
-        raise ValueError(f"train data {spec!r}: no pose-sequence files (.npz) there")
+        raise UserError(f"train data {spec!r}: no pose-sequence files (.npz) there")
     poses = []
     for path in paths:
         seq = read_poses(path, require_3d=False)
         if seq.joints2d is None:
-            raise ValueError(f"{path}: no joints2d (training from 2D needs joints2d, image_size and focal)")
+            raise UserError(f"{path}: no joints2d (training from 2D needs joints2d, image_size and focal)")
         known = np.isfinite(seq.joints2d).all(-1)                                     # [N, J]
         if seq.extra and "visibility" in seq.extra:
             known &= np.asarray(seq.extra["visibility"]) >= 0.5
@@ -188,7 +189,7 @@ def pool_from_files(spec: str) -> Pool2D:
         poses.append(normalize_2d(pixels_to_normalized(px, seq.image_size, seq.focal))[0])
     pose2d = torch.cat(poses)
     if len(pose2d) == 0:
-        raise ValueError(f"train data {spec!r}: no frame has all {H36M17.num_joints} joints")
+        raise UserError(f"train data {spec!r}: no frame has all {H36M17.num_joints} joints")
     return Pool2D(pose2d, None, OWN_2D)
 
 
@@ -212,8 +213,8 @@ class Pool2DSampler:
         """n is the global count; returns this process's part: (2D [k, J, 2], mask [k, J],
         3D [k, J, 3] or None). cameras > 1 (composed random cameras) needs random projection."""
         if cameras != 1:
-            raise ValueError(f"composed cameras re-project the 3D: the {self.protocol} protocol has fixed views "
-                             "(set params.composed_real = false)")
+            raise UserError(f"composed cameras re-project the 3D: the {self.protocol} protocol has fixed views "
+                            "(set params.composed_real = false)")
 
         def one_shard(k: int, gen: torch.Generator):
             idx = torch.randint(0, len(self.pose2d), (k,), generator=gen)
@@ -262,8 +263,8 @@ class ViewPairSampler:
                  clips: np.ndarray | None = None, seed: int = 0, elevation_deg=ELEVATION_DEG, mirror: bool = False,
                  device: torch.device | str = "cpu"):
         if protocol not in PROTOCOLS:
-            raise ValueError(f"view pairs need mocap under one of {', '.join(PROTOCOLS)}, got {protocol!r} "
-                             "(your own 2D files have one view per pose)")
+            raise UserError(f"view pairs need mocap under one of {', '.join(PROTOCOLS)}, got {protocol!r} "
+                            "(your own 2D files have one view per pose)")
         self.joints = torch.from_numpy(np.asarray(joints3d_mm, dtype=np.float32))    # [N, J, 3]
         self.protocol, self.mirror, self.elevation_deg = protocol, mirror, elevation_deg
         self.device = torch.device(device)
@@ -271,7 +272,7 @@ class ViewPairSampler:
         self.cameras = None
         if protocol == "fixed-camera":
             if clips is None or len(clips) != len(self.joints):
-                raise ValueError("the fixed-camera protocol's pairs need the clip name of every frame")
+                raise UserError("the fixed-camera protocol's pairs need the clip name of every frame")
             self.cameras = fixed_camera_rotations(np.asarray(clips).astype(str), seed)   # [N, C, 3, 3]
 
     def sample(self, n: int):

@@ -1,70 +1,42 @@
-"""Sosa & Hogg's image path (seeds/004, secs. 3.1-3.4): Phi (image -> skeleton image) and Omega
-(skeleton image -> 2D), trained with no paired labels, in front of the rotation-cycle lifter Lambda.
+"""The image path of Sosa & Hogg, "Self-supervised 3D Human Pose Estimation from a Single Image"
+(2023), secs. 3.1-3.4: Phi (image -> skeleton image) and Omega (skeleton image -> 2D), trained with
+no paired labels in front of the frozen rotation-cycle lifter Lambda (params.lifter). Experimental;
+what was added to the paper's losses, why, and the runs: docs/methods.md.
 
 The data (the only places the mocap's 3D is read, each to make an input, never a target):
-- images: the CMU train clips of one half (`render_share` of the clips, chosen by a seeded hash
-  of the clip name) drawn as synthetic people by realtime3d.data.synth, as pairs of frames of
-  one clip seen by one camera (x_a, x_b). The renders' own 2D and 3D labels are never read by a
-  loss; validation logs them (val_pck, val_p_mpjpe) for the criterion plot, and nothing selects
-  on them;
+- images: the CMU train clips of one half (render_share of the clips, chosen by a seeded hash of the
+  clip name) drawn as synthetic people by realtime3d.data.synth, as pairs of frames of one clip seen
+  by one camera (x_a, x_b) [B, 3, 128, 128]. Validation logs the renders' labels (val_pck,
+  val_p_mpjpe); nothing selects on them;
 - the unpaired 2D prior u: the other half of the train clips under the fixed-camera protocol
-  (realtime3d/trainers/sampling.fixed_camera_pool): never a pose of a rendered clip, never paired with an
-  image. Its skeleton images are kappa(u) (eq. 2), placed in the skeleton image by the crop rule
-  of realtime3d.crops, as every person crop is framed.
+  (sampling.fixed_camera_pool). Its skeleton images are kappa(u) (eq. 2), placed by the crop rule of
+  realtime3d.crops.
 
-One step (B pairs; s = Phi(x_b), y = Omega(s); every skeleton image is rendered by
-realtime3d.kernels.render_skeleton, per bone):
+One step (B pairs; s = Phi(x_b) [B, K, 64, 64], y = Omega(s) [B, J, 2]; every skeleton image is
+rendered per bone by realtime3d.kernels.render_skeleton):
 
     L_D     = BCE(D(kappa(u)), 1) + BCE(D(s), 0)              eq. 3, D's step
     L_adv   = BCE(D(s), 1)                                      eq. 3, Phi's side (non-saturating)
-    L_Omega = |Omega(kappa(u)) - u|^2 + lambda |kappa(y) - s|^2 eq. 9, lambda = 0.1 (kappa's backward
-                                                                in y is the kernels' training use)
-    L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (realtime3d/trainers/cycle.py)
-    L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s decoder (see below)
+    L_Omega = |Omega(kappa(u)) - u|^2 + lambda |kappa(y) - s|^2 eq. 9, lambda = kappa_weight
+    L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (cycle.py)
+    L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s conditional decoder
     L_eq    = |Phi(T x_b) - T s|^2                              equivariance, T a random similarity warp
               (equivariance_on = "image"; "keypoints": |Omega(Phi(T x_b)) - T y|^2)
 
-and the total L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec + L_eq (eq. 12, with L_rec and
-L_eq added), each term times its param weight. The first recon_only_steps train Phi on L_rec and
-L_eq alone (Omega on its prior term), then the others ramp in over prior_warmup steps.
+L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec + L_eq (eq. 12 with L_rec and L_eq added), each
+term times its param weight. The first recon_only_steps train Phi on L_rec and L_eq alone (Omega on
+its prior term), then the others ramp in over prior_warmup steps. The flow prior of L_NF is fitted
+at the first step on the prior's 2D.
 
-The decoder. Sosa & Hogg take Jakab et al.'s autoencoder "without the decoder stage"; their
-images (Human3.6M crops) have the background removed. Ours have backgrounds, and without a
-reconstruction nothing ties Phi's skeleton to the person: D only asks that it look like some
-person's skeleton. So the conditional decoder G of Jakab et al. stays: from x_b's skeleton image
-and the other frame x_a (the same person, background and camera) it redraws x_b, which it can do
-only if s says where the person's limbs went. recon_weight = 0 is the paper's loss. L_eq asks
-that Phi's image move with the crop (rotated, scaled, shifted), so that it is drawn from the
-image and not from a memorised skeleton; equivariance_weight = 0 turns it off. Both terms, and
-the warm-up, were added after short development runs in which Phi without them drew one
-skeleton for every crop (the card's hyperparameters_chosen_on says how they were scored).
-
-Two options, off in the shipped config, were tried against the collapse that the shipped
-60-minute run still shows (one pose for every crop): equivariance_on = "keypoints" compares
-Omega's 2D instead of the images (summed over pixels, the image form is smallest for a blank
-image, and a 60-minute run's Phi faded to one), and d_minibatch_std lets D see the spread of its
-features over the batch (Karras et al.'s minibatch standard deviation), against one skeleton for
-every crop. Two 60-minute runs, both with the minibatch spread, a 100-step start and a 200-step
-ramp and Lambda = cycle-fixed-camera, the first with the image form and the second with the
-keypoint form, drew one pose for every crop within 400 steps all the same.
-
-Lambda is the shipped rotation-cycle lifter (`lifter`, trained from 2D alone, issue 11), frozen:
-the cycle terms reach Omega and Phi through y, as the paper's end-to-end loss does, and a lifter
-kept fixed does not unlearn on the noisy early 2D. The flow prior of L_NF is fitted at the first
-step on the prior's 2D (as the cycle's is on its train 2D).
-
-Selection: val_recon, the decoder's L1 error on fixed validation pairs (renders of the val
-subjects' clips, fixed appearances), in % of the pixel range: computed from images alone.
-
-A user's footage (params.footage: videos and photos, no labels; realtime3d/trainers/footage.py) adapts a
-trained net (params.init): footage_share of every batch are its person crops, with the same
-losses (a photo, which has no second frame, skips the reconstruction), and the criterion becomes
-val_recon_footage, the same error on fixed pairs of the footage.
+Selection: val_recon, the decoder's L1 error on fixed validation pairs (renders of the val subjects'
+clips), in % of the pixel range: from images alone. With params.footage (a user's unlabelled videos
+and photos, footage.py), footage_share of every batch are its person crops, with the same losses (a
+photo skips the reconstruction), and the criterion becomes val_recon_footage.
 """
 from __future__ import annotations
 
+import logging
 import math
-import sys
 import zlib
 from dataclasses import dataclass
 
@@ -79,8 +51,9 @@ from realtime3d.metrics import p_mpjpe, pck_torso
 from realtime3d.models.image import GAMMA, SKELETON_SIZE, SkeletonDiscriminator, SkeletonNet, crop_to_skeleton_px
 from realtime3d.normalization import normalize_2d
 from realtime3d.skeleton import H36M17
+from realtime3d.errors import UserError
 from .base import Method, descend
-from .common import script_main
+from .config import param
 from .distributed import unwrap
 from .cycle import bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle
 from .flow_prior import FlowPrior2D
@@ -94,42 +67,63 @@ VAL_RENDER_SEED = 4321
 #: Poses of the prior pool that fit the flow prior.
 FLOW_POSES = 100_000
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SkeletonNetConfig:
-    """Defaults are the shipped recipe (realtime3d/trainers/configs/skeleton-net_cmu-synth-fixedcam_w24_60min.toml)."""
+    """The [params] of skeleton-net; defaults are the shipped recipe."""
 
-    phi_width: int = 24
-    phi_output: str = "image"             # "image" (the paper's Phi) or "keypoints" (models/image.py)
-    omega_width: int = 32
-    d_width: int = 32
-    decoder_width: int = 24
-    init: str = ""                        # start from a trained skeleton net (a shipped name or a .pt)
-    footage: str = ""                     # a folder (or file) of your own unlabelled videos and photos
-    box_file: str = ""                    # person boxes of the footage (CSV file,frame,cx,cy,side); "" = MediaPipe's
-    footage_share: float = 0.5            # share of each batch drawn from the footage
-    lr: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple = (0.5, 0.999)
-    lifter: str = "cycle"                 # Lambda: a shipped lifter's name or a lifter .pt, frozen
-    adv_weight: float = 1.0               # L_adv (eq. 3)
-    omega_weight: float = 1.0             # |Omega(kappa(u)) - u|^2 (eq. 9, first term)
-    kappa_weight: float = 0.1             # lambda of eq. 9: |kappa(y) - s|^2
-    cycle_weight: float = 1.0             # L_base (eqs. 4-6) on y through Lambda
-    flow_weight: float = 1.0              # L_NF (eq. 8)
-    bone_weight: float = 0.02             # L_bl (eq. 10), the cycle's weight
-    recon_weight: float = 1.0             # Jakab et al.'s reconstruction (0 = the paper's loss)
-    d_minibatch_std: bool = False         # D also sees its features' spread over the batch
-    equivariance_weight: float = 0.0      # the equivariance term under random similarity warps T (0 = off)
-    equivariance_on: str = "image"        # "image": |Phi(T x) - T Phi(x)|^2; "keypoints": |Omega(Phi(T x)) - T y|^2
-    recon_only_steps: int = 0             # first steps: Phi and the decoder learn from the reconstruction alone
-    prior_warmup: int = 0                 # then the other terms of Phi ramp from 0 to their weights over this many steps
-    flow_steps: int = 1000
-    pca_dim: int = 26
-    render_share: float = 0.5             # share of the train clips rendered as images (the rest: the prior)
-    backgrounds: str = ""                 # a folder of photos for backgrounds ("" = procedural only)
-    kernel_backend: str = "auto"          # realtime3d.kernels backend of every skeleton image
-    mirror: bool = True                   # the prior's 2D also mirrored
+    phi_width: int = param(24, "channels of Phi's first level (image -> skeleton image U-Net)")
+    phi_output: str = param("image", "Phi's output, 'image' (a free skeleton image, the paper's) or "
+                                     "'keypoints' (joint heatmaps rendered by kappa)")
+    omega_width: int = param(32, "channels of Omega's first level (skeleton image -> 2D)")
+    d_width: int = param(32, "channels of the skeleton-image discriminator's first level")
+    decoder_width: int = param(24, "channels of the conditional decoder's first level")
+    init: str = param("", "the weights to start from: a trained skeleton net (a shipped name or a .pt), its "
+                          "decoder too (empty: random)")
+    footage: str = param("", "a folder or file of your own unlabelled videos and photos to adapt to "
+                             "(realtime3d/trainers/footage.py)")
+    box_file: str = param("", "person boxes of the footage, CSV file,frame,cx,cy,side (empty: MediaPipe's "
+                              "2D, framed)")
+    footage_share: float = param(0.5, "share of each batch drawn from the footage (the rest: synthetic "
+                                      "renders)")
+    lr_g: float = param(2e-4, "Adam learning rate of Phi, Omega and the decoder (peak of the cosine decay)")
+    lr_d: float = param(2e-4, "discriminator Adam learning rate")
+    betas: tuple = param((0.5, 0.999), "Adam betas of both networks")
+    lifter: str = param("cycle", "Lambda, the frozen rotation-cycle lifter (a shipped name or a lifter .pt)")
+    adv_weight: float = param(1.0, "weight of Phi's adversarial loss against the skeleton-image "
+                                   "discriminator (eq. 3)")
+    omega_weight: float = param(1.0, "weight of Omega's loss on the prior's skeleton images (eq. 9, first "
+                                     "term)")
+    kappa_weight: float = param(0.1, "lambda of eq. 9, the weight of |kappa(y) - s|^2")
+    cycle_weight: float = param(1.0, "weight of L_base (eqs. 4-6) of Omega's 2D through Lambda (0 = off)")
+    flow_weight: float = param(1.0, "weight of the 2D flow prior's NLL of the new views, L_NF (eq. 8; 0 = "
+                                    "off, no fit)")
+    bone_weight: float = param(0.02, "weight of the anthropometric relative bone-length prior, L_bl (eq. 10; "
+                                     "0 = off)")
+    recon_weight: float = param(1.0, "weight of the decoder's image reconstruction (0 = the paper's loss, no "
+                                     "decoder)")
+    d_minibatch_std: bool = param(False, "the discriminator also sees the spread of its features over the "
+                                         "batch (against one skeleton drawn for every crop)")
+    equivariance_weight: float = param(0.0, "weight of |Phi(T x) - T Phi(x)|^2 under random similarity warps "
+                                            "T (0 = off)")
+    equivariance_on: str = param("image", "what the equivariance term compares: 'image' (Phi's skeleton "
+                                          "images) or 'keypoints' (Omega's 2D, which a blank or constant "
+                                          "image cannot satisfy)")
+    recon_only_steps: int = param(0, "first steps in which Phi and the decoder learn from the reconstruction "
+                                     "alone")
+    prior_warmup: int = param(0, "steps over which Phi's other terms (adversarial, kappa, through Lambda) "
+                                 "then ramp up from 0")
+    flow_steps: int = param(1000, "Adam steps of the flow prior's fit, made in the first training step")
+    pca_dim: int = param(26, "PCA axes of the 2D poses that the flow prior models")
+    render_share: float = param(0.5, "share of the CMU train clips drawn as images (the others make the 2D "
+                                     "prior)")
+    backgrounds: str = param("", "a folder of your photos for the renders' backgrounds (empty: procedural "
+                                 "only)")
+    kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton images: auto, cpu, "
+                                        "reference, triton")
+    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
 
 
 def split_clips(clips: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -230,12 +224,12 @@ class SkeletonNetMethod(Method):
     def __init__(self, cfg: SkeletonNetConfig, ctx):
         super().__init__(cfg, ctx)
         if ctx.world_size > 1:
-            raise ValueError("skeleton-net trains in one process (its step calls Phi, Omega and the decoder one by "
-                             "one, which DDP's gradient reduction does not see): run it without torchrun")
+            raise UserError("skeleton-net trains in one process (its step calls Phi, Omega and the decoder one by "
+                            "one, which DDP's gradient reduction does not see): run it without torchrun")
         if ctx.protocol != "fixed-camera":
-            raise ValueError("skeleton-net's 2D prior is the fixed-camera protocol's: set train.protocol = \"fixed-camera\"")
+            raise UserError("skeleton-net's 2D prior is the fixed-camera protocol's: set train.protocol = \"fixed-camera\"")
         if cfg.equivariance_on not in ("image", "keypoints"):
-            raise ValueError(f"params.equivariance_on must be 'image' or 'keypoints', got {cfg.equivariance_on!r}")
+            raise UserError(f"params.equivariance_on must be 'image' or 'keypoints', got {cfg.equivariance_on!r}")
         from realtime3d.data import synth
         from realtime3d.lifting import Lifter
         self.synth = synth
@@ -255,12 +249,12 @@ class SkeletonNetMethod(Method):
             self.footage = load_footage(cfg.footage, cfg.box_file, ctx.seed)
             self.criterion = "val_recon_footage"
             if ctx.rank == 0:
-                print(f"realtime3d train: skeleton-net: {len(self.footage)} person crops of your footage "
-                      f"({int(self.footage.paired.sum())} with a second frame)", file=sys.stderr)
+                log.info("train: skeleton-net: %d person crops of your footage (%d with a second frame)",
+                         len(self.footage), int(self.footage.paired.sum()))
         lifter = Lifter.from_pretrained(cfg.lifter).network
         if not getattr(lifter, "extra_outputs", 0):
-            raise ValueError(f"lifter {cfg.lifter!r} has no elevation output: skeleton-net needs a rotation-cycle "
-                             "lifter (cycle, cycle-fixed-camera)")
+            raise UserError(f"lifter {cfg.lifter!r} has no elevation output: skeleton-net needs a rotation-cycle "
+                            "lifter (cycle, cycle-fixed-camera)")
         self.lifter = lifter.requires_grad_(False).eval()
         self._val = None
         self._footage_pairs = None
@@ -280,13 +274,13 @@ class SkeletonNetMethod(Method):
         from realtime3d.detect.skeleton_net import load_skeleton_net
         trained, _ = load_skeleton_net(spec)
         if trained.architecture != net.architecture:
-            raise ValueError(f"params.init {spec!r} is a {trained.architecture} net; the config builds "
-                             f"{net.architecture}: set the widths and phi_output to match")
+            raise UserError(f"params.init {spec!r} is a {trained.architecture} net; the config builds "
+                            f"{net.architecture}: set the widths and phi_output to match")
         net.load_state_dict(trained.state_dict())
 
     def optimizers(self, models):
         cfg = self.cfg
-        return {"g": torch.optim.Adam(models["net"].parameters(), lr=cfg.lr, betas=cfg.betas),
+        return {"g": torch.optim.Adam(models["net"].parameters(), lr=cfg.lr_g, betas=cfg.betas),
                 "d": torch.optim.Adam(models["d"].parameters(), lr=cfg.lr_d, betas=cfg.betas)}
 
     def eval_model(self, models):
@@ -327,8 +321,8 @@ class SkeletonNetMethod(Method):
         pool = self.prior_pool.subset(FLOW_POSES).pose2d
         stats = self.flow.fit(pool, self.cfg.flow_steps, seed=self.ctx.seed)
         if self.ctx.rank == 0:
-            print(f"realtime3d train: skeleton-net: flow prior fitted in {stats['seconds']:.1f} s on "
-                  f"{stats['poses']:.0f} prior 2D poses (held-out NLL {stats['val_nll']:.1f})", file=sys.stderr)
+            log.info("train: skeleton-net: flow prior fitted in %.1f s on %.0f prior 2D poses (held-out NLL %.1f)",
+                     stats["seconds"], stats["poses"], stats["val_nll"])
 
     def lifted_losses(self, y_px: torch.Tensor) -> dict[str, torch.Tensor]:
         """The cycle terms of Omega's 2D y [B, J, 2] (skeleton-image pixels) through frozen Lambda."""
@@ -432,11 +426,3 @@ class SkeletonNetMethod(Method):
                 "flow_prior": {"fit_steps": self.cfg.flow_steps, "held_out_nll": round(float(self.flow.held_out_nll), 3),
                                "fitted_on": "the prior's 2D (fixed-camera views of the clips not rendered)"}}
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.skeleton_net --minutes 4`: the shipped config with flags."""
-    script_main("skeleton-net", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,61 +1,27 @@
-"""Deng et al.'s SVMAC (seeds/001 sec. 3): single-view-multi-angle consistency, a lifting GAN
-trained from 2D poses alone, as a method on the spine (base.py).
+"""SVMAC of Deng et al., "SVMAC: Unsupervised 3D Human Pose Estimation from a Single Image with
+Single-view-multi-angle Consistency" (2021), sec. 3: a lifting GAN trained from 2D poses alone,
+as a method on the spine (base.py). Design choices and measurements: docs/methods.md.
 
-One step, for n angles (params.views; the paper's best, Table 4: n = 2):
-- GEN lifts the 2D pose and estimates a weak-perspective camera: X_pred, K (eq. 3;
-  realtime3d/models/svmac.py).
-- Angles: theta_0 = 0 and theta_1..theta_{n-1} drawn at random, uniformly in
-  [-angle_max_deg, angle_max_deg] (the paper: "random angles"; 180 = any azimuth, as the 2D
-  views themselves have), independently for every pose and view, from the "angles" stream.
-  X_pred is turned about the camera's y axis through (0, 0, c) (eqs. 7-8), the root, where
-  the generator puts it.
-- The turned poses are projected by the input's camera, x_proj = K X_rot (eq. 9), normalized
-  as the network's inputs are (normalization.normalize_2d), and lifted again by the same
-  generator (eq. 10): X~_rot, K^theta_i. These x_proj are the fakes of the WGAN-GP critic.
-- n = 1 (the paper's "without the SVMAC loss") still turns each pose once (the adversarial
-  loss and L_3D need a turned view) but has no mixing loss and no camera equality.
+One step, for n angles (params.views):
+- GEN lifts the 2D pose [B, J, 2] and estimates a weak-perspective camera: X_pred [B, J, 3],
+  K [B, 2, 3] (eq. 3; realtime3d/models/svmac.py).
+- Angles: theta_0 = 0 and theta_1..theta_{n-1} uniform in [-angle_max_deg, angle_max_deg] degrees,
+  independently per pose and view ("angles" stream). X_pred is turned about the camera's y axis
+  through (0, 0, c), the root (eqs. 7-8; camera.rotate_about_depth).
+- The turned poses are projected by the input's camera, x_proj = K X_rot (eq. 9), normalized as
+  the network's inputs are (normalization.normalize_2d), and lifted again by the same generator
+  (eq. 10): X~_rot, K^theta_i. These x_proj are the fakes of the WGAN-GP critic, which takes
+  n_critic steps per generator step, all on the step's own (detached) fakes against fresh reals.
+- n = 1 (the paper's "without the SVMAC loss") still turns each pose once (L_adv and L_3D need a
+  turned view) but has no mixing loss and no camera equality.
 
-Losses (eq. 24): L_adv + l1 L_angle + l2 (L_weakcam + L_cameq) + l3 L_sym + l4 L_3D
-+ l5 L_svmac, and Drover's hidden-joint loss (losses.hidden_joint_loss). Where the scale is
-defined: 3D is compared root-centred with the mean joint distance to the root scaled to 1
-(normalize_3d, the paper's sec. 3 normalization of 3D poses), which the lift, having no
-absolute scale, does not fix; 2D is compared in the units of the network's input (normalized
-2D), where a camera K maps a lifted pose back to the 2D it was lifted from.
-
-The face vector of eq. 22 (nose - neck) has no joint here (no nose; the head joint is the base
-of the skull). What the loss needs is a vector that points forward in every pose, so that its
-sign against the body's own left-right and up axes tells a person from its depth-inverted
-mirror image. Measured on the CMU train 3D (a design check, not read by training), the head
-and head-top lean forward of the thorax in only 73% and 81% of frames, but the knees bend
-forward in 99.7% (the sum of the two knee-bend vectors, knee minus the midpoint of hip and
-ankle). So v = that sum, w = left shoulder - right shoulder (as in the paper), and the up axis
-u = thorax - pelvis instead of the camera's vertical: sin beta = (v x w) . u / (|v| |w| |u|)
-> 0 for a person (the paper's eq. 22 is this triple product with the camera's y for u).
-It uses no camera direction: a test such as "the shoulder vector's cross product with the
-spine points at the camera" holds only for a person who faces the camera, and the views here
-come from every azimuth. A depth inversion (z -> -z) is a reflection: it flips the sign of
-the triple product of any three body vectors, so every inverted pose pays (measured: mean
-loss 0.90 inverted, 0.001 for the true poses), whichever way it faces; a mirrored person
-(params.mirror: x negated, left and right swapped) keeps its sign.
-
-Critic steps (n_critic): the paper does not say; 5, WGAN-GP's usual number, is the default.
-Measured on 2-minute CPU runs (width 128, critic 64, batch 256, one thread, lr_g 2e-4 and
-lr_d 1e-3 as shipped; validation P-MPJPE read for this design choice only, nothing selects on
-it): 5 critic steps reach 63.1 mm with about 2600 generator steps, 1 critic step 72-76 mm with
-6000 (the critic then lags the generator, and its estimate of the Wasserstein distance stays
-near 0). The critic steps all judge the step's own fakes (detached) against fresh reals: at
-width 512 and batch 1024, drawing fresh fakes for each took four more generator passes, and a
-step 3.3 s on 2 threads (about 500 steps in 28 minutes). The gradient penalty is taken on the 2D at unit size
-(gradient_penalty; on the normalized 2D itself, 1000 steps gave 73.5 against 69.3 mm).
-
-EMA (params.ema): off. An average of the generator's weights (decay 0.99) did not help with 5
-critic steps on those runs (63.1 mm either way); it smooths the noisier 1-critic-step runs
-(71.3 against 75.9 mm at the checkpoint the 2D criterion selects).
-
-The turn uses camera.rotate_about_depth (P = R (X - T) + T, the kernels' camera model, as
-Drover's rotation cycle does): L_3D needs the turned 3D, which realtime3d.kernels.rotate_project
-does not return, and eq. 9's projection is the weak camera, a matrix product; nothing here
-projects perspectively. Nothing here reads 3D: the samplers' 3D output is unused.
+Losses (eq. 24): L_adv + l1 L_angle + l2 (L_weakcam + L_cameq) + l3 L_sym + l4 L_3D + l5 L_svmac,
+and Drover's hidden-joint loss (losses.hidden_joint_loss). 3D is compared root-centred with the mean
+joint distance to the root scaled to 1 (normalize_3d, the paper's sec. 3 normalization); 2D in the
+units of the network's input (normalized 2D). The face vector of L_angle (eq. 22) is the sum of the
+two knee-bend vectors (this skeleton has no nose), against w = left - right shoulder and
+u = thorax - pelvis: sin beta = (v x w) . u / (|v| |w| |u|) > 0 for a person (facing_sine).
+Nothing here reads 3D: the samplers' 3D output is unused.
 """
 from __future__ import annotations
 
@@ -67,10 +33,11 @@ from realtime3d.camera import rotate_about_depth, rotation_from_angles
 from realtime3d.models.svmac import Critic2D, SVMACNetwork
 from realtime3d.normalization import DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
+from realtime3d.errors import UserError
 from .base import Method, descend
-from .common import script_main
+from .config import param
 from .distributed import unwrap
-from .losses import hidden_joint_loss
+from .losses import HiddenJoints, hidden_joint_loss
 
 ROOT = H36M17.root
 _J = H36M17.index
@@ -79,36 +46,37 @@ _SYMMETRIC = torch.tensor(H36M17.symmetric_bones)        # [q, 2] indices into _
 
 
 @dataclass
-class SVMACConfig:
-    """The paper's settings (sec. 3.5) are the defaults: loss weights l1..l5 = 1, 1, 0.01, 0.1,
-    10; Adam, lr 5.5e-5, betas (0.7, 0.9); n = 2 angles; gradient penalty 10. views = n, the
-    number of angles (theta_0 = 0 included): n - 1 turned views per pose, one for n = 1.
-    The shipped config raises the learning rates for its 20-minute CPU budget (its comment)."""
+class SVMACConfig(HiddenJoints):
+    """The [params] of svmac; defaults are the shipped recipe: the paper's settings (sec. 3.5: loss
+    weights l1..l5 = 1, 1, 0.01, 0.1, 10; Adam betas (0.7, 0.9); n = 2 angles; gradient penalty 10)
+    with the learning rates raised from the paper's 5.5e-5 for a CPU budget of a few thousand steps
+    (docs/methods.md). views = n, the number of angles (theta_0 = 0 included): n - 1 turned views
+    per pose, one for n = 1."""
 
-    width: int = 512
-    shared_blocks: int = 1          # residual blocks of the shared trunk
-    head_blocks: int = 2            # residual blocks of the pose path and of the camera path
-    d_width: int = 256
-    d_blocks: int = 2
-    views: int = 2                  # n (Table 4: 1, 2, 3)
-    angle_max_deg: float = 180.0    # theta_i uniform in [-this, this]
-    adversarial: bool = True        # false: no critic (Table 4 "w/o Disc")
-    n_critic: int = 5               # critic steps per generator step (the paper: not said)
-    gp_weight: float = 10.0         # lambda_gp of eq. 16
-    lr_g: float = 5.5e-5
-    lr_d: float = 5.5e-5
-    betas: tuple = (0.7, 0.9)
-    angle_weight: float = 1.0       # lambda_1, L_angle (eq. 23)
-    camera_weight: float = 1.0      # lambda_2, L_cam = L_weakcam + L_cameq (eqs. 19, 12)
-    sym_weight: float = 0.01        # lambda_3, L_sym (eq. 21)
-    relift_weight: float = 0.1      # lambda_4, L_3D (eq. 11)
-    svmac_weight: float = 10.0      # lambda_5, L_svmac (eq. 15)
-    max_drop: int = 3
-    drop_prob: float = 0.3
-    fill_weight: float = 1.0
-    mirror: bool = True
-    composed_real: bool = False     # reals through two composed random cameras (Drover's; random-projection)
-    ema: float = 0.0                # decay of the generator's weight average (0 = off)
+    width: int = param(512, "width of the residual blocks")
+    shared_blocks: int = param(1, "residual blocks of the generator's shared trunk")
+    head_blocks: int = param(2, "residual blocks of the generator's pose path and of its camera path")
+    d_width: int = param(256, "width of the WGAN-GP critic")
+    d_blocks: int = param(2, "residual blocks in the discriminator")
+    views: int = param(2, "n, the turn angles per pose (theta_0 = 0 included)")
+    angle_max_deg: float = param(180.0, "the turn angles about the vertical are uniform in [-this, this] "
+                                        "(degrees)")
+    adversarial: bool = param(True, "train with the WGAN-GP critic (false: without it, Table 4's w/o Disc)")
+    n_critic: int = param(5, "critic steps per generator step")
+    gp_weight: float = param(10.0, "weight of the WGAN-GP gradient penalty (lambda_gp)")
+    lr_g: float = param(2e-4, "generator Adam learning rate")
+    lr_d: float = param(1e-3, "discriminator Adam learning rate")
+    betas: tuple = param((0.7, 0.9), "Adam betas of both networks")
+    angle_weight: float = param(1.0, "weight of the facing (depth-inversion) angle loss (lambda_1)")
+    camera_weight: float = param(1.0, "weight of the weak-camera and camera-equality losses (lambda_2)")
+    bone_sym_weight: float = param(0.01, "weight of the left/right bone-length symmetry loss (lambda_3)")
+    relift_weight: float = param(0.1, "weight of the 3D consistency of the re-lifted turned views, L_3D "
+                                      "(lambda_4)")
+    svmac_weight: float = param(10.0, "weight of the multi-angle mixed-reprojection consistency, L_svmac "
+                                      "(lambda_5)")
+    composed_real: bool = param(False, "draw the discriminator's real 2D poses through two composed random "
+                                       "cameras")
+    ema: float = param(0.0, "decay of the exponential moving average of the generator's weights (0 = off)")
 
 
 # ---------------------------------------------------------------------------------- geometry
@@ -236,10 +204,10 @@ class SVMAC(Method):
     def __init__(self, cfg: SVMACConfig, ctx):
         super().__init__(cfg, ctx)
         if cfg.views < 1 or cfg.n_critic < 1:
-            raise ValueError(f"params.views and params.n_critic must be at least 1, got {cfg.views}, {cfg.n_critic}")
+            raise UserError(f"params.views and params.n_critic must be at least 1, got {cfg.views}, {cfg.n_critic}")
         if cfg.composed_real and ctx.protocol != "random-projection":
-            raise ValueError(f"params.composed_real re-projects the 3D: the {ctx.protocol} protocol has fixed views "
-                             "(set params.composed_real = false)")
+            raise UserError(f"params.composed_real re-projects the 3D: the {ctx.protocol} protocol has fixed views "
+                            "(set params.composed_real = false)")
         self.inputs = ctx.sampler("input", mirror=cfg.mirror)          # what GEN lifts
         self.angles = ctx.stream("angles")                             # theta_1 .. theta_{n-1}
         if cfg.adversarial:
@@ -320,7 +288,7 @@ class SVMAC(Method):
         loss_angle = angle_loss(generated)
         loss_fill = hidden_joint_loss(lifted, pose2d, mask)
         loss_g = (loss_adv + cfg.angle_weight * loss_angle + cfg.camera_weight * loss_cam
-                  + cfg.sym_weight * loss_sym + cfg.relift_weight * loss_relift + cfg.svmac_weight * loss_mix
+                  + cfg.bone_sym_weight * loss_sym + cfg.relift_weight * loss_relift + cfg.svmac_weight * loss_mix
                   + cfg.fill_weight * loss_fill)
         descend(opts["g"], loss_g)
         if "g_ema" in models:
@@ -332,11 +300,3 @@ class SVMAC(Method):
     def eval_model(self, models):
         return models["g_ema"].module if "g_ema" in models else models["g"]
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.svmac --width 64 --minutes 4`: the shipped config with flags."""
-    script_main("svmac", argv)
-
-
-if __name__ == "__main__":
-    main()

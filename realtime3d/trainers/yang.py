@@ -1,66 +1,31 @@
-"""Yang et al.'s adversarial fine-tuning with a multi-source discriminator (seeds/002, CVPR 2018,
-secs. 3-4), adapted to lifting 2D -> 3D, as a method on the spine (base.py).
+"""The adversarial fine-tuning of Yang et al., "3D Human Pose Estimation in the Wild by Adversarial
+Learning" (2018), secs. 3-4, adapted to lifting 2D -> 3D, as a method on the spine (base.py).
+What differs from the paper and why, and the verdict: docs/methods.md.
 
-The paper: a 3D pose estimator G (image -> heatmaps and depths) is pretrained with 3D labels
-(sec. 4.1), then trained in turns with a discriminator D that tells ground-truth (image, 3D) pairs
-of the 3D data set from G's (image, G(image)) on images of the 3D and of an in-the-wild 2D data set
-(eq. 3, binary cross-entropy), with L_G = lambda * L_cls + L_pose, lambda = 1e-4 (eq. 5). D has
-three sources, each embedded apart, then concatenated (Figure 2): the image, the geometric
-descriptor [dx, dy, dz, dx^2, dy^2, dz^2] of every joint pair, heatmaps with depth maps
-(realtime3d/models/yang.py). Table 2's rows: Baseline (no adversarial term), Map (image + maps),
-Geo (image + descriptor), Full (all three).
+G is the lifter (LiftingNetwork), started from params.init (the shipped `supervised` model: the
+paper's pretraining with 3D labels). Each step: one D step with the paper's BCE (eq. 3), then one G
+step on L_G = cls_weight * L_cls + L_pose (eq. 5):
+- L_pose: the supervised baseline's loss on labelled CMU train views (baselines.scale_invariant_loss
+  plus Drover's hidden-joint loss);
+- L_cls: G's fooling loss (eq. 4) on fakes, G's lifts (in eval mode) of 2D without 3D labels:
+  (a) media_share of them: MediaPipe's 2D of params.media (at most max_drop joints unseen; mirrored
+      with params.mirror), normalized as Lifter.lift does;
+  (b) new_camera_share: CMU train poses seen from new cameras, elevations new_elevation_deg;
+  (c) the rest: labelled train views.
+  A fake is (G's completed 2D [B, J, 2], G's 3D [B, J, 3]); D's reals are ground-truth (2D, 3D) pairs
+  of train views. 3D reaches D in canonical form (cycle.canonical).
+- params.adversarial = false is Table 2's Baseline: the same trainer, init, budget and L_pose, no D.
+- params.sources: D's information sources ("pose", "map", "geo"; realtime3d/models/yang.py).
 
-Here:
-- G is the lifter (LiftingNetwork), started from params.init, the shipped `supervised` model
-  (the same architecture trained with the CMU train 3D labels: the paper's pretraining);
-- L_pose: the supervised baseline's loss on the run's labelled CMU train views (the spine's
-  sampler; baselines.scale_invariant_loss plus Drover's hidden-joint loss), every step;
-- L_cls: G's fooling loss (eq. 4) on fakes: G's lifts of 2D without 3D labels from other sources,
-  the paper's in-the-wild images:
-  (a) media_share of them: MediaPipe's 2D (realtime3d.detect.PoseDetector) of the real photos and
-      video of params.media (default: the shared media folder), the poses with at most
-      params.max_drop joints unseen (visibility < 0.5: G fills them in, as it does for a user),
-      normalized as Lifter.lift does (camera.pixels_to_normalized with the default 60-degree
-      focal, normalization.normalize_2d), and their mirror images with params.mirror;
-  (b) new_camera_share of them: CMU train poses seen from new cameras, elevations
-      new_elevation_deg = 20-50 degrees (above the sampler's 0-20: high cameras, as in street
-      and surveillance footage), the sampler's 2D only;
-  (c) the rest: G's lifts of labelled train views (the paper's fakes come "from 3D or 2D pose
-      dataset"; these are the fakes whose 2D D cannot tell from the reals' 2D, so D must judge
-      their 3D).
-  A fake is (G's completed 2D: the input's seen joints and G's filled-in ones, G's 3D); D's reals
-  are ground-truth (2D, 3D) pairs of train views, every joint seen.
-  D is trained with the paper's BCE (eq. 3), one D step then one G step per training step. G lifts
-  the fakes in eval mode (batch norm's running statistics, as it answers at test time), so only
-  L_pose's batches move its statistics: with cls_weight = 0 a run is Baseline's, weight for weight.
-- params.adv = false is Table 2's Baseline: the same trainer, the same init, budget and L_pose,
-  with no D (a fair baseline: the gain of the adversarial rows is the discriminator's alone).
-- params.sources: which of D's sources are on ("pose", "map", "geo"; the shipped rows keep
-  "pose", the paper's image, in every row).
-
-What differs, and why: the image source is the 2D pose (we have no images of the mocap; see
-models/yang.py); G's 3D reaches D root-centred and scaled to unit RMS radius (cycle.canonical),
-for the reals' body units and the lifter's normalized units to look alike; lambda stays the
-paper's 1e-4 (cls_weight), though our L_pose is a per-joint mean in body units, not the paper's
-sum over joints and maps, so the adversarial term weighs less here than in the paper. The media
-give a few hundred unlabelled poses, not MPII's 25K images; D can tell the media's and the new
-cameras' 2D from the reals' 2D by the 2D alone (as the paper's D can tell in-the-wild images by
-the image), which the labelled-view fakes (c) balance. No heatmap regression: G's 2D is its input.
-
-Reads 3D (the card says so): the pose loss reads the 3D of every labelled train view, D's reals
-are train views with their 3D, the start is a model trained with 3D labels, and model selection
-is the val subjects' 3D P-MPJPE (val_p_mpjpe), as for the supervised baseline.
-
-The media's detections can be cached (params.media_cache, a JSON file: joints, visibility and
-image size of each detected pose, and the media files it was made from; write_media_cache makes
-it, benchmarks/bench_yang.py writes runs/yang/media_2d.json before it trains the rows). A
-current cache is read; without one the method runs MediaPipe itself at the start (seconds), and
+Reads 3D (the card says so): L_pose, D's reals, the start, and the selection on the val subjects'
+3D P-MPJPE (val_p_mpjpe). The media's detections can be cached (params.media_cache, a JSON file
+written by write_media_cache); without a current cache the method runs MediaPipe at the start and
 writes nothing. Nothing derived from the media may be committed: the cache belongs in runs/.
 """
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,54 +40,63 @@ from realtime3d.models.yang import MultiSourceDiscriminator, parse_sources
 from realtime3d.normalization import normalize_2d
 from realtime3d.skeleton import H36M17
 from .base import Method, descend
+from .config import param
 from .baselines import scale_invariant_loss
-from .common import script_main
 from .cycle import canonical
 from .distributed import unwrap
 from ..errors import UserError
 from .footage import PHOTO_SUFFIXES, VIDEO_SUFFIXES, _frames
-from .losses import hidden_joint_loss
+from .losses import HiddenJoints, hidden_joint_loss
 from .sampling import OWN_2D, mirror_poses
 
 #: The cache file's format version (a cache of another version is detected again).
 CACHE_VERSION = 1
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
-class YangConfig:
-    """Defaults are the shipped Full row (realtime3d/trainers/configs/yang_cmu-h36m17_supervised-w512-full_14min.toml)."""
+class YangConfig(HiddenJoints):
+    """The [params] of yang; defaults are the shipped Full row of Table 2."""
 
-    init: str = "supervised"              # the pretrained generator: a shipped lifter's name or a .pt
-    adv: bool = True                      # false: Table 2's Baseline (L_pose alone, no D)
-    sources: str = "pose,map,geo"         # D's information sources (models/yang.py SOURCES)
-    cls_weight: float = 1e-4              # lambda of eq. 5
-    lr_g: float = 1e-4                    # fine-tuning: a tenth of the supervised run's peak
-    lr_d: float = 2e-4
-    betas: tuple = (0.5, 0.999)
-    d_width: int = 256                    # each source's embedding and the head's width
-    map_size: int = 16                    # heatmaps and depth maps: map_size x map_size pixels
-    map_sigma: float = 1.0                # their Gaussian's sigma, pixels
-    map_channels: int = 16                # channels of the maps' first convolution
-    kernel_backend: str = "auto"          # realtime3d.kernels backend of the maps
-    adv_batch: int = 256                  # reals per step, and as many fakes (global counts)
-    media: str = ""                       # unlabelled photos and videos (files, folders, comma-separated); "" = shared media
-    media_cache: str = ""                 # the JSON cache of their MediaPipe 2D ("" = detect in memory)
-    media_share: float = 0.25             # share of the fakes from the media
-    new_camera_share: float = 0.5         # share of the fakes from train poses at new cameras
-    new_elevation_deg: tuple = (20.0, 50.0)   # the new cameras' elevation range (degrees)
-    max_drop: int = 3                     # L_pose's inputs hide joints, as the supervised run's
-    drop_prob: float = 0.3
-    fill_weight: float = 1.0
-    mirror: bool = True
+    init: str = param("supervised", "the pretrained generator to fine-tune: a shipped lifter's name (e.g. "
+                                    "supervised) or a .pt")
+    adversarial: bool = param(True, "fine-tune against the multi-source discriminator (false: Table 2's "
+                                    "Baseline, the pose loss alone)")
+    sources: str = param("pose,map,geo", "the discriminator's information sources, comma-separated: pose "
+                                         "(the 2D, the paper's image), map (heatmaps with depth maps), geo "
+                                         "(the pairwise geometric descriptor)")
+    cls_weight: float = param(1e-4, "lambda of eq. 5, the weight of the generator's fooling loss L_cls "
+                                    "beside L_pose")
+    lr_g: float = param(1e-4, "generator Adam learning rate")
+    lr_d: float = param(2e-4, "discriminator Adam learning rate")
+    betas: tuple = param((0.5, 0.999), "Adam betas of both networks")
+    d_width: int = param(256, "the discriminator's width: each source's embedding and its head")
+    map_size: int = param(16, "side of the heatmaps and depth maps, pixels (a multiple of 4)")
+    map_sigma: float = param(1.0, "sigma of the heatmaps' Gaussians, pixels")
+    map_channels: int = param(16, "channels of the first convolution of the maps' embedding")
+    kernel_backend: str = param("auto", "realtime3d.kernels backend of the heatmaps and depth maps: auto, "
+                                        "cpu, reference, triton")
+    adv_batch: int = param(256, "the discriminator's real samples per step, and as many fakes")
+    media: str = param("", "unlabelled photos and videos whose MediaPipe 2D are fakes (files or folders, "
+                           "comma-separated; empty: the shared media folder)")
+    media_cache: str = param("", "a JSON cache of the media's MediaPipe 2D, read when it matches the media "
+                                 "(empty: detect at the start); benchmarks/bench_yang.py writes "
+                                 "runs/yang/media_2d.json")
+    media_share: float = param(0.25, "share of the fakes from the media's 2D")
+    new_camera_share: float = param(0.5, "share of the fakes from CMU train poses seen by new cameras (the "
+                                         "rest: labelled views)")
+    new_elevation_deg: tuple = param((20.0, 50.0), "the new cameras' elevation range, degrees (the training "
+                                                   "views: 0-20)")
 
     def __post_init__(self) -> None:
         parse_sources(self.sources)
         shares = (self.media_share, self.new_camera_share)
         if min(shares) < 0 or sum(shares) > 1:
-            raise ValueError(f"media_share and new_camera_share must be >= 0 and sum to at most 1, got {shares}")
+            raise UserError(f"media_share and new_camera_share must be >= 0 and sum to at most 1, got {shares}")
         lo, hi = self.new_elevation_deg
         if not -90 < lo < hi < 90:
-            raise ValueError(f"new_elevation_deg must be (low, high) within (-90, 90), got {self.new_elevation_deg}")
+            raise UserError(f"new_elevation_deg must be (low, high) within (-90, 90), got {self.new_elevation_deg}")
 
 
 # ---------------------------------------------------------------------------------- the media
@@ -143,7 +117,7 @@ def media_files(spec: str = "") -> list[Path]:
         found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         files += [p for p in found if p.suffix.lower() in VIDEO_SUFFIXES + PHOTO_SUFFIXES]
     if not files:
-        raise ValueError(f"params.media {spec!r}: no photos or videos there")
+        raise UserError(f"params.media {spec!r}: no photos or videos there")
     return files
 
 
@@ -197,8 +171,7 @@ def media_detections(spec: str, cache: str = "") -> list[dict]:
     if stored is not None:
         return stored
     if cache:
-        print(f"realtime3d train: yang: {cache} is missing or not of these media files; detecting them now",
-              file=sys.stderr)
+        log.warning("train: yang: %s is missing or not of these media files; detecting them now", cache)
     return detect_media(files)
 
 
@@ -217,7 +190,7 @@ def media_pool(detections: list[dict], max_hidden: int = 3) -> tuple[torch.Tenso
         poses.append(normalize_2d(pts, seen)[0])
         masks.append(seen)
     if not poses:
-        raise ValueError(f"params.media: MediaPipe saw nobody with at most {max_hidden} joints unseen in these media")
+        raise UserError(f"params.media: MediaPipe saw nobody with at most {max_hidden} joints unseen in these media")
     return torch.cat(poses), torch.cat(masks)
 
 
@@ -256,16 +229,16 @@ class Yang(Method):
     def __init__(self, cfg: YangConfig, ctx):
         super().__init__(cfg, ctx)
         if ctx.protocol == OWN_2D:
-            raise ValueError("yang fine-tunes with 3D labels: train it on the CMU mocap (train.data = 'cmu')")
+            raise UserError("yang fine-tunes with 3D labels: train it on the CMU mocap (train.data = 'cmu')")
         self.poses = ctx.sampler("poses", mirror=cfg.mirror)
         self.sources = parse_sources(cfg.sources)
         self.counts = {"media": 0, "new_cameras": 0, "views": 0}
         self.media_poses = 0
-        if not cfg.adv:
+        if not cfg.adversarial:
             return
         unit = ctx.total_shards
         if cfg.adv_batch % unit:
-            raise ValueError(f"params.adv_batch={cfg.adv_batch} must be a multiple of the {unit} data shards")
+            raise UserError(f"params.adv_batch={cfg.adv_batch} must be a multiple of the {unit} data shards")
         media = round(cfg.media_share * cfg.adv_batch / unit) * unit
         new = round(cfg.new_camera_share * cfg.adv_batch / unit) * unit
         self.counts = {"media": media, "new_cameras": new, "views": cfg.adv_batch - media - new}
@@ -273,25 +246,25 @@ class Yang(Method):
         self.fake_views = ctx.sampler("fake_views", mirror=cfg.mirror)
         if new:
             if ctx.protocol != "random-projection":
-                raise ValueError("new cameras re-project the 3D: the fixed-camera protocol has fixed views "
-                                 "(set params.new_camera_share = 0)")
+                raise UserError("new cameras re-project the 3D: the fixed-camera protocol has fixed views "
+                                "(set params.new_camera_share = 0)")
             self.new_cameras = ctx.sampler("new_cameras", mirror=cfg.mirror, elevation_deg=cfg.new_elevation_deg)
         if media:
             pose2d, seen = media_pool(media_detections(cfg.media, cfg.media_cache), cfg.max_drop)
             self.media_poses = len(pose2d)
             self.media = MediaSampler(pose2d, seen, ctx.stream("media"), mirror=cfg.mirror, device=ctx.device)
             if ctx.rank == 0:
-                print(f"realtime3d train: yang: {self.media_poses} unlabelled media poses (at most "
-                      f"{cfg.max_drop} joints unseen)", file=sys.stderr)
+                log.info("train: yang: %d unlabelled media poses (at most %d joints unseen)", self.media_poses,
+                         cfg.max_drop)
 
     def build(self):
         init = Lifter.from_pretrained(self.cfg.init)
         g = init.network
         if type(g) is not LiftingNetwork or g.extra_outputs:
-            raise ValueError(f"params.init {self.cfg.init!r} is not a plain lifting network "
-                             f"({init.card['architecture']}): start from a supervised lifter")
+            raise UserError(f"params.init {self.cfg.init!r} is not a plain lifting network "
+                            f"({init.card['architecture']}): start from a supervised lifter")
         models = {"g": g.train()}
-        if self.cfg.adv:
+        if self.cfg.adversarial:
             cfg = self.cfg
             models["d"] = MultiSourceDiscriminator(self.sources, H36M17.num_joints, cfg.d_width, cfg.map_size,
                                                    cfg.map_sigma, cfg.map_channels, cfg.kernel_backend)
@@ -300,7 +273,7 @@ class Yang(Method):
     def optimizers(self, models):
         cfg = self.cfg
         opts = {"g": torch.optim.Adam(models["g"].parameters(), lr=cfg.lr_g, betas=cfg.betas)}
-        if cfg.adv:
+        if cfg.adversarial:
             opts["d"] = torch.optim.Adam(models["d"].parameters(), lr=cfg.lr_d, betas=cfg.betas)
         return opts
 
@@ -322,7 +295,7 @@ class Yang(Method):
         pose2d, mask, body = self.poses.sample(self.ctx.batch, cfg.max_drop, cfg.drop_prob)   # [B, J, 2], [B, J], [B, J, 3]
         pred = g(pose2d, mask)                                                                # [B, J, 3]
         loss_pose = scale_invariant_loss(pred, body) + cfg.fill_weight * hidden_joint_loss(pred, pose2d, mask)
-        if not cfg.adv:                                                                       # Table 2's Baseline
+        if not cfg.adversarial:  # Table 2's Baseline
             descend(opts["g"], loss_pose)
             return {"loss": loss_pose.item(), "pose": loss_pose.item()}
         # the fakes: G's answers as at test time (batch norm's running statistics), so that only
@@ -359,12 +332,12 @@ class Yang(Method):
     def model_card(self) -> dict:
         cfg = self.cfg
         train_poses = len(self.ctx._split("train")["joints3d"])
-        card = {"init": cfg.init, "adversarial": cfg.adv,
+        card = {"init": cfg.init, "adversarial": cfg.adversarial,
                 "labels_3d": {"train_poses": train_poses, "mirror_images": cfg.mirror,
                               "read_by": "the pose loss and the discriminator's reals (every CMU train pose, through "
                                          "the run's views); the start was trained with the same labels",
                               "selection": "the val subjects' 3D (train.val_frames evenly spaced val frames)"}}
-        if cfg.adv:
+        if cfg.adversarial:
             card["discriminator"] = {
                 "sources": list(self.sources), "cls_weight": cfg.cls_weight,
                 "fakes_per_step": dict(self.counts), "reals_per_step": cfg.adv_batch,
@@ -372,11 +345,3 @@ class Yang(Method):
                 "new_cameras_elevation_deg": list(cfg.new_elevation_deg) if self.counts["new_cameras"] else None}
         return card
 
-
-def main(argv=None) -> None:
-    """`python -m realtime3d.trainers.yang --minutes 4`: the shipped config (Full) with flags."""
-    script_main("yang", argv)
-
-
-if __name__ == "__main__":
-    main()

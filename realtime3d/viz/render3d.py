@@ -20,7 +20,7 @@ from .world import (LOOK_AT_HEIGHT_MM, VIEW_AZIMUTH_DEG, VIEW_ELEVATION_DEG, cam
                     grid_segments, place_people)
 
 
-class SkeletonRenderer:
+class PoseRenderer:
     """Renders poses [J, 3] (camera coordinates, mm) to BGR images of a fixed size and view."""
 
     def __init__(self, size: tuple[int, int] = (480, 480), skeleton: Skeleton = H36M17,

@@ -90,7 +90,7 @@ def grid_lineset() -> o3d.geometry.LineSet:
     return grid
 
 
-class SkeletonViewer:
+class PoseViewer:
     """The live 3D window. update(pose) each frame; False once the user has closed it."""
 
     def __init__(self, skeleton: Skeleton = H36M17, title: str = "realtime3d", width: int = 960,
@@ -171,7 +171,7 @@ class SkeletonViewer:
             self._open = False
             self._vis.destroy_window()
 
-    def __enter__(self) -> "SkeletonViewer":
+    def __enter__(self) -> "PoseViewer":
         return self
 
     def __exit__(self, *exc) -> None:
