@@ -152,3 +152,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         for fixture in set(getattr(item, "fixturenames", ())) & set(TIER_OF_FIXTURE):
             item.add_marker(TIER_OF_FIXTURE[fixture])
+
+
+def needs_xvfb_run(test):
+    """A test of the gui tier that runs a command under `xvfb-run`; it skips without xvfb."""
+    skip = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+    return pytest.mark.gui(skip(test))

@@ -29,7 +29,7 @@ from realtime3d.offline import OVERLAY_HEIGHT, PARTIAL_NAME
 from realtime3d.pipeline import VideoOptions, build_pipeline
 from realtime3d.skeleton import H36M17
 
-from conftest import SHARED, assert_quiet, one_line_error, run_cli
+from conftest import SHARED, assert_quiet, needs_xvfb_run, one_line_error, run_cli
 
 MEDIA = SHARED / "data" / "media"
 STREET = MEDIA / "street_dance.avi"
@@ -89,6 +89,8 @@ def _nobody_line(clip: Path, frames: int = 30, why: str = "no person found") -> 
     return f"realtime3d: error: {clip}: {why} in any of {frames} frames; nothing to export"
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.parametrize("run", ["video", "video-nobody", "image-iccp", "webcam-file", "webcam-refused"])
 def test_a_default_run_prints_no_native_log_line(run, street_command, nobody, tmp_path):
     """MediaPipe's, TFLite's, absl's, libpng's, FFmpeg's and libwayland's log lines stay off the terminal
@@ -143,6 +145,7 @@ def test_importing_the_app_changes_no_process_setting():
 # ----------------------------------------------------------------------------- the street video
 
 
+@pytest.mark.data
 def test_street_video_tracks_several_people_and_keeps_the_dancers_id(street_run):
     """Issue 14's acceptance: at least 3 identities tracked for at least 100 frames each, at most
     2 identity switches on the dancer (the id of the largest person changing from frame to frame)."""
@@ -162,6 +165,7 @@ def test_street_video_tracks_several_people_and_keeps_the_dancers_id(street_run)
     assert np.median(np.linalg.norm(projected - pelvis2d, axis=1)) < 20.0
 
 
+@pytest.mark.data
 def test_street_video_all_frames_with_the_dancer(street_run):
     seq = read_poses(street_run / "poses.npz", person=_dancer(street_run))
     assert len(seq.joints3d) == STREET_FRAMES
@@ -174,6 +178,7 @@ def test_street_video_all_frames_with_the_dancer(street_run):
     assert np.all(seq.joints3d[person, :, 2] > 0) and 1000 < np.median(heights) < 2200
 
 
+@pytest.mark.data
 def test_street_video_every_output_file_is_valid(street_run):
     with np.load(street_run / "poses.npz") as data:
         ids, present = data["person_ids"], np.isfinite(data["joints3d"]).all(axis=(2, 3))
@@ -205,6 +210,7 @@ def test_street_video_every_output_file_is_valid(street_run):
     assert skeleton.sum() > 500
 
 
+@pytest.mark.data
 def test_street_video_bvh_reads_back_within_1mm_and_stands_on_its_floor(street_run):
     dancer = _dancer(street_run)
     seq = read_poses(street_run / "poses.npz", person=dancer)
@@ -225,12 +231,15 @@ def test_street_video_bvh_reads_back_within_1mm_and_stands_on_its_floor(street_r
     assert 0 < float(seq.extra["camera_height_mm"]) < 4000 and 0 < float(seq.extra["camera_pitch_deg"]) < 45
 
 
+@pytest.mark.data
 def test_one_frame_is_one_frame(street, tmp_path):
     done = run_cli("video", str(street), "-o", str(tmp_path), "--max-frames", "1")
     assert done.returncode == 0, done.stderr[-2000:]
     assert ": 1 frame (1 with a person" in done.stdout and "1 frames" not in done.stdout
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_one_main_person_is_selected_into_the_same_files(street, tmp_path):
     """--person largest selects the main person; the files are those of every run, with a person axis."""
     done = run_cli("video", str(street), "-o", str(tmp_path), "--person", "largest", "--max-frames", "60",
@@ -250,6 +259,8 @@ def test_one_main_person_is_selected_into_the_same_files(street, tmp_path):
     assert doc["version"] == 3 and all(len(f["people"]) == 1 for f in doc["frames"])
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(street, street_run, tmp_path):
     """SIGKILL once the first chunk is saved; --resume then computes exactly the uninterrupted run."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -306,6 +317,8 @@ def test_shards_split_a_collection_and_output_folders_never_collide(tmp_path):
             parse_shard(bad)
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_two_videos_with_one_name_in_two_workers(street, tmp_path):
     for folder in ("day1", "day2"):
         (tmp_path / folder).mkdir()
@@ -322,6 +335,7 @@ def test_two_videos_with_one_name_in_two_workers(street, tmp_path):
 # ----------------------------------------------------------------------------- webcam and image
 
 
+@pytest.mark.data
 def test_webcam_command_on_a_video_played_as_a_camera(street, tmp_path):
     done = run_cli("webcam", "--camera", str(street), "--no-show", "--max-seconds", "3",
                    "--record", str(tmp_path / "rec"))
@@ -334,7 +348,9 @@ def test_webcam_command_on_a_video_played_as_a_camera(street, tmp_path):
     assert all((tmp_path / "rec" / f"poses_{i}.bvh").is_file() for i in ids)
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+@pytest.mark.data
+@pytest.mark.slow
+@needs_xvfb_run
 def test_webcam_command_with_its_windows_under_xvfb(street):
     """Both windows open for real (an X server in memory), show every frame, and close cleanly."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -345,6 +361,8 @@ def test_webcam_command_with_its_windows_under_xvfb(street):
     assert "fps" in done.stdout and "frames" in done.stdout
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_image_command_on_real_photos(tmp_path):
     bus, empty = MEDIA / "bus.jpg", tmp_path / "empty.png"
     if not bus.is_file():
@@ -379,6 +397,7 @@ def test_image_command_on_real_photos(tmp_path):
 # ----------------------------------------------------------------------------- nobody to export
 
 
+@pytest.mark.slow
 def test_a_video_with_nobody_is_one_line_status_3_and_no_folder(nobody, capsys, tmp_path):
     """Every --person mode: one line, exit status 3, nothing written, no folder left that the run made;
     a folder that held the user's files stays, with them, and so does an empty one the user made."""
@@ -396,6 +415,7 @@ def test_a_video_with_nobody_is_one_line_status_3_and_no_folder(nobody, capsys, 
     assert sorted(p.name for p in mine.iterdir()) == ["nobody", "notes.txt"] and not any((mine / "nobody").iterdir())
 
 
+@pytest.mark.slow
 def test_nobody_keeps_the_partial_results_of_an_interrupted_run(nobody, tmp_path, monkeypatch):
     """Chunks of 10 frames: a run stopped after 14 frames saved 10; --resume finds nobody in the rest and
     keeps those saved results (an earlier run's); a fresh run removes the ones it saved, and its folder."""
@@ -419,6 +439,8 @@ def test_nobody_keeps_the_partial_results_of_an_interrupted_run(nobody, tmp_path
         pipeline.detector.close()
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_a_collection_with_an_empty_video_does_the_others_and_names_it(street, nobody, capsys, tmp_path):
     """Two workers: the street video is done, the clip with nobody is named in the summary; status 3."""
     code = main(["video", str(nobody), str(street), "-o", str(tmp_path), "--max-frames", "5", "--workers", "2"])
@@ -449,6 +471,7 @@ def test_a_shard_that_selects_no_video_says_so_and_exits_0(workers, nobody, caps
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.data
 def test_more_workers_than_videos(street, capsys, tmp_path):
     code = main(["video", str(street), "-o", str(tmp_path), "--max-frames", "2", "--workers", "4"])
     assert code == 0 and ": 2 frames (2 with a person" in capsys.readouterr().out
@@ -476,6 +499,8 @@ def test_zero_frame_video(capsys, tmp_path):
     one_line_error(*_cli(capsys, "video", str(empty), "-o", str(tmp_path / "out")), "empty.avi", "no frames")
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_truncated_video_leaves_nothing_that_looks_complete(street, capsys, tmp_path):
     data = street.read_bytes()
     cut = tmp_path / "cut.avi"
@@ -490,6 +515,7 @@ def test_camera_that_does_not_exist(capsys):
     one_line_error(*_cli(capsys, "webcam", "--camera", "99", "--no-show"), "camera 99 could not be opened")
 
 
+@pytest.mark.data
 def test_output_folder_that_is_not_writable(street, capsys, tmp_path):
     """Root ignores permission bits, so the folder lies under a regular file: no user can create it."""
     blocker = tmp_path / "file.txt"
@@ -500,6 +526,7 @@ def test_output_folder_that_is_not_writable(street, capsys, tmp_path):
     assert blocker.read_text() == "a file, not a folder\n"
 
 
+@pytest.mark.data
 def test_bad_flag_values(street, capsys, tmp_path):
     out = str(tmp_path / "out")
     one_line_error(*_cli(capsys, "video", str(street), "-o", out, "--shard", "3/2"), "--shard")

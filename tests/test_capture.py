@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime3d.errors import UserError
 from realtime3d.capture import MAX_READ_FAILURES, LiveSource, VideoSource
+from realtime3d.errors import UserError
 
 from conftest import SHARED
 
@@ -33,6 +33,7 @@ def _prefix_copy(src: Path, dst: Path, fraction: float) -> Path:
 # ----------------------------------------------------------------------------- VideoSource
 
 
+@pytest.mark.data
 def test_video_source_gives_every_frame_in_order_with_timestamps(street):
     source = VideoSource(street)
     assert (source.fps, len(source), source.image_size) == (50.0, STREET_FRAMES, (1280, 720))
@@ -65,6 +66,7 @@ def test_zero_frame_video_is_a_clear_error(tmp_path, suffix, fourcc):
         VideoSource(path)
 
 
+@pytest.mark.data
 def test_truncated_video_fails_at_once_or_where_decoding_stops(street, tmp_path):
     with pytest.raises(ValueError, match="no frames could be decoded"):
         VideoSource(_prefix_copy(street, tmp_path / "head.avi", 0.015))      # the header and no frame
@@ -77,6 +79,7 @@ def test_truncated_video_fails_at_once_or_where_decoding_stops(street, tmp_path)
     assert 20 < len(seen) < 120 and seen == list(range(len(seen)))
 
 
+@pytest.mark.data
 def test_frames_that_fail_to_decode_mid_video_are_skipped_and_counted(street, tmp_path):
     data = bytearray(street.read_bytes())
     middle = len(data) // 2
@@ -142,6 +145,7 @@ def _wait_for(predicate, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.data
 def test_camera_that_disconnects_reconnects_and_goes_live_again(street):
     device = _Device(street, frames_before_failing=12, unplugged=2)
     with LiveSource(0, open_fn=device, reconnect_delay_s=0.05) as camera:
@@ -154,6 +158,7 @@ def test_camera_that_disconnects_reconnects_and_goes_live_again(street):
     assert frame is not None and frame.index > 12 and frame.image.shape == (720, 1280, 3)
 
 
+@pytest.mark.data
 def test_frozen_camera_is_detected_and_reopened(street):
     ok, image = cv2.VideoCapture(str(street)).read()
     assert ok
@@ -170,6 +175,7 @@ def test_frozen_camera_is_detected_and_reopened(street):
     assert history[:3] == ["live", "frozen", "reconnecting (attempt 1)"]
 
 
+@pytest.mark.data
 def test_a_device_that_never_comes_back_is_lost(street):
     device = _Device(street, frames_before_failing=3, unplugged=10**6)
     with LiveSource(0, open_fn=device, reconnect_delay_s=0.01, max_reconnects=3) as camera:
@@ -180,6 +186,8 @@ def test_a_device_that_never_comes_back_is_lost(street):
     assert device.opens == 1 + 3 and MAX_READ_FAILURES > 1
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_video_played_as_a_camera_keeps_only_the_latest_frame(street):
     """A consumer at about 10 Hz on a 50 fps video: it always gets a fresh frame, the rest are dropped."""
     taken = []

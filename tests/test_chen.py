@@ -186,6 +186,7 @@ def tiny_encoder(tmp_path_factory):
     return run
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_the_tiny_view_synthesis_run_learns_saves_its_encoder_and_resumes(tiny_encoder, tmp_path):
     rows = list(csv.DictReader((tiny_encoder / "eval.csv").open()))
@@ -204,6 +205,7 @@ def test_the_tiny_view_synthesis_run_learns_saves_its_encoder_and_resumes(tiny_e
     assert summary["steps"] == 10 and len((copy / "eval.csv").read_text().splitlines()) == 4
 
 
+@pytest.mark.data
 def test_the_regression_ships_a_lifter_with_its_label_count(tiny_encoder, tmp_path):
     """input = latent: ChenLifter with the tiny run's encoder inside, loadable by from_pretrained,
     its card giving the labelled fraction and count."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import SHARED, assert_quiet
+from conftest import SHARED, assert_quiet, needs_xvfb_run
 
 from realtime3d.io.poses import read_poses
 
@@ -32,7 +31,9 @@ def _run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, env=env)
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+@pytest.mark.data
+@pytest.mark.slow
+@needs_xvfb_run
 def test_webcam_demo_plays_a_video_as_a_camera(street):
     done = _run("xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", sys.executable, str(DEMOS / "webcam_demo.py"),
                 str(street))
@@ -45,6 +46,8 @@ def test_webcam_demo_plays_a_video_as_a_camera(street):
     assert 1500 < np.median(depths) < 8000                     # a person a few metres in front of the camera
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_video_demo_writes_the_outputs(street, tmp_path):
     done = _run(sys.executable, str(DEMOS / "video_demo.py"), str(street), str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
@@ -55,7 +58,8 @@ def test_video_demo_writes_the_outputs(street, tmp_path):
     assert read_poses(tmp_path / "poses.npz", person=1).joints3d.shape == (205, 17, 3)
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+@pytest.mark.slow
+@needs_xvfb_run
 def test_screenshots_create_the_folder_they_are_given(tmp_path):
     out = tmp_path / "not" / "there" / "yet"
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}       # as under a bare ssh or cron
@@ -66,7 +70,9 @@ def test_screenshots_create_the_folder_they_are_given(tmp_path):
     assert (out / "overlay.png").stat().st_size > 0 and (out / "view3d.png").stat().st_size > 0
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+@pytest.mark.data
+@pytest.mark.slow
+@needs_xvfb_run
 def test_screenshots_of_a_video_frame_draw_every_person(street, tmp_path):
     """Frame 172 of the street video has the dancer and three people behind her: all four drawn, quietly."""
     done = _run("xvfb-run", "-a", sys.executable, str(DEMOS / "screenshots.py"), "--video", str(street),

@@ -163,6 +163,7 @@ def test_reset_forgets_the_tracked_person(media):
         tracked.reset()
 
 
+@pytest.mark.slow
 def test_street_dance_is_detected_and_lifts_to_a_plausible_skeleton(street_dance, cmu_root):
     assert len(street_dance) == 205
     found = [d for d in street_dance if d is not None]

@@ -1,5 +1,5 @@
 """Nonsense is refused: each case gives one `realtime3d: error: ...` line and exit code 2, never a
-traceback (issue 10, section 3). Most run the command in this process; the first runs the
+traceback. Most run the command in this process; the first runs the
 real console command, as a user does."""
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def test_garbage_model_through_the_console_command(garbage_model, tmp_path):
     one_line_error(done.returncode, done.stderr, "garbage.pt", "not a realtime3d lifter checkpoint")
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("command", ["video", "webcam", "eval"])
 @pytest.mark.parametrize("model", ["garbage_model", "tensor_model"])
 def test_a_file_that_is_no_model(command, model, request, capsys, tmp_path):
@@ -61,11 +62,13 @@ def test_negative_thread_count_for_training(capsys, tmp_path):
                    "train.threads must be at least 1")
 
 
+@pytest.mark.data
 def test_webcam_for_a_negative_time(capsys):
     one_line_error(*_cli(capsys, "webcam", "--camera", _needs(STREET), "--no-show", "--max-seconds", "-1"),
                    "--max-seconds must be positive")
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("focal", ["1e-9", "0", "nan", "inf"])
 def test_a_focal_length_no_pinhole_camera_has(focal, capsys, tmp_path):
     one_line_error(*_cli(capsys, "image", _needs(PHOTO), "-o", str(tmp_path / "out"), "--focal", focal), "--focal")
@@ -86,12 +89,14 @@ def test_a_folder_gets_the_same_answer_from_image_and_video(capsys, tmp_path):
     ["webcam", "--camera", "STREET", "--no-show", "--beta", "0.1", "--no-filter"],
     ["webcam", "--camera", "STREET", "--no-show", "--min-cutoff", "1", "--d-cutoff", "1", "--no-filter"],
 ])
+@pytest.mark.data
 def test_contradictory_filter_flags(argv, capsys, tmp_path):
     argv = [_needs(STREET) if a == "STREET" else a for a in argv]
     one_line_error(*_cli(capsys, *argv, *(["-o", str(tmp_path / "out")] if argv[0] == "video" else [])),
                    "--no-filter", "contradict")
 
 
+@pytest.mark.data
 def test_a_photo_is_not_a_video(capsys, tmp_path):
     one_line_error(*_cli(capsys, "video", _needs(PHOTO), "-o", str(tmp_path / "out")),
                    "a still image, not a video", "realtime3d image")

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime3d.errors import UserError
 
 from conftest import project
 from realtime3d.data.mocap import bvh_to_h36m
+from realtime3d.errors import UserError
 from realtime3d.export import OUTPUT_FILES, PoseRun, write_run
 from realtime3d.io.bvh import read_bvh
 from realtime3d.io.bvh_retarget import bvh_from_poses, bvh_to_world, constant_bone_poses

@@ -38,6 +38,7 @@ def walk_in_tilted_camera():
     return (world - centre) @ rotation.T, rotation, fps                        # [F, 17, 3] camera
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("source", ["mocap", "lifted"])
 def test_floor_and_camera_are_recovered(walk_in_tilted_camera, source):
     joints, rotation, fps = walk_in_tilted_camera
@@ -56,6 +57,7 @@ def test_floor_and_camera_are_recovered(walk_in_tilted_camera, source):
     assert np.degrees(np.arccos(trunk[:, 1] / np.linalg.norm(trunk, axis=1))).mean() < 10.0
 
 
+@pytest.mark.data
 def test_place_on_floor_keeps_a_short_jump(walk_in_tilted_camera):
     """place_on_floor takes out slow drifts, not a short jump: a 0.2 s hop stays in the air."""
     joints, _, fps = walk_in_tilted_camera

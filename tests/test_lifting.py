@@ -95,6 +95,7 @@ def test_lift_shapes_and_metric_output(lifter):
     assert 2000 < out[0, 0, 2] < 8000
 
 
+@pytest.mark.data
 def test_lift_beats_constant_depth_on_mocap(shipped, mocap):
     """Real depth from 2D: each shipped model at most 0.7x the flat baseline's P-MPJPE, and a
     clearly higher root-relative PCK@150 (measured, drover: 41.8 against 83.0 mm, 0.504x;
@@ -106,6 +107,7 @@ def test_lift_beats_constant_depth_on_mocap(shipped, mocap):
     assert gap > 0.1, (shipped.name, gap)      # measured: +0.258 / +0.254 / +0.226
 
 
+@pytest.mark.data
 def test_a_flat_lifter_fails_the_accuracy_bar(mocap):
     """The negative control of the tests here: a lifter predicting constant depth misses the
     bar (ratio 1.0) with and without holes, off-centre or not."""
@@ -142,6 +144,7 @@ def test_missing_joints_nan_and_visibility(lifter):
     np.testing.assert_allclose(lifter.lift(px, SIZE, focal=FOCAL, visibility=both_hidden), out, atol=1e-3)
 
 
+@pytest.mark.data
 def test_missing_joints_beat_constant_depth_on_mocap(shipped, mocap):
     """With two joints missing in every frame the lifter still places the body and fills the
     holes far better than the flat baseline with the same holes (measured, drover: 74.3
@@ -160,6 +163,7 @@ def test_too_few_joints_gives_nan_rows(lifter):
     assert np.isfinite(out[0]).all() and np.isnan(out[1]).all()
 
 
+@pytest.mark.data
 def test_default_focal_and_off_centre_person(lifter, mocap):
     """People 0.8 m right of and 0.2 m above the optical axis, lifted without a focal (the
     default 60 degree one, 1108.5 px, against the true 1000): still at most 0.7x the flat

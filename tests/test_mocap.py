@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime3d.errors import UserError
 from realtime3d.data import mocap
 from realtime3d.data.mocap import bvh_to_h36m, detect_dialect, load_split, motion_to_h36m
+from realtime3d.errors import UserError
 from realtime3d.io.bvh import read_bvh
 from realtime3d.skeleton import H36M17
+
+pytestmark = pytest.mark.data   # every test reads the CMU mocap of ../shared/data
 
 CMU = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmu"
 

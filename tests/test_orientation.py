@@ -91,12 +91,14 @@ def _tag(path: Path) -> tuple[float, tuple[int, int]]:
     return tag, size
 
 
+@pytest.mark.data
 def test_the_tagged_clips_carry_their_tag_and_are_stored_on_their_side(clips):
     assert _tag(clips[0]) == (0.0, (1280, 720))
     assert _tag(clips[90]) == (90.0, (720, 1280))
     assert _tag(clips[270]) == (270.0, (720, 1280))
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("rotate", [90, 180, 270])
 def test_video_source_turns_frames_upright(street_frames, tmp_path, rotate):
     """Frames and image_size as a player shows them; 180 keeps the stored size."""
@@ -137,6 +139,8 @@ def _upright(joints2d: np.ndarray) -> bool:
     return bool(y[s["head"]] < y[s["pelvis"]] and y[s["thorax"]] < y[s["pelvis"]])
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_video_command_on_tagged_clips_finds_the_same_people_upright(clips, tmp_path):
     paths = [str(clips[r]) for r in (0, 90, 270)]
     assert main(["video", *paths, "-o", str(tmp_path), "--no-show", "--max-frames", str(RUN_FRAMES)]) == 0
@@ -157,6 +161,8 @@ def test_video_command_on_tagged_clips_finds_the_same_people_upright(clips, tmp_
             assert next(overlay.decode(video=0)).rotation == 0
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_a_resumed_run_of_a_tagged_clip_is_the_uninterrupted_run(clips, tmp_path, monkeypatch):
     monkeypatch.setattr(offline, "CHUNK_FRAMES", 4)
     monkeypatch.setattr(offline, "LIFT_BATCH", 2)
@@ -179,6 +185,7 @@ def test_a_resumed_run_of_a_tagged_clip_is_the_uninterrupted_run(clips, tmp_path
             np.testing.assert_array_equal(resumed[key], whole[key])
 
 
+@pytest.mark.data
 def test_live_source_plays_a_tagged_clip_upright(street_frames, phone_clip):
     with LiveSource(str(phone_clip)) as camera:
         frame = camera.read(timeout=5.0)
@@ -187,6 +194,7 @@ def test_live_source_plays_a_tagged_clip_upright(street_frames, phone_clip):
     assert min(np.abs(frame.image.astype(np.int16) - f).mean() for f in street_frames) < 3.0
 
 
+@pytest.mark.data
 def test_webcam_command_records_a_tagged_clip_upright(phone_clip, tmp_path, capsys):
     rec = tmp_path / "rec"
     assert main(["webcam", "--camera", str(phone_clip), "--no-show", "--max-seconds", "5", "--record", str(rec)]) == 0
@@ -224,6 +232,7 @@ def bus() -> np.ndarray:
     return cv2.imread(str(path))                        # [1080, 810, 3]: bus.jpg carries no orientation
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
 def test_read_image_applies_the_exif_orientation(bus, tmp_path, suffix):
     reference = read_image(write_photo(tmp_path / f"upright{suffix}", bus))
@@ -234,6 +243,7 @@ def test_read_image_applies_the_exif_orientation(bus, tmp_path, suffix):
         assert error < 1.0, f"orientation {orientation}: differs by {error:.2f} grey levels on average"
 
 
+@pytest.mark.data
 def test_image_command_on_exif_tagged_photos_finds_the_same_people(bus, tmp_path, capsys):
     """PNG: lossless, so that the tagged photos decode to exactly the upright one's pixels (MediaPipe's
     joints move with a JPEG's noise; test_read_image_applies_the_exif_orientation covers JPEG)."""

@@ -68,6 +68,8 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.parametrize("choice", ["all", "largest"])
 def test_the_files_are_those_the_doc_names(runs, choice):
     named = [re.search(r"`([^`]+)`", row[0]).group(1) for row in table(DOC.read_text().split("\n## ")[0])]
@@ -85,6 +87,7 @@ def test_the_files_are_those_the_doc_names(runs, choice):
             assert (runs[choice] / each).is_file(), f"docs/outputs.md names {name}; the run did not write {each}"
 
 
+@pytest.mark.data
 def test_pandas_reads_poses_csv(runs):
     """The `analysis` extra's pandas reads poses.csv as docs/outputs.md says: `frame`, `time_s`,
     `person`, then 51 joint columns; one row per person and frame they are in."""

@@ -162,6 +162,7 @@ def test_crop_round_trip_is_exact():
     assert full_frame_box(w, h) == ((w - 1) / 2, (h - 1) / 2, float(w))
 
 
+@pytest.mark.data
 def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
     det = SkeletonNetDetector(weights)
     frame = frames[0]
@@ -178,6 +179,7 @@ def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
 # ----------------------------------------------------------------------------- tracking
 
 
+@pytest.mark.data
 def test_full_frame_on_the_first_frame_and_after_reset_then_the_crop_follows(frames):
     h, w = frames[0].shape[:2]
     full = (-0.5, (h - w) / 2 - 0.5, float(w))                                   # (x0, y0, side)
@@ -199,6 +201,7 @@ def test_full_frame_on_the_first_frame_and_after_reset_then_the_crop_follows(fra
         det.detect(frames[0])
 
 
+@pytest.mark.data
 def test_a_lost_person_falls_back_to_the_full_frame(frames):
     h, w = frames[0].shape[:2]
     # the confidence below lost_confidence: Phi draws nothing that Omega's 2D explains
@@ -246,6 +249,7 @@ def test_agreement_is_one_for_kappa_of_the_2d_and_lower_when_shuffled():
     assert float(vis[H36M17.index["right_wrist"]]) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.data
 def test_detection_fields(weights, frames):
     with SkeletonNetDetector(weights) as det:
         found = det.detect(frames[0])
@@ -266,6 +270,7 @@ def test_detection_fields(weights, frames):
 # ----------------------------------------------------------------------------- the overlay
 
 
+@pytest.mark.data
 def test_overlay_panel_is_inset_at_the_top_right(frames):
     frame = frames[0]
     det = SkeletonNetDetector(_Agreeing(_crop_pose()), {})
@@ -284,6 +289,7 @@ def test_overlay_panel_is_inset_at_the_top_right(frames):
 # ----------------------------------------------------------------------------- the commands
 
 
+@pytest.mark.data
 def test_video_command_writes_every_output_with_confidence(weights, street, tmp_path):
     done = run_cli("video", str(street), "-o", str(tmp_path), "--detector", "skeleton-net",
                    "--detector-weights", str(weights), "--max-frames", "10", "--person", "largest")
@@ -306,6 +312,7 @@ def test_video_command_writes_every_output_with_confidence(weights, street, tmp_
     cap.release()
 
 
+@pytest.mark.data
 def test_resume_with_the_skeleton_net_is_exact(weights, street, tmp_path, monkeypatch):
     """Chunks of 10 frames: a run stopped after 15 frames resumes to what an uninterrupted one writes."""
     import realtime3d.offline as offline
@@ -328,6 +335,7 @@ def test_resume_with_the_skeleton_net_is_exact(weights, street, tmp_path, monkey
     np.testing.assert_array_equal(resumed.joints3d, whole.joints3d)
 
 
+@pytest.mark.data
 def test_image_command_with_the_skeleton_net(weights, capsys, tmp_path):
     bus = MEDIA / "bus.jpg"
     if not bus.is_file():
@@ -341,6 +349,7 @@ def test_image_command_with_the_skeleton_net(weights, capsys, tmp_path):
     assert picture.shape[1] == doc["image_size"][0] + doc["image_size"][1]       # same size as MediaPipe's
 
 
+@pytest.mark.data
 def test_bad_detector_weights_are_one_line_errors(street, capsys, tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"\x00not torch\n")
@@ -368,6 +377,7 @@ def shipped() -> Path:
     return SHIPPED
 
 
+@pytest.mark.data
 def test_by_default_a_frame_below_the_person_confidence_has_no_person(frames):
     """detect() answers None below PERSON_CONFIDENCE unless the card or the caller says otherwise."""
     net = _Blank(_crop_pose())                                                   # confidence about 0
@@ -377,6 +387,7 @@ def test_by_default_a_frame_below_the_person_confidence_has_no_person(frames):
     assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}).detect(frames[0]).confidence > PERSON_CONFIDENCE
 
 
+@pytest.mark.data
 def test_the_shipped_net_warns_and_finds_nobody(shipped, street, tmp_path):
     """--detector skeleton with the shipped net: one warning line at the start; its confidence stays
     below the threshold, so the video has no person: one error line, status 3, no folder left."""
@@ -390,6 +401,7 @@ def test_the_shipped_net_warns_and_finds_nobody(shipped, street, tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("command", ["image", "webcam"])
 def test_image_and_webcam_warn_that_the_skeleton_net_is_experimental(command, shipped, street, capsys, tmp_path):
     argv = {"image": ["image", str(MEDIA / "bus.jpg"), "-o", str(tmp_path)],

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from realtime3d.errors import UserError
 import torch
 
 from conftest import run_cli
+from realtime3d.errors import UserError
 from realtime3d.trainers.base import Trainer, open_run
 from realtime3d.trainers.checkpoint import load_checkpoint
 from realtime3d.trainers.config import load_experiment, packaged_configs
@@ -197,6 +197,7 @@ def finished_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_corrupt_checkpoint_is_a_one_line_error_and_the_previous_one_resumes(finished_run, tmp_path):
     run_dir = tmp_path / "run"
@@ -218,11 +219,13 @@ def test_corrupt_checkpoint_is_a_one_line_error_and_the_previous_one_resumes(fin
     assert torch.load(last, weights_only=False)["step"] == 60
 
 
+@pytest.mark.data
 def test_a_fresh_run_does_not_overwrite_a_run(finished_run):
     with pytest.raises(ValueError, match="holds a run already: go on with --resume"):
         open_run(finished_run, None)
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_plot_draws_the_curves(finished_run, tmp_path):
     out = tmp_path / "curves.png"
@@ -233,6 +236,7 @@ def test_plot_draws_the_curves(finished_run, tmp_path):
         plot_run(tmp_path / "nowhere")
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_resume_takes_a_param_added_since_at_its_default_and_refuses_a_changed_one(finished_run, tmp_path):
     """A checkpoint written before a [params] key existed resumes (the key ran at its default);

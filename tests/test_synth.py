@@ -158,6 +158,7 @@ def test_limb_scale_moves_joints_along_the_chain():
     torch.testing.assert_close(d1, 1.1 * d0)
 
 
+@pytest.mark.data
 def test_the_body_is_drawn_where_the_labels_are(cmu_val):
     """Every joint lies on a part's axis, so its pixel is covered by the body; and the
     pixels the body covers differ from the background drawn alone."""
@@ -203,6 +204,7 @@ def test_left_is_the_persons_own_left_and_the_face_looks_forward():
         assert ((rgb[:, 0] > rgb[:, 2]) == face_seen).all(), rgb
 
 
+@pytest.mark.data
 def test_forward_points_where_the_person_faces(cmu_val):
     """The sample pose faces -z; on CMU, the forward of walking frames points along the walk."""
     torch.testing.assert_close(synth.forward_direction(standing()), torch.tensor([[0.0, 0.0, -1.0]]),
@@ -217,6 +219,7 @@ def test_forward_points_where_the_person_faces(cmu_val):
     assert cos.mean() > 0.9, cos.mean()
 
 
+@pytest.mark.data
 def test_pairs_share_the_background_and_differ_where_the_body_moved(cmu_val):
     g = torch.Generator().manual_seed(6)
     ia, ib = synth.pair_indices(cmu_val["clip"], g, 6, gap_frames=(25, 30))

@@ -66,12 +66,14 @@ def _train(config: str, run_dir: Path, files: tuple[Path, Path], *sets: str) -> 
                           timeout=300, env=env)
 
 
+@pytest.mark.data
 def test_the_2d_pool_of_files_has_no_3d(two_d_files):
     pool = pool_from_files(str(two_d_files[0]))
     assert pool.body is None and pool.protocol == "own-2d" and pool.pose2d.shape[1:] == (17, 2)
     assert torch.isfinite(pool.pose2d).all()
 
 
+@pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.parametrize("config", sorted(TWO_D_ONLY))
 def test_a_2d_only_method_selects_and_saves_a_checkpoint_without_any_3d(config, two_d_files, tmp_path):
@@ -87,11 +89,13 @@ def test_a_2d_only_method_selects_and_saves_a_checkpoint_without_any_3d(config, 
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["data"] == str(two_d_files[0])
 
 
+@pytest.mark.data
 def test_the_supervised_baseline_refuses_2d_files(two_d_files, tmp_path):
     result = _train("supervised_cmu-h36m17_w32-b0_20steps", tmp_path / "run", two_d_files)
     one_line_error(result.returncode, result.stderr, "needs 3D")
 
 
+@pytest.mark.data
 def test_composed_cameras_need_the_random_projection_protocol(two_d_files, tmp_path):
     result = _train("drover_cmu-h36m17_w32-g1d1_60steps", tmp_path / "run", two_d_files)
     one_line_error(result.returncode, result.stderr, "composed_real = false")

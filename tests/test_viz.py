@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime3d.errors import UserError
 
 from conftest import hand_made_pose_mm, project
+from realtime3d.errors import UserError
 from realtime3d.skeleton import H36M17
 from realtime3d.viz.overlay import draw_skeleton_2d, draw_status
 from realtime3d.viz.render3d import PoseRenderer, side_by_side

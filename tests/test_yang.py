@@ -121,6 +121,7 @@ def photo():
     return PHOTO
 
 
+@pytest.mark.data
 def test_mediapipe_2d_of_a_photo_is_normalized_as_the_lifter_does_and_cached(photo, tmp_path):
     from realtime3d.trainers.yang import media_detections, media_pool, write_media_cache
     found = media_detections(str(photo))
