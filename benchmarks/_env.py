@@ -41,6 +41,13 @@ def commit() -> str:
         return "unknown"
 
 
+def write_json(path: str | os.PathLike, result: dict) -> None:
+    """result as indented JSON, written atomically (its folder made first)."""
+    import json
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+
+
 def write_csv(path: str | os.PathLike, rows: list[dict], info: dict) -> None:
     """rows as CSV under a `# key=value ...` line (machine, commit, settings), written atomically."""
     import csv

@@ -27,10 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _args  # noqa: E402
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 from bench_kernels import measure  # noqa: E402
 
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.trainers.base import Trainer  # noqa: E402
 from realtime3d.trainers.config import SHIPPED, load_experiment  # noqa: E402
 
@@ -89,8 +88,7 @@ def main(argv=None) -> None:
                                     "reference_over_fused": ratios}
         print(name, json.dumps({"rows": rows, "reference_over_fused": ratios}), flush=True)
     result.update(machine=machine_info(), commit=commit())
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ median repeat, and every repeat is recorded with the 1-minute load average befor
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,13 +35,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _args  # noqa: E402
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 
 from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
 from realtime3d.detect.blazepose import MultiPoseDetector  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter  # noqa: E402
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
 from realtime3d.live import run_live  # noqa: E402
 from realtime3d.offline import run_video  # noqa: E402
@@ -242,8 +240,7 @@ def main() -> None:
         "all_runs": {"mediapipe_alone": alone, "offline": offline, "live": live, "per_person": cost,
                      "one_person_pipeline": single},
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     for k, run in headline_offline.items():
         print(f"offline, --max-people {k}: {run['fps']:.1f} fps = {run['over_mediapipe']:.3f} x MediaPipe alone, "
               f"{run['person_ids']} person ids, {run['ids_tracked_100_frames']} tracked for 100 frames or more, "

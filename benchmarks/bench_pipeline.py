@@ -24,7 +24,6 @@ recorded: other work on the machine slows every part.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,13 +35,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _args  # noqa: E402
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 
 from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
 from realtime3d.detect.detection import Detection  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter, zero_lag_filter  # noqa: E402
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
 from realtime3d.live import run_live  # noqa: E402
 from realtime3d.io import mp4  # noqa: E402
@@ -195,8 +193,7 @@ def main() -> None:
         "all_runs": {"mediapipe_alone": alone, "offline_pipeline": offline, "offline_without_overlay": no_overlay,
                      "live_full": live_full, "live_small": live_small},
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"offline / mediapipe alone: {b:.1f} / {a:.1f} fps = {b / a:.3f} (median of {args.repeats} repeats: "
           f"{', '.join(f'{r:.3f}' for r in ratios)}; target >= 0.9)")
     print(f"offline lift ({LIFT_BATCH} per call) + zero-lag filter: {lift_offline['cpu_ms_per_frame']:.3f} ms CPU "

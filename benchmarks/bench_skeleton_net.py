@@ -34,11 +34,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 
 from realtime3d.data import synth  # noqa: E402
 from realtime3d.data.mocap import load_split  # noqa: E402
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, p_mpjpe, pck_torso  # noqa: E402
@@ -134,8 +133,7 @@ def main(argv=None) -> None:
     }
     gt = result["all_frames"]["ground-truth 2D"]["p_mpjpe_mm"]
     result["ratio_to_ground_truth_2d"] = round(result["all_frames"]["skeleton-net"]["p_mpjpe_mm"] / gt, 3)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("all_frames", "on_mediapipe_frames", "ratio_to_ground_truth_2d")}, indent=1))
 
 

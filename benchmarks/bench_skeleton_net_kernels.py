@@ -25,11 +25,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 from bench_kernels import measure  # noqa: E402
 from bench_map_kernels import trainer_step  # noqa: E402
 
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.kernels import render_skeleton  # noqa: E402
 from realtime3d.models.image import GAMMA, SKELETON_SIZE  # noqa: E402
 from realtime3d.trainers.config import SHIPPED  # noqa: E402
@@ -85,8 +84,7 @@ def main(argv=None) -> None:
                       f"fused ({fused}) against the eager reference",
               "batch": batch, "skeleton_image": [SKELETON_SIZE, SKELETON_SIZE], "bones": len(BONES),
               "rows": rows, "reference_over_fused": ratios, "machine": machine_info(), "commit": commit()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps({"rows": rows, "reference_over_fused": ratios}, indent=1))
 
 

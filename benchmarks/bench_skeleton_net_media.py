@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 from _video import frames_rgb  # noqa: E402
 
 from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, pck_torso  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.skeleton import H36M17  # noqa: E402
@@ -91,8 +90,7 @@ def main(argv=None) -> None:
               "video": Path(args.video).name, "before": args.before, "after": str(after.relative_to(ROOT))
               if after.is_relative_to(ROOT) else str(after), "rows": rows,
               "machine": machine_info(), "commit": commit()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(rows, indent=1))
 
 

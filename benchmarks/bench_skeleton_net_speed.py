@@ -24,12 +24,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import commit, machine_info  # noqa: E402
+from _env import commit, machine_info, write_json  # noqa: E402
 from _video import frames_rgb  # noqa: E402
 
 from realtime3d.crops import cut  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
-from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
@@ -102,8 +101,7 @@ def main(argv=None) -> None:
               "rows": rows,
               "ratio_to_mediapipe": {k: round(base / v["median_ms"], 2) for k, v in rows.items()},
               "machine": machine_info(), "commit": commit()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(rows, indent=1))
 
 

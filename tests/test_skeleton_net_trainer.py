@@ -88,8 +88,7 @@ def test_the_prior_terms_wait_for_the_reconstruction_and_then_ramp():
 @pytest.mark.slow
 def test_the_tiny_config_trains_selects_on_images_and_ships_a_detector(cmu_root, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="realtime3d.trainers")
-    exp = load_experiment(TINY)
-    summary = train(exp, tmp_path / "s")
+    summary = train(load_experiment(TINY), tmp_path / "s")
     assert summary["steps"] == 6 and summary["criterion"] == "val_recon"
     assert "flow prior fitted" in caplog.text
     net, card = load_skeleton_net(tmp_path / "s" / "best.pt")

@@ -23,8 +23,8 @@ from realtime3d.normalization import BODY_UNIT_MM, DEPTH, normalize_2d
 from realtime3d.skeleton import H36M17
 from realtime3d.trainers.base import Trainer, train
 from realtime3d.trainers.baselines import scale_invariant_loss
-from realtime3d.trainers.config import (METHODS, TrainConfig, _build, load_experiment, method_class, packaged_configs,
-                                       resolve_config, upgrade_params)
+from realtime3d.trainers.config import (METHODS, TrainConfig, _build, help_of, load_experiment, method_class,
+                                       packaged_configs, resolve_config, upgrade_params)
 from realtime3d.trainers.drover import bone_symmetry_loss
 from realtime3d.trainers.evaluation import Validator
 from realtime3d.trainers.sampling import PoseSampler, validation_pool
@@ -172,7 +172,7 @@ def test_set_overrides_are_typed_by_their_field():
 def test_every_config_key_has_its_help_beside_it():
     for cls in [TrainConfig, *(method_class(m).Config for m in METHODS)]:
         for f in dataclasses.fields(cls):
-            assert f.metadata.get("help"), f"{cls.__name__}.{f.name} has no help"
+            assert help_of(f), f"{cls.__name__}.{f.name} has no help"
 
 
 def test_shipped_configs_hold_only_what_differs_from_the_defaults():

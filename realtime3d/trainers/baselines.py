@@ -48,9 +48,9 @@ def scale_invariant_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tens
 class SupervisedConfig(HiddenJoints):
     """The [params] of supervised; defaults are the shipped recipe."""
 
-    width: int = param(512, "width of the residual blocks")
-    blocks: int = param(4, "residual blocks in the lifting network")
-    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
+    width: int = param(512)
+    blocks: int = param(4)
+    lr: float = param(1e-3)
 
 
 class Supervised(Method):

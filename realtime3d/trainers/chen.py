@@ -44,15 +44,14 @@ class ChenViewsConfig:
 
     width: int = param(32, "channels of the encoders' and decoders' first level")
     points: int = param(32, "M, the 3D points of the latent G")
-    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
-    betas: tuple = param((0.9, 0.999), "Adam betas of both networks")
+    lr: float = param(1e-3)
+    betas: tuple = param((0.9, 0.999))
     rc_weight: float = param(0.05, "weight of the representation-consistency loss L_rc (eq. 3; 0 = two "
                                    "independent view syntheses)")
     elevation_max: float = param(20.0, "both cameras' elevation range under random-projection, 0 to this "
                                        "(degrees)")
-    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
-    kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton maps: auto, cpu, "
-                                        "reference, triton")
+    mirror: bool = param(True)
+    kernel_backend: str = param("auto")
 
 
 def map_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

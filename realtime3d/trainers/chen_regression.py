@@ -58,10 +58,9 @@ class ChenRegressionConfig:
     holdout: float = param(0.1, "share of the labelled poses held out to select the checkpoint (never "
                                 "trained on)")
     hidden: int = param(1024, "units of Regression#1's hidden layer")
-    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
-    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
-    kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton maps: auto, cpu, "
-                                        "reference, triton")
+    lr: float = param(1e-3)
+    mirror: bool = param(True)
+    kernel_backend: str = param("auto")
 
     def __post_init__(self) -> None:
         if self.input not in INPUTS:

@@ -85,10 +85,32 @@ SHIPPED = {
 }
 
 
-def param(default, help_text: str):
+#: The help of the [params] keys that mean the same in every method that has them: a field made
+#: with param(default) and no help of its own takes its line from here, by its name (help_of).
+SHARED_HELP = {
+    'mirror': 'also train on the mirror image of every mocap pose (left and right swapped)',
+    'width': 'width of the residual blocks',
+    'd_blocks': 'residual blocks in the discriminator',
+    'lr_g': 'generator Adam learning rate',
+    'lr_d': 'discriminator Adam learning rate',
+    'betas': 'Adam betas of both networks',
+    'composed_real': "draw the discriminator's real 2D poses through two composed random cameras",
+    'ema': "decay of the exponential moving average of the generator's weights (0 = off)",
+    'blocks': 'residual blocks in the lifting network',
+    'lr': 'Adam learning rate (peak of the cosine decay)',
+    'flow_weight': "weight of the 2D flow prior's NLL of the new views, L_NF (eq. 8; 0 = off, no fit)",
+    'bone_weight': 'weight of the anthropometric relative bone-length prior, L_bl (eq. 10; 0 = off)',
+    'pca_dim': 'PCA axes of the 2D poses that the flow prior models',
+    'flow_steps': "Adam steps of the flow prior's fit, made in the first training step",
+    'kernel_backend': 'realtime3d.kernels backend of the skeleton maps: auto, cpu, reference, triton',
+}
+
+
+def param(default, help_text: str | None = None):
     """A config field: its default and its one line of help (for `realtime3d train --help` and the
-    tables of docs/training.md, config_table)."""
-    return field(default=default, metadata={"help": help_text})
+    tables of docs/training.md, config_table); without help_text, the field's name must be a key of
+    SHARED_HELP."""
+    return field(default=default, metadata={} if help_text is None else {"help": help_text})
 
 
 @dataclass
@@ -290,8 +312,9 @@ def _build(cls, table: dict, where: str):
 
 
 def help_of(f: dataclasses.Field) -> str:
-    """The one line of help of a config field (its metadata, see param)."""
-    return f.metadata.get("help", "")
+    """The one line of help of a config field: its own (param's help_text), else the shared one of
+    its name (SHARED_HELP); "" for neither."""
+    return f.metadata.get("help", SHARED_HELP.get(f.name, ""))
 
 
 def config_table(config_cls, section: str) -> str:

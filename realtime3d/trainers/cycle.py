@@ -61,10 +61,10 @@ class CycleConfig(HiddenJoints):
     """The [params] of cycle; defaults are the shipped recipe (the paper's weights are all 1, eq. 12;
     docs/methods.md says why they differ)."""
 
-    width: int = param(512, "width of the residual blocks")
-    blocks: int = param(4, "residual blocks in the lifting network")
-    lr: float = param(2e-4, "Adam learning rate (peak of the cosine decay)")
-    betas: tuple = param((0.9, 0.999), "Adam betas of both networks")
+    width: int = param(512)
+    blocks: int = param(4)
+    lr: float = param(2e-4)
+    betas: tuple = param((0.9, 0.999))
     elevation: str = param("learned", "'learned' (each pose's predicted elevation, new views from its batch "
                                       "normal) or 'fixed' (Drover's random projection layer)")
     elevation_init_deg: float = param(10.0, "the learned elevation at the start (degrees; its sign picks the "
@@ -76,13 +76,11 @@ class CycleConfig(HiddenJoints):
     cycle2d_weight: float = param(1.0, "weight of the 2D reprojection of the cycle, L_2d (eq. 5)")
     cycle3d_weight: float = param(1.0, "weight of the 3D consistency of the re-lifted new view, L_3d (eq. 4)")
     deform_weight: float = param(1.0, "weight of the pairwise deformation loss, L_def (eq. 6)")
-    flow_weight: float = param(1.0, "weight of the 2D flow prior's NLL of the new views, L_NF (eq. 8; 0 = "
-                                    "off, no fit)")
-    bone_weight: float = param(0.02, "weight of the anthropometric relative bone-length prior, L_bl (eq. 10; "
-                                     "0 = off)")
-    pca_dim: int = param(26, "PCA axes of the 2D poses that the flow prior models")
-    flow_steps: int = param(2000, "Adam steps of the flow prior's fit, made in the first training step")
-    ema: float = param(0.0, "decay of the exponential moving average of the generator's weights (0 = off)")
+    flow_weight: float = param(1.0)
+    bone_weight: float = param(0.02)
+    pca_dim: int = param(26)
+    flow_steps: int = param(2000)
+    ema: float = param(0.0)
 
     def __post_init__(self) -> None:
         if self.elevation not in ELEVATIONS:

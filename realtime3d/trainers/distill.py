@@ -26,12 +26,12 @@ class DistillConfig:
     """The [params] of distill; defaults are the shipped recipe (the live lifter)."""
 
     teacher: str = param("drover", "the lifter to distil: a shipped model's name or the path of a lifter .pt")
-    width: int = param(256, "width of the residual blocks")
-    blocks: int = param(4, "residual blocks in the lifting network")
-    lr: float = param(1e-3, "Adam learning rate (peak of the cosine decay)")
+    width: int = param(256)
+    blocks: int = param(4)
+    lr: float = param(1e-3)
     max_drop: int = param(3, "at most this many joints are hidden in a training pose")
     drop_prob: float = param(0.3, "probability that a training pose has hidden joints")
-    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
+    mirror: bool = param(True)
 
 
 class Distill(Method):

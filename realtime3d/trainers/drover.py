@@ -35,25 +35,24 @@ class DroverConfig(HiddenJoints):
     d_width = 0, flat_init = false, composed_real = false, ema = 0, cycle_weight = 0 (and
     train.batch = 32768, train.lr_decay = false)."""
 
-    width: int = param(512, "width of the residual blocks")
+    width: int = param(512)
     g_blocks: int = param(4, "residual blocks in the generator")
-    d_blocks: int = param(3, "residual blocks in the discriminator")
+    d_blocks: int = param(3)
     d_width: int = param(256, "discriminator width (0 = the same as width)")
-    lr_g: float = param(2e-4, "generator Adam learning rate")
-    lr_d: float = param(2e-4, "discriminator Adam learning rate")
-    betas: tuple = param((0.5, 0.999), "Adam betas of both networks")
+    lr_g: float = param(2e-4)
+    lr_d: float = param(2e-4)
+    betas: tuple = param((0.5, 0.999))
     views: int = param(1, "random projections of each generated pose per step")
     label_smooth: float = param(0.0, "discriminator target for real poses is 1 - this")
     r1_weight: float = param(0.0, "weight of the R1 gradient penalty on real poses (0 = off)")
-    composed_real: bool = param(True, "draw the discriminator's real 2D poses through two composed random "
-                                      "cameras")
+    composed_real: bool = param(True)
     train_elevation_max: float = param(20.0, "camera elevation range of the 2D training poses, 0 to this "
                                              "(degrees)")
     fake_elevation_max: float = param(20.0, "elevation range of the random projection layer, 0 to this "
                                             "(degrees)")
     bone_sym_weight: float = param(0.0, "weight of the left/right bone-length symmetry prior (0 = off)")
     flat_init: bool = param(True, "start the generator at the trivial baseline (zero depth offsets)")
-    ema: float = param(0.99, "decay of the exponential moving average of the generator's weights (0 = off)")
+    ema: float = param(0.99)
     cycle_weight: float = param(1.0, "weight of the 3D rotation-cycle consistency of the re-lifted random "
                                      "view (0 = off, as in the paper)")
 

@@ -16,7 +16,7 @@ class HiddenJoints:
     max_drop: int = param(3, "at most this many joints are hidden in a training pose")
     drop_prob: float = param(0.3, "probability that a training pose has hidden joints")
     fill_weight: float = param(1.0, "weight of the 2D loss on the predicted position of hidden joints")
-    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
+    mirror: bool = param(True)
 
 
 def hidden_joint_loss(lifted: torch.Tensor, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -89,8 +89,8 @@ class SkeletonNetConfig:
     footage_share: float = param(0.5, "share of each batch drawn from the footage (the rest: synthetic "
                                       "renders)")
     lr_g: float = param(2e-4, "Adam learning rate of Phi, Omega and the decoder (peak of the cosine decay)")
-    lr_d: float = param(2e-4, "discriminator Adam learning rate")
-    betas: tuple = param((0.5, 0.999), "Adam betas of both networks")
+    lr_d: float = param(2e-4)
+    betas: tuple = param((0.5, 0.999))
     lifter: str = param("cycle", "Lambda, the frozen rotation-cycle lifter (a shipped name or a lifter .pt)")
     adv_weight: float = param(1.0, "weight of Phi's adversarial loss against the skeleton-image "
                                    "discriminator (eq. 3)")
@@ -98,10 +98,8 @@ class SkeletonNetConfig:
                                      "term)")
     kappa_weight: float = param(0.1, "lambda of eq. 9, the weight of |kappa(y) - s|^2")
     cycle_weight: float = param(1.0, "weight of L_base (eqs. 4-6) of Omega's 2D through Lambda (0 = off)")
-    flow_weight: float = param(1.0, "weight of the 2D flow prior's NLL of the new views, L_NF (eq. 8; 0 = "
-                                    "off, no fit)")
-    bone_weight: float = param(0.02, "weight of the anthropometric relative bone-length prior, L_bl (eq. 10; "
-                                     "0 = off)")
+    flow_weight: float = param(1.0)
+    bone_weight: float = param(0.02)
     recon_weight: float = param(1.0, "weight of the decoder's image reconstruction (0 = the paper's loss, no "
                                      "decoder)")
     d_minibatch_std: bool = param(False, "the discriminator also sees the spread of its features over the "
@@ -115,15 +113,15 @@ class SkeletonNetConfig:
                                      "alone")
     prior_warmup: int = param(0, "steps over which Phi's other terms (adversarial, kappa, through Lambda) "
                                  "then ramp up from 0")
-    flow_steps: int = param(1000, "Adam steps of the flow prior's fit, made in the first training step")
-    pca_dim: int = param(26, "PCA axes of the 2D poses that the flow prior models")
+    flow_steps: int = param(1000)
+    pca_dim: int = param(26)
     render_share: float = param(0.5, "share of the CMU train clips drawn as images (the others make the 2D "
                                      "prior)")
     backgrounds: str = param("", "a folder of your photos for the renders' backgrounds (empty: procedural "
                                  "only)")
     kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton images: auto, cpu, "
                                         "reference, triton")
-    mirror: bool = param(True, "also train on the mirror image of every mocap pose (left and right swapped)")
+    mirror: bool = param(True)
 
 
 def split_clips(clips: np.ndarray, share: float, seed: int) -> np.ndarray:

@@ -53,20 +53,20 @@ class SVMACConfig(HiddenJoints):
     (docs/methods.md). views = n, the number of angles (theta_0 = 0 included): n - 1 turned views
     per pose, one for n = 1."""
 
-    width: int = param(512, "width of the residual blocks")
+    width: int = param(512)
     shared_blocks: int = param(1, "residual blocks of the generator's shared trunk")
     head_blocks: int = param(2, "residual blocks of the generator's pose path and of its camera path")
     d_width: int = param(256, "width of the WGAN-GP critic")
-    d_blocks: int = param(2, "residual blocks in the discriminator")
+    d_blocks: int = param(2)
     views: int = param(2, "n, the turn angles per pose (theta_0 = 0 included)")
     angle_max_deg: float = param(180.0, "the turn angles about the vertical are uniform in [-this, this] "
                                         "(degrees)")
     adversarial: bool = param(True, "train with the WGAN-GP critic (false: without it, Table 4's w/o Disc)")
     n_critic: int = param(5, "critic steps per generator step")
     gp_weight: float = param(10.0, "weight of the WGAN-GP gradient penalty (lambda_gp)")
-    lr_g: float = param(2e-4, "generator Adam learning rate")
-    lr_d: float = param(1e-3, "discriminator Adam learning rate")
-    betas: tuple = param((0.7, 0.9), "Adam betas of both networks")
+    lr_g: float = param(2e-4)
+    lr_d: float = param(1e-3)
+    betas: tuple = param((0.7, 0.9))
     angle_weight: float = param(1.0, "weight of the facing (depth-inversion) angle loss (lambda_1)")
     camera_weight: float = param(1.0, "weight of the weak-camera and camera-equality losses (lambda_2)")
     bone_sym_weight: float = param(0.01, "weight of the left/right bone-length symmetry loss (lambda_3)")
@@ -74,9 +74,8 @@ class SVMACConfig(HiddenJoints):
                                       "(lambda_4)")
     svmac_weight: float = param(10.0, "weight of the multi-angle mixed-reprojection consistency, L_svmac "
                                       "(lambda_5)")
-    composed_real: bool = param(False, "draw the discriminator's real 2D poses through two composed random "
-                                       "cameras")
-    ema: float = param(0.0, "decay of the exponential moving average of the generator's weights (0 = off)")
+    composed_real: bool = param(False)
+    ema: float = param(0.0)
 
 
 # ---------------------------------------------------------------------------------- geometry

@@ -68,9 +68,9 @@ class YangConfig(HiddenJoints):
                                          "(the pairwise geometric descriptor)")
     cls_weight: float = param(1e-4, "lambda of eq. 5, the weight of the generator's fooling loss L_cls "
                                     "beside L_pose")
-    lr_g: float = param(1e-4, "generator Adam learning rate")
-    lr_d: float = param(2e-4, "discriminator Adam learning rate")
-    betas: tuple = param((0.5, 0.999), "Adam betas of both networks")
+    lr_g: float = param(1e-4)
+    lr_d: float = param(2e-4)
+    betas: tuple = param((0.5, 0.999))
     d_width: int = param(256, "the discriminator's width: each source's embedding and its head")
     map_size: int = param(16, "side of the heatmaps and depth maps, pixels (a multiple of 4)")
     map_sigma: float = param(1.0, "sigma of the heatmaps' Gaussians, pixels")
