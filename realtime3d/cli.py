@@ -5,13 +5,7 @@ import argparse
 import json
 import sys
 
-
 from .errors import UserError
-
-
-class CLIError(UserError):
-    """A bad flag or flag combination, found by the command itself (one line, exit 2)."""
-
 
 #: The subcommands that run the pose pipeline: main() sets their process up (runtime.py).
 PIPELINE_COMMANDS = ("webcam", "video", "image")
@@ -72,11 +66,11 @@ def _cmd_eval(args) -> int:
 
     most = H36M17.num_joints - MIN_VISIBLE_JOINTS
     if not 0 <= args.drop_joints <= most:
-        raise CLIError(f"--drop-joints must be between 0 and {most}, got {args.drop_joints}")
+        raise UserError(f"--drop-joints must be between 0 and {most}, got {args.drop_joints}")
     if args.json:  # fail before the work, not after it
         folder = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise CLIError(f"--json: cannot write into {folder}")
+            raise UserError(f"--json: cannot write into {folder}")
     model = Lifter.from_pretrained(args.model)
     data_name, seq = load_dataset(args.data)
     methods = {"model": model, **baselines()}
@@ -148,21 +142,6 @@ def _cmd_plot(args) -> int:
 # ----------------------------------------------------------------------------- webcam, video, image
 
 
-def _check_outdir(path: str) -> list:
-    """Fail before the work when OUTDIR cannot be created or written (one line, exit 2); returns the
-    folders it created (export.make_folder), for a run with nothing to export to remove again."""
-    import os
-
-    from .export import make_folder
-    try:
-        created = make_folder(path)
-    except OSError as exc:
-        raise CLIError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK):
-        raise CLIError(f"output folder {path} is not writable")
-    return created
-
-
 def _warn_if_experimental(options) -> None:
     """The skeleton net: one warning line as the run starts (skeleton_net.EXPERIMENTAL)."""
     if options.skeleton_net:
@@ -197,7 +176,7 @@ def _live_display(source, title: str, panel: bool = False):
         viewer = PoseViewer(title=f"{title} 3D", width=VIEWER_SIZE[0], height=VIEWER_SIZE[1],
                             position=where_3d)
     except DisplayError as exc:
-        raise CLIError(f"{exc} (or pass --no-show)") from None
+        raise UserError(f"{exc} (or pass --no-show)") from None
     state = {"last": None, "fps": 0.0, "people": []}
 
     def on_result(frame, result) -> bool:
@@ -221,22 +200,22 @@ def _live_display(source, title: str, panel: bool = False):
 
 def _cmd_webcam(args) -> int:
     from .capture import LiveSource
-    from .export import NothingToExport, remove_empty_folders, write_run
+    from .export import NothingToExport, make_folder, remove_empty_folders, write_run
     from .filters import OneEuroFilter
     from .live import run_live
     from .pipeline import build_pipeline
 
     if args.max_seconds is not None and not args.max_seconds > 0:
-        raise CLIError(f"--max-seconds must be positive, got {args.max_seconds:g}")
+        raise UserError(f"--max-seconds must be positive, got {args.max_seconds:g}")
     _refuse_with_no_filter(args, "--min-cutoff", "--beta", "--d-cutoff")
     options = _pipeline_options(args)
     try:
         live_filter = None if args.no_filter else OneEuroFilter(*_one_euro_parameters(args))
     except ValueError as exc:             # the flags' values, checked by the filter itself
-        raise CLIError(str(exc)) from None
+        raise UserError(str(exc)) from None
     source = LiveSource(args.camera)          # a camera that does not exist fails here
     try:
-        created = _check_outdir(args.record) if args.record else []
+        created = make_folder(args.record) if args.record else []
         _warn_if_experimental(options)
         pipeline = build_pipeline(options, live_filter=live_filter)
         on_result, close = _live_display(source, "realtime3d", panel=options.skeleton_net) \
@@ -255,13 +234,13 @@ def _cmd_webcam(args) -> int:
     if args.record:
         try:
             if stats.recording is None:
-                raise CLIError("nothing recorded: no frame was processed")
+                raise UserError("nothing recorded: no frame was processed")
             paths = write_run(args.record, stats.recording)
         except NothingToExport as exc:
             remove_empty_folders(created)
             print(f"realtime3d: error: {exc}", file=sys.stderr)
             return EXIT_NOTHING_TO_EXPORT
-        except CLIError:
+        except UserError:
             remove_empty_folders(created)
             raise
         print(f"recorded {counted(len(stats.recording.timestamps), 'frame')}: "
@@ -273,7 +252,7 @@ def _refuse_with_no_filter(args, *flags: str) -> None:
     """--no-filter with a filter parameter given too is a contradiction: refuse it."""
     given = [f for f in flags if getattr(args, f.lstrip("-").replace("-", "_")) is not None]
     if args.no_filter and given:
-        raise CLIError(f"{', '.join(given)} and --no-filter contradict each other; give one or the other")
+        raise UserError(f"{', '.join(given)} and --no-filter contradict each other; give one or the other")
 
 
 def _one_euro_parameters(args) -> tuple[float, float, float]:
@@ -296,16 +275,16 @@ def _cmd_video(args) -> int:
     from .camera import check_focal
     from .capture import VideoSource
     from .collection import output_dirs, parse_shard, run_videos, select_shard
-    from .export import NothingToExport, remove_empty_folders
+    from .export import NothingToExport, make_folder, remove_empty_folders
     from .filters import ZERO_LAG_CUTOFF_HZ
     from .lifting import Lifter
     from .pipeline import check_at_least_one
 
     check_at_least_one("--workers", args.workers)
     if args.show and args.workers > 1:
-        raise CLIError("--show needs --workers 1")
+        raise UserError("--show needs --workers 1")
     if args.overlay_height < 0 or 0 < args.overlay_height < 16:
-        raise CLIError(f"--overlay-height must be 0 or at least 16 px, got {args.overlay_height}")
+        raise UserError(f"--overlay-height must be 0 or at least 16 px, got {args.overlay_height}")
     _refuse_with_no_filter(args, "--cutoff-hz")
     shard = parse_shard(args.shard) if args.shard else None
     dirs = output_dirs(args.inputs, args.outdir)      # from the whole collection: the same in every shard
@@ -323,7 +302,7 @@ def _cmd_video(args) -> int:
         if args.focal is not None:
             check_focal(args.focal, source.image_size)
     Lifter.from_pretrained(options.model)             # a file that is no model: fail once, before any work
-    created = _check_outdir(args.outdir)
+    created = make_folder(args.outdir)
     _warn_if_experimental(options)
     _interrupt_on_sigterm()
     on_result, close = _live_display(None, "realtime3d video", panel=options.skeleton_net) \
@@ -358,6 +337,7 @@ def _cmd_video(args) -> int:
 def _cmd_image(args) -> int:
     from .camera import check_focal
     from .collection import output_dirs
+    from .export import make_folder
     from .images import process_image, read_image, write_image_outputs
     from .pipeline import build_pipeline
 
@@ -366,7 +346,7 @@ def _cmd_image(args) -> int:
     for image in images.values():
         if args.focal is not None:
             check_focal(args.focal, (image.shape[1], image.shape[0]))
-    _check_outdir(args.outdir)
+    make_folder(args.outdir)
     _warn_if_experimental(options)
     names = output_dirs(list(images), args.outdir)
     pipeline = build_pipeline(options, static_images=True)

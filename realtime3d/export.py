@@ -195,17 +195,26 @@ def nothing_to_export(source: str, frames: int, why: str = "no person found", no
 
 
 def make_folder(path: str | os.PathLike) -> list[Path]:
-    """Create the folder path and its missing parents.
+    """Create the output folder path and its missing parents, and check that files can be written
+    into it: the one check of an output folder, made before the work.
 
     Returns:
         The folders this call created, outermost first ([] when path was there): what
         remove_empty_folders may take away again.
     Raises:
-        OSError: as os.makedirs raises it.
+        UserError: the folder cannot be created, or is not writable.
     """
     path = Path(path).absolute()
     missing = [p for p in (path, *path.parents) if not p.exists()]
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the output folder ({exc.strerror or exc})") from None
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UserError(f"{path}: output folder is not writable ({exc.strerror or exc})") from None
     return missing[::-1]
 
 
@@ -217,16 +226,6 @@ def remove_empty_folders(created: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
-
-
-def _check_writable(outdir: Path) -> None:
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=outdir):
-            pass
-    except OSError as exc:
-        raise UserError(f"{outdir}: output folder is not writable ({exc.strerror or exc})") from None
-
 
 
 def write_run(outdir: str | os.PathLike, run: PoseRun) -> dict[str, Path]:
@@ -244,7 +243,7 @@ def write_run(outdir: str | os.PathLike, run: PoseRun) -> dict[str, Path]:
     valid = run.valid                                                          # [N, P]
     if not valid.any():
         raise nothing_to_export(run.source, len(run.timestamps))
-    _check_writable(outdir)
+    make_folder(outdir)
     n, p = valid.shape
     seen = [k for k in range(p) if valid[:, k].any()]                          # people with a pose
     joints3d = np.full(run.joints3d.shape, np.nan)                             # [N, P, 17, 3] mm

@@ -285,12 +285,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
         except ValueError as exc:
             raise UserError(f"--cutoff-hz {cutoff_hz:g}: {exc}") from None
     outdir = Path(outdir)
-    try:
-        created = make_folder(outdir)                       # what a run with nobody to export removes
-    except OSError as exc:
-        raise UserError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
-    if not os.access(outdir, os.W_OK):
-        raise UserError(f"{outdir}: output folder is not writable")
+    created = make_folder(outdir)                           # what a run with nobody to export removes
     remove_stale_temps(outdir)          # what a killed run left (the folder is this video's own)
     partial_path = outdir / PARTIAL_NAME
     partial_before = partial_path.exists()                  # an earlier run's: never removed here
