@@ -1,6 +1,6 @@
 """Stable identities for many people across frames.
 
-A multi-person detector (detect/blazepose.py) gives, per frame, a list of
+A multi-person detector (detect/blazepose/) gives, per frame, a list of
 `Detection`s in no particular order and without ids. `PersonTracker.update`
 gives each one an id: 1, 2, 3, ... in order of first appearance (people who
 first appear in the same frame: left to right by their box), never reused in the

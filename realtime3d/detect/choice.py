@@ -1,5 +1,5 @@
 """The one check of a run's detector choice, where it enters (the command line's flags,
-collection.VideoOptions): which detector, its weights, and how many people it can follow."""
+pipeline.VideoOptions): which detector, its weights, and how many people it can follow."""
 from __future__ import annotations
 
 from ..defaults import DETECTORS, detector_name
