@@ -24,8 +24,9 @@ def _cmd_models(args) -> int:
 
     from .detect.skeleton_net import DETECTORS_DIR, shipped_skeleton_nets
     from .lifting import DEFAULT_MODEL, LIVE_MODEL, available_models, model_card
+    from .world_model import WORLD_CARD, WORLD_MODEL
     print("lifters (--model):")
-    cards = [(name, model_card(name)) for name in available_models()]
+    cards = [(name, model_card(name)) for name in available_models()] + [(WORLD_MODEL, WORLD_CARD)]
     detectors = [(name, json.loads(p.read_text()) if (p := DETECTORS_DIR / f"{name}.json").exists() else {})
                  for name in shipped_skeleton_nets()]
     for i, (name, card) in enumerate(cards + detectors):
@@ -45,6 +46,8 @@ def _cmd_models(args) -> int:
             facts.append(f"protocol {card['protocol']}")
         if "selection" in card:
             facts.append(f"selected on {card['selection']['criterion']}")
+        if "needs" in card:
+            facts.append(f"needs {card['needs']}")
         if "reads_3d" in card:
             facts.append(f"3D read: {card['reads_3d']}")
         if "training_seconds" in card:
@@ -277,7 +280,7 @@ def _cmd_video(args) -> int:
     from .collection import output_dirs, parse_shard, run_videos, select_shard
     from .export import NothingToExport, make_folder, remove_empty_folders
     from .filters import ZERO_LAG_CUTOFF_HZ
-    from .lifting import Lifter
+    from .lifting import load_model
     from .pipeline import check_at_least_one
 
     check_at_least_one("--workers", args.workers)
@@ -301,7 +304,7 @@ def _cmd_video(args) -> int:
         source = VideoSource(path)
         if args.focal is not None:
             check_focal(args.focal, source.image_size)
-    Lifter.from_pretrained(options.model)             # a file that is no model: fail once, before any work
+    load_model(options.model)                         # a file that is no model: fail once, before any work
     created = make_folder(args.outdir)
     _warn_if_experimental(options)
     _interrupt_on_sigterm()
@@ -376,8 +379,9 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
                    help="with --detector skeleton-net: a shipped skeleton net's name (see `realtime3d models`) "
                    "or a skeleton-net .pt from `realtime3d train` (default: the shipped skeleton-net)")
     p.add_argument("--model", metavar="NAME|PATH",
-                   help=f"a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: {model}; "
-                   "with --detector skeleton-net, the lifter the skeleton net was trained with)")
+                   help=f"a shipped model name (see `realtime3d models`), a .pt checkpoint, or mediapipe-world "
+                   f"(MediaPipe's own 3D, with --detector blazepose) (default: {model}; with --detector "
+                   "skeleton-net, the lifter the skeleton net was trained with)")
     p.set_defaults(default_model=model)
     p.add_argument("--focal", type=float, metavar="PX",
                    help="the camera's focal length in pixels (default: from --hfov)")

@@ -28,6 +28,7 @@ from .models.lifter import inference_copy
 from .anthropometry import BONE_SUM_MM
 from .normalization import normalize_2d
 from .skeleton import H36M17
+from .world_model import WORLD_MODEL, WorldLandmarks
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: Joints with a visibility below this go in as missing.
@@ -50,8 +51,21 @@ def model_card(name: str) -> dict:
     return json.loads(card.read_text()) if card.exists() else {}
 
 
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> "Lifter | WorldLandmarks":
+    """What `--model` names: a shipped lifter or a lifter .pt (Lifter.from_pretrained), or
+    "mediapipe-world", MediaPipe's own 3D (world_model.WorldLandmarks).
+
+    Raises:
+        UserError: as Lifter.from_pretrained.
+    """
+    return WorldLandmarks() if str(name_or_path) == WORLD_MODEL else Lifter.from_pretrained(name_or_path)
+
+
 class Lifter:
     """A lifting network with its calling convention (see the module docstring)."""
+
+    #: lift() reads the 2D alone (world_model.WorldLandmarks reads MediaPipe's 3D)
+    reads_world3d = False
 
     def __init__(self, network: torch.nn.Module, name: str = "custom", card: dict | None = None,
                  flip_average: bool = True):
@@ -77,9 +91,13 @@ class Lifter:
         """
         path = Path(name_or_path)
         if path.suffix != ".pt":
+            if str(name_or_path) == WORLD_MODEL:
+                raise UserError(f"{WORLD_MODEL} is MediaPipe's own 3D, not a lifting network: it runs in "
+                                "webcam, video and image, not on 2D alone")
             if str(name_or_path) not in available_models():
                 raise UserError(f"unknown model {str(name_or_path)!r}; shipped models: "
-                                 f"{', '.join(available_models()) or 'none'}")
+                                 f"{', '.join(available_models()) or 'none'}, and {WORLD_MODEL} (webcam, "
+                                 "video, image)")
             path = WEIGHTS_DIR / f"{name_or_path}.pt"
         if not path.is_file():
             raise UserError(f"model file not found: {path}")

@@ -86,7 +86,8 @@ def _fingerprint(source: VideoSource, pipeline: PosePipeline) -> str:
 
 def _detection_arrays(found: list[list[Detection]]) -> dict[str, np.ndarray]:
     """Every detection of the frames so far as flat arrays (frame [M], joints2d [M, 17, 2] px,
-    visibility [M, 17], box [M, 4] px, score [M], confidence [M]; NaN: none): what a partial run
+    visibility [M, 17], box [M, 4] px, score [M], confidence [M], world3d [M, 17, 3] mm; NaN:
+    none): what a partial run
     saves, so that a resumed run replays the tracker over them and continues with the same ids."""
     flat = [(k, d) for k, frame in enumerate(found) for d in frame]
 
@@ -97,20 +98,25 @@ def _detection_arrays(found: list[list[Detection]]) -> dict[str, np.ndarray]:
             "visibility": np.array([d.visibility for _, d in flat], np.float32).reshape(-1, J),
             "box": np.array([np.full(4, np.nan) if d.box is None else d.box for _, d in flat],
                             np.float64).reshape(-1, 4),
-            "score": optional(d.score for _, d in flat), "confidence": optional(d.confidence for _, d in flat)}
+            "score": optional(d.score for _, d in flat), "confidence": optional(d.confidence for _, d in flat),
+            "world3d": np.array([np.full((J, 3), np.nan) if d.world3d is None else d.world3d for _, d in flat],
+                                np.float32).reshape(-1, J, 3)}
 
 
 def _saved_detections(saved: dict[str, np.ndarray], frames: int) -> list[list[Detection]]:
-    """_detection_arrays read back: each of the first `frames` frames' detections, in frame order."""
+    """_detection_arrays read back: each of the first `frames` frames' detections, in frame order
+    (a partial file written before world3d was saved reads back without it)."""
     def optional(v):
         return None if not np.isfinite(v).all() else v
     found: list[list[Detection]] = [[] for _ in range(frames)]
+    world = saved.get("world3d")
     for i, k in enumerate(saved["frame"].tolist()):
         box, score, confidence = saved["box"][i], saved["score"][i], saved["confidence"][i]
         found[k].append(Detection(saved["joints2d"][i], saved["visibility"][i],
                                   box=None if optional(box) is None else tuple(float(v) for v in box),
                                   score=None if optional(score) is None else float(score),
-                                  confidence=None if optional(confidence) is None else float(confidence)))
+                                  confidence=None if optional(confidence) is None else float(confidence),
+                                  world3d=None if world is None else optional(world[i])))
     return found
 
 

@@ -70,7 +70,7 @@ def test_mapping_follows_the_joint_rules():
 
 
 def test_mapping_rejects_bad_shapes():
-    with pytest.raises(ValueError, match=r"\[\.\.\., 33, 2\]"):
+    with pytest.raises(ValueError, match=r"\[\.\.\., 33, 2 or 3\]"):
         landmarks_to_h36m(np.zeros((17, 2)), np.zeros(17))
     with pytest.raises(ValueError, match="visibility33"):
         landmarks_to_h36m(np.zeros((33, 2)), np.zeros(32))

@@ -30,6 +30,10 @@ class Detection:
     box: tuple[float, float, float, float] | None = None   # (x0, y0, x1, y1) frame px: the person's box, the
     #                                                        extent of its landmarks (the multi-person detector)
     score: float | None = None              # 0..1: the landmark model's pose-presence score (multi-person detector)
+    world3d: np.ndarray | None = None       # [17, 3] float32 mm: MediaPipe's world landmarks (its GHUM 3D) as
+    #                                         the 17 joints by the rules of mediapipe.py, origin between the
+    #                                         hips, camera axes (x right, y down, z forward); the multi-person
+    #                                         detector's (--model mediapipe-world)
 
 
 def check_frame(frame, order: str) -> np.ndarray:

@@ -64,16 +64,24 @@ _DERIVED_FROM = {
 
 
 def landmarks_to_h36m(landmarks33: np.ndarray, visibility33: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MediaPipe landmarks [..., 33, 2] (pixels) and visibility [..., 33] ->
-    (joints2d [..., 17, 2] float32, visibility [..., 17] float32), by the rules above."""
+    """MediaPipe landmarks and their visibility -> the 17 joints, by the rules above.
+
+    Args:
+        landmarks33: [..., 33, D]: D = 2, image pixels; or D = 3, MediaPipe's world landmarks (the
+            same rules, in 3D).
+        visibility33: [..., 33] in 0..1.
+
+    Returns:
+        (joints [..., 17, D] float32 in the landmarks' units, visibility [..., 17] float32).
+    """
     lm = np.asarray(landmarks33, dtype=np.float64)
     vis33 = np.asarray(visibility33, dtype=np.float64)
-    if lm.ndim < 2 or lm.shape[-2:] != (NUM_LANDMARKS, 2):
-        raise ValueError(f"landmarks33 must be [..., {NUM_LANDMARKS}, 2], got {list(lm.shape)}")
+    if lm.ndim < 2 or lm.shape[-2] != NUM_LANDMARKS or lm.shape[-1] not in (2, 3):
+        raise ValueError(f"landmarks33 must be [..., {NUM_LANDMARKS}, 2 or 3], got {list(lm.shape)}")
     if vis33.shape != lm.shape[:-1]:
         raise ValueError(f"visibility33 must be {list(lm.shape[:-1])}, got {list(vis33.shape)}")
     batch = lm.shape[:-2]
-    joints = np.zeros(batch + (H36M17.num_joints, 2))            # [..., 17, 2]
+    joints = np.zeros(batch + (H36M17.num_joints, lm.shape[-1]))  # [..., 17, D]
     vis = np.zeros(batch + (H36M17.num_joints,))                  # [..., 17]
     for name, sources in MP33_TO_H36M17.items():
         idx = [int(s) for s in sources]

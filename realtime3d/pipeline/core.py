@@ -112,9 +112,14 @@ class PosePipeline:
             tracked = [p for p in tracked if p.id == self.person]
         return sorted(tracked, key=lambda p: p.id)
 
-    def lift_batch(self, joints2d: np.ndarray, visibility: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    def lift_batch(self, joints2d: np.ndarray, visibility: np.ndarray, image_size: tuple[int, int],
+                   world3d: np.ndarray | None = None) -> np.ndarray:
         """Poses [N, 17, 2] px with visibility [N, 17] of frames of image_size (width, height) px
-        -> [N, 17, 3] mm camera coordinates, unfiltered (NaN rows: no pose)."""
+        -> [N, 17, 3] mm camera coordinates, unfiltered (NaN rows: no pose). world3d [N, 17, 3] mm:
+        the detections' MediaPipe 3D, for a model that reads it (reads_world3d)."""
+        if self.lifter.reads_world3d:
+            return self.lifter.lift(joints2d, image_size, self.focal_for(image_size), visibility=visibility,
+                                    threshold=self.visibility_threshold, world3d=world3d)
         return self.lifter.lift(joints2d, image_size, self.focal_for(image_size), visibility=visibility,
                                 threshold=self.visibility_threshold)
 
@@ -128,7 +133,8 @@ class PosePipeline:
         if everyone:
             joints2d = np.stack([p.joints2d for p in everyone]).astype(np.float32)       # [P, 17, 2]
             visibility = np.stack([p.visibility for p in everyone]).astype(np.float32)   # [P, 17]
-            joints3d = iter(self.lift_batch(joints2d, visibility, image_size))           # [P, 17, 3]
+            world3d = np.stack([_world3d(p) for p in everyone]) if self.lifter.reads_world3d else None
+            joints3d = iter(self.lift_batch(joints2d, visibility, image_size, world3d))  # [P, 17, 3]
         lifted = time.perf_counter()
         out = []
         for people, t in frames:
@@ -181,3 +187,9 @@ class PosePipeline:
         lifted, timings = self.lift_people(tracked, image_size)
         return [FrameResult(people, {"track": track_ms, **timings}, self.visibility_threshold) for people in lifted]
 
+
+
+def _world3d(person: Person) -> np.ndarray:
+    """A person's Detection.world3d [17, 3] mm, NaN without one."""
+    world = person.detection.world3d
+    return np.full((len(person.joints2d), 3), np.nan, np.float32) if world is None else world

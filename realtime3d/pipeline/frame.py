@@ -73,6 +73,6 @@ def scaled_detection(detection: Detection, scale_xy: np.ndarray) -> Detection:
 
 def light_detection(detection: Detection) -> Detection:
     """The fields of a detection that a run keeps for every frame (2D, visibility, box, score,
-    confidence), without the landmarks and the skeleton images."""
+    confidence, world3d), without the landmarks and the skeleton images."""
     return Detection(detection.joints2d_px, detection.visibility, confidence=detection.confidence,
-                     box=detection.box, score=detection.score)
+                     box=detection.box, score=detection.score, world3d=detection.world3d)

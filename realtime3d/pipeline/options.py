@@ -8,6 +8,7 @@ import numpy as np
 from ..defaults import DEFAULT_DETECTOR, DEFAULT_HFOV_DEG, DEFAULT_MODEL, OVERLAY_HEIGHT, detector_name
 from ..detect.choice import check_detector
 from ..errors import UserError
+from ..world_model import WORLD_MODEL
 
 #: --person: every tracked person, the main one (the largest when first seen, kept while tracked), or one id.
 PERSON_CHOICES = ("all", "largest")
@@ -74,6 +75,9 @@ class VideoOptions:
         check_at_least_one("--max-people", self.max_people)
         check_at_least_one("--max-frames", self.max_frames)
         object.__setattr__(self, "detector", check_detector(self.detector, self.detector_weights, self.max_people))
+        if self.model == WORLD_MODEL and self.detector != "blazepose":
+            raise UserError(f"--model {WORLD_MODEL} needs --detector blazepose (its world landmarks are "
+                            "MediaPipe's)")
 
     @property
     def skeleton_net(self) -> bool:
@@ -104,15 +108,15 @@ def build_pipeline(options: VideoOptions, live_filter=None, static_images: bool 
     Returns:
         A pipeline.PosePipeline; its caller closes pipeline.detector.
     """
-    from ..lifting import Lifter
+    from ..lifting import load_model
     from .core import PosePipeline
     if options.skeleton_net:
         from ..detect.skeleton_net import DEFAULT_WEIGHTS, SkeletonNetDetector
         detector = SkeletonNetDetector(options.detector_weights or DEFAULT_WEIGHTS)
-        lifter = Lifter.from_pretrained(options.model or detector.lifter or DEFAULT_MODEL)
+        lifter = load_model(options.model or detector.lifter or DEFAULT_MODEL)
     else:
         from ..detect.blazepose import MultiPoseDetector
-        lifter = Lifter.from_pretrained(options.model or DEFAULT_MODEL)   # before MediaPipe: nothing to close
+        lifter = load_model(options.model or DEFAULT_MODEL)   # before MediaPipe: nothing to close
         detector = MultiPoseDetector(max_people=options.max_people, static_image_mode=static_images)
     return PosePipeline(lifter, detector, focal=options.focal, hfov=options.hfov, filter=live_filter,
                         detect_width=options.detect_width, person=options.person)

@@ -8,7 +8,9 @@ pose-presence score as the model gives it (TensorsToFloatsCalculator, no activat
 ends in a sigmoid) -> TensorsToLandmarksCalculator (39 landmarks, x and y / 256, sigmoid
 visibility and presence) -> RefineLandmarksFromHeatmapCalculator (kernel 7, min confidence 0.5)
 -> PoseLandmarksAndSegmentationInverseProjection (LandmarkProjectionCalculator: from the rotated
-ROI back to the frame; z scaled as x).
+ROI back to the frame; z scaled as x). The world landmarks (GHUM 3D, metres, origin between the
+hips): TensorsToLandmarksCalculator (39, no normalization) -> WorldLandmarkProjectionCalculator
+(the ROI's rotation undone; no scale, no translation).
 
 modules/pose_landmark/pose_landmarks_to_roi.pbtxt: the next frame's ROI is aligned on the
 auxiliary landmarks 33 (body centre) -> 34 (size and rotation point), which
@@ -69,10 +71,12 @@ class LandmarkModel:
     """BlazePose's landmark model, full (pose_landmark_full.tflite: mp.solutions.pose's
     model_complexity=1), on one ROI of a frame.
 
-    model(frame_rgb, roi) -> (landmarks [39, 5] float32, pose score 0..1): per landmark x, y in
-    frame pixels, z in pixels too (MediaPipe's z, which is scaled as x, times the frame width;
-    negative: nearer the camera than the hips), visibility and presence in 0..1. Landmarks 0..32
-    are MediaPipe's 33, 33 and 34 the auxiliary ones that give the next ROI, 35..38 unused."""
+    model(frame_rgb, roi) -> (landmarks [39, 5] float32, pose score 0..1, world [39, 3] float32):
+    per landmark x, y in frame pixels, z in pixels too (MediaPipe's z, which is scaled as x, times
+    the frame width; negative: nearer the camera than the hips), visibility and presence in 0..1;
+    and MediaPipe's world landmarks in metres, origin between the hips, the frame's axes (x right,
+    y down, z away from the camera). Landmarks 0..32 are MediaPipe's 33, 33 and 34 the auxiliary
+    ones that give the next ROI, 35..38 unused."""
 
     def __init__(self, threads: int = 1):
         self._interpreter = litert_interpreter(LANDMARK_MODEL, threads)
@@ -81,8 +85,9 @@ class LandmarkModel:
         self._landmarks_out = outputs["Identity"]      # [1, 195]
         self._score_out = outputs["Identity_1"]        # [1, 1]
         self._heatmap_out = outputs["Identity_3"]      # [1, 64, 64, 39]
+        self._world_out = outputs["Identity_4"]        # [1, 117]
 
-    def __call__(self, frame_rgb: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
+    def __call__(self, frame_rgb: np.ndarray, roi: Roi) -> tuple[np.ndarray, float, np.ndarray]:
         frame = _checked(frame_rgb, "RGB")
         if not isinstance(roi, Roi):
             raise ValueError(f"roi must be a Roi, got {type(roi).__name__}")
@@ -93,7 +98,19 @@ class LandmarkModel:
         raw = self._interpreter.get_tensor(self._landmarks_out).reshape(NUM_LANDMARKS_ALL, 5)
         score = float(self._interpreter.get_tensor(self._score_out).reshape(()))
         heatmap = self._interpreter.get_tensor(self._heatmap_out)[0]       # [64, 64, 39]
-        return _project_landmarks(raw, heatmap, roi), score
+        world = self._interpreter.get_tensor(self._world_out).reshape(NUM_LANDMARKS_ALL, 3)
+        return _project_landmarks(raw, heatmap, roi), score, world_in_frame(world, roi.rotation)
+
+
+def world_in_frame(world: np.ndarray, rotation: float) -> np.ndarray:
+    """WorldLandmarkProjectionCalculator: world landmarks [39, 3] m as the model gives them, in the
+    rotated crop's axes -> [39, 3] float32 m in the frame's axes (x and y turned by the ROI's
+    rotation, radians; z unchanged)."""
+    c, s = np.cos(rotation), np.sin(rotation)
+    out = np.array(world, dtype=np.float32)
+    x, y = out[:, 0].copy(), out[:, 1].copy()
+    out[:, 0], out[:, 1] = c * x - s * y, s * x + c * y
+    return out
 
 
 def _project_landmarks(raw: np.ndarray, heatmap: np.ndarray, roi: Roi) -> np.ndarray:

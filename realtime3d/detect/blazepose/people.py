@@ -31,12 +31,13 @@ UPRIGHT_DEGREES = 60.0
 
 @dataclass
 class Person:
-    """A person of the current frame: landmarks [39, 5] px, pose score; and, in video mode, the
-    smoother of their auxiliary landmarks."""
+    """A person of the current frame: landmarks [39, 5] px, pose score, world landmarks [39, 3] m
+    (LandmarkModel); and, in video mode, the smoother of their auxiliary landmarks."""
 
     landmarks: np.ndarray
     score: float
     smoother: OneEuroFilter | None = None
+    world: np.ndarray | None = None
 
     @property
     def box(self) -> np.ndarray:

@@ -164,7 +164,7 @@ class MultiPoseDetector:
             people = self._largest(merged(self._newcomers(frame, [], thorough=True)))
         else:
             people = self._track(frame)
-        return [_detection(p.landmarks, p.score, frame.shape[1]) for p in people]
+        return [_detection(p.landmarks, p.score, frame.shape[1], p.world) for p in people]
 
     def reset(self, search: bool = True) -> None:
         """Forget the tracked people: the next frame runs the person detector. search: that run is
@@ -302,7 +302,7 @@ class MultiPoseDetector:
         if model is None:
             model = self._local.model = LandmarkModel(self._threads)
         size = frame.shape[1::-1]
-        first, score = model(frame, roi)
+        first, score, _ = model(frame, roi)
         if not np.all(np.isfinite(first[:, :2])):
             return None
         try:
@@ -358,10 +358,10 @@ class MultiPoseDetector:
         model = getattr(self._local, "model", None)
         if model is None:
             model = self._local.model = LandmarkModel(self._threads)
-        landmarks, score = model(frame, roi)
+        landmarks, score, world = model(frame, roi)
         if not score > self.min_tracking_confidence or not np.all(np.isfinite(landmarks[:, :2])):
             return None
-        return Person(landmarks, score)
+        return Person(landmarks, score, world=world)
 
     def _largest(self, people: list[Person]) -> list[Person]:
         """Largest box first; max_people of them at most."""
@@ -369,8 +369,9 @@ class MultiPoseDetector:
         return people if self.max_people is None else people[:self.max_people]
 
 
-def _detection(landmarks39: np.ndarray, score: float, width: int) -> Detection:
-    """A person's Detection from their landmarks [39, 5] px (z in px) and pose score."""
+def _detection(landmarks39: np.ndarray, score: float, width: int, world39: np.ndarray | None = None) -> Detection:
+    """A person's Detection from their landmarks [39, 5] px (z in px), pose score and world
+    landmarks [39, 3] m (None: without world3d)."""
     lm33 = np.empty((33, 4), dtype=np.float32)                        # [33, 4]
     lm33[:, :2] = landmarks39[:33, :2]
     lm33[:, 2] = landmarks39[:33, 2] / width                          # MediaPipe's z: normalized as x
@@ -378,5 +379,6 @@ def _detection(landmarks39: np.ndarray, score: float, width: int) -> Detection:
     joints2d, visibility = landmarks_to_h36m(lm33[:, :2], lm33[:, 3])
     x0, y0 = lm33[:, :2].min(axis=0)
     x1, y1 = lm33[:, :2].max(axis=0)
+    world3d = None if world39 is None else landmarks_to_h36m(1000.0 * world39[:33], lm33[:, 3])[0]   # mm
     return Detection(joints2d_px=joints2d, visibility=visibility, landmarks33=lm33,
-                     box=(float(x0), float(y0), float(x1), float(y1)), score=float(score))
+                     box=(float(x0), float(y0), float(x1), float(y1)), score=float(score), world3d=world3d)
