@@ -44,10 +44,12 @@ def test_the_detectors_world_landmarks_are_metric_and_project_onto_the_2d(media)
 
     from realtime3d.detect.blazepose import MultiPoseDetector
     found = []
-    with MultiPoseDetector(static_image_mode=True) as detector:
+    with MultiPoseDetector(static_image_mode=True, world_landmarks=True) as detector:
         for name in ("bus.jpg", "zidane.jpg"):
             image = cv2.imread(str(media / name))
             found += [(d, image.shape[1::-1]) for d in detector.detect_all(image)]
+    with MultiPoseDetector(static_image_mode=True) as plain:                     # the app's default: none
+        assert all(d.world3d is None for d in plain.detect_all(image))
     assert len(found) >= 4
     bones = np.array(H36M17.bones)
     for det, size in found:

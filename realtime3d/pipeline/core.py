@@ -188,7 +188,6 @@ class PosePipeline:
         return [FrameResult(people, {"track": track_ms, **timings}, self.visibility_threshold) for people in lifted]
 
 
-
 def _world3d(person: Person) -> np.ndarray:
     """A person's Detection.world3d [17, 3] mm, NaN without one."""
     world = person.detection.world3d

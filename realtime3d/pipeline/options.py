@@ -117,6 +117,7 @@ def build_pipeline(options: VideoOptions, live_filter=None, static_images: bool 
     else:
         from ..detect.blazepose import MultiPoseDetector
         lifter = load_model(options.model or DEFAULT_MODEL)   # before MediaPipe: nothing to close
-        detector = MultiPoseDetector(max_people=options.max_people, static_image_mode=static_images)
+        detector = MultiPoseDetector(max_people=options.max_people, static_image_mode=static_images,
+                                     world_landmarks=lifter.reads_world3d)
     return PosePipeline(lifter, detector, focal=options.focal, hfov=options.hfov, filter=live_filter,
                         detect_width=options.detect_width, person=options.person)

@@ -77,6 +77,8 @@ class MultiPoseDetector:
             each confirmed.
         dark: dark frames are stretched first (levels_lut), measured on the frames where the
             person detector may run and kept for those between.
+        world_landmarks: each Detection also carries world3d, MediaPipe's world landmarks as the
+            17 joints (about 0.14 ms a person; --model mediapipe-world reads them).
 
     Attributes:
         detector_runs: frames that ran the person detector; searches: those that ran the
@@ -90,7 +92,7 @@ class MultiPoseDetector:
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  detect_every: int = DETECT_EVERY, threads: int = 1, tiles: int = TILES, bodies: bool = True,
                  workers: int = LANDMARK_WORKERS, search_tiles: tuple[int, ...] = SEARCH_TILES, weak_score: float = WEAK_SCORE,
-                 faces: bool = True, dark: bool = True):
+                 faces: bool = True, dark: bool = True, world_landmarks: bool = False):
         for name, value in (("min_detection_confidence", min_detection_confidence),
                             ("min_tracking_confidence", min_tracking_confidence)):
             if not 0.0 <= value <= 1.0:
@@ -115,7 +117,7 @@ class MultiPoseDetector:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self._detector = PersonDetector(min_detection_confidence, threads, tiles, weak_score)
         self._faces = FaceDetector(threads=threads) if faces else None
-        self.search_tiles, self.dark = search_tiles, bool(dark)
+        self.search_tiles, self.dark, self.world_landmarks = search_tiles, bool(dark), bool(world_landmarks)
         self._weak = weak_score < min_detection_confidence            # the weak proposals' route is on
         self._lut: np.ndarray | None = None                          # levels_lut() of the last detector frame
         self._threads, self._workers = int(threads), int(workers)
@@ -164,7 +166,8 @@ class MultiPoseDetector:
             people = self._largest(merged(self._newcomers(frame, [], thorough=True)))
         else:
             people = self._track(frame)
-        return [_detection(p.landmarks, p.score, frame.shape[1], p.world) for p in people]
+        return [_detection(p.landmarks, p.score, frame.shape[1], p.world if self.world_landmarks else None)
+                for p in people]
 
     def reset(self, search: bool = True) -> None:
         """Forget the tracked people: the next frame runs the person detector. search: that run is
