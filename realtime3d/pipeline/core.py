@@ -117,11 +117,9 @@ class PosePipeline:
         """Poses [N, 17, 2] px with visibility [N, 17] of frames of image_size (width, height) px
         -> [N, 17, 3] mm camera coordinates, unfiltered (NaN rows: no pose). world3d [N, 17, 3] mm:
         the detections' MediaPipe 3D, for a model that reads it (reads_world3d)."""
-        if self.lifter.reads_world3d:
-            return self.lifter.lift(joints2d, image_size, self.focal_for(image_size), visibility=visibility,
-                                    threshold=self.visibility_threshold, world3d=world3d)
+        extra = {"world3d": world3d} if self.lifter.reads_world3d else {}
         return self.lifter.lift(joints2d, image_size, self.focal_for(image_size), visibility=visibility,
-                                threshold=self.visibility_threshold)
+                                threshold=self.visibility_threshold, **extra)
 
     def lift_people(self, frames: list[tuple[list[Person], float]],
                     image_size: tuple[int, int]) -> tuple[list[list[Person]], dict[str, float]]:
