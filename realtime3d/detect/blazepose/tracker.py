@@ -78,7 +78,8 @@ class MultiPoseDetector:
         dark: dark frames are stretched first (levels_lut), measured on the frames where the
             person detector may run and kept for those between.
         world_landmarks: each Detection also carries world3d, MediaPipe's world landmarks as the
-            17 joints (about 0.14 ms a person; --model mediapipe-world reads them).
+            17 joints (--model mediapipe-world reads them; off by default, as the mapping costs
+            time for every person).
 
     Attributes:
         detector_runs: frames that ran the person detector; searches: those that ran the
