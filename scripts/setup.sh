@@ -3,12 +3,15 @@
 # realtime3d.
 #
 #   bash scripts/setup.sh          the app (what `realtime3d video` and `webcam` need)
-#   bash scripts/setup.sh --test   the app and its `test` extra: pytest, pandas, and triton for
-#                                  the kernels' interpreter tests (about 1 GB more)
+#   bash scripts/setup.sh --test   the app and its `test` extra: pytest, pandas, triton for the
+#                                  kernels' interpreter tests, and the `render` extra (Anny,
+#                                  moderngl) for the renderer's tests (about 1.5 GB more)
 #
 # System packages (apt-get), installed here when missing if this runs as root or with sudo;
 # otherwise the script prints the one apt-get line to run and stops:
 #   libusb-1.0-0 libgl1 libegl1 libgomp1   open3d and torch import only with these
+#   libegl-mesa0 libgl1-mesa-dri           OpenGL without a GPU (Mesa's EGL and llvmpipe): the
+#                                          renderer of synthetic people (realtime3d.render)
 #   python3-venv                           Debian's Python makes no venv without it
 #   xvfb xauth x11-utils                   the window tests (an X server in memory, xwininfo)
 #
@@ -29,7 +32,7 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     exit 1
 }
 
-packages=(libusb-1.0-0 libgl1 libegl1 libgomp1 xvfb xauth x11-utils)
+packages=(libusb-1.0-0 libgl1 libegl1 libgomp1 libegl-mesa0 libgl1-mesa-dri xvfb xauth x11-utils)
 python3 -c 'import ensurepip' 2>/dev/null || packages+=(python3-venv)
 missing=()
 if command -v dpkg-query >/dev/null; then

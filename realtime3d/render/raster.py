@@ -1,0 +1,1289 @@
+"""The offscreen rasterizer of the renderer: meshes, materials and a sun in, RGB, labels and depth out.
+
+OpenGL 3.3 through moderngl on a headless EGL context (Mesa's llvmpipe on a CPU, any driver on a
+GPU); this is the only module that imports moderngl. No context exists before a Rasterizer's first
+call, so the module imports anywhere; each process makes its own. Mesa cannot make a context in a
+process forked from one that already has one, so workers are started with 'spawn' or
+'forkserver', or forked before the first render.
+
+A frame is drawn in up to three passes:
+  1. shadow maps from the sun: orthographic, a near map fitted to the people (people and props cast
+     into it) and a far map fitted to the props around them, side by side in one depth texture;
+     looked up with bilinear PCF taps (4 for sharp shadows, 8 for soft ones);
+  2. colour: ground, props, people, then the sky or backdrop photo where nothing was drawn, shaded
+     with Lambert, a hemisphere ambient (sky above, ground bounce below), Blinn-Phong specular,
+     procedural patterns evaluated in pattern space, distance fog, a filmic tone map and gamma;
+     multisampled, then resolved;
+  3. labels and depth without multisampling, so that every pixel holds the exact label and camera z
+     of the surface at its centre (with samples <= 1, passes 2 and 3 are one pass).
+
+llvmpipe runs every branch of a shader for every fragment, so the colour shader is compiled once per
+pattern (and shadow mode) and each mesh's faces are drawn grouped by pattern. Under multisampling it
+also shades hidden fragments (no early depth test), which is what multisampling costs here.
+
+Geometry: the world is Y up, metres, floor at y = 0 (cameras.py). The OpenGL view is the camera's
+rotation followed by a half turn about its x axis (y and z negated together), never a mirror, and
+the projection puts pixel centres at integer coordinates exactly as Camera.project does. Output row 0
+is the top of the image.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UserError
+from .cameras import Camera
+
+NEAR_M = 0.05   # m, near clipping plane
+FAR_M = 200.0   # m, far clipping plane
+
+FREE_RADIUS_M = 8.0   # m, the default radius about the origin that scenery leaves to people and cameras
+
+_CONTEXT_PID = None   # the process that made the first context (a child forked from it cannot make one)
+
+#: Pattern names of Material.pattern, in the order of their ids in the fragment shader. The first six
+#: are for clothes and skin (evaluated in 3D pattern space); the others are for scenery (evaluated on
+#: the axis plane of pattern space that the surface lies closest to: floors in x-z, walls in x-y or z-y).
+PATTERNS = ("plain", "stripes", "checks", "noise", "denim", "knit",
+            "tiles", "bricks", "windows", "wood", "grass", "asphalt")
+
+
+@dataclass
+class Material:
+    """A garment, skin or scenery surface: a colour, optionally a pattern in pattern space.
+
+    Attributes:
+        colour: linear RGB in [0, 1], the main colour.
+        colour2: linear RGB in [0, 1], the pattern's second colour (stripes, grout, mortar, glass, weft).
+        pattern: one of PATTERNS.
+        scale_m: the pattern's period in metres of pattern space (stripe pair, tile, brick length,
+            window bay, plank width, noise feature size).
+        shininess: 0 matte .. 1 glossy (specular strength and sharpness).
+        direction: [3] the direction along which stripes alternate, in pattern space ((0, 1, 0):
+            horizontal bands on an upright body).
+    """
+    colour: tuple[float, float, float]
+    colour2: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    pattern: str = "plain"
+    scale_m: float = 0.05
+    shininess: float = 0.0
+    direction: tuple[float, float, float] = (0.0, 1.0, 0.0)
+
+
+@dataclass
+class Mesh:
+    """A triangle mesh with per-vertex materials.
+
+    Attributes:
+        vertices: [V, 3] float32 m, world.
+        faces: [F, 3] int32, counter-clockwise seen from outside.
+        material_index: [V] int, index into materials (a triangle takes its first vertex's material).
+        materials: the mesh's materials.
+        pattern_coords: [V, 3] m, where patterns are evaluated (the rest pose, so that patterns
+            follow the body); None: the world position.
+        label: written to the label image: people 1..255, scenery 0.
+        normals: [V, 3]; None: area-weighted vertex normals of the faces.
+        casts_shadow: False keeps the mesh out of the shadow maps (a ceiling above an indoor light).
+        closed: True when the mesh's back faces can never be seen (a closed surface, a floor seen
+            from above): they are not drawn (culled), which saves drawing time, and in the shadow
+            maps its faces turned away from the sun are drawn instead of those facing it.
+    """
+    vertices: np.ndarray
+    faces: np.ndarray
+    material_index: np.ndarray
+    materials: list[Material]
+    pattern_coords: np.ndarray | None = None
+    label: int = 0
+    normals: np.ndarray | None = None
+    casts_shadow: bool = True
+    closed: bool = False
+
+
+@dataclass
+class Light:
+    """One sun (directional, casting shadows) plus a hemisphere ambient.
+
+    Attributes:
+        direction: [3] unit, world, pointing from the sun towards the scene (y < 0 for a sun above).
+        colour: linear RGB of the sun.
+        intensity: the sun's strength (multiplies colour).
+        ambient: the ambient's strength.
+        sky_colour: linear RGB of the ambient from above.
+        bounce_colour: linear RGB of the ambient from below (light the ground sends back).
+        penumbra_m: m, the radius of the shadows' soft edge (small for a clear sun, large for haze).
+        shadows: False draws no shadows.
+        exposure: multiplies the linear image before the tone map.
+    """
+    direction: np.ndarray
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    intensity: float = 1.0
+    ambient: float = 0.35
+    sky_colour: tuple[float, float, float] = (0.75, 0.85, 1.0)
+    bounce_colour: tuple[float, float, float] = (0.5, 0.45, 0.4)
+    penumbra_m: float = 0.03
+    shadows: bool = True
+    exposure: float = 1.0
+
+
+@dataclass
+class Ground:
+    """The floor: a square at y = 0 about the camera (centred on the 50 m grid point nearest to it).
+
+    Attributes:
+        material: its surface (a pattern such as tiles, asphalt, grass, wood).
+        half_size_m: m, half the side of the square (at most FAR_M is seen).
+    """
+    material: Material
+    half_size_m: float = 150.0
+
+
+@dataclass
+class Backdrop:
+    """What lies behind everything, at infinity: a sky gradient, optionally with a photo on it.
+
+    The photo covers a band of azimuths (a cylinder about the vertical axis), from image_bottom_deg
+    of elevation upwards with the photo's aspect ratio, repeated all around the horizon; the sky
+    shows above it. The photo should show no people: they would be unlabelled.
+
+    Attributes:
+        zenith: linear RGB of the sky straight up.
+        horizon: linear RGB of the sky at the horizon (also the colour of the distance fog).
+        image: [H, W, 3] uint8 display RGB, or None.
+        image_azimuth_deg: the azimuth of the photo's centre (0: towards world -z, 90: towards +x).
+        image_hfov_deg: the band of azimuths the photo's width covers.
+        image_bottom_deg: the elevation of the photo's bottom row.
+        fog_distance_m: m, the distance at which the fog takes 63 % of a surface's colour.
+    """
+    zenith: tuple[float, float, float] = (0.25, 0.45, 0.85)
+    horizon: tuple[float, float, float] = (0.75, 0.82, 0.9)
+    image: np.ndarray | None = None
+    image_azimuth_deg: float = 0.0
+    image_hfov_deg: float = 90.0
+    image_bottom_deg: float = -3.0
+    fog_distance_m: float = 400.0
+
+
+@dataclass
+class Scene:
+    """Everything but the people.
+
+    Attributes:
+        ground: the floor.
+        backdrop: sky and background photo.
+        props: scenery meshes (walls, buildings, pillars, boxes, occluders), label 0. A Rasterizer
+            keeps them on the GPU between calls while the same Mesh objects come with equal
+            vertices and materials (to change one, give it a new vertices array or a new Mesh).
+        light: the sun and the ambient.
+        free_radius_m: m, people and cameras belong within this horizontal distance of the world
+            origin: the scenery sampled by scenery.sample_scene keeps out of it.
+        kind: what the scene shows ("street", "park", "gym", ...), for the caller's records.
+    """
+    ground: Ground
+    backdrop: Backdrop
+    props: list[Mesh]
+    light: Light
+    free_radius_m: float = FREE_RADIUS_M
+    kind: str = "custom"
+
+
+@dataclass
+class RenderedFrame:
+    """One rendered image.
+
+    Attributes:
+        rgb: [H, W, 3] uint8, row 0 at the top.
+        labels: [H, W] uint8, the label of the front-most surface at each pixel centre; 0 scenery or sky.
+        depth: [H, W] float32 m, the camera z of that surface; inf where sky.
+    """
+    rgb: np.ndarray
+    labels: np.ndarray
+    depth: np.ndarray
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence=None) -> np.ndarray:
+    """Area-weighted unit vertex normals.
+
+    Args:
+        vertices: [V, 3] m.
+        faces: [F, 3] int, counter-clockwise seen from outside.
+        incidence: face_incidence(faces, V), when kept from an earlier call; None: made here.
+
+    Returns:
+        [V, 3] float32 unit normals pointing outside ((0, 1, 0) for a vertex on no face).
+    """
+    v = np.asarray(vertices, dtype=np.float32)
+    f = np.asarray(faces)
+    if incidence is None:
+        incidence = face_incidence(f, len(v))
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    n = np.asarray(incidence @ np.cross(b - a, c - a), dtype=np.float32)   # face normals: length 2 x area
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    n /= np.maximum(length, 1e-30)
+    n[length[:, 0] == 0] = (0.0, 1.0, 0.0)
+    return n
+
+
+def face_incidence(faces: np.ndarray, n_vertices: int):
+    """[V, F] sparse matrix (scipy CSR), 1 where a vertex belongs to a face: sums face values onto vertices."""
+    from scipy.sparse import csr_matrix
+    f = np.asarray(faces)
+    return csr_matrix((np.ones(f.size, np.float32), (f.ravel(), np.repeat(np.arange(len(f)), 3))),
+                      shape=(n_vertices, len(f)))
+
+
+# ---------------------------------------------------------------------------------------------
+# shaders
+
+_COMMON_GLSL = """
+vec3 tonemap(vec3 c) {          // linear -> display: Narkowicz's ACES fit, then gamma 2.2
+    c = max(c, 0.0);
+    c = clamp((c * (2.51 * c + 0.03)) / (c * (2.43 * c + 0.59) + 0.14), 0.0, 1.0);
+    return pow(c, vec3(1.0 / 2.2));
+}
+"""
+
+_SCENE_VS = """
+#version 330
+uniform mat4 view_proj;        // world -> clip
+uniform vec3 cam_z;            // the camera's optical axis in world
+uniform vec3 cam_pos;
+in vec3 in_pos;
+in vec3 in_nrm;
+in vec3 in_pco;
+in vec2 in_meta;               // material index, label
+uniform sampler2D materials;   // [N rows, 3 texels]: (colour, pattern), (colour2, scale), (dir, shininess)
+out vec3 v_pos;
+out vec3 v_nrm;
+out vec3 v_pco;
+out float v_z;
+flat out vec4 v_m0;
+flat out vec4 v_m1;
+flat out vec4 v_m2;
+flat out float v_label;
+void main() {
+    v_pos = in_pos;
+    v_nrm = in_nrm;
+    v_pco = in_pco;
+    v_z = dot(in_pos - cam_pos, cam_z);
+    int m = int(in_meta.x + 0.5);          // fetched per vertex: a triangle takes its first vertex's
+    v_m0 = texelFetch(materials, ivec2(0, m), 0);
+    v_m1 = texelFetch(materials, ivec2(1, m), 0);
+    v_m2 = texelFetch(materials, ivec2(2, m), 0);
+    v_label = in_meta.y;
+    gl_Position = view_proj * vec4(in_pos, 1.0);
+}
+"""
+
+_IDS_FS = """
+#version 330
+in float v_z;
+flat in float v_label;
+layout(location = 0) out float f_label;
+layout(location = 1) out float f_z;
+void main() {
+    f_label = v_label / 255.0;
+    f_z = v_z;
+}
+"""
+
+_SHADOW_VS = """
+#version 330
+uniform mat4 light_vp;
+in vec3 in_pos;
+void main() { gl_Position = light_vp * vec4(in_pos, 1.0); }
+"""
+
+_SHADOW_FS = """
+#version 330
+void main() {}
+"""
+
+# The colour shader is compiled once per pattern and per shadow mode (PATTERN, SHADOWS: taps, defined in
+# front of it): llvmpipe runs every branch of a shader for every fragment, so a shader holds only
+# the code its triangles need.
+_COLOUR_FS = """
+uniform sampler2DShadow shadow_atlas; // two maps side by side: near (left half), far (right half)
+uniform mat4 light_near;              // world -> shadow NDC of the near map
+uniform mat4 light_far;
+uniform int use_far;
+uniform vec2 near_radius;             // PCF radius in the map's uv
+uniform vec2 far_radius;
+uniform float near_offset;            // m, receiver offset along its normal
+uniform float far_offset;
+uniform vec3 sun_dir;                 // towards the sun
+uniform vec3 sun_col;
+uniform vec3 sky_col;
+uniform vec3 bounce_col;
+uniform float ambient;
+uniform vec3 cam_pos;
+uniform vec3 fog_col;
+uniform float fog_dist;
+uniform float exposure;
+in vec3 v_pos;
+in vec3 v_nrm;
+in vec3 v_pco;
+in float v_z;
+flat in vec4 v_m0;                    // the material: (colour, pattern), (colour2, scale), (direction, shininess)
+flat in vec4 v_m1;
+flat in vec4 v_m2;
+flat in float v_label;
+layout(location = 0) out vec4 f_colour;
+layout(location = 1) out float f_label;
+layout(location = 2) out float f_z;
+""" + _COMMON_GLSL + """
+float hash13(vec3 p) {
+    p = fract(p * 0.1031);
+    p += dot(p, p.zyx + 31.32);
+    return fract((p.x + p.y) * p.z);
+}
+float hash12(vec2 p) { return hash13(vec3(p, 17.17)); }
+float vnoise(vec3 p) {
+    vec3 i = floor(p);
+    vec3 f = fract(p);
+    f = f * f * (3.0 - 2.0 * f);
+    return mix(mix(mix(hash13(i), hash13(i + vec3(1, 0, 0)), f.x),
+                   mix(hash13(i + vec3(0, 1, 0)), hash13(i + vec3(1, 1, 0)), f.x), f.y),
+               mix(mix(hash13(i + vec3(0, 0, 1)), hash13(i + vec3(1, 0, 1)), f.x),
+                   mix(hash13(i + vec3(0, 1, 1)), hash13(i + vec3(1, 1, 1)), f.x), f.y), f.z);
+}
+// fractal noise of feature size 1 at p, in [0, 1]; w = features per pixel: octaves finer than a
+// pixel fade to their mean
+float fbm(vec3 p, float w, int octaves) {
+    float s = 0.0, amp = 0.5, norm = 0.0, freq = 1.0;
+    for (int k = 0; k < octaves; k++) {
+        float keep = clamp(1.5 - 2.0 * freq * w, 0.0, 1.0);
+        s += amp * (keep * vnoise(p * freq + float(k) * 7.31) + (1.0 - keep) * 0.5);
+        norm += amp;
+        amp *= 0.5;
+        freq *= 2.0;
+    }
+    return s / norm;
+}
+// a square wave of period 1 in t (0 on the first half, 1 on the second), smoothed over a pixel
+float band(float t, float w) {
+    float d = abs(fract(t) - 0.5) - 0.25;
+    return clamp(d / max(w, 1e-4) + 0.5, 0.0, 1.0);
+}
+// 1 near the lines of a unit grid, line width lw (in periods), smoothed over a pixel
+float grid_line(vec2 uv, float lw, float w) {
+    vec2 d = 0.5 - abs(fract(uv) - 0.5);        // distance to the nearest line, periods
+    float e = min(d.x, d.y);
+    return 1.0 - smoothstep(lw - 0.5 * w, lw + 0.5 * w, e);
+}
+// how much of a pattern with w periods per pixel survives (fades to its mean as w grows)
+float keep(float w) { return clamp(1.6 - 1.2 * w, 0.0, 1.0); }
+
+// albedo of material (t0, t1, t2) at pattern coordinate p (m); gloss: out specular factor
+vec3 albedo(vec4 t0, vec4 t1, vec4 t2, vec3 p, out float gloss) {
+    vec3 c1 = t0.rgb, c2 = t1.rgb;
+    float s = max(t1.a, 1e-4);
+    gloss = t2.a;
+    vec3 q = p / s;                                // pattern space in periods
+    float w = length(fwidth(q));                   // periods per pixel
+    float mixv = 0.0;
+    float bright = 1.0;
+#if PATTERN >= 6 && PATTERN <= 9                   // on the pattern-space plane the surface is closest to
+    vec3 an = abs(cross(dFdx(p), dFdy(p)));
+    vec2 uv = an.y > max(an.x, an.z) ? p.xz : (an.x > an.z ? vec2(p.z, p.y) : vec2(p.x, p.y));
+    uv /= s;
+    float wu = length(fwidth(uv));
+#endif
+#if PATTERN == 0                                   // plain, with a faint grain of about 2 cm
+    float kg = keep(length(fwidth(p * 50.0)));
+    bright += 0.07 * kg * (vnoise(p * 50.0) - 0.5);
+#elif PATTERN == 1                                 // stripes
+    float t = dot(q, normalize(t2.xyz));
+    mixv = mix(0.5, band(t, w), keep(w));
+#elif PATTERN == 2                                 // gingham checks
+    float a = band(q.y, w), b = band(q.x + q.z, w);
+    mixv = mix(0.5, 0.5 * (a + b), keep(w));
+#elif PATTERN == 3                                 // noise (mottled, heather, plaster, carpet)
+    mixv = smoothstep(0.2, 0.8, fbm(q, w, 3));
+#elif PATTERN == 4                                 // denim: twill lines, vertical streaks
+    float twill = band(dot(q, vec3(1.0, 1.0, 0.6)), w);
+    float streak = fbm(q * vec3(0.6, 0.05, 0.6), w * 0.6, 2);
+    mixv = 0.12 + 0.22 * mix(0.5, twill, keep(w)) + 0.35 * (streak - 0.5);
+    bright *= 0.9 + 0.25 * streak;
+#elif PATTERN == 5                                 // knit: ribs and chevron rows
+    float h = q.x + q.z;
+    float rib = abs(fract(h) - 0.5) * 2.0;
+    float row = fract(q.y * 1.5 + rib * 0.5);
+    float v = smoothstep(0.0, 0.35, row) * smoothstep(1.0, 0.65, row);
+    bright *= mix(0.85, 0.7 + 0.35 * v, keep(w * 1.5));
+    mixv = 0.3 * vnoise(q * 0.25);
+#elif PATTERN == 6                                 // tiles with grout
+    float g = grid_line(uv, 0.03, wu);
+    bright *= 1.0 + 0.12 * (hash12(floor(uv)) - 0.5);
+    mixv = mix(0.06, g, keep(wu * 8.0));
+#elif PATTERN == 7                                 // bricks: scale_m is the brick length
+    vec2 b = vec2(uv.x, uv.y * 3.3);
+    float r = floor(b.y);
+    b.x += 0.5 * mod(r, 2.0);
+    vec2 cell = floor(b);
+    float h = hash12(cell);
+    bright *= 0.82 + 0.3 * h;
+    c1 *= vec3(1.0 + 0.1 * (hash12(cell + 3.1) - 0.5), 1.0, 1.0);
+    vec2 d = 0.5 - abs(fract(b) - 0.5);
+    float e = min(d.x, d.y / 3.3);
+    float wb = length(fwidth(b));
+    float mortar = 1.0 - smoothstep(0.03 - 0.5 * wb, 0.03 + 0.5 * wb, e);
+    mixv = mix(0.15, mortar, keep(wb * 6.0));
+#elif PATTERN == 8                                 // windows: scale_m is one bay (and one storey)
+    vec2 cell = floor(uv);
+    vec2 f = fract(uv);
+    float win = step(0.22, f.x) * step(f.x, 0.78) * step(0.3, f.y) * step(f.y, 0.85);
+    float frame = step(0.2, f.x) * step(f.x, 0.8) * step(0.28, f.y) * step(f.y, 0.87) - win;
+    float h = hash12(cell);
+    vec3 glass = c2 * (0.6 + 0.6 * h) + vec3(0.25, 0.2, 0.1) * step(0.85, h);
+    vec3 wall = c1 * (0.92 + 0.16 * vnoise(vec3(uv * 2.0, 0.0)));
+    vec3 col = mix(wall, glass, win);
+    col = mix(col, vec3(0.55), frame * 0.7);
+    float k = keep(wu * 6.0);
+    gloss = mix(gloss, max(gloss, 0.8 * win), k);
+    return mix(mix(c1, c2, 0.25), col, k);
+#elif PATTERN == 9                                 // wood planks: scale_m is the plank width
+    float r = floor(uv.y);
+    float along = uv.x / 8.0 + hash12(vec2(r, 1.0));
+    float plank = floor(along);
+    float h = hash12(vec2(r, plank));
+    float grain = fbm(vec3(uv.x * 0.4, uv.y * 10.0, h * 10.0), wu * 10.0, 2);
+    float seam = max(grid_line(vec2(0.0, uv.y), 0.02, wu), grid_line(vec2(along * 8.0, 0.0), 0.02, wu));
+    mixv = 0.35 * h + 0.45 * grain;
+    bright *= 1.0 - 0.35 * seam * keep(wu * 4.0);
+#elif PATTERN == 10                                // grass: patches and blades
+    float patches = fbm(q * 0.2, w * 0.2, 3);
+    float blades = vnoise(p * vec3(90.0, 30.0, 90.0));
+    float kb = keep(length(fwidth(p * 90.0)));
+    mixv = smoothstep(0.25, 0.75, patches);
+    bright *= 0.85 + 0.3 * mix(0.5, blades, kb);
+#elif PATTERN == 11                                // asphalt: speckle and stains
+    float stain = fbm(q * 0.1, w * 0.1, 3);
+    float speck = hash13(floor(p * 120.0));
+    float ks = keep(length(fwidth(p * 120.0)));
+    mixv = 0.15 * mix(0.5, step(0.8, speck) * 4.0, ks);
+    bright *= 0.8 + 0.4 * stain;
+#endif
+    return mix(c1, c2, clamp(mixv, 0.0, 1.0)) * bright;
+}
+
+#if SHADOWS
+// the fraction of the sun that reaches pos: PCF in the near map where pos lies in it, else in the far map
+float sunlight(vec3 pos, vec3 n) {
+    vec3 cn = (light_near * vec4(pos + n * near_offset, 1.0)).xyz * 0.5 + 0.5;
+    vec3 cf = (light_far * vec4(pos + n * far_offset, 1.0)).xyz * 0.5 + 0.5;
+    bool in_near = all(greaterThan(cn.xy, vec2(0.0))) && all(lessThan(cn.xy, vec2(1.0)));
+    bool in_far = use_far == 1 && all(greaterThan(cf.xy, vec2(0.0))) && all(lessThan(cf.xy, vec2(1.0)));
+    vec3 c = in_near ? cn : cf;
+    vec2 radius = in_near ? near_radius : far_radius;
+    float base = in_near ? 0.0 : 0.5;
+    // SHADOWS bilinear PCF taps on a Vogel spiral turned per pixel (interleaved gradient noise)
+    float a = 6.2831853 * fract(52.9829189 * fract(dot(gl_FragCoord.xy, vec2(0.06711056, 0.00583715))));
+    float s = 0.0;
+    for (int k = 0; k < SHADOWS; k++) {
+        float t = a + 2.3999632 * float(k);
+        vec2 uv = clamp(c.xy + sqrt((float(k) + 0.5) / float(SHADOWS)) * vec2(cos(t), sin(t)) * radius, 0.001, 0.999);
+        s += texture(shadow_atlas, vec3(base + 0.5 * uv.x, uv.y, min(c.z, 1.0)));
+    }
+    return (in_near || in_far) ? s / float(SHADOWS) : 1.0;
+}
+#endif
+
+void main() {
+    vec3 n = normalize(v_nrm);
+    if (!gl_FrontFacing) n = -n;
+    float gloss;
+    vec3 base = albedo(v_m0, v_m1, v_m2, v_pco, gloss);
+    float ndl = max(dot(n, sun_dir), 0.0);
+#if SHADOWS
+    float lit = ndl > 0.0 ? sunlight(v_pos, n) : 0.0;
+#else
+    float lit = 1.0;
+#endif
+    vec3 hemi = mix(bounce_col, sky_col, 0.5 + 0.5 * n.y) * ambient;
+    vec3 col = base * (hemi + sun_col * ndl * lit);
+    vec3 view = normalize(cam_pos - v_pos);
+    vec3 h = normalize(view + sun_dir);
+    float spec = gloss * pow(max(dot(n, h), 0.0), 8.0 + 88.0 * gloss) * lit;
+    col += 0.6 * spec * sun_col * smoothstep(0.0, 0.1, ndl);
+    float fog = 1.0 - exp(-length(v_pos - cam_pos) / fog_dist);
+    col = mix(col, fog_col, fog);
+    f_colour = vec4(tonemap(col * exposure), 1.0);
+    f_label = v_label / 255.0;
+    f_z = v_z;
+}
+"""
+
+
+def _colour_fs(pattern: int, taps: int) -> str:
+    """The colour fragment shader for one pattern id and number of shadow taps (0: no shadows)."""
+    return f"#version 330\n#define PATTERN {pattern}\n#define SHADOWS {int(taps)}\n" + _COLOUR_FS
+
+
+def _shadow_taps(light: Light) -> int:
+    """PCF taps for a light: 4 where its shadows' edges are sharp, 8 where they are soft (less grain)."""
+    return 8 if light.penumbra_m > 0.05 else 4
+
+
+_BACKDROP_VS = """
+#version 330
+void main() {
+    vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
+    gl_Position = vec4(p, 1.0, 1.0);          // on the far plane: drawn last, only where nothing is
+}
+"""
+
+_BACKDROP_FS = """
+uniform mat3 cam_to_world;
+uniform vec2 centre;          // px, principal point
+uniform float focal;          // px
+uniform float height;         // px
+uniform vec3 zenith;
+uniform vec3 horizon;
+uniform vec3 below;
+uniform vec3 sun_dir;
+uniform vec3 sun_col;
+uniform float exposure;
+uniform sampler2D image;
+uniform vec4 image_box;       // azimuth of the centre, azimuth span, bottom, top elevation (rad)
+layout(location = 0) out vec4 f_colour;
+layout(location = 1) out float f_label;
+layout(location = 2) out float f_z;
+""" + _COMMON_GLSL + """
+void main() {
+    vec2 px = vec2(gl_FragCoord.x - 0.5, height - gl_FragCoord.y - 0.5);
+    vec3 d = normalize(cam_to_world * vec3((px - centre) / focal, 1.0));
+    float el = asin(clamp(d.y, -1.0, 1.0));
+    vec3 sky = mix(horizon, zenith, pow(clamp(d.y, 0.0, 1.0), 0.5));
+    sky = mix(sky, below, smoothstep(0.0, -0.2, d.y));
+    float cs = max(dot(d, sun_dir), 0.0);
+    sky += sun_col * (0.12 * pow(cs, 8.0) + 4.0 * pow(cs, 2000.0));
+    vec3 col = tonemap(sky * exposure);
+#if HAS_IMAGE
+    float az = atan(d.x, -d.z);
+    float u = (az - image_box.x) / image_box.y + 0.5;
+    float v = (image_box.w - el) / (image_box.w - image_box.z);
+    vec3 photo = texture(image, vec2(u, clamp(v, 0.0, 1.0))).rgb;
+    col = mix(col, photo, smoothstep(-0.03, 0.03, v));
+#endif
+    f_colour = vec4(col, 1.0);
+    f_label = 0.0;
+    f_z = 0.0;
+}
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry on the CPU
+
+def gl_view_projection(camera: Camera) -> np.ndarray:
+    """[4, 4] world -> OpenGL clip coordinates for a camera (float64, row-major).
+
+    The view is X_cam = R (X - position) followed by a half turn about the camera's x axis
+    (OpenCV -> OpenGL eye: y and z negated together, a rotation); the projection makes pixel
+    centres land at integer coordinates with the principal point of Camera (the image centre).
+    """
+    w, h = camera.image_size
+    view = np.eye(4)
+    view[:3, :3] = np.diag([1.0, -1.0, -1.0]) @ camera.rotation
+    view[:3, 3] = -view[:3, :3] @ np.asarray(camera.position, dtype=np.float64)
+    proj = np.zeros((4, 4))
+    proj[0, 0] = 2.0 * camera.focal / w
+    proj[1, 1] = 2.0 * camera.focal / h
+    proj[2, 2] = -(FAR_M + NEAR_M) / (FAR_M - NEAR_M)
+    proj[2, 3] = -2.0 * FAR_M * NEAR_M / (FAR_M - NEAR_M)
+    proj[3, 2] = -1.0
+    return proj @ view
+
+
+def _light_basis(direction: np.ndarray) -> np.ndarray:
+    """[3, 3] rows: right, up, forward of an orthographic light looking along direction."""
+    d = np.asarray(direction, dtype=np.float64)
+    d = d / np.linalg.norm(d)
+    ref = np.array([0.0, 0.0, 1.0]) if abs(d[1]) > 0.99 else np.array([0.0, 1.0, 0.0])
+    right = np.cross(d, ref)
+    right /= np.linalg.norm(right)
+    up = np.cross(right, d)
+    return np.stack([right, up, d])
+
+
+def _ortho(basis: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """[4, 4] world -> NDC of an orthographic box lo..hi ([3] each) in the light's (right, up, forward)."""
+    scale = 2.0 / np.maximum(hi - lo, 1e-6)
+    m = np.eye(4)
+    m[:3, :3] = basis * scale[:, None]
+    m[:3, 3] = -1.0 - lo * scale
+    return m
+
+
+@dataclass
+class _Batch:
+    """Meshes concatenated into the arrays of one vertex buffer set (float32) and one index buffer.
+
+    Each mesh's faces are grouped by pattern, so that one draw per run of equal patterns uses the
+    shader compiled for it.
+    """
+    pos: np.ndarray          # [V, 3] m
+    nrm: np.ndarray          # [V, 3]
+    pco: np.ndarray          # [V, 3] m
+    meta: np.ndarray         # [V, 2] material row, label
+    idx: np.ndarray          # [3F] int32
+    ranges: list[tuple[int, int]] = field(default_factory=list)       # (first index, count) per mesh
+    runs: list[tuple[int, int, int, bool]] = field(default_factory=list)  # (first index, count, pattern id, closed)
+    casters: list[tuple[int, int, bool]] = field(default_factory=list)    # (first index, count, closed) of casters
+    caster_pos: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))  # [C, 3] m
+
+
+def _check_mesh(mesh: Mesh, what: str) -> None:
+    v, f = np.shape(mesh.vertices), np.shape(mesh.faces)
+    if len(v) != 2 or v[1] != 3 or len(f) != 2 or f[1] != 3:
+        raise UserError(f"{what}: vertices must be [V, 3] and faces [F, 3], got {v} and {f}")
+    if np.shape(mesh.material_index) != (v[0],):
+        raise UserError(f"{what}: material_index must be [{v[0]}], got {np.shape(mesh.material_index)}")
+    if not mesh.materials:
+        raise UserError(f"{what}: no materials")
+    if not 0 <= int(mesh.label) <= 255:
+        raise UserError(f"{what}: label {mesh.label} is not in 0..255")
+    for m in mesh.materials:
+        if m.pattern not in PATTERNS:
+            raise UserError(f"{what}: material pattern {m.pattern!r} is not one of {', '.join(PATTERNS)}")
+
+
+def _append_run(runs: list, first: int, count: int, *key) -> None:
+    """Appends (first, count, *key) to runs, merged with the last run when adjacent and equal in key."""
+    if count <= 0:
+        return
+    if runs and runs[-1][0] + runs[-1][1] == first and tuple(runs[-1][2:]) == key:
+        runs[-1] = (runs[-1][0], runs[-1][1] + count, *key)
+    else:
+        runs.append((first, count, *key))
+
+
+class _Topology:
+    """What a mesh's faces and materials decide, kept between frames: the faces grouped by pattern,
+    the runs of equal patterns and the vertex-face incidence that sums face normals."""
+
+    def __init__(self, faces: np.ndarray, material_index: np.ndarray, patterns: tuple[int, ...], n_vertices: int):
+        self.faces = faces.copy()                          # [F, 3] as given, to recognise the mesh
+        self.material_index = material_index.copy()        # [V]
+        self.patterns = patterns                           # pattern id of each material
+        self.n_vertices = n_vertices
+        face_pattern = np.asarray(patterns, np.uint8)[material_index[faces[:, 0]]] if len(faces) else \
+            np.zeros(0, np.uint8)                          # the first vertex provokes
+        order = np.argsort(face_pattern, kind="stable")
+        self.sorted_faces = np.ascontiguousarray(faces[order], dtype=np.int32)   # [F, 3]
+        face_pattern = face_pattern[order]
+        cuts = np.flatnonzero(np.diff(face_pattern)) + 1
+        self.runs = [(int(a), int(b - a), int(face_pattern[a]))                 # (first face, faces, pattern)
+                     for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(faces)]) if b > a]
+        self._incidence = None
+
+    def matches(self, faces: np.ndarray, material_index: np.ndarray, patterns: tuple[int, ...]) -> bool:
+        return (patterns == self.patterns and np.array_equal(faces, self.faces)
+                and np.array_equal(material_index, self.material_index))
+
+    def normals(self, vertices: np.ndarray) -> np.ndarray:
+        """[V, 3] float32 area-weighted unit vertex normals (vertex_normals)."""
+        if self._incidence is None:
+            self._incidence = face_incidence(self.faces, self.n_vertices)
+        return vertex_normals(vertices, self.faces, self._incidence)
+
+
+class _Topologies:
+    """The _Topology of the meshes seen lately (looked up by content)."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self.entries: dict = {}
+
+    def get(self, mesh: Mesh) -> _Topology:
+        f = np.asarray(mesh.faces)
+        mi = np.clip(np.asarray(mesh.material_index), 0, len(mesh.materials) - 1)
+        patterns = tuple(PATTERNS.index(m.pattern) for m in mesh.materials)
+        key = (len(mesh.vertices), f.shape, patterns)
+        for entry in self.entries.get(key, []):
+            if entry.matches(f, mi, patterns):
+                return entry
+        entry = _Topology(f, mi, patterns, len(mesh.vertices))
+        self.entries.setdefault(key, []).append(entry)
+        if sum(len(v) for v in self.entries.values()) > self.size:      # forget the oldest key
+            self.entries.pop(next(iter(self.entries)))
+        return entry
+
+
+def _batch(meshes: list[Mesh], first_material: int, what: str,
+           topologies: _Topologies) -> tuple[_Batch, list[Material]]:
+    """Concatenates meshes; their material rows are numbered from first_material."""
+    pos, nrm, pco, meta, idx, ranges, runs, casters, caster_pos, mats = [], [], [], [], [], [], [], [], [], []
+    nv = ni = 0
+    row = first_material
+    for k, mesh in enumerate(meshes):
+        _check_mesh(mesh, f"{what} {k}")
+        v = np.asarray(mesh.vertices, dtype=np.float32)
+        topo = topologies.get(mesh)
+        pos.append(v)
+        nrm.append(topo.normals(v) if mesh.normals is None else np.asarray(mesh.normals, np.float32))
+        pco.append(v if mesh.pattern_coords is None else np.asarray(mesh.pattern_coords, np.float32))
+        m = np.empty((len(v), 2), np.float32)
+        m[:, 0] = topo.material_index + row
+        m[:, 1] = float(mesh.label)
+        meta.append(m)
+        idx.append(topo.sorted_faces.ravel() + nv)
+        n_idx = topo.sorted_faces.size
+        ranges.append((ni, n_idx))
+        for first, count, pattern in topo.runs:
+            _append_run(runs, ni + 3 * first, 3 * count, pattern, bool(mesh.closed))
+        if mesh.casts_shadow:
+            _append_run(casters, ni, n_idx, bool(mesh.closed))
+            caster_pos.append(v)
+        mats.extend(mesh.materials)
+        row += len(mesh.materials)
+        nv += len(v)
+        ni += n_idx
+    if not meshes:
+        z3 = np.zeros((0, 3), np.float32)
+        return _Batch(z3, z3, z3, np.zeros((0, 2), np.float32), np.zeros(0, np.int32)), []
+    return _Batch(np.concatenate(pos), np.concatenate(nrm), np.concatenate(pco), np.concatenate(meta),
+                  np.concatenate(idx).astype(np.int32), ranges, runs, casters,
+                  np.concatenate(caster_pos) if caster_pos else np.zeros((0, 3), np.float32)), mats
+
+
+def _stack_vertices(meshes: list[Mesh]) -> np.ndarray:
+    """[sum V, 3] float32: the meshes' vertices one after the other."""
+    if not meshes:
+        return np.zeros((0, 3), np.float32)
+    return np.concatenate([np.asarray(m.vertices, dtype=np.float32) for m in meshes])
+
+
+def _shadow_side(image_size: tuple[int, int]) -> int:
+    """Texels of a shadow map's side for an image: about its larger side, 128..1024."""
+    return int(min(1024, max(128, 1 << max(int(max(image_size)) - 1, 1).bit_length())))
+
+
+def _ground_mesh(ground: Ground, centre: tuple[float, float]) -> Mesh:
+    """The floor square about centre (x, z m), as a mesh of two triangles facing up."""
+    cx, cz = centre
+    r = min(float(ground.half_size_m), FAR_M * 1.5)
+    v = np.array([[cx - r, 0, cz - r], [cx - r, 0, cz + r], [cx + r, 0, cz + r], [cx + r, 0, cz - r]],
+                 np.float32)
+    return Mesh(v, np.array([[0, 1, 2], [0, 2, 3]], np.int32), np.zeros(4, np.int64), [ground.material],
+                normals=np.tile(np.array([0.0, 1.0, 0.0], np.float32), (4, 1)), casts_shadow=False, closed=True)
+
+
+def _distance(mesh: Mesh, point: np.ndarray) -> float:
+    """m from point ([3]) to the mesh's bounding box, 0 inside it."""
+    v = np.asarray(mesh.vertices)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    return float(np.linalg.norm(np.maximum(np.maximum(lo - point, point - hi), 0.0)))
+
+
+def _material_rows(materials: list[Material]) -> np.ndarray:
+    """[N, 3, 4] float32 rows of the material texture:
+    (colour, pattern id), (colour2, scale), (direction, shininess)."""
+    rows = np.zeros((max(len(materials), 1), 3, 4), np.float32)
+    for k, m in enumerate(materials):
+        d = np.asarray(m.direction, dtype=np.float64)
+        d = d / max(np.linalg.norm(d), 1e-9)
+        rows[k, 0] = (*m.colour, PATTERNS.index(m.pattern))
+        rows[k, 1] = (*m.colour2, m.scale_m)
+        rows[k, 2] = (*d, m.shininess)
+    return rows
+
+
+def _tonemap_np(c: np.ndarray) -> np.ndarray:
+    """The shaders' tonemap() on the CPU: linear -> display in [0, 1]."""
+    c = np.maximum(c, 0.0)
+    c = np.clip((c * (2.51 * c + 0.03)) / (c * (2.43 * c + 0.59) + 0.14), 0.0, 1.0)
+    return c ** (1.0 / 2.2)
+
+
+def _untonemap_np(display: np.ndarray, exposure: float) -> np.ndarray:
+    """Linear colour whose tone-mapped value at this exposure is display ([..., 3] in [0, 1])."""
+    x = np.linspace(0.0, 16.0, 4097)
+    y = _tonemap_np(x)
+    return np.interp(np.clip(display, 0.0, y[-1]), y, x) / max(exposure, 1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+
+class Rasterizer:
+    """Renders scenes with people into RGB, label and depth images, offscreen.
+
+    The OpenGL context is created by the first call in each process and kept; buffers, programs,
+    framebuffers (per image size) and shadow maps are reused between calls. Several Rasterizers
+    may live in one process (each makes its context current for its calls); one Rasterizer is not
+    to be used from several threads at once.
+
+    Args:
+        samples: multisampling of the colour image (0 or 1: none; labels and depth are never blended).
+        threads: llvmpipe's rendering threads (sets LP_NUM_THREADS before the context is created;
+            None leaves Mesa's default). Mesa reads it when the process's first context is made.
+        shadow_size: texels of each side of the near and of the far shadow map; None: the power
+            of two at or above the image's larger side, 128..1024.
+    """
+
+    _SIZES_KEPT = 4
+
+    def __init__(self, samples: int = 4, threads: int | None = None, shadow_size: int | None = None):
+        if not 0 <= samples <= 16:
+            raise UserError(f"samples must be 0..16, got {samples}")
+        if threads is not None and threads < 0:
+            raise UserError(f"threads must be 0 or more, got {threads}")
+        self.samples = int(samples)
+        self.threads = threads
+        self.shadow_size = shadow_size
+        self._ctx = None
+        self._pid = None
+
+    def __getstate__(self) -> dict:
+        """Pickles the settings only (a worker process makes its own context)."""
+        return {"samples": self.samples, "threads": self.threads, "shadow_size": self.shadow_size}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    # -- context and resources ----------------------------------------------------------------
+
+    def _context(self):
+        """This process's context (created on the first call)."""
+        global _CONTEXT_PID
+        if self._ctx is not None and self._pid == os.getpid():
+            return self._ctx
+        if _CONTEXT_PID is not None and _CONTEXT_PID != os.getpid():
+            raise RuntimeError("this process was forked from one that had rendered (Mesa's EGL would hang "
+                               "here): start workers with the 'spawn' or 'forkserver' method, or fork before "
+                               "the first render")
+        import moderngl
+        if self.threads is not None:
+            os.environ["LP_NUM_THREADS"] = str(int(self.threads))
+        ctx = moderngl.create_standalone_context(backend="egl")
+        _CONTEXT_PID = os.getpid()
+        self._ctx, self._pid, self._mgl = ctx, os.getpid(), moderngl
+        ctx.provoking_vertex = moderngl.FIRST_VERTEX_CONVENTION
+        self._samples = min(self.samples, ctx.max_samples) if self.samples > 1 else 0
+        self._progs = {
+            "ids": ctx.program(vertex_shader=_SCENE_VS, fragment_shader=_IDS_FS),
+            "shadow": ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS),
+        }
+        self._backdrop_vaos = {}  # with a photo or not -> VAO of the backdrop program
+        self._buffers = {}       # batch name -> buffers, capacities, VAOs per program
+        self._fbos = {}          # (w, h) -> framebuffers, oldest first
+        self._atlas = None       # (side, depth texture, framebuffer) of the shadow maps
+        self._materials_tex = ctx.texture((3, 256), 4, dtype="f4")
+        self._materials_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._image = None       # (array, texture) of the last backdrop photo
+        self._topologies = _Topologies()
+        self._scenery_cache = None
+        return ctx
+
+    def close(self) -> None:
+        """Releases the OpenGL context (a later call creates a new one)."""
+        if self._ctx is not None and self._pid == os.getpid():
+            self._ctx.release()
+        self._ctx = None
+
+    def _program(self, key):
+        """A program by key: "ids", "shadow", ("backdrop", with a photo) or ("colour", pattern id, shadow taps)."""
+        prog = self._progs.get(key)
+        if prog is None:
+            if key[0] == "backdrop":
+                fs = f"#version 330\n#define HAS_IMAGE {int(key[1])}\n" + _BACKDROP_FS
+                prog = self._ctx.program(vertex_shader=_BACKDROP_VS, fragment_shader=fs)
+            else:
+                _, pattern, taps = key
+                prog = self._ctx.program(vertex_shader=_SCENE_VS, fragment_shader=_colour_fs(pattern, taps))
+            self._progs[key] = prog
+        return prog
+
+    @staticmethod
+    def _set(prog, name: str, value) -> None:
+        """Sets a uniform if the program uses it; a 2D array is a row-major matrix."""
+        if name in prog:
+            member = prog[name]
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                member.write(np.ascontiguousarray(value.T, dtype=np.float32).tobytes())
+            else:
+                member.value = value
+
+    def _vao(self, slot: dict, key):
+        """The VAO of a batch's buffers for one program (made on first use)."""
+        vao = slot["vaos"].get(key)
+        if vao is None:
+            prog = self._program(key)
+            pos, nrm, pco, meta, ibo = slot["bufs"]
+            named = {"in_pos": (pos, "3f"), "in_nrm": (nrm, "3f"), "in_pco": (pco, "3f"), "in_meta": (meta, "2f")}
+            content = [(b, fmt, n) for n, (b, fmt) in named.items() if n in prog]   # unused ones are compiled away
+            vao = self._ctx.vertex_array(prog, content, ibo, 4)
+            slot["vaos"][key] = vao
+        return vao
+
+    def _upload(self, name: str, batch: _Batch) -> dict:
+        """Writes a batch into its reusable buffers (grown when too small)."""
+        ctx = self._ctx
+        nv, ni = len(batch.pos), len(batch.idx)
+        slot = self._buffers.get(name)
+        if slot is None or slot["nv"] < nv or slot["ni"] < ni:
+            if slot is not None:
+                for obj in (*slot["vaos"].values(), *slot["bufs"]):
+                    obj.release()
+            cap_v, cap_i = max(nv, 64) * 5 // 4, max(ni, 192) * 5 // 4
+            bufs = [ctx.buffer(reserve=cap_v * 12), ctx.buffer(reserve=cap_v * 12), ctx.buffer(reserve=cap_v * 12),
+                    ctx.buffer(reserve=cap_v * 8), ctx.buffer(reserve=cap_i * 4)]
+            slot = {"nv": cap_v, "ni": cap_i, "bufs": bufs, "vaos": {}, "idx": None}
+            self._buffers[name] = slot
+        pos, nrm, pco, meta, ibo = slot["bufs"]
+        if slot.get("batch") is batch:                       # already there
+            return slot
+        slot["batch"] = batch
+        if nv:
+            pos.write(batch.pos)
+            nrm.write(batch.nrm)
+            pco.write(batch.pco)
+            meta.write(batch.meta)
+        last = slot["idx"]
+        if ni and (last is None or len(last) != ni or not np.array_equal(last, batch.idx)):
+            ibo.write(batch.idx)
+            slot["idx"] = batch.idx
+        return slot
+
+    def _framebuffers(self, size: tuple[int, int]) -> dict:
+        """The framebuffers of one image size (the few latest sizes are kept)."""
+        fb = self._fbos.pop(size, None)
+        if fb is None:
+            ctx = self._ctx
+            while len(self._fbos) >= self._SIZES_KEPT:      # forget the oldest size
+                old = self._fbos.pop(next(iter(self._fbos)))
+                for obj in old["objects"]:
+                    obj.release()
+            label = ctx.texture(size, 1, dtype="f1")
+            z = ctx.texture(size, 1, dtype="f4")
+            ids_depth = ctx.depth_renderbuffer(size)
+            ids = ctx.framebuffer([label, z], ids_depth)
+            objects = [label, z, ids_depth, ids]
+            if self._samples:
+                ms_colour = ctx.renderbuffer(size, 4, samples=self._samples)
+                ms_depth = ctx.depth_renderbuffer(size, samples=self._samples)
+                ms = ctx.framebuffer([ms_colour], ms_depth)
+                colour = ctx.renderbuffer(size, 4)
+                resolved = ctx.framebuffer([colour])
+                objects += [ms_colour, ms_depth, ms, colour, resolved]
+                fb = {"ids": ids, "colour": ms, "resolved": resolved, "objects": objects}
+            else:
+                colour = ctx.renderbuffer(size, 4)
+                one = ctx.framebuffer([colour, label, z], ids_depth)
+                objects += [colour, one]
+                fb = {"ids": ids, "colour": one, "resolved": one, "objects": objects}
+        self._fbos[size] = fb                                 # the most recent last
+        return fb
+
+    def _shadow_atlas(self, side: int):
+        """The depth texture (2 side x side: near map, far map) and its framebuffer."""
+        if self._atlas is None or self._atlas[0] != side:
+            if self._atlas is not None:
+                self._atlas[2].release()
+                self._atlas[1].release()
+            mgl = self._mgl
+            tex = self._ctx.depth_texture((2 * side, side))
+            tex.compare_func = "<="
+            tex.filter = (mgl.LINEAR, mgl.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+            self._atlas = (side, tex, self._ctx.framebuffer(depth_attachment=tex))
+        return self._atlas
+
+    # -- passes -------------------------------------------------------------------------------
+
+    def _shadow_pass(self, light: Light, camera: Camera, people: _Batch, props: _Batch, slots: dict) -> dict | None:
+        """Draws the shadow maps; returns the colour programs' shadow uniforms, None without shadows.
+
+        The near map is fitted to the people (their shadows fall within their own light column),
+        the far map to the props within 40 m of them; both span in depth every caster and the
+        floor around them (a receiver beyond compares as if at the far end).
+        """
+        if not light.shadows or not (len(people.caster_pos) or len(props.caster_pos)):
+            return None
+        mgl, ctx = self._mgl, self._ctx
+        basis = _light_basis(light.direction)
+        side = int(self.shadow_size or _shadow_side(camera.image_size))
+        if len(people.pos):
+            focus = people.pos.mean(axis=0)
+        else:
+            focus = np.asarray(camera.position, dtype=np.float64) + 5.0 * np.asarray(camera.rotation)[2]
+        focus = np.array([focus[0], 0.0, focus[2]])
+        floor = focus + np.array([[-30, 0, -30], [-30, 0, 30], [30, 0, -30], [30, 0, 30]], np.float64)
+        near_props = props.caster_pos[np.linalg.norm((props.caster_pos - focus)[:, [0, 2]], axis=1) < 40.0]
+        # the depth range holds every caster (none is clipped) and the floor about the focus
+        depth = np.concatenate([props.caster_pos @ basis[2], floor @ basis[2], people.caster_pos @ basis[2]])
+        zlo, zhi = depth.min() - 1.0, depth.max() + 1.0
+        _, tex, fbo = self._shadow_atlas(side)
+        fbo.use()
+        fbo.clear(depth=1.0)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.CULL_FACE)
+        ctx.depth_func = "<"
+        ctx.polygon_offset = (1.5, 4.0)
+        prog = self._program("shadow")
+        outside = np.zeros((4, 4))
+        outside[:3, 3], outside[3, 3] = 5.0, 1.0          # maps every point outside the map
+        out = {"light_near": outside, "light_far": outside, "use_far": 0, "near_radius": (0.0, 0.0),
+               "far_radius": (0.0, 0.0), "near_offset": 0.0, "far_offset": 0.0}
+
+        def draw(slot: str, x0: int, pts: np.ndarray, margin: float, batches) -> None:
+            lp = pts.astype(np.float64) @ basis.T
+            lo = np.array([*(lp[:, :2].min(axis=0) - margin), zlo])
+            hi = np.array([*(lp[:, :2].max(axis=0) + margin), zhi])
+            m = _ortho(basis, lo, hi)
+            fbo.viewport = (x0, 0, side, side)
+            self._set(prog, "light_vp", m)
+            for name, batch in batches:       # closed casters: their faces turned away from the sun
+                self._draw_runs(slots[name], "shadow", batch.casters, cull="front")
+            texel = float(np.max((hi - lo)[:2])) / side
+            out[f"light_{slot}"] = m
+            out[f"{slot}_radius"] = tuple(float(r) for r in np.maximum(light.penumbra_m, 1.5 * texel) / (hi - lo)[:2])
+            out[f"{slot}_offset"] = 1.5 * texel
+
+        if len(people.caster_pos):
+            draw("near", 0, people.caster_pos, 0.3, (("people", people), ("props", props)))
+        if len(near_props):            # no person: their shadows lie within the near map
+            draw("far", side, near_props, 0.5, (("props", props),))
+            out["use_far"] = 1
+        ctx.polygon_offset = (0.0, 0.0)
+        ctx.disable(mgl.CULL_FACE)
+        fbo.viewport = (0, 0, 2 * side, side)
+        return out
+
+    def _scenery(self, scene: Scene, camera: Camera) -> tuple[_Batch, np.ndarray]:
+        """The batch of the ground and props and their material rows, kept while the scene stays
+        the same (the same Mesh objects with equal vertices and materials, the camera within the
+        same 50 m square of ground)."""
+        centre = tuple(float(c) for c in np.round(np.asarray(camera.position, dtype=np.float64)[[0, 2]] / 50.0) * 50.0)
+        sig = [(id(m), id(m.vertices), id(m.faces), m.label, m.closed, m.casts_shadow) for m in scene.props]
+        cached = self._scenery_cache
+        materials = _material_rows([scene.ground.material, *(x for m in scene.props for x in m.materials)])
+        if (cached is not None and cached["sig"] == sig and cached["centre"] == centre
+                and cached["half_size"] == scene.ground.half_size_m and np.array_equal(cached["materials"], materials)
+                and np.array_equal(cached["vertices"], _stack_vertices(scene.props))):
+            return cached["batch"], cached["rows"]
+        # near to far, so that the depth test spares the shading of hidden surfaces; the ground last
+        order = sorted(scene.props, key=lambda m: _distance(m, camera.position))
+        batch, mats = _batch([*order, _ground_mesh(scene.ground, centre)], 0, "prop", self._topologies)
+        rows = _material_rows(mats)
+        self._scenery_cache = {"sig": sig, "centre": centre, "half_size": scene.ground.half_size_m,
+                               "materials": materials, "vertices": _stack_vertices(scene.props),
+                               "batch": batch, "rows": rows}
+        return batch, rows
+
+    def _backdrop(self, scene: Scene, camera: Camera):
+        """The backdrop's VAO, its program's uniforms set."""
+        b, light = scene.backdrop, scene.light
+        key = ("backdrop", b.image is not None)
+        prog = self._program(key)
+        if key not in self._backdrop_vaos:
+            self._backdrop_vaos[key] = self._ctx.vertex_array(prog, [])
+        sun = -np.asarray(light.direction, dtype=np.float64)
+        sun /= np.linalg.norm(sun)
+        self._set(prog, "cam_to_world", np.asarray(camera.rotation, dtype=np.float64).T)
+        self._set(prog, "centre", tuple(float(c) for c in camera.principal_point))
+        self._set(prog, "focal", float(camera.focal))
+        self._set(prog, "height", float(camera.image_size[1]))
+        self._set(prog, "zenith", tuple(b.zenith))
+        self._set(prog, "horizon", tuple(b.horizon))
+        below = np.asarray(b.horizon) * 0.6 + np.asarray(scene.ground.material.colour) * 0.4
+        self._set(prog, "below", tuple(float(c) for c in below))
+        self._set(prog, "sun_dir", tuple(sun))
+        self._set(prog, "sun_col", tuple(float(c) for c in np.asarray(light.colour) * light.intensity))
+        self._set(prog, "exposure", float(light.exposure))
+        if b.image is not None:
+            tex = self._image_texture(b.image)
+            tex.use(3)
+            self._set(prog, "image", 3)
+            img_h, img_w = b.image.shape[:2]
+            span = np.radians(b.image_hfov_deg)
+            bottom = np.radians(b.image_bottom_deg)
+            top = bottom + span * img_h / img_w
+            box = (float(np.radians(b.image_azimuth_deg)), float(span), float(bottom), float(top))
+            self._set(prog, "image_box", box)
+        return self._backdrop_vaos[key]
+
+    def _image_texture(self, image: np.ndarray):
+        if self._image is not None and self._image[0] is image:
+            return self._image[1]
+        img = np.asarray(image)
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise UserError(f"the backdrop image must be [H, W, 3] uint8, got {img.shape} {img.dtype}")
+        if self._image is not None:
+            self._image[1].release()
+        mgl = self._mgl
+        tex = self._ctx.texture((img.shape[1], img.shape[0]), 3, np.ascontiguousarray(img).tobytes(), alignment=1)
+        tex.build_mipmaps()
+        tex.filter = (mgl.LINEAR_MIPMAP_LINEAR, mgl.LINEAR)
+        tex.repeat_x = True
+        tex.repeat_y = False
+        self._image = (image, tex)
+        return tex
+
+    @staticmethod
+    def _fog_colour(scene: Scene) -> np.ndarray:
+        """Linear RGB of the haze: the horizon's, or (behind a photo) that of the photo's bottom rows."""
+        b = scene.backdrop
+        if b.image is None:
+            return np.asarray(b.horizon, dtype=np.float64)
+        rows = np.asarray(b.image)[-max(1, b.image.shape[0] // 8):]
+        return _untonemap_np(rows.reshape(-1, 3).mean(axis=0) / 255.0, scene.light.exposure)
+
+    def _draw_runs(self, slot: dict, key, runs, cull: str) -> None:
+        """Draws runs (first index, count, closed) of a batch with one program; the faces named by
+        cull ("back" or "front") of closed meshes are not drawn."""
+        mgl, ctx = self._mgl, self._ctx
+        vao = self._vao(slot, key)
+        ctx.cull_face = cull
+        for first, count, closed in runs:
+            if closed:
+                ctx.enable(mgl.CULL_FACE)
+            else:
+                ctx.disable(mgl.CULL_FACE)
+            vao.render(mgl.TRIANGLES, vertices=count, first=first)
+
+    def _ids_pass(self, fb: dict, slots: dict, uniforms: dict, batches) -> None:
+        ids = fb["ids"]
+        ids.use()
+        ids.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        prog = self._program("ids")
+        for name in ("view_proj", "cam_z", "cam_pos"):
+            self._set(prog, name, uniforms[name])
+        for name, batch in batches:
+            runs = []
+            for first, count, _, closed in batch.runs:
+                _append_run(runs, first, count, closed)
+            self._draw_runs(slots[name], "ids", runs, cull="back")
+        self._ctx.disable(self._mgl.CULL_FACE)
+
+    @staticmethod
+    def _read(fb, attachment: int, h: int, w: int, components: int, dtype: str) -> np.ndarray:
+        """One attachment as an array with row 0 at the top."""
+        data = np.frombuffer(fb.read(components=components, attachment=attachment, dtype=dtype, alignment=1),
+                             np.uint8 if dtype == "f1" else np.float32)
+        return data.reshape(h, w, components)[::-1].copy()
+
+    # -- public -------------------------------------------------------------------------------
+
+    def render(self, camera: Camera, scene: Scene, people: list[Mesh]) -> RenderedFrame:
+        """Renders people in a scene.
+
+        Args:
+            camera: the camera (its image_size is the output size).
+            scene: ground, backdrop, props and light.
+            people: meshes with labels 1..255 (any label is written as given).
+
+        Returns:
+            RenderedFrame: rgb [H, W, 3] uint8, labels [H, W] uint8, depth [H, W] float32 m (inf: sky).
+        """
+        with self._context():          # current on this thread (another Rasterizer may have been)
+            return self._render(camera, scene, people)
+
+    def _render(self, camera: Camera, scene: Scene, people: list[Mesh]) -> RenderedFrame:
+        ctx, mgl = self._ctx, self._mgl
+        w, h = (int(s) for s in camera.image_size)
+        props, rows_s = self._scenery(scene, camera)
+        crowd, mats_p = _batch(list(people), len(rows_s), "person", self._topologies)
+        materials = np.concatenate([rows_s, _material_rows(mats_p)]) if mats_p else rows_s
+        if len(materials) > self._materials_tex.height:
+            self._materials_tex.release()
+            self._materials_tex = ctx.texture((3, 2 * len(materials)), 4, dtype="f4")
+            self._materials_tex.filter = (mgl.NEAREST, mgl.NEAREST)
+        self._materials_tex.write(materials.tobytes(), viewport=(0, 0, 3, len(materials)))
+        slots = {"props": self._upload("props", props), "people": self._upload("people", crowd)}
+        slots["props"]["count"], slots["people"]["count"] = len(props.idx), len(crowd.idx)
+        light = scene.light
+        shadow = self._shadow_pass(light, camera, crowd, props, slots)
+
+        sun = -np.asarray(light.direction, dtype=np.float64)
+        sun /= np.linalg.norm(sun)
+        uniforms = dict(view_proj=gl_view_projection(camera),
+                        cam_z=tuple(float(c) for c in np.asarray(camera.rotation)[2]),
+                        cam_pos=tuple(float(c) for c in camera.position), materials=0, shadow_atlas=1,
+                        sun_dir=tuple(sun), sun_col=tuple(float(c) for c in np.asarray(light.colour) * light.intensity),
+                        sky_col=tuple(light.sky_colour), bounce_col=tuple(light.bounce_colour),
+                        ambient=float(light.ambient), fog_col=tuple(float(c) for c in self._fog_colour(scene)),
+                        fog_dist=float(max(scene.backdrop.fog_distance_m, 1e-3)), exposure=float(light.exposure),
+                        **(shadow or {}))
+        self._materials_tex.use(0)
+        if shadow is not None:
+            self._atlas[1].use(1)
+        backdrop = self._backdrop(scene, camera)
+
+        fb = self._framebuffers((w, h))
+        fb["colour"].use()
+        fb["colour"].clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+        ctx.disable(mgl.CULL_FACE)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.depth_func = "<"
+        ready = set()
+        batches = (("people", crowd), ("props", props))                    # front to back, roughly
+        for name, batch in batches:
+            for first, count, pattern, closed in batch.runs:
+                key = ("colour", pattern, 0 if shadow is None else _shadow_taps(light))
+                if key not in ready:
+                    prog = self._program(key)
+                    for uname, value in uniforms.items():
+                        self._set(prog, uname, value)
+                    ready.add(key)
+                self._draw_runs(slots[name], key, [(first, count, closed)], cull="back")
+        ctx.disable(mgl.CULL_FACE)
+        ctx.depth_func = "<="
+        backdrop.render(mgl.TRIANGLES, vertices=3)               # the sky where nothing was drawn
+        ctx.depth_func = "<"
+        if self._samples:
+            ctx.copy_framebuffer(fb["resolved"], fb["colour"])
+            self._ids_pass(fb, slots, uniforms, batches)
+        rgb = self._read(fb["resolved"], 0, h, w, 3, "f1")
+        labels = self._read(fb["ids"], 0, h, w, 1, "f1")[..., 0]
+        depth = self._read(fb["ids"], 1, h, w, 1, "f4")[..., 0]
+        depth[depth <= 0.0] = np.inf
+        return RenderedFrame(rgb, labels, depth)
+
+    def silhouettes(self, camera: Camera, people: list[Mesh]) -> tuple[np.ndarray, np.ndarray]:
+        """Each person drawn alone (no scenery, no other person): pixel counts and boxes.
+
+        Args:
+            camera: the camera (its image_size is the image size).
+            people: P meshes.
+
+        Returns:
+            counts: [P] int64, pixels whose centre the person covers.
+            boxes: [P, 4] float64 px (x0, y0, x1, y1): the columns and rows of the first and last
+                covered pixel centres (row 0 at the top); NaN for a person who covers none.
+        """
+        with self._context():
+            return self._silhouettes(camera, people)
+
+    def _silhouettes(self, camera: Camera, people: list[Mesh]) -> tuple[np.ndarray, np.ndarray]:
+        ctx, mgl = self._ctx, self._mgl
+        w, h = (int(s) for s in camera.image_size)
+        counts = np.zeros(len(people), np.int64)
+        boxes = np.full((len(people), 4), np.nan)
+        if not people:
+            return counts, boxes
+        crowd, _ = _batch(list(people), 0, "person", self._topologies)
+        crowd.meta[:, 1] = 255.0
+        slot = self._upload("people", crowd)
+        fb = self._framebuffers((w, h))
+        ids = fb["ids"]
+        ids.use()
+        prog = self._program("ids")
+        self._set(prog, "view_proj", gl_view_projection(camera))
+        self._set(prog, "cam_z", tuple(float(c) for c in np.asarray(camera.rotation)[2]))
+        self._set(prog, "cam_pos", tuple(float(c) for c in camera.position))
+        ctx.disable(mgl.DEPTH_TEST)                         # coverage only
+        for k, (first, count) in enumerate(crowd.ranges):
+            ids.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            self._draw_runs(slot, "ids", [(first, count, people[k].closed)], cull="back")
+            mask = self._read(ids, 0, h, w, 1, "f1")[..., 0]
+            rows = np.flatnonzero(mask.any(axis=1))
+            if len(rows):
+                cols = np.flatnonzero(mask.any(axis=0))
+                counts[k] = int(np.count_nonzero(mask))
+                boxes[k] = (cols[0], rows[0], cols[-1], rows[-1])
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.CULL_FACE)
+        return counts, boxes
