@@ -29,7 +29,7 @@ Per clip, in one worker process:
 Every run's poses.npz is scored against the clip's truth.npz (video_scoring.score_clip), and the
 models are aggregated over the clips by person-frames (video_scoring.aggregate). The results file
 (benchmarks/_env.write_json: machine, commit) holds the settings, per-model aggregates, per-clip
-rows and the timings; video3d_table() prints its table for README.md / docs/results.md.
+rows and the timings; readme_tables.py prints its tables for README.md and docs/results.md.
 """
 from __future__ import annotations
 
@@ -503,43 +503,11 @@ def main(argv: list[str] | None = None) -> int:
                       "per_clip": {name: r["timings_s"] for name, r in results.items()}},
     }
     write_json(out, report)
-    print(video3d_table(report))
+    from readme_tables import video3d
+    print(video3d(report))
     print(f"cached detections vs the command ({DEFAULT_MODEL}, {first}): joints3d differ by at most "
           f"{report['cached_vs_command']['joints3d_max_abs_diff_mm']} mm; results -> {out}")
     return 0
-
-
-# ----------------------------------------------------------------------------- the table
-
-
-def _cell(value, fmt: str) -> str:
-    return "-" if value is None else fmt.format(value)
-
-
-def video3d_table(results: dict | None = None) -> str:
-    """The results table of bench_video3d.py (results: its results file's contents; default: read
-    benchmarks/results/video3d.json), in readme_tables.py's markdown."""
-    import json
-    r = results if results is not None else json.loads(DEFAULT_OUT.read_text())
-    rows = []
-    for name, model in r["models"].items():
-        a = model["aggregate"]
-        j13, j17, floor = a["joints13"], a["joints17"], a["floor"] or {}
-        note = {"command": " (default: the command)", "baseline": " (baseline)"}.get(model["kind"], "")
-        rows.append([f"{name}{note}", _cell(a["found"], "{:.3f}"), _cell(j13["p_mpjpe_mm"], "{:.1f}"),
-                     _cell(j13["mpjpe_mm"], "{:.1f}"), _cell(j13["pck150"], "{:.3f}"),
-                     _cell(j17["p_mpjpe_mm"], "{:.1f}"), _cell(j17["mpjpe_mm"], "{:.1f}"),
-                     _cell(j17["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}"),
-                     _cell(a["id_switches"], "{:d}"), _cell(floor.get("camera_height_abs_error_mm"), "{:.0f}"),
-                     _cell(floor.get("up_error_deg"), "{:.1f}")])
-    clips = r["clips"]
-    frames = sum(c["frames"] for c in clips.values())
-    multi = sum(bool(c["multi_person"]) for c in clips.values())
-    header = [f"model ({len(clips)} clips, {frames} frames)", "found", "P-MPJPE mm, 13 joints", "MPJPE mm, 13",
-              "PCK@150, 13", "P-MPJPE mm, 17", "MPJPE mm, 17", "accel error mm/frame^2", "2D error / torso, limbs",
-              f"id switches ({multi} multi-person clips)", "camera height error mm", "up error deg"]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 if __name__ == "__main__":

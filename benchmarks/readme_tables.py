@@ -5,7 +5,7 @@ bench_eval.py, training.json from bench_training.py, ablations.json from
 bench_ablations.py, drop_joints.csv from bench_drop_joints.py, criterion.json from
 bench_criterion.py, skeleton_net*.json from the bench_skeleton_net*.py scripts, chen.json,
 yang.json and map_kernels.json from bench_chen.py, bench_yang.py and bench_map_kernels.py, people.json
-from bench_people.py, recall.json from bench_recall.py) or from the
+from bench_people.py, recall.json from bench_recall.py, video3d.json from bench_video3d.py) or from the
 model cards those scripts write. docs/results.md holds every table and the README its
 headline one (`README_TABLES`); tests/test_docs.py checks that both hold each table exactly
 as printed, so a figure in them cannot drift from its source.
@@ -32,7 +32,7 @@ MAP_SEEDS = ("chen", "yang")
 PROTOCOLS = ("random-projection", "fixed-camera")
 #: The pages whose marked tables --write refills: docs/results.md marks every table, the README these.
 PAGES = ("README.md", "docs/results.md")
-README_TABLES = ("accuracy random-projection",)
+README_TABLES = ("video3d headline", "accuracy random-projection")
 
 
 def _load(name: str) -> dict:
@@ -287,6 +287,52 @@ def recall() -> str:
                    "zidane.jpg", "COCO 257", "COCO 357", "bus.jpg colour / gray / dark", "ms a photo"], rows)
 
 
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+#: bench_video3d.py's rows, in the order tabled: the command's default, the other shipped lifters (as
+#: the results file lists them), MediaPipe's own 3D, then the baselines.
+_VIDEO3D_KINDS = ("command", "cached detections", "detection pass", "baseline")
+
+
+def _video3d_rows(r: dict) -> list[tuple[str, dict]]:
+    order = {k: i for i, k in enumerate(_VIDEO3D_KINDS)}
+    models = sorted(r["models"].items(), key=lambda kv: order.get(kv[1]["kind"], len(order)))
+    names = {"command": " (default)", "baseline": " (baseline)"}
+    return [(f"{name}{names.get(m['kind'], '')}", m["aggregate"]) for name, m in models]
+
+
+def video3d(r: dict | None = None) -> str:
+    """Every figure of the whole-app benchmark (bench_video3d.py), per model (r: a results file's
+    contents; default: video3d.json)."""
+    r = r if r is not None else _load("video3d.json")
+    rows = []
+    for name, a in _video3d_rows(r):
+        j13, j17, floor = a["joints13"], a["joints17"], a["floor"] or {}
+        rows.append([name, _cell(a["found"], "{:.3f}"), _cell(j13["p_mpjpe_mm"], "{:.1f}"),
+                     _cell(j13["mpjpe_mm"], "{:.1f}"), _cell(j13["pck150"], "{:.3f}"),
+                     _cell(j17["p_mpjpe_mm"], "{:.1f}"), _cell(j17["mpjpe_mm"], "{:.1f}"), _cell(j17["pck150"], "{:.3f}"),
+                     _cell(j17["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}"),
+                     _cell(a["id_switches"], "{:d}"), _cell(floor.get("camera_height_abs_error_mm"), "{:.0f}"),
+                     _cell(floor.get("up_error_deg"), "{:.1f}")])
+    multi = sum(bool(c["multi_person"]) for c in r["clips"].values())
+    return _table(["model", "found", "P-MPJPE mm, 13 joints", "MPJPE mm, 13", "PCK@150, 13", "P-MPJPE mm, 17",
+                   "MPJPE mm, 17", "PCK@150, 17", "accel error mm/frame^2, 17", "2D error / torso, 12 limbs",
+                   f"id switches ({multi} multi-person clips)", "camera height error mm", "up error deg"], rows)
+
+
+def video3d_headline() -> str:
+    """The README's whole-app table: the 13 joints every convention shares, jitter, the detector's 2D."""
+    r = _load("video3d.json")
+    rows = [[name, _cell(a["found"], "{:.3f}"), _cell(a["joints13"]["p_mpjpe_mm"], "{:.1f}"),
+             _cell(a["joints13"]["mpjpe_mm"], "{:.1f}"), _cell(a["joints13"]["pck150"], "{:.3f}"),
+             _cell(a["joints17"]["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}")]
+            for name, a in _video3d_rows(r)]
+    return _table(["model", "people found", "P-MPJPE mm", "MPJPE mm", "PCK@150", "jitter: accel error mm/frame^2",
+                   "2D error / torso"], rows)
+
+
 def tables() -> dict[str, str]:
     """Every result table by name."""
     made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
@@ -299,7 +345,8 @@ def tables() -> dict[str, str]:
             made[name] = fn()
     for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
                              ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json"),
-                             ("speed", speed, "people.json"), ("recall", recall, "recall.json")):
+                             ("speed", speed, "people.json"), ("recall", recall, "recall.json"),
+                             ("video3d", video3d, "video3d.json"), ("video3d headline", video3d_headline, "video3d.json")):
         if (RESULTS / source).exists():
             made[name] = fn()
     return made

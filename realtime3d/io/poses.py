@@ -21,7 +21,6 @@ one-person layout of earlier runs (no person_ids, joints3d [N, J, 3]) is still r
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from ..errors import UserError
 from ..skeleton import H36M17
 from ._atomic import atomic_path
+from .npz import read_npz
 
 
 #: The arrays that carry a person axis ([N, P, ...]) in a file of many people.
@@ -69,18 +69,7 @@ def read_poses(path: str | os.PathLike, num_joints: int = H36M17.num_joints, req
         A one-person PoseSequence (joints3d [N, J, 3] mm, joints2d [N, J, 2] px, ...).
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise PoseFileError(f"{path}: no such file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise PoseFileError(f"{path}: not an .npz archive of named arrays")
-        with loaded as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        if isinstance(exc, PoseFileError):
-            raise
-        raise PoseFileError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
+    data = read_npz(path, PoseFileError)
 
     if "person_ids" in data:
         data = _one_person_of(path, data, person)

@@ -41,7 +41,6 @@ a ValueError says what is wrong.
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,6 +48,7 @@ import numpy as np
 from ..errors import UserError
 from ..skeleton import H36M17
 from ._atomic import atomic_path
+from .npz import read_npz
 
 J = H36M17.num_joints
 #: The arrays every truth file holds; the others (camera_rotation, camera_position, person_names, clip)
@@ -221,18 +221,7 @@ def read_truth(path: str | os.PathLike) -> VideoTruth:
             disagree (one line, naming the file).
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise UserError(f"{path}: no such truth file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise UserError(f"{path}: not an .npz archive of named arrays")
-        with loaded as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        if isinstance(exc, UserError):
-            raise
-        raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
+    data = read_npz(path, what="truth file")
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise UserError(f"{path}: not a truth file: missing {', '.join(missing)} (see realtime3d/io/video_truth.py)")

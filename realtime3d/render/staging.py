@@ -6,8 +6,8 @@ distance is at least what keeps everyone in the picture. A moving camera travels
 sideways over the clip at a constant speed while it keeps looking at the people's
 smoothed centre. People stand apart: their pelvis paths keep MIN_GAP_M between them.
 Occluders stand between the camera and the people; one that would cover more than
-MAX_HIDDEN of someone's image box (in the first, middle or last frame) is left out, so
-that props hide parts of people, not whole people.
+MAX_HIDDEN of someone's image box (in any HIDES_EVERY-th frame) is left out, so that props
+hide parts of people, not whole people.
 """
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ HEIGHT_M = (0.5, 2.5)
 DISTANCE_M = (2.0, 12.0)
 HFOV_DEG = (40.0, 90.0)
 ROLL_DEG = 4.0
-#: The largest share of a person's box that an occluder may cover (more and it is left out).
-MAX_HIDDEN = 0.6
+#: The largest share of a person's box that an occluder may cover (more and it is left out), checked
+#: every HIDES_EVERY frames.
+MAX_HIDDEN = 0.5
+HIDES_EVERY = 5
 
 
 def _box_of(points: np.ndarray) -> np.ndarray:
@@ -38,11 +40,11 @@ def _box_of(points: np.ndarray) -> np.ndarray:
 
 def _hides(prop: list[Mesh], actors: list[Actor], cameras: list[Camera]) -> float:
     """The largest share of a person's image box that a prop's image box covers (the prop: its meshes),
-    where the prop is nearer the camera, over the first, middle and last frames: an upper bound of
-    what it hides."""
+    where the prop is nearer the camera, over every HIDES_EVERY-th frame: an upper bound of what it
+    hides. A person's box is their skeleton's, grown by a tenth on each side."""
     worst = 0.0
     vertices = np.concatenate([m.vertices for m in prop])
-    for t in sorted({0, len(cameras) // 2, len(cameras) - 1}):
+    for t in range(0, len(cameras), HIDES_EVERY):
         camera = cameras[t]
         depth = camera.to_camera(vertices)[:, 2]
         if (depth <= 0.05).any():
@@ -52,7 +54,9 @@ def _hides(prop: list[Mesh], actors: list[Actor], cameras: list[Camera]) -> floa
             z = camera.to_camera(a.posed.joints[t, 0])[2]
             if depth.min() >= z:
                 continue
-            person = _box_of(camera.project(a.posed.vertices[t]))
+            person = _box_of(camera.project(a.posed.joints[t]))
+            grow = 0.1 * (person[2:] - person[:2])
+            person = np.concatenate([person[:2] - grow, person[2:] + grow])
             lo, hi = np.maximum(occluder[:2], person[:2]), np.minimum(occluder[2:], person[2:])
             area = np.prod(np.clip(hi - lo, 0.0, None)) / max(np.prod(person[2:] - person[:2]), 1e-9)
             worst = max(worst, float(area))
