@@ -16,7 +16,8 @@ from realtime3d.render.cameras import camera_from_hfov
 from realtime3d.render.clips import TRUTH_NAME, VIDEO_NAME, draw, render_clip
 from realtime3d.render.crops import CropSampler
 from realtime3d.render.labels import label_frame
-from realtime3d.render.raster import Material, Mesh, Rasterizer
+from realtime3d.render.meshes import Material, Mesh
+from realtime3d.render.raster import Rasterizer
 from realtime3d.render.scenery import box, sample_scene
 from realtime3d.render.staging import Stage, stage_clip
 from realtime3d.skeleton import H36M17

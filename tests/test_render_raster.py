@@ -10,10 +10,9 @@ import pytest
 
 from realtime3d.render.cameras import camera_from_hfov
 
-pytest.importorskip("moderngl", reason="moderngl is not installed")
-from realtime3d.render.raster import (  # noqa: E402
-    Backdrop, Ground, Light, Material, Mesh, Rasterizer, Scene, vertex_normals)
-from realtime3d.render.scenery import KINDS, box, sample_occluders, sample_scene  # noqa: E402
+from realtime3d.render.meshes import Backdrop, Ground, Light, Material, Mesh, Scene, vertex_normals
+from realtime3d.render.raster import Rasterizer
+from realtime3d.render.scenery import KINDS, box, sample_occluders, sample_scene
 
 
 def _scene(props=(), shadows=True, sun=(0.3, -1.0, 0.2)) -> Scene:
@@ -251,3 +250,19 @@ def test_occluders_stand_between_camera_and_people():
         middle = m.vertices.mean(axis=0)
         assert 1.0 < middle[2] < 5.5                # between the camera (z = 6) and the people (z <= 0)
     assert sample_occluders(np.random.default_rng(2), cam, centres, 0) == []
+
+
+def test_triton_imports_after_a_render():
+    """Triton's own LLVM, loaded after llvmpipe's, crashes a process; the rasterizer loads it first."""
+    pytest.importorskip("triton", reason="triton is not installed (the test extra brings it)")
+    code = ("import numpy as np\n"
+            "from realtime3d.render.cameras import camera_from_hfov\n"
+            "from realtime3d.render.raster import Rasterizer\n"
+            "from realtime3d.render.scenery import sample_scene\n"
+            "r = Rasterizer(samples=0)\n"
+            "r.render(camera_from_hfov([0, 1, 3], [0, 1, 0], (32, 24), 60), "
+            "sample_scene(np.random.default_rng(0)), [])\n"
+            "import torch._dynamo, triton\n"
+            "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-500:]

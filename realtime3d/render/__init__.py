@@ -9,8 +9,9 @@ The room knows bodies, cameras and skeletons, and nothing of training or of the 
 - actors: a dressed body performing a motion, standing on the floor;
 - cameras: pinhole cameras in the render world (Y up, metres, floor at y = 0);
 - scenery: procedural streets, parks, plazas, gyms, rooms and offices, light, occluders;
+- meshes: what is drawn (materials, meshes, the sun, ground, backdrop, scene) and a frame;
 - raster: the offscreen OpenGL rasterizer (moderngl on EGL: Mesa's llvmpipe on a CPU):
-  colour with shadows, and exact per-pixel labels and depth;
+  colour with shadows, and exact per-pixel labels and depth; shaders: its GLSL;
 - labels: per frame and person, 2D and 3D joints, visibility, boxes, visible share;
 - staging: people, camera path, scenery and occluders of a clip;
 - clips: a staged clip -> video.mp4 + truth.npz (io/video_truth.py);

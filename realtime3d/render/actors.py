@@ -16,7 +16,7 @@ import numpy as np
 from ..data.mocap import bvh_to_h36m
 from .body import BodyShape, Phenotype, PosedBody, body_shape, pose_body, sample_phenotype
 from .clothing import Outfit, dress, sample_outfit
-from .raster import Mesh
+from .meshes import Mesh
 from .retarget import retarget
 
 
@@ -66,7 +66,7 @@ class Actor:
         return self.posed.vertices.shape[0]
 
     def mesh(self, frame: int, label: int) -> Mesh:
-        """The body at a frame as a raster.Mesh, labelled label (1..255) in the label buffer."""
+        """The body at a frame as a meshes.Mesh, labelled label (1..255) in the label buffer."""
         return Mesh(vertices=self.posed.vertices[frame], faces=self.shape.faces, material_index=self.materials,
                     materials=list(self.outfit.materials), pattern_coords=self.shape.vertices.astype(np.float32),
                     label=label, closed=True)

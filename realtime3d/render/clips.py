@@ -25,7 +25,7 @@ VIDEO_NAME, TRUTH_NAME = "video.mp4", "truth.npz"
 
 
 def draw(rasterizer: Rasterizer, stage: Stage, t: int):
-    """Frame t of a stage: (raster.RenderedFrame, labels.FrameLabels)."""
+    """Frame t of a stage: (meshes.RenderedFrame, labels.FrameLabels)."""
     camera = stage.cameras[t]
     people = [a.mesh(t, k + 1) for k, a in enumerate(stage.actors)]
     scene = stage.scene

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..skeleton import H36M17
 from .body import BodyShape, skeleton_of
-from .raster import Material
+from .meshes import Material
 
 #: Materials' order in every outfit.
 SKIN, HAIR, TOP, BOTTOM, SHOES = range(5)
@@ -51,7 +51,7 @@ class Outfit:
     """A person's appearance: materials [SKIN, HAIR, TOP, BOTTOM, SHOES] and where garments end.
 
     Attributes:
-        materials: five raster.Material, in the order SKIN, HAIR, TOP, BOTTOM, SHOES.
+        materials: five meshes.Material, in the order SKIN, HAIR, TOP, BOTTOM, SHOES.
         sleeve: 0 (vest) .. 1 (long sleeves), of the way from shoulder to wrist.
         leg: 0.3 (shorts) .. 1 (trousers), of the way from hip to ankle.
         hair: 0 (bald) .. 1 (long); the HAIR material is a cap when cap is True.

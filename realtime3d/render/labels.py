@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cameras import Camera
-from .raster import RenderedFrame
+from .meshes import RenderedFrame
 
 #: How far in front of a joint its own body's surface may lie and the joint still count as seen (m).
 OCCLUSION_MARGIN_M = 0.15

@@ -29,549 +29,20 @@ is the top of the image.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import UserError
+from . import shaders
 from .cameras import Camera
+from .meshes import PATTERNS, Ground, Light, Material, Mesh, RenderedFrame, Scene, face_incidence, vertex_normals
 
 NEAR_M = 0.05   # m, near clipping plane
 FAR_M = 200.0   # m, far clipping plane
 
-FREE_RADIUS_M = 8.0   # m, the default radius about the origin that scenery leaves to people and cameras
-
 _CONTEXT_PID = None   # the process that made the first context (a child forked from it cannot make one)
-
-#: Pattern names of Material.pattern, in the order of their ids in the fragment shader. The first six
-#: are for clothes and skin (evaluated in 3D pattern space); the others are for scenery (evaluated on
-#: the axis plane of pattern space that the surface lies closest to: floors in x-z, walls in x-y or z-y).
-PATTERNS = ("plain", "stripes", "checks", "noise", "denim", "knit",
-            "tiles", "bricks", "windows", "wood", "grass", "asphalt")
-
-
-@dataclass
-class Material:
-    """A garment, skin or scenery surface: a colour, optionally a pattern in pattern space.
-
-    Attributes:
-        colour: linear RGB in [0, 1], the main colour.
-        colour2: linear RGB in [0, 1], the pattern's second colour (stripes, grout, mortar, glass, weft).
-        pattern: one of PATTERNS.
-        scale_m: the pattern's period in metres of pattern space (stripe pair, tile, brick length,
-            window bay, plank width, noise feature size).
-        shininess: 0 matte .. 1 glossy (specular strength and sharpness).
-        direction: [3] the direction along which stripes alternate, in pattern space ((0, 1, 0):
-            horizontal bands on an upright body).
-    """
-    colour: tuple[float, float, float]
-    colour2: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    pattern: str = "plain"
-    scale_m: float = 0.05
-    shininess: float = 0.0
-    direction: tuple[float, float, float] = (0.0, 1.0, 0.0)
-
-
-@dataclass
-class Mesh:
-    """A triangle mesh with per-vertex materials.
-
-    Attributes:
-        vertices: [V, 3] float32 m, world.
-        faces: [F, 3] int32, counter-clockwise seen from outside.
-        material_index: [V] int, index into materials (a triangle takes its first vertex's material).
-        materials: the mesh's materials.
-        pattern_coords: [V, 3] m, where patterns are evaluated (the rest pose, so that patterns
-            follow the body); None: the world position.
-        label: written to the label image: people 1..255, scenery 0.
-        normals: [V, 3]; None: area-weighted vertex normals of the faces.
-        casts_shadow: False keeps the mesh out of the shadow maps (a ceiling above an indoor light).
-        closed: True when the mesh's back faces can never be seen (a closed surface, a floor seen
-            from above): they are not drawn (culled), which saves drawing time, and in the shadow
-            maps its faces turned away from the sun are drawn instead of those facing it.
-    """
-    vertices: np.ndarray
-    faces: np.ndarray
-    material_index: np.ndarray
-    materials: list[Material]
-    pattern_coords: np.ndarray | None = None
-    label: int = 0
-    normals: np.ndarray | None = None
-    casts_shadow: bool = True
-    closed: bool = False
-
-
-@dataclass
-class Light:
-    """One sun (directional, casting shadows) plus a hemisphere ambient.
-
-    Attributes:
-        direction: [3] unit, world, pointing from the sun towards the scene (y < 0 for a sun above).
-        colour: linear RGB of the sun.
-        intensity: the sun's strength (multiplies colour).
-        ambient: the ambient's strength.
-        sky_colour: linear RGB of the ambient from above.
-        bounce_colour: linear RGB of the ambient from below (light the ground sends back).
-        penumbra_m: m, the radius of the shadows' soft edge (small for a clear sun, large for haze).
-        shadows: False draws no shadows.
-        exposure: multiplies the linear image before the tone map.
-    """
-    direction: np.ndarray
-    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    intensity: float = 1.0
-    ambient: float = 0.35
-    sky_colour: tuple[float, float, float] = (0.75, 0.85, 1.0)
-    bounce_colour: tuple[float, float, float] = (0.5, 0.45, 0.4)
-    penumbra_m: float = 0.03
-    shadows: bool = True
-    exposure: float = 1.0
-
-
-@dataclass
-class Ground:
-    """The floor: a square at y = 0 about the camera (centred on the 50 m grid point nearest to it).
-
-    Attributes:
-        material: its surface (a pattern such as tiles, asphalt, grass, wood).
-        half_size_m: m, half the side of the square (at most FAR_M is seen).
-    """
-    material: Material
-    half_size_m: float = 150.0
-
-
-@dataclass
-class Backdrop:
-    """What lies behind everything, at infinity: a sky gradient, optionally with a photo on it.
-
-    The photo covers a band of azimuths (a cylinder about the vertical axis), from image_bottom_deg
-    of elevation upwards with the photo's aspect ratio, repeated all around the horizon; the sky
-    shows above it. The photo should show no people: they would be unlabelled.
-
-    Attributes:
-        zenith: linear RGB of the sky straight up.
-        horizon: linear RGB of the sky at the horizon (also the colour of the distance fog).
-        image: [H, W, 3] uint8 display RGB, or None.
-        image_azimuth_deg: the azimuth of the photo's centre (0: towards world -z, 90: towards +x).
-        image_hfov_deg: the band of azimuths the photo's width covers.
-        image_bottom_deg: the elevation of the photo's bottom row.
-        fog_distance_m: m, the distance at which the fog takes 63 % of a surface's colour.
-    """
-    zenith: tuple[float, float, float] = (0.25, 0.45, 0.85)
-    horizon: tuple[float, float, float] = (0.75, 0.82, 0.9)
-    image: np.ndarray | None = None
-    image_azimuth_deg: float = 0.0
-    image_hfov_deg: float = 90.0
-    image_bottom_deg: float = -3.0
-    fog_distance_m: float = 400.0
-
-
-@dataclass
-class Scene:
-    """Everything but the people.
-
-    Attributes:
-        ground: the floor.
-        backdrop: sky and background photo.
-        props: scenery meshes (walls, buildings, pillars, boxes, occluders), label 0. A Rasterizer
-            keeps them on the GPU between calls while the same Mesh objects come with equal
-            vertices and materials (to change one, give it a new vertices array or a new Mesh).
-        light: the sun and the ambient.
-        free_radius_m: m, people and cameras belong within this horizontal distance of the world
-            origin: the scenery sampled by scenery.sample_scene keeps out of it.
-        kind: what the scene shows ("street", "park", "gym", ...), for the caller's records.
-    """
-    ground: Ground
-    backdrop: Backdrop
-    props: list[Mesh]
-    light: Light
-    free_radius_m: float = FREE_RADIUS_M
-    kind: str = "custom"
-
-
-@dataclass
-class RenderedFrame:
-    """One rendered image.
-
-    Attributes:
-        rgb: [H, W, 3] uint8, row 0 at the top.
-        labels: [H, W] uint8, the label of the front-most surface at each pixel centre; 0 scenery or sky.
-        depth: [H, W] float32 m, the camera z of that surface; inf where sky.
-    """
-    rgb: np.ndarray
-    labels: np.ndarray
-    depth: np.ndarray
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence=None) -> np.ndarray:
-    """Area-weighted unit vertex normals.
-
-    Args:
-        vertices: [V, 3] m.
-        faces: [F, 3] int, counter-clockwise seen from outside.
-        incidence: face_incidence(faces, V), when kept from an earlier call; None: made here.
-
-    Returns:
-        [V, 3] float32 unit normals pointing outside ((0, 1, 0) for a vertex on no face).
-    """
-    v = np.asarray(vertices, dtype=np.float32)
-    f = np.asarray(faces)
-    if incidence is None:
-        incidence = face_incidence(f, len(v))
-    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-    n = np.asarray(incidence @ np.cross(b - a, c - a), dtype=np.float32)   # face normals: length 2 x area
-    length = np.linalg.norm(n, axis=1, keepdims=True)
-    n /= np.maximum(length, 1e-30)
-    n[length[:, 0] == 0] = (0.0, 1.0, 0.0)
-    return n
-
-
-def face_incidence(faces: np.ndarray, n_vertices: int):
-    """[V, F] sparse matrix (scipy CSR), 1 where a vertex belongs to a face: sums face values onto vertices."""
-    from scipy.sparse import csr_matrix
-    f = np.asarray(faces)
-    return csr_matrix((np.ones(f.size, np.float32), (f.ravel(), np.repeat(np.arange(len(f)), 3))),
-                      shape=(n_vertices, len(f)))
-
-
-# ---------------------------------------------------------------------------------------------
-# shaders
-
-_COMMON_GLSL = """
-vec3 tonemap(vec3 c) {          // linear -> display: Narkowicz's ACES fit, then gamma 2.2
-    c = max(c, 0.0);
-    c = clamp((c * (2.51 * c + 0.03)) / (c * (2.43 * c + 0.59) + 0.14), 0.0, 1.0);
-    return pow(c, vec3(1.0 / 2.2));
-}
-"""
-
-_SCENE_VS = """
-#version 330
-uniform mat4 view_proj;        // world -> clip
-uniform vec3 cam_z;            // the camera's optical axis in world
-uniform vec3 cam_pos;
-in vec3 in_pos;
-in vec3 in_nrm;
-in vec3 in_pco;
-in vec2 in_meta;               // material index, label
-uniform sampler2D materials;   // [N rows, 3 texels]: (colour, pattern), (colour2, scale), (dir, shininess)
-out vec3 v_pos;
-out vec3 v_nrm;
-out vec3 v_pco;
-out float v_z;
-flat out vec4 v_m0;
-flat out vec4 v_m1;
-flat out vec4 v_m2;
-flat out float v_label;
-void main() {
-    v_pos = in_pos;
-    v_nrm = in_nrm;
-    v_pco = in_pco;
-    v_z = dot(in_pos - cam_pos, cam_z);
-    int m = int(in_meta.x + 0.5);          // fetched per vertex: a triangle takes its first vertex's
-    v_m0 = texelFetch(materials, ivec2(0, m), 0);
-    v_m1 = texelFetch(materials, ivec2(1, m), 0);
-    v_m2 = texelFetch(materials, ivec2(2, m), 0);
-    v_label = in_meta.y;
-    gl_Position = view_proj * vec4(in_pos, 1.0);
-}
-"""
-
-_IDS_FS = """
-#version 330
-in float v_z;
-flat in float v_label;
-layout(location = 0) out float f_label;
-layout(location = 1) out float f_z;
-void main() {
-    f_label = v_label / 255.0;
-    f_z = v_z;
-}
-"""
-
-_SHADOW_VS = """
-#version 330
-uniform mat4 light_vp;
-in vec3 in_pos;
-void main() { gl_Position = light_vp * vec4(in_pos, 1.0); }
-"""
-
-_SHADOW_FS = """
-#version 330
-void main() {}
-"""
-
-# The colour shader is compiled once per pattern and per shadow mode (PATTERN, SHADOWS: taps, defined in
-# front of it): llvmpipe runs every branch of a shader for every fragment, so a shader holds only
-# the code its triangles need.
-_COLOUR_FS = """
-uniform sampler2DShadow shadow_atlas; // two maps side by side: near (left half), far (right half)
-uniform mat4 light_near;              // world -> shadow NDC of the near map
-uniform mat4 light_far;
-uniform int use_far;
-uniform vec2 near_radius;             // PCF radius in the map's uv
-uniform vec2 far_radius;
-uniform float near_offset;            // m, receiver offset along its normal
-uniform float far_offset;
-uniform vec3 sun_dir;                 // towards the sun
-uniform vec3 sun_col;
-uniform vec3 sky_col;
-uniform vec3 bounce_col;
-uniform float ambient;
-uniform vec3 cam_pos;
-uniform vec3 fog_col;
-uniform float fog_dist;
-uniform float exposure;
-in vec3 v_pos;
-in vec3 v_nrm;
-in vec3 v_pco;
-in float v_z;
-flat in vec4 v_m0;                    // the material: (colour, pattern), (colour2, scale), (direction, shininess)
-flat in vec4 v_m1;
-flat in vec4 v_m2;
-flat in float v_label;
-layout(location = 0) out vec4 f_colour;
-layout(location = 1) out float f_label;
-layout(location = 2) out float f_z;
-""" + _COMMON_GLSL + """
-float hash13(vec3 p) {
-    p = fract(p * 0.1031);
-    p += dot(p, p.zyx + 31.32);
-    return fract((p.x + p.y) * p.z);
-}
-float hash12(vec2 p) { return hash13(vec3(p, 17.17)); }
-float vnoise(vec3 p) {
-    vec3 i = floor(p);
-    vec3 f = fract(p);
-    f = f * f * (3.0 - 2.0 * f);
-    return mix(mix(mix(hash13(i), hash13(i + vec3(1, 0, 0)), f.x),
-                   mix(hash13(i + vec3(0, 1, 0)), hash13(i + vec3(1, 1, 0)), f.x), f.y),
-               mix(mix(hash13(i + vec3(0, 0, 1)), hash13(i + vec3(1, 0, 1)), f.x),
-                   mix(hash13(i + vec3(0, 1, 1)), hash13(i + vec3(1, 1, 1)), f.x), f.y), f.z);
-}
-// fractal noise of feature size 1 at p, in [0, 1]; w = features per pixel: octaves finer than a
-// pixel fade to their mean
-float fbm(vec3 p, float w, int octaves) {
-    float s = 0.0, amp = 0.5, norm = 0.0, freq = 1.0;
-    for (int k = 0; k < octaves; k++) {
-        float keep = clamp(1.5 - 2.0 * freq * w, 0.0, 1.0);
-        s += amp * (keep * vnoise(p * freq + float(k) * 7.31) + (1.0 - keep) * 0.5);
-        norm += amp;
-        amp *= 0.5;
-        freq *= 2.0;
-    }
-    return s / norm;
-}
-// a square wave of period 1 in t (0 on the first half, 1 on the second), smoothed over a pixel
-float band(float t, float w) {
-    float d = abs(fract(t) - 0.5) - 0.25;
-    return clamp(d / max(w, 1e-4) + 0.5, 0.0, 1.0);
-}
-// 1 near the lines of a unit grid, line width lw (in periods), smoothed over a pixel
-float grid_line(vec2 uv, float lw, float w) {
-    vec2 d = 0.5 - abs(fract(uv) - 0.5);        // distance to the nearest line, periods
-    float e = min(d.x, d.y);
-    return 1.0 - smoothstep(lw - 0.5 * w, lw + 0.5 * w, e);
-}
-// how much of a pattern with w periods per pixel survives (fades to its mean as w grows)
-float keep(float w) { return clamp(1.6 - 1.2 * w, 0.0, 1.0); }
-
-// albedo of material (t0, t1, t2) at pattern coordinate p (m); gloss: out specular factor
-vec3 albedo(vec4 t0, vec4 t1, vec4 t2, vec3 p, out float gloss) {
-    vec3 c1 = t0.rgb, c2 = t1.rgb;
-    float s = max(t1.a, 1e-4);
-    gloss = t2.a;
-    vec3 q = p / s;                                // pattern space in periods
-    float w = length(fwidth(q));                   // periods per pixel
-    float mixv = 0.0;
-    float bright = 1.0;
-#if PATTERN >= 6 && PATTERN <= 9                   // on the pattern-space plane the surface is closest to
-    vec3 an = abs(cross(dFdx(p), dFdy(p)));
-    vec2 uv = an.y > max(an.x, an.z) ? p.xz : (an.x > an.z ? vec2(p.z, p.y) : vec2(p.x, p.y));
-    uv /= s;
-    float wu = length(fwidth(uv));
-#endif
-#if PATTERN == 0                                   // plain, with a faint grain of about 2 cm
-    float kg = keep(length(fwidth(p * 50.0)));
-    bright += 0.07 * kg * (vnoise(p * 50.0) - 0.5);
-#elif PATTERN == 1                                 // stripes
-    float t = dot(q, normalize(t2.xyz));
-    mixv = mix(0.5, band(t, w), keep(w));
-#elif PATTERN == 2                                 // gingham checks
-    float a = band(q.y, w), b = band(q.x + q.z, w);
-    mixv = mix(0.5, 0.5 * (a + b), keep(w));
-#elif PATTERN == 3                                 // noise (mottled, heather, plaster, carpet)
-    mixv = smoothstep(0.2, 0.8, fbm(q, w, 3));
-#elif PATTERN == 4                                 // denim: twill lines, vertical streaks
-    float twill = band(dot(q, vec3(1.0, 1.0, 0.6)), w);
-    float streak = fbm(q * vec3(0.6, 0.05, 0.6), w * 0.6, 2);
-    mixv = 0.12 + 0.22 * mix(0.5, twill, keep(w)) + 0.35 * (streak - 0.5);
-    bright *= 0.9 + 0.25 * streak;
-#elif PATTERN == 5                                 // knit: ribs and chevron rows
-    float h = q.x + q.z;
-    float rib = abs(fract(h) - 0.5) * 2.0;
-    float row = fract(q.y * 1.5 + rib * 0.5);
-    float v = smoothstep(0.0, 0.35, row) * smoothstep(1.0, 0.65, row);
-    bright *= mix(0.85, 0.7 + 0.35 * v, keep(w * 1.5));
-    mixv = 0.3 * vnoise(q * 0.25);
-#elif PATTERN == 6                                 // tiles with grout
-    float g = grid_line(uv, 0.03, wu);
-    bright *= 1.0 + 0.12 * (hash12(floor(uv)) - 0.5);
-    mixv = mix(0.06, g, keep(wu * 8.0));
-#elif PATTERN == 7                                 // bricks: scale_m is the brick length
-    vec2 b = vec2(uv.x, uv.y * 3.3);
-    float r = floor(b.y);
-    b.x += 0.5 * mod(r, 2.0);
-    vec2 cell = floor(b);
-    float h = hash12(cell);
-    bright *= 0.82 + 0.3 * h;
-    c1 *= vec3(1.0 + 0.1 * (hash12(cell + 3.1) - 0.5), 1.0, 1.0);
-    vec2 d = 0.5 - abs(fract(b) - 0.5);
-    float e = min(d.x, d.y / 3.3);
-    float wb = length(fwidth(b));
-    float mortar = 1.0 - smoothstep(0.03 - 0.5 * wb, 0.03 + 0.5 * wb, e);
-    mixv = mix(0.15, mortar, keep(wb * 6.0));
-#elif PATTERN == 8                                 // windows: scale_m is one bay (and one storey)
-    vec2 cell = floor(uv);
-    vec2 f = fract(uv);
-    float win = step(0.22, f.x) * step(f.x, 0.78) * step(0.3, f.y) * step(f.y, 0.85);
-    float frame = step(0.2, f.x) * step(f.x, 0.8) * step(0.28, f.y) * step(f.y, 0.87) - win;
-    float h = hash12(cell);
-    vec3 glass = c2 * (0.6 + 0.6 * h) + vec3(0.25, 0.2, 0.1) * step(0.85, h);
-    vec3 wall = c1 * (0.92 + 0.16 * vnoise(vec3(uv * 2.0, 0.0)));
-    vec3 col = mix(wall, glass, win);
-    col = mix(col, vec3(0.55), frame * 0.7);
-    float k = keep(wu * 6.0);
-    gloss = mix(gloss, max(gloss, 0.8 * win), k);
-    return mix(mix(c1, c2, 0.25), col, k);
-#elif PATTERN == 9                                 // wood planks: scale_m is the plank width
-    float r = floor(uv.y);
-    float along = uv.x / 8.0 + hash12(vec2(r, 1.0));
-    float plank = floor(along);
-    float h = hash12(vec2(r, plank));
-    float grain = fbm(vec3(uv.x * 0.4, uv.y * 10.0, h * 10.0), wu * 10.0, 2);
-    float seam = max(grid_line(vec2(0.0, uv.y), 0.02, wu), grid_line(vec2(along * 8.0, 0.0), 0.02, wu));
-    mixv = 0.35 * h + 0.45 * grain;
-    bright *= 1.0 - 0.35 * seam * keep(wu * 4.0);
-#elif PATTERN == 10                                // grass: patches and blades
-    float patches = fbm(q * 0.2, w * 0.2, 3);
-    float blades = vnoise(p * vec3(90.0, 30.0, 90.0));
-    float kb = keep(length(fwidth(p * 90.0)));
-    mixv = smoothstep(0.25, 0.75, patches);
-    bright *= 0.85 + 0.3 * mix(0.5, blades, kb);
-#elif PATTERN == 11                                // asphalt: speckle and stains
-    float stain = fbm(q * 0.1, w * 0.1, 3);
-    float speck = hash13(floor(p * 120.0));
-    float ks = keep(length(fwidth(p * 120.0)));
-    mixv = 0.15 * mix(0.5, step(0.8, speck) * 4.0, ks);
-    bright *= 0.8 + 0.4 * stain;
-#endif
-    return mix(c1, c2, clamp(mixv, 0.0, 1.0)) * bright;
-}
-
-#if SHADOWS
-// the fraction of the sun that reaches pos: PCF in the near map where pos lies in it, else in the far map
-float sunlight(vec3 pos, vec3 n) {
-    vec3 cn = (light_near * vec4(pos + n * near_offset, 1.0)).xyz * 0.5 + 0.5;
-    vec3 cf = (light_far * vec4(pos + n * far_offset, 1.0)).xyz * 0.5 + 0.5;
-    bool in_near = all(greaterThan(cn.xy, vec2(0.0))) && all(lessThan(cn.xy, vec2(1.0)));
-    bool in_far = use_far == 1 && all(greaterThan(cf.xy, vec2(0.0))) && all(lessThan(cf.xy, vec2(1.0)));
-    vec3 c = in_near ? cn : cf;
-    vec2 radius = in_near ? near_radius : far_radius;
-    float base = in_near ? 0.0 : 0.5;
-    // SHADOWS bilinear PCF taps on a Vogel spiral turned per pixel (interleaved gradient noise)
-    float a = 6.2831853 * fract(52.9829189 * fract(dot(gl_FragCoord.xy, vec2(0.06711056, 0.00583715))));
-    float s = 0.0;
-    for (int k = 0; k < SHADOWS; k++) {
-        float t = a + 2.3999632 * float(k);
-        vec2 uv = clamp(c.xy + sqrt((float(k) + 0.5) / float(SHADOWS)) * vec2(cos(t), sin(t)) * radius, 0.001, 0.999);
-        s += texture(shadow_atlas, vec3(base + 0.5 * uv.x, uv.y, min(c.z, 1.0)));
-    }
-    return (in_near || in_far) ? s / float(SHADOWS) : 1.0;
-}
-#endif
-
-void main() {
-    vec3 n = normalize(v_nrm);
-    if (!gl_FrontFacing) n = -n;
-    float gloss;
-    vec3 base = albedo(v_m0, v_m1, v_m2, v_pco, gloss);
-    float ndl = max(dot(n, sun_dir), 0.0);
-#if SHADOWS
-    float lit = ndl > 0.0 ? sunlight(v_pos, n) : 0.0;
-#else
-    float lit = 1.0;
-#endif
-    vec3 hemi = mix(bounce_col, sky_col, 0.5 + 0.5 * n.y) * ambient;
-    vec3 col = base * (hemi + sun_col * ndl * lit);
-    vec3 view = normalize(cam_pos - v_pos);
-    vec3 h = normalize(view + sun_dir);
-    float spec = gloss * pow(max(dot(n, h), 0.0), 8.0 + 88.0 * gloss) * lit;
-    col += 0.6 * spec * sun_col * smoothstep(0.0, 0.1, ndl);
-    float fog = 1.0 - exp(-length(v_pos - cam_pos) / fog_dist);
-    col = mix(col, fog_col, fog);
-    f_colour = vec4(tonemap(col * exposure), 1.0);
-    f_label = v_label / 255.0;
-    f_z = v_z;
-}
-"""
-
-
-def _colour_fs(pattern: int, taps: int) -> str:
-    """The colour fragment shader for one pattern id and number of shadow taps (0: no shadows)."""
-    return f"#version 330\n#define PATTERN {pattern}\n#define SHADOWS {int(taps)}\n" + _COLOUR_FS
-
-
-def _shadow_taps(light: Light) -> int:
-    """PCF taps for a light: 4 where its shadows' edges are sharp, 8 where they are soft (less grain)."""
-    return 8 if light.penumbra_m > 0.05 else 4
-
-
-_BACKDROP_VS = """
-#version 330
-void main() {
-    vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
-    gl_Position = vec4(p, 1.0, 1.0);          // on the far plane: drawn last, only where nothing is
-}
-"""
-
-_BACKDROP_FS = """
-uniform mat3 cam_to_world;
-uniform vec2 centre;          // px, principal point
-uniform float focal;          // px
-uniform float height;         // px
-uniform vec3 zenith;
-uniform vec3 horizon;
-uniform vec3 below;
-uniform vec3 sun_dir;
-uniform vec3 sun_col;
-uniform float exposure;
-uniform sampler2D image;
-uniform vec4 image_box;       // azimuth of the centre, azimuth span, bottom, top elevation (rad)
-layout(location = 0) out vec4 f_colour;
-layout(location = 1) out float f_label;
-layout(location = 2) out float f_z;
-""" + _COMMON_GLSL + """
-void main() {
-    vec2 px = vec2(gl_FragCoord.x - 0.5, height - gl_FragCoord.y - 0.5);
-    vec3 d = normalize(cam_to_world * vec3((px - centre) / focal, 1.0));
-    float el = asin(clamp(d.y, -1.0, 1.0));
-    vec3 sky = mix(horizon, zenith, pow(clamp(d.y, 0.0, 1.0), 0.5));
-    sky = mix(sky, below, smoothstep(0.0, -0.2, d.y));
-    float cs = max(dot(d, sun_dir), 0.0);
-    sky += sun_col * (0.12 * pow(cs, 8.0) + 4.0 * pow(cs, 2000.0));
-    vec3 col = tonemap(sky * exposure);
-#if HAS_IMAGE
-    float az = atan(d.x, -d.z);
-    float u = (az - image_box.x) / image_box.y + 0.5;
-    float v = (image_box.w - el) / (image_box.w - image_box.z);
-    vec3 photo = texture(image, vec2(u, clamp(v, 0.0, 1.0))).rgb;
-    col = mix(col, photo, smoothstep(-0.03, 0.03, v));
-#endif
-    f_colour = vec4(col, 1.0);
-    f_label = 0.0;
-    f_z = 0.0;
-}
-"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -807,6 +278,16 @@ def _untonemap_np(display: np.ndarray, exposure: float) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 
+def _load_triton_first() -> None:
+    """Import triton, where installed, before Mesa loads its LLVM: triton carries an LLVM of its own,
+    and loading it into a process where llvmpipe already runs crashes the process (a segmentation
+    fault when torch, or anny through roma, imports triton after the first render). The other order
+    is safe."""
+    import importlib.util
+    if "triton" not in sys.modules and importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401
+
+
 class Rasterizer:
     """Renders scenes with people into RGB, label and depth images, offscreen.
 
@@ -855,6 +336,7 @@ class Rasterizer:
                                "here): start workers with the 'spawn' or 'forkserver' method, or fork before "
                                "the first render")
         import moderngl
+        _load_triton_first()
         if self.threads is not None:
             os.environ["LP_NUM_THREADS"] = str(int(self.threads))
         ctx = moderngl.create_standalone_context(backend="egl")
@@ -863,8 +345,8 @@ class Rasterizer:
         ctx.provoking_vertex = moderngl.FIRST_VERTEX_CONVENTION
         self._samples = min(self.samples, ctx.max_samples) if self.samples > 1 else 0
         self._progs = {
-            "ids": ctx.program(vertex_shader=_SCENE_VS, fragment_shader=_IDS_FS),
-            "shadow": ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS),
+            "ids": ctx.program(vertex_shader=shaders.SCENE_VS, fragment_shader=shaders.IDS_FS),
+            "shadow": ctx.program(vertex_shader=shaders.SHADOW_VS, fragment_shader=shaders.SHADOW_FS),
         }
         self._backdrop_vaos = {}  # with a photo or not -> VAO of the backdrop program
         self._buffers = {}       # batch name -> buffers, capacities, VAOs per program
@@ -888,11 +370,11 @@ class Rasterizer:
         prog = self._progs.get(key)
         if prog is None:
             if key[0] == "backdrop":
-                fs = f"#version 330\n#define HAS_IMAGE {int(key[1])}\n" + _BACKDROP_FS
-                prog = self._ctx.program(vertex_shader=_BACKDROP_VS, fragment_shader=fs)
+                fs = f"#version 330\n#define HAS_IMAGE {int(key[1])}\n" + shaders.BACKDROP_FS
+                prog = self._ctx.program(vertex_shader=shaders.BACKDROP_VS, fragment_shader=fs)
             else:
                 _, pattern, taps = key
-                prog = self._ctx.program(vertex_shader=_SCENE_VS, fragment_shader=_colour_fs(pattern, taps))
+                prog = self._ctx.program(vertex_shader=shaders.SCENE_VS, fragment_shader=shaders.colour_fs(pattern, taps))
             self._progs[key] = prog
         return prog
 
@@ -1222,7 +704,7 @@ class Rasterizer:
         batches = (("people", crowd), ("props", props))                    # front to back, roughly
         for name, batch in batches:
             for first, count, pattern, closed in batch.runs:
-                key = ("colour", pattern, 0 if shadow is None else _shadow_taps(light))
+                key = ("colour", pattern, 0 if shadow is None else shaders.shadow_taps(light))
                 if key not in ready:
                     prog = self._program(key)
                     for uname, value in uniforms.items():

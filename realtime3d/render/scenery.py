@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import UserError
 from .cameras import Camera
-from .raster import FREE_RADIUS_M, Backdrop, Ground, Light, Material, Mesh, Scene
+from .meshes import FREE_RADIUS_M, Backdrop, Ground, Light, Material, Mesh, Scene
 
 #: The kinds of scene sample_scene draws, with their probabilities.
 KINDS = {"street": 0.25, "park": 0.17, "plaza": 0.1, "gym": 0.16, "room": 0.16, "office": 0.16}

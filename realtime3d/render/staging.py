@@ -19,7 +19,7 @@ from scipy.ndimage import uniform_filter1d
 from ..camera import default_focal
 from .actors import Actor, Dressed, make_actor, turn_and_place
 from .cameras import Camera, look_at
-from .raster import Mesh
+from .meshes import Mesh
 from .scenery import Scene, sample_occluders, sample_scene
 
 #: The smallest distance between two people's pelvis paths, m.
