@@ -151,3 +151,20 @@ def test_clip_files(tmp_path, rasterizer):
     with av.open(str(folder / VIDEO_NAME)) as video:
         assert sum(1 for _ in video.decode(video=0)) == 8
     assert isinstance(stage, Stage)
+
+
+def test_a_crop_camera_draws_its_window_of_the_frame(rasterizer, facing):
+    """A crop camera at the frame's scale (Camera.crop of a box side == size) draws exactly that window
+    of the frame: labels and depth, also for a window far off the image centre."""
+    actor, camera, scene = facing
+    people = [actor.mesh(0, 1)]
+    whole = rasterizer.render(camera, scene, people)
+    for x0, y0 in ((120, 30), (150, 20), (170, 100)):
+        side = 90      # the window's pixel edges at -0.5: crop pixel i is frame pixel x0 + i
+        crop = camera.crop(np.array([x0, y0, x0 + side, y0 + side]) - 0.5, side)
+        part = rasterizer.render(crop, scene, people)
+        window = (slice(y0, y0 + side), slice(x0, x0 + side))
+        assert (part.labels == 1).sum() > 500
+        assert (part.labels == whole.labels[window]).mean() > 0.999
+        both = np.isfinite(part.depth) & np.isfinite(whole.depth[window])
+        assert np.allclose(part.depth[both], whole.depth[window][both], atol=1e-3)

@@ -1,4 +1,4 @@
-"""Person crops for training: a random scene with one to four people, cropped around one of them.
+"""Person crops for training: a random scene with one to four people, cropped around the nearest.
 
 Each crop is drawn directly at its resolution through the camera of its window of a
 1280x720 frame (cameras.Camera.crop), so its labels are exact: the 3D is the same camera
@@ -9,10 +9,11 @@ the person (a prop that leaves less than MIN_VISIBLE of it is taken away).
 
 Bodies come from a pool of dressed bodies (shaping and dressing one costs about 0.2 s),
 and one body of the pool is replaced every `refresh` crops, so a long run still sees new
-people. Poses are frames of the motion capture a caller gives (render world, metres).
+people; a scene serves `refresh` crops in a row (while its clearing holds the new camera). Poses are frames of the motion capture a caller gives (render world, metres).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,7 @@ class CropSampler:
         self.rasterizer = rasterizer or Rasterizer(samples=1)
         self.bodies: list[Dressed] = [dressed_body(self.rng) for _ in range(pool)]
         self.drawn = 0
+        self.scene = None
 
     def _one(self):
         rng = self.rng
@@ -97,15 +99,21 @@ class CropSampler:
         motions = [self.poses[int(rng.integers(len(self.poses)))][None] for _ in range(count)]
         bodies = [self.bodies[int(i)] for i in rng.choice(len(self.bodies), count, replace=count > len(self.bodies))]
         stage = stage_clip(motions, rng, FRAME_SIZE, occluders=int(rng.random() < self.occluder_p),
-                           backgrounds=self.backgrounds, bodies=bodies)
+                           backgrounds=self.backgrounds, bodies=bodies, scene=self.scene)
+        # the same scenery for `refresh` crops, without this crop's occluders
+        self.scene = None if self.drawn % self.refresh == 0 else dataclasses.replace(
+            stage.scene, props=[m for m in stage.scene.props if all(m is not o for o in stage.occluders)])
         camera = stage.cameras[0]
-        uv = camera.project(stage.actors[0].posed.vertices[0])          # [V, 2] the target's mesh
+        # the target: the person nearest the camera, whom nobody else hides
+        depth = [camera.to_camera(a.posed.joints[0, 0])[2] for a in stage.actors]      # m, all in front
+        actors = [stage.actors[k] for k in np.argsort(depth, kind="stable")]
+        uv = camera.project(actors[0].posed.vertices[0])                # [V, 2] the target's mesh
         lo, hi = uv.min(0), uv.max(0)
         side = (hi - lo).max() * rng.uniform(*CROP_MARGIN)
         centre = (lo + hi) / 2 + rng.uniform(-CROP_SHIFT, CROP_SHIFT, 2) * side
         box = np.array([centre[0] - side / 2, centre[1] - side / 2, centre[0] + side / 2, centre[1] + side / 2])
         crop = camera.crop(box, self.size)
-        people = [a.mesh(0, k + 1) for k, a in enumerate(stage.actors)]
+        people = [a.mesh(0, k + 1) for k, a in enumerate(actors)]
         frame = self.rasterizer.render(crop, stage.scene, people)
         if len(people) == 1 and not stage.occluders:
             # nothing can stand in front (the scenery keeps clear): the visible pixels are the silhouette
@@ -116,12 +124,13 @@ class CropSampler:
                      else np.full((1, 4), np.nan))
         else:
             pixels, boxes = self.rasterizer.silhouettes(crop, people[:1])
-        labels = label_frame(crop, frame, stage.actors[0].posed.joints[:1], pixels, boxes)
+        labels = label_frame(crop, frame, actors[0].posed.joints[:1], pixels, boxes)
         if labels.visible_fraction[0] < MIN_VISIBLE and stage.occluders:
             # a prop hides too much of the target: the same crop without it
-            stage.scene.props = [m for m in stage.scene.props if all(m is not o for o in stage.occluders)]
-            frame = self.rasterizer.render(crop, stage.scene, people)
-            labels = label_frame(crop, frame, stage.actors[0].posed.joints[:1], pixels, boxes)
+            bare = dataclasses.replace(stage.scene, props=[m for m in stage.scene.props
+                                                           if all(m is not o for o in stage.occluders)])
+            frame = self.rasterizer.render(crop, bare, people)
+            labels = label_frame(crop, frame, actors[0].posed.joints[:1], pixels, boxes)
         return frame, labels, crop, box, count
 
     def sample(self, count: int) -> CropBatch:

@@ -53,15 +53,19 @@ def gl_view_projection(camera: Camera) -> np.ndarray:
 
     The view is X_cam = R (X - position) followed by a half turn about the camera's x axis
     (OpenCV -> OpenGL eye: y and z negated together, a rotation); the projection makes pixel
-    centres land at integer coordinates with the principal point of Camera (the image centre).
+    centres land at integer coordinates about Camera's principal point (the image centre, or a
+    crop's): u = f x / z + cx, v = f y / z + cy, row 0 at the top once the image is read back.
     """
     w, h = camera.image_size
+    cx, cy = camera.principal_point
     view = np.eye(4)
     view[:3, :3] = np.diag([1.0, -1.0, -1.0]) @ camera.rotation
     view[:3, 3] = -view[:3, :3] @ np.asarray(camera.position, dtype=np.float64)
     proj = np.zeros((4, 4))
     proj[0, 0] = 2.0 * camera.focal / w
     proj[1, 1] = 2.0 * camera.focal / h
+    proj[0, 2] = 1.0 - 2.0 * (cx + 0.5) / w          # 0 for the image centre
+    proj[1, 2] = 2.0 * (cy + 0.5) / h - 1.0
     proj[2, 2] = -(FAR_M + NEAR_M) / (FAR_M - NEAR_M)
     proj[2, 3] = -2.0 * FAR_M * NEAR_M / (FAR_M - NEAR_M)
     proj[3, 2] = -1.0
@@ -283,9 +287,10 @@ def _load_triton_first() -> None:
     and loading it into a process where llvmpipe already runs crashes the process (a segmentation
     fault when torch, or anny through roma, imports triton after the first render). The other order
     is safe."""
+    import importlib
     import importlib.util
     if "triton" not in sys.modules and importlib.util.find_spec("triton") is not None:
-        import triton  # noqa: F401
+        importlib.import_module("triton")
 
 
 class Rasterizer:

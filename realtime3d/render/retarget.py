@@ -51,18 +51,29 @@ def _basis(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     return np.stack([a, b, np.cross(a, b)], axis=-1)
 
 
+def _skew(w: np.ndarray) -> np.ndarray:
+    """[..., 3] -> [..., 3, 3], the cross-product matrix [w]x."""
+    z = np.zeros(w.shape[:-1])
+    return np.stack([np.stack([z, -w[..., 2], w[..., 1]], -1), np.stack([w[..., 2], z, -w[..., 0]], -1),
+                     np.stack([-w[..., 1], w[..., 0], z], -1)], -2)
+
+
 def _swing(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """[..., 3, 3] the smallest rotation taking direction u to direction v (both [..., 3])."""
+    """[..., 3, 3] the smallest rotation taking direction u to direction v (both [..., 3]):
+    I + [w]x + [w]x^2 / (1 + c), with w = u x v and c = u . v; a half turn about an axis
+    orthogonal to u where they are opposite."""
     u, v = _unit(u), _unit(v)
-    axis = np.cross(u, v)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    c = (u * v).sum(-1, keepdims=True)
-    # antiparallel: any axis orthogonal to u
-    other = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
-    fallback = _unit(np.cross(u, other))
-    axis = np.where(s > 1e-9, axis / np.maximum(s, 1e-12), fallback)
-    angle = np.arctan2(s, c)
-    return Rotation.from_rotvec((axis * angle).reshape(-1, 3)).as_matrix().reshape(u.shape[:-1] + (3, 3))
+    w = np.cross(u, v)
+    c = (u * v).sum(-1)[..., None, None]
+    k = _skew(w)
+    out = np.eye(3) + k + (k @ k) / np.maximum(1.0 + c, 1e-12)
+    opposite = c[..., 0, 0] < -1.0 + 1e-9
+    if opposite.any():
+        other = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+        axis = _unit(np.cross(u, other))
+        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - np.eye(3)
+        out = np.where(opposite[..., None, None], half_turn, out)
+    return out
 
 
 def _slerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:

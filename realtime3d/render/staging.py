@@ -11,6 +11,7 @@ hide parts of people, not whole people.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,7 +114,9 @@ def _cameras(actors: list[Actor], rng: np.random.Generator, image_size: tuple[in
     across = np.array([view[2], 0.0, -view[0]])
     # Keep everyone in the picture: the spread across the view, and a 2 m tall person top to bottom.
     spread = np.abs((pelvis - smooth[:, None]) @ across).max() + 0.6
-    need = max(spread * focal / (0.45 * w), 1.1 * focal / (0.45 * h), DISTANCE_M[0])
+    nearest = ((pelvis - smooth[:, None]) @ view).max()          # how far towards the camera anyone comes
+    need = max(spread * focal / (0.45 * w), 1.1 * focal / (0.45 * h)) + max(nearest, 0.0)
+    need = max(need, nearest + DISTANCE_M[0])
     distance = float(np.clip(max(need, rng.uniform(*DISTANCE_M) * rng.uniform(0.4, 1.0)), need, max(need, DISTANCE_M[1])))
     height = rng.uniform(*HEIGHT_M)
     roll = rng.uniform(-ROLL_DEG, ROLL_DEG)
@@ -131,7 +134,8 @@ def _cameras(actors: list[Actor], rng: np.random.Generator, image_size: tuple[in
 
 def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: tuple[int, int] = (1280, 720),
                moving_camera: bool = False, occluders: int | None = None, names: list[str] | None = None,
-               backgrounds: list[np.ndarray] | None = None, bodies: list[Dressed] | None = None) -> Stage:
+               backgrounds: list[np.ndarray] | None = None, bodies: list[Dressed] | None = None,
+               scene: Scene | None = None) -> Stage:
     """Stage people performing motions ([F, 17, 3] m each, render world, the same F frames).
 
     Args:
@@ -143,6 +147,8 @@ def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: 
         names: what each person performs, for the labels.
         backgrounds: photos [H, W, 3] uint8 the scenery may show behind everything.
         bodies: one dressed body per person (None: random ones).
+        scene: scenery to stand in, if it keeps clear of everyone's path and the camera's (its
+            free radius); None, or too small a clearing: a new random one.
 
     Returns:
         The stage.
@@ -154,7 +160,8 @@ def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: 
     # The scenery keeps clear of everyone's path and of the camera's.
     paths = np.concatenate([np.stack([c.position for c in cameras])] + [a.posed.joints[:, 0] for a in actors])
     free = float(np.linalg.norm(paths[:, [0, 2]], axis=1).max()) + 1.0
-    scene = sample_scene(rng, backgrounds, free_radius_m=free)
+    if scene is None or scene.free_radius_m < free:
+        scene = sample_scene(rng, backgrounds, free_radius_m=free)
     centres = np.stack([a.posed.joints[:, 0].mean(axis=0) for a in actors])
     count = int(rng.integers(0, 3)) if occluders is None else occluders
     props = []
@@ -162,5 +169,4 @@ def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: 
         occluder = sample_occluders(rng, cameras[len(cameras) // 2], centres, 1)   # its meshes (a car is three)
         if occluder and _hides(occluder, actors, cameras) <= MAX_HIDDEN:
             props += occluder
-    scene.props = list(scene.props) + props
-    return Stage(actors, cameras, scene, props)
+    return Stage(actors, cameras, dataclasses.replace(scene, props=list(scene.props) + props), props)
