@@ -12,7 +12,7 @@ The bar (the issue of realistic synthetic people): found >= 90% of counted peopl
 median over found people of their limb joints' median error <= 0.1 torso height.
 Writes benchmarks/results/render_realism.json (machine, commit).
 
-    python benchmarks/bench_render_realism.py [--frames 80] [--seed 0]
+    python benchmarks/bench_render_realism.py [--frames 200] [--seed 0]
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def torso(joints2d: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=80)
+    ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--min-height", type=float, default=150.0, help="px, a person's silhouette height to count")
     ap.add_argument("--min-visible", type=float, default=0.8, help="share of the silhouette visible to count")
