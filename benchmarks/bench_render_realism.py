@@ -8,7 +8,7 @@ and at least --min-visible of their silhouette is visible. A counted person is f
 detection's 12 limb joints lie within 0.5 torso heights of theirs on average (Hungarian
 matching; the torso height is the 2D distance between the shoulders' and the hips' midpoints).
 
-The bar (the issue of realistic synthetic people): found >= 90% of counted people, and the
+The bar of realism: found >= 90% of counted people, and the
 median over found people of their limb joints' median error <= 0.1 torso height.
 Writes benchmarks/results/render_realism.json (machine, commit).
 

@@ -147,7 +147,7 @@ def test_importing_the_app_changes_no_process_setting():
 
 @pytest.mark.data
 def test_street_video_tracks_several_people_and_keeps_the_dancers_id(street_run):
-    """Issue 14's acceptance: at least 3 identities tracked for at least 100 frames each, at most
+    """At least 3 identities tracked for at least 100 frames each, at most
     2 identity switches on the dancer (the id of the largest person changing from frame to frame)."""
     with np.load(street_run / "poses.npz") as data:
         ids, joints3d, joints2d = data["person_ids"], data["joints3d"], data["joints2d"]
