@@ -10,6 +10,9 @@ matching; the torso height is the 2D distance between the shoulders' and the hip
 
 The bar of realism: found >= 90% of counted people, and the
 median over found people of their limb joints' median error <= 0.1 torso height.
+Beside it, per joint (all 17, by the joint rules), where the detector puts it against the body's
+own skeleton: the median offset along the person's hip axis and trunk axis, in torso heights
+(joint_offsets_torso), over the found people's visible joints.
 Writes benchmarks/results/render_realism.json (machine, commit).
 
     python benchmarks/bench_render_realism.py [--frames 200] [--seed 0]
@@ -47,6 +50,36 @@ FOUND = 0.5
 def torso(joints2d: np.ndarray) -> np.ndarray:
     """[..., 17, 2] -> [...] px, thorax to pelvis."""
     return np.linalg.norm(joints2d[..., H36M17.index["thorax"], :] - joints2d[..., H36M17.index["pelvis"], :], axis=-1)
+
+
+def person_offsets(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """[17, 2] the detection's offset from the truth per joint, in the person's own image frame and
+    torso heights: (along the person's right-to-left hip axis, along their pelvis-to-thorax axis).
+    A positive first value: towards the person's left; a positive second value: towards their head."""
+    j = H36M17.index
+    up = truth[j["thorax"]] - truth[j["pelvis"]]
+    scale = max(float(np.linalg.norm(up)), 1e-6)
+    up = up / scale
+    left = truth[j["left_hip"]] - truth[j["right_hip"]]
+    left = left - (left @ up) * up
+    n = np.linalg.norm(left)
+    left = left / n if n > 1e-6 else np.array([up[1], -up[0]])
+    offset = (detected - truth) / scale
+    return np.stack([offset @ left, offset @ up], axis=-1)
+
+
+def joint_bias(found: list[dict]) -> dict:
+    """Per joint, over the found people's visible joints: the median offset (person_offsets) and the
+    median distance, in torso heights."""
+    out = {}
+    for k, name in enumerate(H36M17.joint_names):
+        rows = np.array([p["offsets"][k] for p in found if p["visible"][k]])
+        if len(rows) == 0:
+            continue
+        out[name] = {"joints": len(rows), "median_towards_left": round(float(np.median(rows[:, 0])), 4),
+                     "median_towards_head": round(float(np.median(rows[:, 1])), 4),
+                     "median_distance": round(float(np.median(np.linalg.norm(rows, axis=1))), 4)}
+    return out
 
 
 def main() -> None:
@@ -87,11 +120,13 @@ def main() -> None:
             for p in range(len(stage.actors)):
                 box = labels.amodal_boxes[p]
                 height = float(box[3] - box[1]) if np.isfinite(box).all() else 0.0
-                people.append({"height_px": round(height, 1),
-                               "visible_fraction": round(float(labels.visible_fraction[p]), 3),
-                               "found": p in pairs,
-                               "median_limb_error": (round(float(np.median(error[pairs[p], p])), 4)
-                                                     if p in pairs else None)})
+                row = {"height_px": round(height, 1), "visible_fraction": round(float(labels.visible_fraction[p]), 3),
+                       "found": p in pairs,
+                       "median_limb_error": (round(float(np.median(error[pairs[p], p])), 4) if p in pairs else None)}
+                if p in pairs:
+                    row["offsets"] = np.round(person_offsets(detected[pairs[p]], labels.joints2d[p]), 4).tolist()
+                    row["visible"] = labels.visible[p].tolist()
+                people.append(row)
     counted = [p for p in people if p["height_px"] >= args.min_height and p["visible_fraction"] >= args.min_visible]
     found = [p for p in counted if p["found"]]
     recall = len(found) / max(len(counted), 1)
@@ -105,7 +140,8 @@ def main() -> None:
               "passes": bool(recall >= 0.9 and median_error is not None and median_error <= 0.1),
               "render_s_per_frame": round(render_s / args.frames, 3),
               "detect_s_per_frame": round(detect_s / args.frames, 3),
-              "threads": os.environ.get("LP_NUM_THREADS", "Mesa default"), "rows": people}
+              "threads": os.environ.get("LP_NUM_THREADS", "Mesa default"),
+              "joint_offsets_torso": joint_bias(found), "rows": people}
     write_json(args.out, result)
     print(f"counted {len(counted)} of {len(people)} people; MediaPipe found {len(found)} ({100 * recall:.1f}%), "
           f"median limb error {median_error} torso; wrote {args.out}")
