@@ -98,14 +98,17 @@ def sample_outfit(rng: np.random.Generator) -> Outfit:
 
 
 def _along(points: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """[V] position of points along the polyline a -> b -> c: 0 at a, 0.5 at b (by length), 1 at c."""
-    def project(p0, p1):
+    """[V] where points ([V, 3]) lie along the polyline a -> b -> c, by length: 0 at a, 1 at c
+    (beyond a, negative values are clipped to 0; beyond c, values pass 1). Each point goes to the
+    segment nearer to it."""
+    def on(p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = p1 - p0
-        return np.clip(((points - p0) @ d) / (d @ d), 0.0, None), np.linalg.norm(points - (p0 + np.clip(
-            ((points - p0) @ d) / (d @ d), 0.0, 1.0)[:, None] * d), axis=1)
+        t = np.clip((points - p0) @ d / (d @ d), 0.0, None)                      # [V] along the segment
+        distance = np.linalg.norm(points - (p0 + np.minimum(t, 1.0)[:, None] * d), axis=1)
+        return t, distance
     l1, l2 = np.linalg.norm(b - a), np.linalg.norm(c - b)
-    t1, d1 = project(a, b)
-    t2, d2 = project(b, c)
+    t1, d1 = on(a, b)
+    t2, d2 = on(b, c)
     first = (t1 <= 1.0) & ((d1 <= d2) | (t2 <= 0.0))
     return np.where(first, t1 * l1, l1 + t2 * l2) / (l1 + l2)
 

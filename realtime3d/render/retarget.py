@@ -146,7 +146,6 @@ def retarget(shape: BodyShape, joints: np.ndarray, scale: float | None = None) -
 
     # Limbs.
     for side in ("left", "right"):
-        s = side[0].upper()
         for upper, lower, (a, b, c), bend0, parent in (
                 (f"{side.title()}UpLeg", f"{side.title()}Leg", (f"{side}_hip", f"{side}_knee", f"{side}_ankle"),
                  _BACKWARD, pelvis),
@@ -166,7 +165,6 @@ def retarget(shape: BodyShape, joints: np.ndarray, scale: float | None = None) -
             upper_rot = _basis(along, bend) @ _basis(a0, bend0).T
             put(upper, upper_rot)
             put(lower, _swing(upper_rot @ l0, next_) @ upper_rot)
-        del s
 
     # Feet: with the shin when the ankle is high; flat (the rest pitch, the shin's heading) when it is
     # within FLAT_ANKLE_M of the lowest ankle of the clip, blended between.
