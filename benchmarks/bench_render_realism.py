@@ -68,12 +68,12 @@ def person_offsets(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.stack([offset @ left, offset @ up], axis=-1)
 
 
-def joint_bias(found: list[dict]) -> dict:
-    """Per joint, over the found people's visible joints: the median offset (person_offsets) and the
-    median distance, in torso heights."""
+def joint_bias(found: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Per joint, over found people's (offsets [17, 2] from person_offsets, visible [17]) and their
+    visible joints: the median offset and the median distance, in torso heights."""
     out = {}
     for k, name in enumerate(H36M17.joint_names):
-        rows = np.array([p["offsets"][k] for p in found if p["visible"][k]])
+        rows = np.array([o[k] for o, visible in found if visible[k]])
         if len(rows) == 0:
             continue
         out[name] = {"joints": len(rows), "median_towards_left": round(float(np.median(rows[:, 0])), 4),
@@ -96,7 +96,7 @@ def main() -> None:
     poses = np.concatenate([load_motion(f, 10.0) for f in files])
     rng = np.random.default_rng(args.seed)
     rasterizer = Rasterizer()
-    people, render_s, detect_s = [], 0.0, 0.0
+    people, offsets, render_s, detect_s = [], [], 0.0, 0.0
     with MultiPoseDetector(static_image_mode=True) as detector:
         for _ in tqdm(range(args.frames), desc="frames", unit="frame"):
             count = int(rng.choice(4, p=[0.4, 0.3, 0.2, 0.1])) + 1
@@ -123,10 +123,9 @@ def main() -> None:
                 row = {"height_px": round(height, 1), "visible_fraction": round(float(labels.visible_fraction[p]), 3),
                        "found": p in pairs,
                        "median_limb_error": (round(float(np.median(error[pairs[p], p])), 4) if p in pairs else None)}
-                if p in pairs:
-                    row["offsets"] = np.round(person_offsets(detected[pairs[p]], labels.joints2d[p]), 4).tolist()
-                    row["visible"] = labels.visible[p].tolist()
                 people.append(row)
+                if p in pairs:     # kept beside the row, for joint_bias
+                    offsets.append((row, person_offsets(detected[pairs[p]], labels.joints2d[p]), labels.visible[p]))
     counted = [p for p in people if p["height_px"] >= args.min_height and p["visible_fraction"] >= args.min_visible]
     found = [p for p in counted if p["found"]]
     recall = len(found) / max(len(counted), 1)
@@ -141,7 +140,8 @@ def main() -> None:
               "render_s_per_frame": round(render_s / args.frames, 3),
               "detect_s_per_frame": round(detect_s / args.frames, 3),
               "threads": os.environ.get("LP_NUM_THREADS", "Mesa default"),
-              "joint_offsets_torso": joint_bias(found), "rows": people}
+              "joint_offsets_torso": joint_bias([(o, v) for row, o, v in offsets if row in counted]),
+              "rows": people}
     write_json(args.out, result)
     print(f"counted {len(counted)} of {len(people)} people; MediaPipe found {len(found)} ({100 * recall:.1f}%), "
           f"median limb error {median_error} torso; wrote {args.out}")
