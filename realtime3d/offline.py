@@ -150,6 +150,10 @@ def is_finished(outdir: str | os.PathLike) -> bool:
     return (outdir / "poses.npz").is_file() and not (outdir / PARTIAL_NAME).exists()
 
 
+#: How long the end of a run waits for the decode thread to leave the frame it is decoding (s).
+DECODER_JOIN_S = 10.0
+
+
 def _decode(source: VideoSource, frames: queue.Queue, stop: threading.Event) -> None:
     """Decode thread: frames, then None (end) or the exception that ended decoding.
 
@@ -364,6 +368,9 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                 lift_pending()
             finally:
                 stop.set()
+                # the decoder leaves its current frame and returns: a thread still inside FFmpeg when
+                # the interpreter exits (after --max-frames, or an error) can abort the process
+                decoder.join(timeout=DECODER_JOIN_S)
                 bar.close()
                 if writer is not None:
                     writer.close()
