@@ -40,16 +40,12 @@ from realtime3d.render.clips import draw  # noqa: E402
 from realtime3d.render.raster import Rasterizer  # noqa: E402
 from realtime3d.render.staging import stage_clip  # noqa: E402
 from realtime3d.skeleton import H36M17  # noqa: E402
+from realtime3d.video_scoring import torso_height_px  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMBS = np.array([H36M17.index[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
                   for s in ("left", "right")])
 FOUND = 0.5
-
-
-def torso(joints2d: np.ndarray) -> np.ndarray:
-    """[..., 17, 2] -> [...] px, thorax to pelvis."""
-    return np.linalg.norm(joints2d[..., H36M17.index["thorax"], :] - joints2d[..., H36M17.index["pelvis"], :], axis=-1)
 
 
 def person_offsets(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -109,7 +105,7 @@ def main() -> None:
             found = detector.detect_all(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
             detect_s += time.perf_counter() - start
             detected = np.stack([d.joints2d_px for d in found]) if found else np.zeros((0, 17, 2))
-            scale = np.maximum(torso(labels.joints2d), 1e-6)                                  # [P]
+            scale = np.maximum(torso_height_px(labels.joints2d), 1e-6)                                  # [P]
             error = (np.linalg.norm(detected[:, None, LIMBS] - labels.joints2d[None, :, LIMBS], axis=-1)
                      / scale[None, :, None])                                                   # [D, P, 12]
             cost = error.mean(-1)

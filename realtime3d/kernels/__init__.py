@@ -79,7 +79,7 @@ def _resolve(backend: str, device: torch.device) -> str:
     return backend
 
 
-def _check(name: str, t: torch.Tensor, shape: tuple) -> None:
+def check_tensor(name: str, t: torch.Tensor, shape: tuple) -> None:
     """shape: ints are exact sizes, None any size; the number of dimensions must match."""
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name} must be a tensor, got {type(t).__name__}")
@@ -128,8 +128,8 @@ def rotate_project(joints3d: torch.Tensor, rotations: torch.Tensor, depth: float
     Returns:
         [B, V, J, 2] normalized image coordinates (x / z, y / z).
     """
-    _check("joints3d", joints3d, (None, None, 3))
-    _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
+    check_tensor("joints3d", joints3d, (None, None, 3))
+    check_tensor("rotations", rotations, (joints3d.shape[0], None, 3, 3))
     _check_positive(min_z=min_z)
     backend = _resolve(backend, _device(joints3d=joints3d, rotations=rotations))
     if backend == "triton":
@@ -153,7 +153,7 @@ def render_skeleton(joints2d: torch.Tensor, bones: torch.Tensor, size: tuple[int
     Returns:
         [B, H, W] ("max") or [B, K, H, W] ("per_bone"), values in [0, 1], joints2d's dtype.
     """
-    _check("joints2d", joints2d, (None, None, 2))
+    check_tensor("joints2d", joints2d, (None, None, 2))
     device = _device(joints2d=joints2d, bones=bones)
     _check_bones(bones, joints2d.shape[1])
     size = _check_size(size)
@@ -180,8 +180,8 @@ def render_heatmaps(joints2d: torch.Tensor, depths: torch.Tensor, size: tuple[in
     Returns:
         (heatmaps [B, J, H, W], peak 1 at the joint; depth_maps [B, J, H, W]).
     """
-    _check("joints2d", joints2d, (None, None, 2))
-    _check("depths", depths, tuple(joints2d.shape[:2]))
+    check_tensor("joints2d", joints2d, (None, None, 2))
+    check_tensor("depths", depths, tuple(joints2d.shape[:2]))
     size = _check_size(size)
     _check_positive(sigma=sigma)
     backend = _resolve(backend, _device(joints2d=joints2d, depths=depths))
@@ -211,8 +211,8 @@ def render_views(joints3d: torch.Tensor, rotations: torch.Tensor, bones: torch.T
     Returns:
         [B, V, H, W] skeleton images, values in [0, 1].
     """
-    _check("joints3d", joints3d, (None, None, 3))
-    _check("rotations", rotations, (joints3d.shape[0], None, 3, 3))
+    check_tensor("joints3d", joints3d, (None, None, 3))
+    check_tensor("rotations", rotations, (joints3d.shape[0], None, 3, 3))
     device = _device(joints3d=joints3d, rotations=rotations, bones=bones)
     _check_bones(bones, joints3d.shape[1])
     size = _check_size(size)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..camera import world_yup_to_camera
 from ..data.mocap import bvh_to_h36m
 from .body import BodyShape, Phenotype, PosedBody, body_shape, pose_body, sample_phenotype
 from .clothing import Outfit, dress, sample_outfit
@@ -23,8 +24,7 @@ from .retarget import retarget
 def camera_to_world(joints_mm: np.ndarray) -> np.ndarray:
     """[..., 3] mm camera-style mocap coordinates (data/mocap.py: y down, z forward) -> [..., 3] m,
     Y up: the rotation (x, y, z) -> (x, -y, -z), never a single-axis flip."""
-    out = np.asarray(joints_mm, dtype=np.float64) / 1000.0
-    return out * np.array([1.0, -1.0, -1.0])
+    return world_yup_to_camera(np.asarray(joints_mm, dtype=np.float64) / 1000.0)   # its own inverse
 
 
 def load_motion(path: str | os.PathLike, fps: float) -> np.ndarray:

@@ -108,6 +108,11 @@ class BodyShape:
     def bone(self, name: str) -> int:
         return self.bone_names.index(name)
 
+    @functools.cached_property
+    def rest_joints(self) -> np.ndarray:
+        """[17, 3] m, the unposed body's skeleton by the joint rules (skeleton_of)."""
+        return skeleton_of(self, self.heads[None], self.orientations[None])[0]
+
     @property
     def coefficients(self):
         return _coefficients(self.phenotype)
@@ -130,23 +135,31 @@ def _faces() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _rest_model(phenotype: Phenotype):
-    """Anny's rest bone poses [1, B, 4, 4] and rest vertices [1, V, 3] of a phenotype (its own frame)."""
+def _rest_model(phenotype: Phenotype) -> dict:
+    """Anny's rest model of a phenotype, in its own frame: rest_bone_poses [1, B, 4, 4], rest_vertices
+    [1, V, 3], rest_bone_heads and rest_bone_tails [1, B, 3]."""
     import torch
     with torch.no_grad():
-        rest = body_model().get_rest_model(_coefficients(phenotype))
-    return rest["rest_bone_poses"], rest["rest_vertices"]
+        return body_model().get_rest_model(_coefficients(phenotype))
+
+
+@functools.lru_cache(maxsize=1)
+def _bone_weights() -> np.ndarray:
+    """[V, B] float32 skinning weights, the same for every phenotype."""
+    import torch
+    model = body_model()
+    weights = torch.zeros(model.template_vertices.shape[0], model.bone_count)
+    weights.scatter_add_(1, model.vertex_bone_indices.long(), model.vertex_bone_weights.float())
+    weights = weights.numpy()
+    weights.flags.writeable = False
+    return weights
 
 
 @functools.lru_cache(maxsize=64)
 def body_shape(phenotype: Phenotype) -> BodyShape:
     """The unposed body of a phenotype (cached)."""
-    import torch
     model = body_model()
-    with torch.no_grad():
-        rest = model.get_rest_model(_coefficients(phenotype))
-        weights = torch.zeros(model.template_vertices.shape[0], model.bone_count)
-        weights.scatter_add_(1, model.vertex_bone_indices.long(), model.vertex_bone_weights.float())
+    rest = _rest_model(phenotype)
     poses = rest["rest_bone_poses"][0].double().numpy()
     return BodyShape(
         phenotype=phenotype,
@@ -157,7 +170,7 @@ def body_shape(phenotype: Phenotype) -> BodyShape:
         orientations=ANNY_TO_WORLD @ poses[:, :3, :3],
         vertices=rest["rest_vertices"][0].double().numpy() @ ANNY_TO_WORLD.T,
         faces=_faces(),
-        bone_weights=weights.numpy(),
+        bone_weights=_bone_weights(),
     )
 
 
@@ -200,10 +213,12 @@ def pose_body(shape: BodyShape, rotations: np.ndarray, root: np.ndarray) -> Pose
     delta[:, :, :3, :3] = ANNY_TO_WORLD.T @ world
     delta[:, 0, :3, 3] = root @ ANNY_TO_WORLD   # world -> Anny: the transpose
     delta[:, :, 3, 3] = 1.0
-    rest_poses, rest_vertices = _rest_model(shape.phenotype)
+    rest = _rest_model(shape.phenotype)
     with torch.no_grad():
-        transforms, poses = model.get_bone_transforms(torch.from_numpy(delta).float(), rest_poses.expand(f, -1, -1, -1))
-        vertices = model.get_skinned_vertices(bone_transforms=transforms, rest_vertices=rest_vertices.expand(f, -1, -1))
+        transforms, poses = model.get_bone_transforms(torch.from_numpy(delta).float(),
+                                                      rest["rest_bone_poses"].expand(f, -1, -1, -1))
+        vertices = model.get_skinned_vertices(bone_transforms=transforms,
+                                              rest_vertices=rest["rest_vertices"].expand(f, -1, -1))
     vertices = vertices.numpy() @ ANNY_TO_WORLD.T.astype(np.float32)
     poses = poses.double().numpy()
     heads = poses[:, :, :3, 3] @ ANNY_TO_WORLD.T

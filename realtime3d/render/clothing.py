@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..skeleton import H36M17
-from .body import BodyShape, skeleton_of
+from .body import BodyShape
 from .meshes import Material
 
 #: Materials' order in every outfit.
@@ -118,7 +118,7 @@ def dress(shape: BodyShape, outfit: Outfit) -> np.ndarray:
     v = shape.vertices
     names = np.array(shape.bone_names)
     strongest = names[shape.bone_weights.argmax(1)]
-    rest = skeleton_of(shape, shape.heads[None], shape.orientations[None])[0]
+    rest = shape.rest_joints
     out = np.full(len(v), SKIN, dtype=np.int32)
 
     up = rest[_J["thorax"]] - rest[_J["pelvis"]]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .actors import Dressed, dressed_body
-from .labels import label_frame
+from .labels import label_frame, mask_box
 from .raster import Rasterizer
 from .staging import stage_clip
 
@@ -118,10 +118,7 @@ class CropSampler:
         if len(people) == 1 and not stage.occluders:
             # nothing can stand in front (the scenery keeps clear): the visible pixels are the silhouette
             mask = frame.labels == 1
-            ys, xs = np.nonzero(mask)
-            pixels = np.array([mask.sum()])
-            boxes = (np.array([[xs.min(), ys.min(), xs.max(), ys.max()]], dtype=np.float64) if len(xs)
-                     else np.full((1, 4), np.nan))
+            pixels, boxes = np.array([mask.sum()]), mask_box(mask)[None]
         else:
             pixels, boxes = self.rasterizer.silhouettes(crop, people[:1])
         labels = label_frame(crop, frame, actors[0].posed.joints[:1], pixels, boxes)

@@ -48,7 +48,8 @@ class FrameLabels:
     amodal_boxes: np.ndarray
 
 
-def _box(mask: np.ndarray) -> np.ndarray:
+def mask_box(mask: np.ndarray) -> np.ndarray:
+    """[4] float32 px (x0, y0, x1, y1): the first and last columns and rows of a [H, W] bool mask; NaN if empty."""
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         return np.full(4, np.nan, dtype=np.float32)
@@ -78,7 +79,7 @@ def label_frame(camera: Camera, frame: RenderedFrame, joints: np.ndarray, amodal
     fraction = np.zeros(p, dtype=np.float32)
     for k in range(p):
         mask = frame.labels == k + 1
-        boxes[k] = _box(mask)
+        boxes[k] = mask_box(mask)
         if amodal_pixels[k] > 0:
             fraction[k] = min(1.0, mask.sum() / float(amodal_pixels[k]))
         for j in range(joints.shape[1]):

@@ -82,11 +82,6 @@ def _slerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
     return a @ Rotation.from_rotvec(relative * np.reshape(t, (-1, 1))).as_matrix()
 
 
-def _rest_point(shape: BodyShape, joint: str) -> np.ndarray:
-    from .body import JOINT_BONES
-    return shape.heads[shape.bone(JOINT_BONES[joint])]
-
-
 def leg_length(joints: np.ndarray) -> float:
     """The median hip -> knee -> ankle length of [..., 17, 3] joints, both legs, in their unit."""
     lengths = []
@@ -94,11 +89,6 @@ def leg_length(joints: np.ndarray) -> float:
         lengths.append(np.linalg.norm(joints[..., _J[knee], :] - joints[..., _J[hip], :], axis=-1)
                        + np.linalg.norm(joints[..., _J[ankle], :] - joints[..., _J[knee], :], axis=-1))
     return float(np.median(np.concatenate([np.ravel(x) for x in lengths])))
-
-
-def _rest_joints(shape: BodyShape) -> np.ndarray:
-    from .body import skeleton_of
-    return skeleton_of(shape, shape.heads[None], shape.orientations[None])[0]
 
 
 def retarget(shape: BodyShape, joints: np.ndarray, scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +107,7 @@ def retarget(shape: BodyShape, joints: np.ndarray, scale: float | None = None) -
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (H36M17.num_joints, 3):
         raise ValueError(f"retarget: joints must be [F, 17, 3], got {list(joints.shape)}")
-    rest = _rest_joints(shape)
+    rest = shape.rest_joints
     if scale is None:
         scale = leg_length(rest) / leg_length(joints)
     f, nb = joints.shape[0], len(shape.bone_names)

@@ -10,6 +10,7 @@ import torch
 
 from ...camera import default_focal, rotation_from_angles
 from ...crops import CROP_MARGIN, SCALE_JITTER, SHIFT_JITTER, square_box
+from ...kernels import check_tensor
 from ...skeleton import H36M17
 from .appearance import _HEAD_PART, NUM_PARTS, Appearance, _Batch, _uniform
 
@@ -64,21 +65,10 @@ def sample_camera(generator: torch.Generator, n: int = 1) -> Camera:
     )
 
 
-def _check(name: str, t, shape: tuple) -> None:
-    """ValueError unless t is a floating tensor of shape (ints exact, None any)."""
-    if not isinstance(t, torch.Tensor):
-        raise ValueError(f"{name} must be a tensor, got {type(t).__name__}")
-    if t.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, t.shape)):
-        want = ", ".join("*" if s is None else str(s) for s in shape)
-        raise ValueError(f"{name} must have shape [{want}], got {list(t.shape)}")
-    if not t.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got {t.dtype}")
-
-
 def _as_joints(joints3d_mm, name: str = "joints3d_mm") -> torch.Tensor:
     if isinstance(joints3d_mm, np.ndarray):
         joints3d_mm = torch.from_numpy(joints3d_mm)
-    _check(name, joints3d_mm, (None, H36M17.num_joints, 3))
+    check_tensor(name, joints3d_mm, (None, H36M17.num_joints, 3))
     if joints3d_mm.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one pose")
     if not torch.isfinite(joints3d_mm).all():

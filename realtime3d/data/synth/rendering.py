@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from ...skeleton import H36M17
 from .appearance import Appearance, sample_appearance
-from .bodies import Camera, _as_joints, _body, _body_box, _check, _project, sample_camera
+from ...kernels import check_tensor
+from .bodies import Camera, _as_joints, _body, _body_box, _project, sample_camera
 from .rasterizing import _rasterize
 from .shading import _gaussian_blur, _occluders, _shade
 from .textures import _generator, _sample_assets
@@ -45,13 +46,13 @@ def render(joints3d_mm: torch.Tensor, appearance: Appearance, camera: Camera, si
         raise ValueError(f"size must be an integer of at least 8, got {size!r}")
     size = int(size)
     if box is not None:
-        _check("box", box, (bsz, 4))
+        check_tensor("box", box, (bsz, 4))
         box = box.to(joints)
         if not torch.allclose(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1], rtol=1e-4, atol=1e-3) \
                 or not ((box[:, 2] - box[:, 0]) > 0).all():
             raise ValueError("box must hold square windows (x1 - x0 = y1 - y0 > 0)")
     if pivot is not None:
-        _check("pivot", pivot, (bsz, 3))
+        check_tensor("pivot", pivot, (bsz, 3))
         pivot = pivot.to(joints)
 
     body = _body(joints, appearance, camera, pivot)
