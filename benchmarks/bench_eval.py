@@ -33,7 +33,8 @@ from _env import commit, machine_info  # noqa: E402
 
 from realtime3d.evaluate import METRICS, constant_depth, evaluate, format_table, load_dataset  # noqa: E402
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
-from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, WEIGHTS_DIR, Lifter, available_models  # noqa: E402
+from realtime3d.lifting import (DEFAULT_MODEL, LIVE_MODEL, WEIGHTS_DIR, available_models, fusion_models,  # noqa: E402
+                                load_model, model_card)
 from realtime3d.metrics import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, ROOT as ROOT_JOINT  # noqa: E402
 
 MODES = {"single_pass": False, "flip_averaged": True}
@@ -76,7 +77,8 @@ def two_d_only(card: dict) -> bool:
 def protocol_summary(protocol: str, cards: dict[str, dict], p: dict[str, float], val: dict[str, dict]) -> dict:
     """The best 2D-only model of a protocol by its 2D criterion, its single-pass P-MPJPE ratios
     and the checks of the 2D-only lifters' targets."""
-    mine = [n for n, c in cards.items() if c.get("protocol") == protocol and two_d_only(c) and c["method"] != "distill"]
+    mine = [n for n, c in cards.items() if c.get("protocol") == protocol and two_d_only(c)
+            and c["method"] != "distill" and c.get("kind") != "fusion"]
     if not mine:
         return {}
     best = min(mine, key=lambda n: val[n]["val_cycle_2d"])
@@ -111,14 +113,16 @@ def main() -> None:
     from realtime3d.trainers.sampling import VAL_SEED, validation_pool
     _, seq = load_dataset("cmu-test")
     shipped = available_models()
-    cards = {name: Lifter.from_pretrained(name).card for name in shipped}
+    # a fusion model lifts 2D files with its lifter alone: its card's protocol and selection are its lifter's
+    cards = {name: {**model_card(model_card(name)["lifter"]), **model_card(name)} if name in fusion_models()
+             else model_card(name) for name in shipped}
     methods, default_mode = {}, {}
     for mode, flip in MODES.items():
         methods[f"constant_depth:{mode}"] = constant_depth()
         methods[f"constant_depth:{mode}"].flip_average = flip
     for name in shipped:
         for mode, flip in MODES.items():
-            lifter = Lifter.from_pretrained(name)
+            lifter = load_model(name)
             default_mode[name] = "flip_averaged" if lifter.flip_average else "single_pass"
             lifter.flip_average = flip
             methods[f"{name}:{mode}"] = lifter
@@ -130,7 +134,7 @@ def main() -> None:
         protocol = cards[name].get("protocol", "random-projection")
         if protocol not in validators:
             validators[protocol] = Validator(validation_pool(protocol), seed=VAL_SEED)
-        val[name] = {k: round(v, 3) for k, v in validators[protocol](Lifter.from_pretrained(name).network).items()}
+        val[name] = {k: round(v, 3) for k, v in validators[protocol](load_model(name).network).items()}
     print("validation, single pass (val_cycle_2d selects 2D-only models):", json.dumps(val))
     p = {k: result[k]["p_mpjpe_mm"] for k in methods}
     protocols = sorted({c.get("protocol", "random-projection") for c in cards.values()})

@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_OUT = RESULTS / "video3d.json"
 QUICK_OUT = RESULTS / "video3d_quick.json"
+VAL_OUT = RESULTS / "video3d_val.json"
 CMU = ROOT.parent / "shared" / "data" / "cmu"
 #: The video files a clip folder may hold beside its truth.npz.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -66,6 +67,9 @@ QUICK_FRAMES = 60
 #: 17 joints or the visible ones only.
 CONSTANT_DEPTH, TRUTH_2D, TRUTH_2D_VISIBLE = "constant-depth", "truth-2d", "truth-2d-visible"
 BASELINES = (CONSTANT_DEPTH, TRUTH_2D, TRUTH_2D_VISIBLE)
+#: A model's name with this suffix: the model in one pass, where the app flip-averages its lifter
+#: (lifts each pose mirrored too: a test-time augmentation), so that both figures are reported apart.
+SINGLE_PASS = ":single-pass"
 
 
 # ----------------------------------------------------------------------------- cached detections
@@ -184,16 +188,18 @@ def find_clips(folder: Path) -> list[Clip]:
     return found
 
 
-def render_clips(folder: Path, cmu_root: Path, workers: int) -> list[Clip]:
-    """The renderer's benchmark clips, rendered into folder (those already there are kept)."""
+def render_clips(folder: Path, cmu_root: Path, workers: int, split: str = "test") -> list[Clip]:
+    """The renderer's clips of a split, rendered into folder (those already there are kept): "test",
+    the benchmark clips (BENCHMARK_CLIPS), or "val", the validation clips (VALIDATION_CLIPS)."""
     if not cmu_root.is_dir():
         raise UserError(f"CMU mocap not found at {cmu_root} (../shared/data/README.md); give --cmu DIR, or "
                         "score clips of your own with --clips DIR")
     try:
-        from realtime3d.render.benchmark_clips import render_benchmark_clips
+        from realtime3d.render.benchmark_clips import BENCHMARK_CLIPS, VALIDATION_CLIPS, render_benchmark_clips
     except ImportError as exc:
         raise UserError(f"the clip renderer is not there ({exc}); score your own clips with --clips DIR") from None
-    return [clip_of(Path(f), Path(f).name) for f in render_benchmark_clips(folder, cmu_root, workers)]
+    specs = VALIDATION_CLIPS if split == "val" else BENCHMARK_CLIPS
+    return [clip_of(Path(f), Path(f).name) for f in render_benchmark_clips(folder, cmu_root, workers, specs)]
 
 
 def app_options(model: str, max_frames: int | None = None):
@@ -284,11 +290,19 @@ def same_poses(a: Path | None, b: Path | None) -> dict:
     return out
 
 
+def app_flips(name: str) -> bool:
+    """Whether the app flip-averages the model's lifter (its card's flip_average)."""
+    from realtime3d.lifting import load_model
+    return bool(getattr(load_model(name), "flip_average", False))
+
+
 def model_names() -> list[str]:
-    """Every model of the benchmark: the default, the other shipped lifters, mediapipe-world, the baselines."""
+    """Every model of the benchmark: the default, the other shipped models, mediapipe-world, the baselines,
+    then every model that the app flip-averages in a single pass too (NAME + SINGLE_PASS)."""
     from realtime3d.lifting import DEFAULT_MODEL, available_models
     from realtime3d.world_model import WORLD_MODEL
-    return [DEFAULT_MODEL, *(m for m in available_models() if m != DEFAULT_MODEL), WORLD_MODEL, *BASELINES]
+    shipped = [DEFAULT_MODEL, *(m for m in available_models() if m != DEFAULT_MODEL)]
+    return [*shipped, WORLD_MODEL, *BASELINES, *(m + SINGLE_PASS for m in shipped if app_flips(m))]
 
 
 def run_clip(clip: Clip, work: Path, models: list[str], max_frames: int | None) -> dict:
@@ -329,7 +343,8 @@ def run_clip(clip: Clip, work: Path, models: list[str], max_frames: int | None) 
 
     cached = f"{DEFAULT_MODEL}-cached"          # the default model on the cached detections: the check
     detected = recorder.frames, recorder.visibility_threshold, None
-    replays = {name: (name, *detected) for name in models if name not in (DEFAULT_MODEL, WORLD_MODEL, *BASELINES[1:])}
+    replays = {name: (name.removesuffix(SINGLE_PASS), *detected) for name in models
+               if name not in (DEFAULT_MODEL, WORLD_MODEL, *BASELINES[1:])}
     replays[cached] = (DEFAULT_MODEL, *detected)
     for name, visible_only in ((TRUTH_2D, False), (TRUTH_2D_VISIBLE, True)):
         if name in models:      # a perfect detector, the camera's focal
@@ -338,6 +353,8 @@ def run_clip(clip: Clip, work: Path, models: list[str], max_frames: int | None) 
     for label, (model, frames_found, threshold, focal) in replays.items():
         start = time.perf_counter()
         lifter = constant_depth() if model == CONSTANT_DEPTH else load_model(model)
+        if label.endswith(SINGLE_PASS):
+            lifter.flip_average = False
         folders[label] = work / label
         try:
             replay_run(clip.video, work / label, lifter, frames_found, threshold, options, focal)
@@ -409,12 +426,15 @@ def rules() -> dict:
 
 
 def descriptions(models: list[str]) -> dict[str, dict]:
-    """Each model's kind and what it is."""
+    """Each model's kind, what it is and its mode ("single pass" or "flip-averaged")."""
     from realtime3d.lifting import DEFAULT_MODEL
     from realtime3d.world_model import WORLD_MODEL
     out = {}
     for name in models:
-        if name == DEFAULT_MODEL:
+        if name.endswith(SINGLE_PASS):
+            out[name] = {"kind": "cached detections", "what": f"--model {name.removesuffix(SINGLE_PASS)} in a "
+                         "single pass (the app flip-averages it), on the detection pass's detections"}
+        elif name == DEFAULT_MODEL:
             out[name] = {"kind": "command", "what": "`realtime3d video` with its defaults, in a subprocess"}
         elif name == WORLD_MODEL:
             out[name] = {"kind": "detection pass", "what": "MediaPipe's world landmarks placed in the camera frame; "
@@ -430,6 +450,9 @@ def descriptions(models: list[str]) -> dict[str, dict]:
                          "with the truth's focal: a perfect detector that knows what it cannot see"}
         else:
             out[name] = {"kind": "cached detections", "what": "--model on the detection pass's detections"}
+        flips = (name not in (WORLD_MODEL, CONSTANT_DEPTH) and not name.endswith(SINGLE_PASS)
+                 and app_flips(DEFAULT_MODEL if name in (TRUTH_2D, TRUTH_2D_VISIBLE) else name))
+        out[name]["mode"] = "flip-averaged" if flips else "single pass"
     return out
 
 
@@ -437,8 +460,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, metavar="DIR",
                     help="score the clips under DIR (folders of a video file + truth.npz) instead of rendering them")
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="which rendered clips: the benchmark's, of the CMU test subjects (test), or the validation "
+                         "clips of the val subjects (val), where routes and settings are chosen (default: %(default)s)")
     ap.add_argument("--out", type=Path, help=f"the results file (default: {DEFAULT_OUT.relative_to(ROOT)}; "
-                    f"with --quick {QUICK_OUT.relative_to(ROOT)})")
+                    f"with --quick {QUICK_OUT.relative_to(ROOT)}; with --split val {VAL_OUT.relative_to(ROOT)})")
     ap.add_argument("--models", type=_args.names, metavar="A,B",
                     help="only these models (the default model always runs: it is the command's run); "
                     "default: every shipped lifter, mediapipe-world, constant-depth, truth-2d and truth-2d-visible")
@@ -462,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or args.workers < 1:
         ap.error(f"unknown models: {', '.join(unknown)} (known: {', '.join(known)})" if unknown else
                  "--workers must be at least 1")
-    out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    out = args.out or (QUICK_OUT if args.quick else VAL_OUT if args.split == "val" else DEFAULT_OUT)
     max_frames = QUICK_FRAMES if args.quick else None
     work = args.work or Path(tempfile.mkdtemp(prefix="video3d-"))
     started = time.perf_counter()
@@ -470,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.clips is not None:
             clips, render_s = find_clips(args.clips), 0.0
         else:
-            clips = render_clips(work / "clips", args.cmu, args.workers)
+            clips = render_clips(work / "clips", args.cmu, args.workers, args.split)
             render_s = time.perf_counter() - started
         results = run_clips(clips, work / "runs", models, max_frames, args.workers)
     except UserError as exc:
@@ -484,7 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "benchmark": "video3d: the app on videos with exact 3D truth",
         "machine": machine_info(), "commit": commit(),
-        "settings": {"clips": str(args.clips) if args.clips else "rendered: realtime3d.render.benchmark_clips",
+        "settings": {"clips": str(args.clips) if args.clips else
+                     f"rendered: realtime3d.render.benchmark_clips, {'VALIDATION' if args.split == 'val' else 'BENCHMARK'}"
+                     "_CLIPS",
+                     "split": None if args.clips else args.split,
                      "quick": args.quick, "max_frames": max_frames, "workers": args.workers,
                      "default_model": DEFAULT_MODEL,
                      "app": "realtime3d video defaults: the focal from the default field of view (unknown to the "

@@ -298,11 +298,14 @@ def _cell(value, fmt: str) -> str:
 _VIDEO3D_KINDS = ("command", "cached detections", "detection pass", "baseline")
 
 
-def _video3d_rows(r: dict) -> list[tuple[str, dict]]:
+def _video3d_rows(r: dict, single_pass_rows: bool = True) -> list[tuple[str, str, dict]]:
+    """(name, mode, aggregate) per model: the command first, the baselines last (single_pass_rows:
+    with the flip-averaged models' single-pass rows)."""
     order = {k: i for i, k in enumerate(_VIDEO3D_KINDS)}
     models = sorted(r["models"].items(), key=lambda kv: order.get(kv[1]["kind"], len(order)))
     names = {"command": " (default)", "baseline": " (baseline)"}
-    return [(f"{name}{names.get(m['kind'], '')}", m["aggregate"]) for name, m in models]
+    return [(f"{name}{names.get(m['kind'], '')}", m.get("mode", "-"), m["aggregate"]) for name, m in models
+            if single_pass_rows or not name.endswith(":single-pass")]
 
 
 def video3d(r: dict | None = None) -> str:
@@ -310,16 +313,16 @@ def video3d(r: dict | None = None) -> str:
     contents; default: video3d.json)."""
     r = r if r is not None else _load("video3d.json")
     rows = []
-    for name, a in _video3d_rows(r):
+    for name, mode, a in _video3d_rows(r):
         j13, j17, floor = a["joints13"], a["joints17"], a["floor"] or {}
-        rows.append([name, _cell(a["found"], "{:.3f}"), _cell(j13["p_mpjpe_mm"], "{:.1f}"),
+        rows.append([name, mode, _cell(a["found"], "{:.3f}"), _cell(j13["p_mpjpe_mm"], "{:.1f}"),
                      _cell(j13["mpjpe_mm"], "{:.1f}"), _cell(j13["pck150"], "{:.3f}"),
                      _cell(j17["p_mpjpe_mm"], "{:.1f}"), _cell(j17["mpjpe_mm"], "{:.1f}"), _cell(j17["pck150"], "{:.3f}"),
                      _cell(j17["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}"),
                      _cell(a["id_switches"], "{:d}"), _cell(floor.get("camera_height_abs_error_mm"), "{:.0f}"),
                      _cell(floor.get("up_error_deg"), "{:.1f}")])
     multi = sum(bool(c["multi_person"]) for c in r["clips"].values())
-    return _table(["model", "found", "P-MPJPE mm, 13 joints", "MPJPE mm, 13", "PCK@150, 13", "P-MPJPE mm, 17",
+    return _table(["model", "mode", "found", "P-MPJPE mm, 13 joints", "MPJPE mm, 13", "PCK@150, 13", "P-MPJPE mm, 17",
                    "MPJPE mm, 17", "PCK@150, 17", "accel error mm/frame^2, 17", "2D error / torso, 12 limbs",
                    f"id switches ({multi} multi-person clips)", "camera height error mm", "up error deg"], rows)
 
@@ -327,11 +330,11 @@ def video3d(r: dict | None = None) -> str:
 def video3d_headline() -> str:
     """The README's whole-app table: the 13 joints every convention shares, jitter, the detector's 2D."""
     r = _load("video3d.json")
-    rows = [[name, _cell(a["found"], "{:.3f}"), _cell(a["joints13"]["p_mpjpe_mm"], "{:.1f}"),
+    rows = [[name, mode, _cell(a["found"], "{:.3f}"), _cell(a["joints13"]["p_mpjpe_mm"], "{:.1f}"),
              _cell(a["joints13"]["mpjpe_mm"], "{:.1f}"), _cell(a["joints13"]["pck150"], "{:.3f}"),
              _cell(a["joints17"]["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}")]
-            for name, a in _video3d_rows(r)]
-    return _table(["model", "people found", "P-MPJPE mm", "MPJPE mm", "PCK@150", "jitter: accel error mm/frame^2",
+            for name, mode, a in _video3d_rows(r, single_pass_rows=False)]
+    return _table(["model", "mode", "people found", "P-MPJPE mm", "MPJPE mm", "PCK@150", "jitter: accel error mm/frame^2",
                    "2D error / torso"], rows)
 
 

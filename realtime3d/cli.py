@@ -64,8 +64,9 @@ def _cmd_eval(args) -> int:
 
     from .evaluate import as_json, baselines, evaluate, format_table, load_dataset
     from .io._atomic import atomic_write_text
-    from .lifting import MIN_VISIBLE_JOINTS, Lifter
+    from .lifting import MIN_VISIBLE_JOINTS, load_model
     from .skeleton import H36M17
+    from .world_model import WORLD_MODEL
 
     most = H36M17.num_joints - MIN_VISIBLE_JOINTS
     if not 0 <= args.drop_joints <= most:
@@ -74,7 +75,9 @@ def _cmd_eval(args) -> int:
         folder = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise UserError(f"--json: cannot write into {folder}")
-    model = Lifter.from_pretrained(args.model)
+    if args.model == WORLD_MODEL:
+        raise UserError(f"{WORLD_MODEL} is MediaPipe's own 3D: it runs in webcam, video and image, not on 2D files")
+    model = load_model(args.model)        # a fusion model lifts 2D files with its lifter alone
     data_name, seq = load_dataset(args.data)
     methods = {"model": model, **baselines()}
     result = evaluate(seq, methods, drop_joints=args.drop_joints, seed=args.seed)

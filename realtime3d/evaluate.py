@@ -60,9 +60,9 @@ def load_dataset(spec: str) -> tuple[str, PoseSequence]:
         UserError: the CMU files are missing, or the file is missing or malformed.
     """
     if spec == "cmu-test":
-        from .data.mocap import load_split
+        from .data.mocap import TEST_FPS, load_split
         data = load_split("test", progress=True)
-        return "cmu-test", PoseSequence(data["joints3d"], clip=data["clip"])
+        return "cmu-test", PoseSequence(data["joints3d"], clip=data["clip"], extra={"fps": TEST_FPS})
     if spec.lower().endswith(".bvh"):
         from pathlib import Path
 
@@ -153,7 +153,7 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
     clips = seq.clip if seq.clip is not None else np.array(["all"] * seq.num_frames)
     result: dict = {"frames": int(valid.sum()), "per_clip": {}}
     for name, lifter in methods.items():
-        pred = lifter.lift(seq.joints2d, seq.image_size, seq.focal, visibility)
+        pred = lift_frames(lifter, seq, clips, visibility)
         lifted = valid & np.isfinite(pred).all(axis=(1, 2))
         if not lifted.any():
             raise UserError(f"{name}: no frame could be lifted (too few visible, finite 2D joints)")
@@ -166,6 +166,30 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
             row = result["per_clip"].setdefault(str(clip), {"frames": int(sel.sum())})
             row[name] = {m: float(per_frame[m][sel].mean()) for m in METRICS}
     return result
+
+
+#: The frame rate a temporal lifter's tracks are given at (its training's: the mocap at 30 fps).
+TEMPORAL_FPS = 30.0
+
+
+def lift_frames(lifter, seq: PoseSequence, clips: np.ndarray, visibility: np.ndarray | None) -> np.ndarray:
+    """Every frame of seq lifted [N, 17, 3] mm. A temporal lifter (Lifter.temporal) lifts each clip's
+    frames as tracks at TEMPORAL_FPS: a file at k x that rate (its extra["fps"]; frames without one
+    are taken to be at TEMPORAL_FPS) is lifted as k interleaved tracks (frames 0, k, 2k, ...; 1, k + 1,
+    ...), so every frame is scored, each seeing its clip at the rate the lifter learned; a track's
+    first and last frames see its end frames repeated (models/temporal.py)."""
+    if not getattr(lifter, "temporal", False):
+        return lifter.lift(seq.joints2d, seq.image_size, seq.focal, visibility)
+    fps = float((seq.extra or {}).get("fps", TEMPORAL_FPS))
+    stride = max(1, int(round(fps / TEMPORAL_FPS)))
+    out = np.full(seq.joints2d.shape[:2] + (3,), np.nan, dtype=np.float32)
+    for clip in np.unique(clips):
+        frames = np.flatnonzero(clips == clip)
+        for phase in range(stride):
+            sub = frames[phase::stride]
+            out[sub] = lifter.lift_sequence(seq.joints2d[sub], seq.image_size, seq.focal,
+                                            None if visibility is None else visibility[sub])
+    return out
 
 
 def format_table(result: dict, methods: list[str]) -> str:

@@ -41,8 +41,16 @@ _CHILDREN = torch.tensor([c for _, c in H36M17.bones])
 
 
 def available_models() -> list[str]:
-    """Names of the models shipped inside the package."""
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+    """Names of the models shipped inside the package: the lifting networks (NAME.pt) and the
+    fusion models (fusion_models())."""
+    return sorted([p.stem for p in WEIGHTS_DIR.glob("*.pt")] + fusion_models())
+
+
+def fusion_models() -> list[str]:
+    """Names of the shipped fusion models: a card NAME.json of "kind": "fusion" and no weights of
+    its own (fusion.py: a lifter's answer blended with MediaPipe's world landmarks)."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.json")
+                  if not p.with_suffix(".pt").exists() and json.loads(p.read_text()).get("kind") == "fusion")
 
 
 def model_card(name: str) -> dict:
@@ -51,14 +59,19 @@ def model_card(name: str) -> dict:
     return json.loads(card.read_text()) if card.exists() else {}
 
 
-def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> "Lifter | WorldLandmarks":
-    """What `--model` names: a shipped lifter or a lifter .pt (Lifter.from_pretrained), or
-    "mediapipe-world", MediaPipe's own 3D (world_model.WorldLandmarks).
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
+    """What `--model` names: a shipped lifter or a lifter .pt (Lifter.from_pretrained), a shipped
+    fusion model (fusion.Fusion), or "mediapipe-world", MediaPipe's own 3D (world_model.WorldLandmarks).
 
     Raises:
         UserError: as Lifter.from_pretrained.
     """
-    return WorldLandmarks() if str(name_or_path) == WORLD_MODEL else Lifter.from_pretrained(name_or_path)
+    if str(name_or_path) == WORLD_MODEL:
+        return WorldLandmarks()
+    if str(name_or_path) in fusion_models():
+        from .fusion import Fusion
+        return Fusion.from_card(str(name_or_path), model_card(str(name_or_path)))
+    return Lifter.from_pretrained(name_or_path)
 
 
 class Lifter:
@@ -71,6 +84,9 @@ class Lifter:
                  flip_average: bool = True):
         self.network = network.eval()
         self._inference = inference_copy(network)    # the same function, BatchNorm folded, no module calls
+        #: a network over a track's frames (models/temporal.py): lift() sees each pose as a one-frame
+        #: track; lift_sequence() gives it a whole track
+        self.temporal = bool(getattr(network, "temporal", False))
         self.name = name
         self.card = card or {}
         self.flip_average = flip_average
@@ -94,6 +110,9 @@ class Lifter:
             if str(name_or_path) == WORLD_MODEL:
                 raise UserError(f"{WORLD_MODEL} is MediaPipe's own 3D, not a lifting network: it runs in "
                                 "webcam, video and image, not on 2D alone")
+            if str(name_or_path) in fusion_models():
+                raise UserError(f"{name_or_path} is a fusion model, not a lifting network: load it with "
+                                "lifting.load_model")
             if str(name_or_path) not in available_models():
                 raise UserError(f"unknown model {str(name_or_path)!r}; shipped models: "
                                  f"{', '.join(available_models()) or 'none'}, and {WORLD_MODEL} (webcam, "
@@ -135,14 +154,22 @@ class Lifter:
         Returns:
             [N, J, 3] in the network's units (root near depth normalization.DEPTH).
         """
+        if self.temporal:                           # each pose a track of one frame
+            return self.lift_tracks(pose2d[:, None], mask[:, None])[:, 0]
+        return self.lift_tracks(pose2d, mask)
+
+    @torch.no_grad()
+    def lift_tracks(self, pose2d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """lift_normalized's pass (with the flip average) on the network's own input: poses [N, J, 2]
+        and masks [N, J], or for a temporal network tracks [N, T, J, 2] and [N, T, J]."""
         if not self.flip_average:
             return self._inference(pose2d, mask)
         n = len(pose2d)
         perm = _FLIP_PERMUTATION
         sign = pose2d.new_tensor([-1.0, 1.0])
-        both = self._inference(torch.cat([pose2d, pose2d[:, perm] * sign]),   # one pass: [2N, J, 3]
-                               torch.cat([mask, mask[:, perm]]))
-        mirrored = both[n:, perm] * both.new_tensor([-1.0, 1.0, 1.0])
+        both = self._inference(torch.cat([pose2d, pose2d[..., perm, :] * sign]),   # one pass: [2N, ..., J, 3]
+                               torch.cat([mask, mask[..., perm]]))
+        mirrored = both[n:, ..., perm, :] * both.new_tensor([-1.0, 1.0, 1.0])
         return 0.5 * (both[:n] + mirrored)
 
     @torch.inference_mode()   # numpy out, no autograd: the cheapest mode per torch call
@@ -196,6 +223,41 @@ class Lifter:
             lifted = self.lift_normalized(pose2d, mk)                    # [B, J, 3]
             results.append(to_metric(lifted, centre, scale))
         out[ok] = torch.cat(results).numpy()
+        return out
+
+
+    @torch.inference_mode()
+    def lift_sequence(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None,
+                      visibility=None, threshold: float = VISIBILITY_THRESHOLD) -> np.ndarray:
+        """Lift one person's track, frame by frame in order, as lift() does each pose; a temporal
+        network sees each run of consecutive liftable frames whole (a frame with fewer than
+        MIN_VISIBLE_JOINTS visible joints ends a run), any other network frame by frame.
+
+        Args:
+            keypoints_px: [T, 17, 2] pixels, the track's frames in order; NaN = missing.
+            image_size, focal, visibility ([T, 17]), threshold: as lift().
+
+        Returns:
+            [T, 17, 3] float32 mm, camera coordinates; NaN rows as lift()'s.
+        """
+        kp = np.asarray(keypoints_px, dtype=np.float32)
+        if kp.ndim != 3 or kp.shape[1:] != (H36M17.num_joints, 2):
+            raise ValueError(f"keypoints must be [T, {H36M17.num_joints}, 2], got {list(kp.shape)}")
+        if not self.temporal:
+            return self.lift(kp, image_size, focal, visibility, threshold=threshold)
+        focal = float(focal) if focal is not None else default_focal(image_size)
+        mask = np.isfinite(kp).all(-1)                                    # [T, J]
+        if visibility is not None:
+            mask &= np.asarray(visibility, dtype=np.float32) >= threshold
+        ok = mask.sum(1) >= MIN_VISIBLE_JOINTS                             # [T]
+        out = np.full(kp.shape[:2] + (3,), np.nan, dtype=np.float32)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):                  # runs of liftable frames
+            pts = pixels_to_normalized(torch.from_numpy(np.nan_to_num(kp[start:stop])), image_size, focal)
+            m = torch.from_numpy(mask[start:stop])
+            pose2d, centre, scale = normalize_2d(pts, m)                  # [L, J, 2]
+            lifted = self.lift_tracks(pose2d[None], m[None])[0]           # [L, J, 3]
+            out[start:stop] = to_metric(lifted, centre, scale).numpy()
         return out
 
 

@@ -125,6 +125,18 @@ def _zero_lag_each(joints3d: np.ndarray, fps: float, cutoff_hz: float) -> np.nda
     return np.stack([zero_lag_filter(joints3d[:, k], fps, cutoff_hz) for k in range(joints3d.shape[1])], axis=1)
 
 
+def _relift_tracks(result: PoseRun, pipeline: PosePipeline) -> None:
+    """A temporal lifter's answer (lifting.Lifter.lift_sequence) over each person's whole track, in
+    place of the frame-by-frame one that the overlay showed: result.joints3d, where the person has a
+    pose."""
+    for k in range(len(result.ids)):
+        lifted = pipeline.lifter.lift_sequence(result.joints2d[:, k], result.image_size, result.focal,
+                                               visibility=result.visibility[:, k],
+                                               threshold=pipeline.visibility_threshold)     # [N, 17, 3] mm
+        had = result.valid[:, k]
+        result.joints3d[had, k] = lifted[had]
+
+
 def _load_partial(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
@@ -382,6 +394,8 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
                                          pipeline.focal_for(source.image_size), source.fps, str(source.path))
             if not result.valid.any():
                 raise _nobody(str(source.path), k, pipeline)
+            if getattr(pipeline.lifter, "temporal", False):
+                _relift_tracks(result, pipeline)
             if cutoff_hz is not None:
                 result.joints3d = _zero_lag_each(result.joints3d, source.fps, cutoff_hz)
             # poses.* first; overlay.mp4 is renamed into place on leaving this block

@@ -61,6 +61,8 @@ VAL_SUBJECTS = ("02", "07")
 #: Frames per second that the cached train and val arrays keep: CMU is 120 fps and
 #: neighbouring frames repeat. Test keeps every frame, as the data README counts them.
 TRAIN_FPS = 30.0
+#: The test split's frame rate: every frame of the test subjects' files, all recorded at 120 fps.
+TEST_FPS = 120.0
 
 
 class MissingDataError(UserError, FileNotFoundError):

@@ -6,10 +6,11 @@ from torch import nn
 from .lifter import ConstantDepthNetwork, Discriminator2D, LiftingNetwork, ResidualBlock
 from .svmac import SVMACNetwork
 from .chen import ChenLifter, CoordinateRegressor
+from .temporal import TemporalLiftingNetwork
 
 #: architecture["kind"] -> the lifting network class it rebuilds (no kind: LiftingNetwork).
 KINDS: dict[str, type[nn.Module]] = {"lifting": LiftingNetwork, "svmac": SVMACNetwork}
-KINDS.update({"chen": ChenLifter, "chen-coords": CoordinateRegressor})
+KINDS.update({"chen": ChenLifter, "chen-coords": CoordinateRegressor, "temporal": TemporalLiftingNetwork})
 
 
 def build_network(architecture: dict) -> nn.Module:
@@ -21,4 +22,5 @@ def build_network(architecture: dict) -> nn.Module:
     return KINDS[kind](**args)
 
 
-__all__ = ["ConstantDepthNetwork", "Discriminator2D", "KINDS", "LiftingNetwork", "ResidualBlock", "build_network"]
+__all__ = ["ConstantDepthNetwork", "Discriminator2D", "KINDS", "LiftingNetwork", "ResidualBlock",
+           "TemporalLiftingNetwork", "build_network"]

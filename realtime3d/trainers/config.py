@@ -39,6 +39,7 @@ METHODS = {
     "distill": "realtime3d.trainers.distill:Distill",
     "svmac": "realtime3d.trainers.svmac:SVMAC",
     "cycle": "realtime3d.trainers.cycle:Cycle",
+    "cycle-temporal": "realtime3d.trainers.cycle_temporal:TemporalCycle",
     "skeleton-net": "realtime3d.trainers.skeleton_net:SkeletonNetMethod",
     "chen-views": "realtime3d.trainers.chen:ChenViews",
     "chen": "realtime3d.trainers.chen_regression:ChenRegression",

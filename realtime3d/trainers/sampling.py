@@ -121,6 +121,51 @@ class PoseSampler:
         return tuple(t.to(self.device) for t in self.stream.draw(one_shard, n))
 
 
+class SequenceSampler:
+    """Random tracks of mocap through one random camera each: T consecutive frames of a train clip,
+    all seen by the same camera (random-projection's cameras, one per track), as a person filmed by a
+    still camera. The 2D of each frame is normalized as PoseSampler's (root-relative: the track's
+    path is not kept). Training reads only the 2D it returns.
+
+    Args:
+        joints3d_mm: [N, J, 3] mm, the split's frames in clip order (load_split).
+        clips: [N] each frame's clip name; a track never spans two clips.
+        stream: the named random stream (or a seed).
+        frames: T, the track's length.
+        elevation_deg: the cameras' elevation range (views.ELEVATION_DEG).
+        mirror: add every clip's mirror image (left and right swapped), as a clip of its own.
+    """
+
+    def __init__(self, joints3d_mm: np.ndarray, clips: np.ndarray, stream: RandomStream | int, frames: int,
+                 elevation_deg=ELEVATION_DEG, mirror: bool = False, device: torch.device | str = "cpu"):
+        joints = torch.from_numpy(np.asarray(joints3d_mm, dtype=np.float32))      # [N, J, 3]
+        clips = np.asarray(clips).astype(str)
+        if mirror:
+            joints, clips = torch.cat([joints, mirror_poses(joints)]), np.concatenate([clips, np.char.add(clips, "~m")])
+        self.joints, self.frames = joints, int(frames)
+        same = clips[:len(clips) - self.frames + 1] == clips[self.frames - 1:]       # [N - T + 1]
+        self.starts = torch.from_numpy(np.flatnonzero(same))                         # tracks inside one clip
+        if len(self.starts) == 0:
+            raise UserError(f"no clip is {self.frames} frames long")
+        self.stream = RandomStream.single(stream) if isinstance(stream, int) else stream
+        self.elevation_deg, self.device = elevation_deg, torch.device(device)
+
+    def sample(self, n: int, max_drop: int = 0, drop_prob: float = 0.0):
+        """n tracks (the global count); returns this process's part, k = stream.local(n):
+        (2D [k, T, J, 2], mask [k, T, J]: the same joints hidden in every frame of a track)."""
+        t, j = self.frames, self.joints.shape[1]
+
+        def one_shard(k: int, gen: torch.Generator):
+            start = self.starts[torch.randint(0, len(self.starts), (k,), generator=gen)]
+            idx = start[:, None] + torch.arange(t)                                    # [k, T]
+            rot = random_rotations(k, gen, elevation_deg=self.elevation_deg).repeat_interleave(t, dim=0)
+            pose2d, _ = project_views(self.joints[idx.reshape(-1)], rot)              # [k * T, J, 2]
+            mask = drop_joints(k, j, max_drop, drop_prob, gen)[:, None].expand(k, t, j)
+            return pose2d.reshape(k, t, j, 2), mask.contiguous()
+
+        return tuple(x.to(self.device) for x in self.stream.draw(one_shard, n))
+
+
 def mirror_poses(poses: torch.Tensor, skeleton: Skeleton = H36M17) -> torch.Tensor:
     """Mirror images of poses [N, J, D] (D = 2 or 3): x negated and left and right swapped, so
     the result is again a person (negating x alone would put the left leg on the right)."""
