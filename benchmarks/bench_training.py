@@ -50,6 +50,9 @@ DESCRIPTIONS = {
              "no 3D label in its losses or its selection; trained on {protocol} 2D views of the CMU train mocap",
     "svmac": "SVMAC (Deng et al.): lifter with a weak-perspective camera head, multi-angle consistency and WGAN-GP; "
              "no 3D label in its losses or its selection; trained on {protocol} 2D views of the CMU train mocap",
+    "cycle-temporal": "the rotation cycle over tracks (a temporal lifter of dilated convolutions over 27 frames, "
+                      "after VideoPose3D): no 3D label in its losses or its selection; trained on tracks of the CMU "
+                      "train mocap, each seen by one {protocol} camera",
     "supervised": "supervised baseline: the lifting network trained with the 3D labels of {protocol} views of the "
                   "CMU train mocap and selected on the val subjects' 3D (it reads 3D); the 2D-only methods' budget",
     "distill": "one-pass live copy of {teacher}, distilled on {protocol} 2D views (no 3D label in its losses or "
@@ -69,6 +72,15 @@ DESCRIPTIONS = {
             "against a multi-source discriminator (reals: train views with their 3D; fakes: its lifts of unlabelled "
             "2D, MediaPipe on the shared media and train poses at new cameras); reads 3D, selected on the val "
             "subjects' 3D",
+}
+
+#: A model whose data the method's description does not tell: its own description.
+MODEL_DESCRIPTIONS = {
+    "cycle-mediapipe-2d": "Sosa & Hogg's rotation-cycle lifter trained on the detector's own 2D: MediaPipe's answers "
+                          "on renders of synthetic people posed by the CMU train subjects' mocap "
+                          "(realtime3d/render/detections.py), validated on its answers on renders of the val "
+                          "subjects; no label of the renders is read (their mocap only poses the bodies), no 3D "
+                          "label in its losses or its selection",
 }
 
 
@@ -97,7 +109,7 @@ def ship(name: str, run: Path, entry: dict) -> None:
     else:
         card = Lifter.from_pretrained(folder / f"{name}.pt").card
     method = entry["config"]["method"]
-    template = DESCRIPTIONS[method]
+    template = MODEL_DESCRIPTIONS.get(name, DESCRIPTIONS[method])
     train_poses = len(load_split("train")["joints3d"]) if "{train_poses}" in template else 0
     description = template.format(protocol=card["protocol"], teacher=card.get("teacher", ""),
                                   lifter=card.get("lifter", ""), labelled=card.get("labelled_poses", ""),

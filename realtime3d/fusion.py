@@ -97,6 +97,24 @@ class Fusion:
             [N, 17, 3] float32 mm; NaN rows where the lifter has no answer.
         """
         lifted = self.lifter.lift(keypoints_px, image_size, focal, visibility, batch_size, threshold)
+        return self.blend(lifted, keypoints_px, image_size, focal, visibility, threshold, world3d)
+
+    @property
+    def temporal(self) -> bool:
+        """Whether the lifter reads whole tracks (lift_sequence)."""
+        return self.lifter.temporal
+
+    def lift_sequence(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None, visibility=None,
+                      threshold: float = VISIBILITY_THRESHOLD, world3d=None) -> np.ndarray:
+        """One person's track [T, 17, 2] px -> [T, 17, 3] mm: the lifter's Lifter.lift_sequence, blended
+        frame by frame with world3d [T, 17, 3] mm (NaN rows: none) as lift() blends."""
+        lifted = self.lifter.lift_sequence(keypoints_px, image_size, focal, visibility, threshold)
+        return self.blend(lifted, keypoints_px, image_size, focal, visibility, threshold, world3d)
+
+    def blend(self, lifted: np.ndarray, keypoints_px, image_size: tuple[int, int], focal: float | None,
+              visibility, threshold: float, world3d) -> np.ndarray:
+        """The lifter's answer [N, 17, 3] mm blended with world3d [N, 17, 3] mm and placed on the 2D
+        [N, 17, 2] px (the module docstring); rows without world landmarks stay the lifter's."""
         if world3d is None or self.world_share == 0.0 or lifted.ndim != 3:
             return lifted
         kp = np.asarray(keypoints_px, dtype=np.float64)

@@ -125,14 +125,23 @@ def _zero_lag_each(joints3d: np.ndarray, fps: float, cutoff_hz: float) -> np.nda
     return np.stack([zero_lag_filter(joints3d[:, k], fps, cutoff_hz) for k in range(joints3d.shape[1])], axis=1)
 
 
-def _relift_tracks(result: PoseRun, pipeline: PosePipeline) -> None:
+def _relift_tracks(result: PoseRun, pipeline: PosePipeline, kept: list[list[Person]]) -> None:
     """A temporal lifter's answer (lifting.Lifter.lift_sequence) over each person's whole track, in
     place of the frame-by-frame one that the overlay showed: result.joints3d, where the person has a
-    pose."""
+    pose. kept: each frame's people, whose detections hold MediaPipe's world landmarks for a model
+    that reads them."""
+    column = {int(pid): k for k, pid in enumerate(result.ids)}
+    world = np.full(result.joints3d.shape, np.nan, dtype=np.float32)                    # [N, P, 17, 3] mm
+    if pipeline.lifter.reads_world3d:
+        for i, people in enumerate(kept):
+            for person in people:
+                if person.id in column and person.detection.world3d is not None:
+                    world[i, column[person.id]] = person.detection.world3d
     for k in range(len(result.ids)):
+        extra = {"world3d": world[:, k]} if pipeline.lifter.reads_world3d else {}
         lifted = pipeline.lifter.lift_sequence(result.joints2d[:, k], result.image_size, result.focal,
                                                visibility=result.visibility[:, k],
-                                               threshold=pipeline.visibility_threshold)     # [N, 17, 3] mm
+                                               threshold=pipeline.visibility_threshold, **extra)  # [N, 17, 3] mm
         had = result.valid[:, k]
         result.joints3d[had, k] = lifted[had]
 
@@ -395,7 +404,7 @@ def run_video(path: str | os.PathLike, outdir: str | os.PathLike, pipeline: Pose
             if not result.valid.any():
                 raise _nobody(str(source.path), k, pipeline)
             if getattr(pipeline.lifter, "temporal", False):
-                _relift_tracks(result, pipeline)
+                _relift_tracks(result, pipeline, kept)
             if cutoff_hz is not None:
                 result.joints3d = _zero_lag_each(result.joints3d, source.fps, cutoff_hz)
             # poses.* first; overlay.mp4 is renamed into place on leaving this block

@@ -3,8 +3,9 @@ and how the app and the evaluation give it whole tracks (Lifter.lift_sequence, o
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
+
+from conftest import run_cli
 
 from realtime3d.evaluate import lift_frames
 from realtime3d.io.poses import PoseSequence
@@ -82,7 +83,8 @@ def test_a_track_is_one_clip_seen_by_one_camera():
     assert pose2d[:, 0].reshape(64, -1).std(0).max() > 0.01          # the cameras differ between tracks
 
 
-def test_the_tiny_config_trains_and_ships_a_temporal_lifter(cmu_root, tmp_path):
+def test_the_tiny_config_trains_and_ships_a_temporal_lifter_that_video_runs_over_whole_tracks(cmu_root, media,
+                                                                                               tmp_path):
     from realtime3d.trainers.base import train
     from realtime3d.trainers.config import load_experiment
     summary = train(load_experiment(TINY), tmp_path / "t")
@@ -92,3 +94,15 @@ def test_the_tiny_config_trains_and_ships_a_temporal_lifter(cmu_root, tmp_path):
     assert lifter.card["temporal"]["receptive_field_frames"] == 9
     kp = (np.random.default_rng(3).random((12, 17, 2)) * 200 + 500).astype(np.float32)
     assert np.isfinite(lifter.lift_sequence(kp, SIZE, 1000.0)).all()
+    # `realtime3d video` lifts each person's whole track with it (no filter, so the poses are its answer)
+    done = run_cli("video", str(media / "street_dance.avi"), "-o", str(tmp_path / "out"), "--model",
+                   str(tmp_path / "t" / "best.pt"), "--max-frames", "15", "--no-filter")
+    assert done.returncode == 0, done.stderr
+    run = np.load(tmp_path / "out" / "street_dance" / "poses.npz")
+    raw = run["joints3d_raw"]                                   # the lifter's answer (joints3d: constant bones)
+    valid = np.isfinite(raw).all((2, 3))                                          # [N, P]
+    assert valid.sum() >= 15
+    for k in range(valid.shape[1]):
+        track = lifter.lift_sequence(run["joints2d"][:, k], tuple(run["image_size"]), float(run["focal"]),
+                                     visibility=run["visibility"][:, k])
+        np.testing.assert_allclose(raw[valid[:, k], k], track[valid[:, k]], atol=0.05)

@@ -118,31 +118,39 @@ def generate(split: str, out: Path, minutes: float, seed: int, size: int, cmu_ro
     start = time.perf_counter()
     bar = tqdm(total=round(minutes * 60), unit="s", desc=f"detections {split}", dynamic_ncols=True, mininterval=2)
     detector = CropLandmarks()
-    while time.perf_counter() - start < minutes * 60 and not (max_detections and
-                                                             shards * SHARD_SIZE + len(joints) >= max_detections):
-        batch = sampler.sample(1)
-        crops += 1
-        det = detector.detect(batch.images[0])
-        if det is not None:
-            # the frame camera's focal from the crop's: the crop camera's focal is the frame's times size/side
-            side = float(batch.boxes[0, 2] - batch.boxes[0, 0])
-            frame_focal = float(batch.focal[0]) * side / size
-            joints.append(to_virtual(det.joints2d_px, batch.boxes[0].astype(np.float64), size, frame_focal, frame_size))
-            vis.append(det.visibility)
-            world.append(det.world3d if det.world3d is not None else np.full((17, 3), np.nan, np.float32))
-        if len(joints) == SHARD_SIZE:
+    try:
+        while time.perf_counter() - start < minutes * 60 and not (max_detections and
+                                                                 shards * SHARD_SIZE + len(joints) >= max_detections):
+            batch = sampler.sample(1)
+            crops += 1
+            det = detector.detect(batch.images[0])
+            if det is not None:
+                # the frame camera's focal from the crop's: the crop camera's focal is the frame's times size/side
+                side = float(batch.boxes[0, 2] - batch.boxes[0, 0])
+                frame_focal = float(batch.focal[0]) * side / size
+                joints.append(to_virtual(det.joints2d_px, batch.boxes[0].astype(np.float64), size, frame_focal,
+                                         frame_size))
+                vis.append(det.visibility)
+                world.append(det.world3d if det.world3d is not None else np.full((17, 3), np.nan, np.float32))
+            if len(joints) == SHARD_SIZE:
+                _write(out, seed, shards, joints, vis, world)
+                shards += 1
+                joints, vis, world = [], [], []
+            bar.update(min(round(time.perf_counter() - start), bar.total) - bar.n)
+    finally:                        # stopped or done: what was detected is kept
+        bar.close()
+        if joints:
             _write(out, seed, shards, joints, vis, world)
-            shards += 1
-            joints, vis, world = [], [], []
-        bar.update(min(round(time.perf_counter() - start), bar.total) - bar.n)
-    bar.close()
-    if joints:
-        _write(out, seed, shards, joints, vis, world)
     kept = shards * SHARD_SIZE + len(joints)
     return {"crops": crops, "detections": kept, "seconds": round(time.perf_counter() - start, 1)}
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
     from realtime3d.data.mocap import default_cmu_root
     from realtime3d.native_logs import quiet_native_logs
     ap = argparse.ArgumentParser(prog="python -m realtime3d.render.detections", description=__doc__.splitlines()[0])
@@ -156,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cmu", type=Path, default=None, help="the CMU BVH folder (default: ../shared/data/cmu)")
     args = ap.parse_args(argv)
     quiet_native_logs()
+    signal.signal(signal.SIGTERM, _interrupt)       # a killed run keeps its detections, as an interrupted one
     try:
         stats = generate(args.split, args.out, args.minutes, args.seed, args.size, args.cmu or default_cmu_root(),
                          args.max_detections)

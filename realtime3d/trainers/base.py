@@ -68,7 +68,7 @@ class Context:
 
     def __init__(self, exp: Experiment, d: Dist):
         tc = exp.train
-        self.data, self.val_data = tc.data, tc.val_data
+        self.data, self.val_data, self.min_visibility = tc.data, tc.val_data, tc.data_min_visibility
         self.protocol = tc.protocol if tc.data == "cmu" else OWN_2D
         self.batch = exp.train.batch                       # global batch, over all processes
         self.device = d.device
@@ -101,7 +101,7 @@ class Context:
         """The fixed 2D pool of the fixed-camera and own-2d protocols (built once)."""
         if self._pool is None:
             if self.protocol == OWN_2D:
-                self._pool = pool_from_files(self.data)
+                self._pool = pool_from_files(self.data, self.min_visibility)
             else:
                 split = self._split("train")
                 self._pool = fixed_camera_pool(split["joints3d"], split["clip"], self.seed)
@@ -127,7 +127,7 @@ class Context:
 
     def val_pool(self) -> Pool2D:
         """The validation 2D of this run (sampling.validation_pool)."""
-        return validation_pool(self.protocol, self.val_data)
+        return validation_pool(self.protocol, self.val_data, min_visibility=self.min_visibility)
 
 
 class Method(ABC):

@@ -47,12 +47,15 @@ METHODS = {
 }
 
 #: Every shipped model (realtime3d/weights/NAME.pt) and the one config that trains it
-#: (benchmarks/bench_training.py). Without a suffix a model is of the random-projection protocol.
+#: (benchmarks/bench_training.py). Without a suffix a model is of the random-projection protocol;
+#: cycle-mediapipe-2d trains on MediaPipe's 2D of rendered people (its config says how to make it).
 SHIPPED_MODELS = {
     "drover": "drover_cmu-h36m17_w512-g4d3_28min",
     "drover-fixed-camera": "drover_cmu-h36m17-fixedcam_w512-g4d3_28min",
     "cycle": "cycle_cmu-h36m17_w512_28min",
     "cycle-fixed-camera": "cycle_cmu-h36m17-fixedcam_w512_28min",
+    "cycle-mediapipe-2d": "cycle_renders-mediapipe2d_w512_30min",
+    "cycle-temporal": "cycle-temporal_cmu-h36m17_w512-t27_30min",
     "svmac": "svmac_cmu-h36m17_w512_28min",
     "svmac-fixed-camera": "svmac_cmu-h36m17-fixedcam_w512_28min",
     "supervised": "supervised_cmu-h36m17_w512-b4_28min",
@@ -79,6 +82,7 @@ SHIPPED = {
     "distill": SHIPPED_MODELS["drover-live"],
     "svmac": SHIPPED_MODELS["svmac"],
     "cycle": SHIPPED_MODELS["cycle"],
+    "cycle-temporal": SHIPPED_MODELS["cycle-temporal"],
     "skeleton-net": SHIPPED_DETECTORS["skeleton-net"],
     "chen-views": SHIPPED_ENCODERS["chen-views"],
     "chen": SHIPPED_MODELS["chen"],
@@ -124,6 +128,8 @@ class TrainConfig:
     data: str = param("cmu", "the train 2D: 'cmu' (the mocap under train.protocol) or your pose-sequence .npz "
                       "files (joints2d, no 3D; a file, a folder or a comma-separated list)")
     val_data: str = param("cmu", "the validation 2D: 'cmu' (the val subjects) or your own .npz files, as train.data")
+    data_min_visibility: float = param(0.5, "your own 2D: a frame with a joint below this visibility is left out "
+                                       "(0: every frame with finite 2D, the detector's guesses included)")
     batch: int = param(1024, "poses per step, summed over all processes")
     max_steps: int = param(0, "stop after this many steps (0 = no step limit)")
     minutes: float = param(0.0, "stop after this many minutes of training (0 = no time limit)")
@@ -155,7 +161,7 @@ class TrainConfig:
 
 #: The smallest value each numeric [train] key accepts (a thread count of -1 is refused
 #: here, not by torch in the middle of a run).
-TRAIN_MINIMUM = {"batch": 1, "max_steps": 0, "minutes": 0.0, "val_every_s": 0.0, "val_every_steps": 0,
+TRAIN_MINIMUM = {"data_min_visibility": 0.0, "batch": 1, "max_steps": 0, "minutes": 0.0, "val_every_s": 0.0, "val_every_steps": 0,
                  "val_frames": 1, "test_every_s": 0.0, "patience": 0, "ckpt_every": 1, "log_every": 1,
                  "threads": 1, "shards": 0}
 

@@ -208,10 +208,12 @@ def fixed_camera_pool(joints3d_mm: np.ndarray, clips: np.ndarray, seed: int) -> 
     return Pool2D(pose2d, body, "fixed-camera")
 
 
-def pool_from_files(spec: str) -> Pool2D:
+def pool_from_files(spec: str, min_visibility: float = 0.5) -> Pool2D:
     """A user's 2D: pose-sequence files (realtime3d.io.poses; what `realtime3d video` writes) with
     joints2d, image_size and focal, and no 3D needed. spec: one .npz, a folder of them, or several
-    separated by commas. Frames where a joint is missing (NaN, or visibility < 0.5) are left out."""
+    separated by commas. Frames where a joint is missing (NaN, or a visibility below min_visibility)
+    are left out; with min_visibility 0 every frame with finite 2D stays, the detector's guesses of
+    the joints it did not see included."""
     from realtime3d.camera import pixels_to_normalized
     from realtime3d.io.poses import read_poses
     from realtime3d.normalization import normalize_2d
@@ -227,8 +229,8 @@ def pool_from_files(spec: str) -> Pool2D:
         if seq.joints2d is None:
             raise UserError(f"{path}: no joints2d (training from 2D needs joints2d, image_size and focal)")
         known = np.isfinite(seq.joints2d).all(-1)                                     # [N, J]
-        if seq.extra and "visibility" in seq.extra:
-            known &= np.asarray(seq.extra["visibility"]) >= 0.5
+        if seq.extra and "visibility" in seq.extra and min_visibility > 0:
+            known &= np.asarray(seq.extra["visibility"]) >= min_visibility
         full = known.all(-1)
         px = torch.from_numpy(np.asarray(seq.joints2d[full], dtype=np.float32))        # [n, J, 2]
         poses.append(normalize_2d(pixels_to_normalized(px, seq.image_size, seq.focal))[0])
@@ -271,12 +273,12 @@ class Pool2DSampler:
         return pose2d.to(self.device), mask.to(self.device), body
 
 
-def validation_pool(protocol: str, val_data: str = "cmu", seed: int = VAL_SEED) -> Pool2D:
+def validation_pool(protocol: str, val_data: str = "cmu", seed: int = VAL_SEED, min_visibility: float = 0.5) -> Pool2D:
     """The validation 2D: the CMU val subjects under the protocol (the fixed-camera protocol's
     own cameras of each val clip, or one seeded random camera per frame), or a user's own 2D
-    files (protocol own-2d)."""
+    files (protocol own-2d; min_visibility as pool_from_files')."""
     if protocol == OWN_2D:
-        return pool_from_files(val_data)
+        return pool_from_files(val_data, min_visibility)
     from realtime3d.data.mocap import load_split
     split = load_split("val")
     if protocol == "fixed-camera":
