@@ -31,13 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info  # noqa: E402
 
-from realtime3d.evaluate import METRICS, constant_depth, evaluate, format_table, load_dataset  # noqa: E402
+from realtime3d.evaluate import (CLIP_CAMERA_PASSES, METRICS, constant_depth, evaluate, format_table,  # noqa: E402
+                                 load_dataset)
 from realtime3d.io._atomic import atomic_write_text  # noqa: E402
 from realtime3d.lifting import (DEFAULT_MODEL, LIVE_MODEL, WEIGHTS_DIR, available_models, fusion_models,  # noqa: E402
                                 load_model, model_card)
 from realtime3d.metrics import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, ROOT as ROOT_JOINT  # noqa: E402
 
 MODES = {"single_pass": False, "flip_averaged": True}
+#: Frame lifters scored beside the temporal ones through still cameras per clip.
+CLIP_REFERENCES = ["cycle"]
 DEFINITIONS = {
     "p_mpjpe_mm": "mean joint error after a similarity (Procrustes) alignment: rotation, translation, scale",
     "mpjpe_mm": f"mean joint error after subtracting the root (joint {ROOT_JOINT}, pelvis) from both",
@@ -57,7 +60,8 @@ def card_scores(metrics: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 
-def update_card(name: str, scores: dict[str, dict], default_mode: str, commit_id: str) -> None:
+def update_card(name: str, scores: dict[str, dict], default_mode: str, commit_id: str,
+                cameras: str = "per frame") -> None:
     """Rewrite the cmu_test blocks of realtime3d/weights/NAME.json: `cmu_test` in the mode the model
     runs in by default, `cmu_test_by_mode` both; every other field stays."""
     path = WEIGHTS_DIR / f"{name}.json"
@@ -65,7 +69,7 @@ def update_card(name: str, scores: dict[str, dict], default_mode: str, commit_id
     card["cmu_test"] = card_scores(scores[default_mode])
     card["cmu_test_by_mode"] = {mode: card_scores(v) for mode, v in scores.items()}
     card["cmu_test_source"] = {"benchmark": "benchmarks/bench_eval.py", "results": "benchmarks/results/eval.json",
-                               "commit": commit_id}
+                               "cameras": cameras, "commit": commit_id}
     atomic_write_text(path, json.dumps(card, indent=2) + "\n")
 
 
@@ -78,7 +82,7 @@ def protocol_summary(protocol: str, cards: dict[str, dict], p: dict[str, float],
     """The best 2D-only model of a protocol by its 2D criterion, its single-pass P-MPJPE ratios
     and the checks of the 2D-only lifters' targets."""
     mine = [n for n, c in cards.items() if c.get("protocol") == protocol and two_d_only(c)
-            and c["method"] != "distill" and c.get("kind") != "fusion"]
+            and c["method"] not in ("distill", "cycle-temporal") and c.get("kind") != "fusion"]
     if not mine:
         return {}
     best = min(mine, key=lambda n: val[n]["val_cycle_2d"])
@@ -116,34 +120,52 @@ def main() -> None:
     # a fusion model lifts 2D files with its lifter alone: its card's protocol and selection are its lifter's
     cards = {name: {**model_card(model_card(name)["lifter"]), **model_card(name)} if name in fusion_models()
              else model_card(name) for name in shipped}
-    methods, default_mode = {}, {}
-    for mode, flip in MODES.items():
-        methods[f"constant_depth:{mode}"] = constant_depth()
-        methods[f"constant_depth:{mode}"].flip_average = flip
-    for name in shipped:
+    # a lifter of tracks needs still cameras: it is scored apart, through a still camera per clip
+    # (evaluate.with_clip_cameras), beside the frame lifter it grew from and constant depth
+    temporal = [n for n in shipped if getattr(load_model(n), "temporal", False)]
+    framewise = [n for n in shipped if n not in temporal]
+    default_mode = {}
+
+    def scored(names: list[str], clip_cameras: bool) -> tuple[dict, dict]:
+        methods = {}
         for mode, flip in MODES.items():
-            lifter = load_model(name)
-            default_mode[name] = "flip_averaged" if lifter.flip_average else "single_pass"
-            lifter.flip_average = flip
-            methods[f"{name}:{mode}"] = lifter
-    result = evaluate(seq, methods, seed=args.seed)
-    print(format_table(result, list(methods)))
+            methods[f"constant_depth:{mode}"] = constant_depth()
+            methods[f"constant_depth:{mode}"].flip_average = flip
+        for name in names:
+            for mode, flip in MODES.items():
+                lifter = load_model(name)
+                default_mode.setdefault(name, "flip_averaged" if lifter.flip_average else "single_pass")
+                lifter.flip_average = flip
+                methods[f"{name}:{mode}"] = lifter
+        result = evaluate(seq, methods, seed=args.seed, clip_cameras=clip_cameras)
+        print(format_table(result, list(methods)))
+        return methods, result
+
+    methods, result = scored(framewise, clip_cameras=False)
+    clip_methods, clip_result = scored([*temporal, *CLIP_REFERENCES], clip_cameras=True) if temporal else ({}, {})
     validators = {}
     val = {}
-    for name in shipped:
-        protocol = cards[name].get("protocol", "random-projection")
-        if protocol not in validators:
-            validators[protocol] = Validator(validation_pool(protocol), seed=VAL_SEED)
-        val[name] = {k: round(v, 3) for k, v in validators[protocol](load_model(name).network).items()}
+    for name in framewise:               # a temporal model's criterion is on tracks (its own validation)
+        card = cards[name]
+        protocol = card.get("protocol", "random-projection")
+        key = (protocol, card.get("val_data", "cmu"))
+        if key not in validators:        # own 2D: the files the model validated on
+            minimum = card.get("config", {}).get("train", {}).get("data_min_visibility", 0.5)
+            validators[key] = Validator(validation_pool(protocol, key[1], min_visibility=minimum), seed=VAL_SEED)
+        val[name] = {k: round(v, 3) for k, v in validators[key](load_model(name).network).items()}
     print("validation, single pass (val_cycle_2d selects 2D-only models):", json.dumps(val))
     p = {k: result[k]["p_mpjpe_mm"] for k in methods}
-    protocols = sorted({c.get("protocol", "random-projection") for c in cards.values()})
+    protocols = sorted({c.get("protocol", "random-projection") for n, c in cards.items() if n in framewise})
     report = {
         "benchmark": "bench_eval", "machine": machine_info(), "commit": commit(),
         "data": "cmu-test", "frames": result["frames"], "seed": args.seed,
         "protocol": "GT 3D through seeded random cameras (evaluate.RANDOM_CAMERA) to pixels, then Lifter.lift",
         "metrics": list(METRICS), "definitions": DEFINITIONS,
         "methods": {k: result[k] for k in methods},
+        "clip_cameras": {"cameras": "a still seeded camera per clip and pass (evaluate.with_clip_cameras, "
+                                    f"{CLIP_CAMERA_PASSES} passes), the protocol of lifters that read tracks",
+                         "frames": clip_result.get("frames"), "temporal_models": temporal,
+                         "methods": {k: clip_result[k] for k in clip_methods}} if temporal else None,
         "default_mode": default_mode,
         "training_protocol": {n: cards[n].get("protocol") for n in shipped},
         "selection": {n: cards[n].get("selection", {}).get("criterion") for n in shipped},
@@ -161,8 +183,9 @@ def main() -> None:
     print(json.dumps(report["by_protocol"], indent=2))
     if not args.no_cards:
         for name in shipped:
-            update_card(name, {mode: result[f"{name}:{mode}"] for mode in MODES}, default_mode[name],
-                        report["commit"])
+            scores = clip_result if name in temporal else result
+            update_card(name, {mode: scores[f"{name}:{mode}"] for mode in MODES}, default_mode[name],
+                        report["commit"], "per clip (still cameras)" if name in temporal else "per frame")
     print(f"wrote {out}" + ("" if args.no_cards else " and the cmu_test blocks of every model card"))
 
 

@@ -41,7 +41,7 @@ from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
 from realtime3d.detect.blazepose import MultiPoseDetector  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter  # noqa: E402
-from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
+from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter, load_model  # noqa: E402
 from realtime3d.live import run_live  # noqa: E402
 from realtime3d.offline import run_video  # noqa: E402
 from realtime3d.pipeline import PosePipeline, VideoOptions, build_pipeline  # noqa: E402
@@ -196,7 +196,7 @@ def main() -> None:
     set_up_pipeline_process()                 # as the command does: one torch thread
     source = VideoSource(args.video)
     frames = [frame.image for frame in source]
-    lifter, live_lifter = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(LIVE_MODEL)
+    lifter, live_lifter = load_model(DEFAULT_MODEL), load_model(LIVE_MODEL)
     load_before = os.getloadavg()
 
     alone, offline, live, cost, single = [], {label(n): [] for n in PEOPLE}, {label(n): [] for n in PEOPLE}, \

@@ -41,7 +41,7 @@ from realtime3d.capture import LiveSource, VideoSource  # noqa: E402
 from realtime3d.detect.detection import Detection  # noqa: E402
 from realtime3d.detect.mediapipe import PoseDetector  # noqa: E402
 from realtime3d.filters import ZERO_LAG_CUTOFF_HZ, OneEuroFilter, zero_lag_filter  # noqa: E402
-from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter  # noqa: E402
+from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL, Lifter, load_model  # noqa: E402
 from realtime3d.live import run_live  # noqa: E402
 from realtime3d.io import mp4  # noqa: E402
 from realtime3d.offline import LIFT_BATCH, OVERLAY_HEIGHT, run_video  # noqa: E402
@@ -141,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     set_up_pipeline_process()                 # as the command does: one torch thread
     source = VideoSource(args.video)
-    lifter, live_lifter = Lifter.from_pretrained(DEFAULT_MODEL), Lifter.from_pretrained(LIVE_MODEL)
+    lifter, live_lifter = load_model(DEFAULT_MODEL), load_model(LIVE_MODEL)
     load_before = os.getloadavg()
 
     alone, offline, no_overlay, live_full, live_small, detections = [], [], [], [], [], None

@@ -11,7 +11,9 @@ detections through the same pipeline and export code, scored by video_scoring. E
 runs in a single pass (no flip average). Share 0 is the
 lifter alone, share 1 MediaPipe's world landmarks at their own size. The choice: the (lifter,
 share) of the least P-MPJPE on the 13 shared joints. Writes benchmarks/results/fusion_choice.json
-(machine, commit).
+(machine, commit); with --card NAME also the fusion model's card, realtime3d/weights/NAME.json, with
+the chosen lifter and settings, and with --card NAME=LIFTER that lifter's best settings (the
+option repeats: one card each).
 """
 from __future__ import annotations
 
@@ -70,6 +72,33 @@ def run_clip(clip: bv.Clip, work: Path, lifters: list[str], shares: list[float],
     return rows
 
 
+def write_card(name: str, chosen: dict, among: list[str], report: dict, results: Path) -> None:
+    """The fusion model's card of a chosen (lifter, settings) (lifting.fusion_models reads it;
+    fusion.Fusion.from_card builds it)."""
+    import json
+    from realtime3d.io._atomic import atomic_write_text
+    from realtime3d.lifting import WEIGHTS_DIR, model_card
+    lifter = model_card(chosen["lifter"])
+    card = {"name": name, "kind": "fusion", "method": "fusion", "lifter": chosen["lifter"],
+            "world_share": chosen["world_share"], "disagreement_mm": chosen["disagreement_mm"], "flip_average": False,
+            "description": f"the {chosen['lifter']} lifter's 3D blended per joint with MediaPipe's world landmarks "
+                           "(realtime3d/fusion.py), single pass; without world landmarks (2D files, the skeleton "
+                           "net) the lifter alone",
+            "needs": "--detector blazepose for the blend (MediaPipe's world landmarks)",
+            "protocol": lifter.get("protocol"),
+            "reads_3d": f"no 3D label in training: {chosen['lifter']}'s card says what it read; at run time "
+                        "MediaPipe's world landmarks, an input (Google's model, trained on 3D)",
+            "selection": {"criterion": "P-MPJPE on the 13 shared joints of the validation clips (renders of the val "
+                                       "subjects 02 and 07; their 3D read to choose these two settings, never by "
+                                       "training)", "value": chosen["p_mpjpe_mm"],
+                          "description": "benchmarks/choose_fusion.py: world share and disagreement scale"},
+            "chosen_from": {"lifters": among, "shares": report["settings"]["shares"],
+                            "disagreement_mm": report["settings"]["taus"]},
+            "results": str(results.relative_to(bv.ROOT)) if results.is_relative_to(bv.ROOT) else str(results),
+            "commit": report["commit"]}
+    atomic_write_text(WEIGHTS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lifters", type=_args.names, default=list(LIFTERS), metavar="A,B",
@@ -84,8 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
                     help="clips in parallel (default: %(default)s)")
     ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(bv.ROOT)})")
+    ap.add_argument("--card", action="append", default=[], metavar="NAME[=LIFTER]",
+                    help="write a fusion model's card, realtime3d/weights/NAME.json: the chosen (lifter, settings), "
+                         "or LIFTER's best settings (repeatable)")
     ap.add_argument("--cmu", type=Path, default=bv.CMU, metavar="DIR", help="the CMU mocap the renderer reads")
     args = ap.parse_args(argv)
+    unknown = [spec for spec in args.card if spec.partition("=")[2] not in ("", *args.lifters)]
+    if unknown:
+        ap.error(f"--card {unknown[0]}: its lifter is not one of --lifters ({','.join(args.lifters)})")
     from _env import commit, machine_info, write_json
     from realtime3d.native_logs import quiet_native_logs
     from realtime3d.video_scoring import aggregate
@@ -111,23 +146,33 @@ def main(argv: list[str] | None = None) -> int:
     models = {name: aggregate([r[name] for r in results.values()]) for name in names}
     group, key = CHOOSE_BY
     fused = [n for n in names if "@" in n]
-    best = min(fused, key=lambda n: models[n][group][key])
-    lifter, _, setting = best.partition("@")
-    share, _, tau = setting.partition("~")
+
+    def chosen(lifter: str | None = None) -> dict:
+        """The least P-MPJPE's (lifter, share, tau), over every lifter or one."""
+        best = min((n for n in fused if lifter is None or n.partition("@")[0] == lifter),
+                   key=lambda n: models[n][group][key])
+        name, _, setting = best.partition("@")
+        share, _, tau = setting.partition("~")
+        return {"label": best, "lifter": name, "world_share": float(share), "disagreement_mm": float(tau) if tau else None,
+                **{k: models[best][group][k] for k in ("p_mpjpe_mm", "mpjpe_mm")}}
+
     report = {"benchmark": "fusion_choice: the world share of a fusion model, chosen on the validation clips",
               "machine": machine_info(), "commit": commit(),
               "settings": {"clips": str(args.clips) if args.clips else "VALIDATION_CLIPS (val subjects 02, 07)",
                            "lifters": args.lifters, "shares": args.shares, "taus": args.taus, "chosen_by": f"{group} {key}"},
-              "chosen": {"lifter": lifter, "world_share": float(share), "disagreement_mm": float(tau) if tau else None,
-                         **{k: models[best][group][k] for k in ("p_mpjpe_mm", "mpjpe_mm")}},
+              "chosen": chosen(), "chosen_per_lifter": {name: chosen(name) for name in args.lifters},
               "models": models, "per_clip": results, "seconds": round(time.perf_counter() - started, 1)}
     write_json(args.out, report)
+    for spec in args.card:
+        name, _, lifter = spec.partition("=")
+        write_card(name, report["chosen_per_lifter"][lifter] if lifter else report["chosen"],
+                   [lifter] if lifter else args.lifters, report, args.out)
     print(f"{'model':28s} P-MPJPE13  MPJPE13  accel")
     for n in names:
         m = models[n]
         print(f"{n:28s} {m['joints13']['p_mpjpe_mm']:8.1f} {m['joints13']['mpjpe_mm']:8.1f} "
               f"{m['joints17']['accel_error_mm']:6.1f}")
-    print(f"chosen: {best}; results -> {args.out}")
+    print(f"chosen: {report['chosen']['label']}; results -> {args.out}")
     return 0
 
 

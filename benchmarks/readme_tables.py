@@ -29,7 +29,7 @@ MODES = ("single_pass", "flip_averaged")
 #: Scored by bench_eval.py with the others, but tabled in their own section of docs/results.md (chen,
 #: yang tables): their labels and budgets are not the 2D-only models' 28 minutes.
 MAP_SEEDS = ("chen", "yang")
-PROTOCOLS = ("random-projection", "fixed-camera")
+PROTOCOLS = ("random-projection", "fixed-camera", "own-2d")
 #: The pages whose marked tables --write refills: docs/results.md marks every table, the README these.
 PAGES = ("README.md", "docs/results.md")
 README_TABLES = ("video3d headline", "accuracy random-projection")
@@ -69,13 +69,33 @@ def accuracy(protocol: str) -> str:
     def scores(name: str) -> list[str]:          # every metric, single pass then flip-averaged
         return [fmt.format(report["methods"][f"{name}:{mode}"][metric]) for metric, fmt in METRICS for mode in MODES]
 
+    fused = {n: _card(n)["lifter"] for n in report["training_protocol"] if _card(n).get("kind") == "fusion"}
     rows = []
-    for name in (n for n, p in report["training_protocol"].items() if p == protocol and n not in MAP_SEEDS):
+    for name in (n for n, p in report["training_protocol"].items() if p == protocol and n not in MAP_SEEDS
+                 and n not in fused and f"{n}:single_pass" in report["methods"]):      # tracks: their own table
         card = _card(name)
-        note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam)"}.get(name, "")
+        roles = {name: ", ".join(r for r, m in (("default", DEFAULT_MODEL), ("webcam", LIVE_MODEL)) if m == name)
+                 for name in (DEFAULT_MODEL, LIVE_MODEL)}
+        note = f" ({roles[name]})" if name in roles else ""
+        users = [f"{f}, {roles[f]}" if f in roles else f for f, lifter in fused.items() if lifter == name]
+        note += f" (lifts for {'; '.join(users)})" if users else ""
         rows.append([f"{name}{note}", card["method"], report["selection"][name], _budget(card), *scores(name)])
     rows.append(["constant depth (trivial baseline)", "-", "-", "-", *scores("constant_depth")])
     return _table(["model", "method", "selected on", "trained", "P-MPJPE mm, single pass", "P-MPJPE, flip-averaged",
+                   "MPJPE mm, single", "MPJPE, flip", "PCK@150, single", "PCK@150, flip", "AUC, single",
+                   "AUC, flip"], rows)
+
+
+def tracks() -> str:
+    """cmu-test through a still camera per clip (bench_eval.py's clip_cameras): the lifters of tracks
+    beside the frame lifter they grew from and constant depth."""
+    block = _load("eval.json")["clip_cameras"]
+    methods = block["methods"]
+    names = [*block["temporal_models"], *(k.split(":")[0] for k in methods if k.endswith(":single_pass")
+                                          and k.split(":")[0] not in block["temporal_models"])]
+    rows = [[n, *(fmt.format(methods[f"{n}:{mode}"][metric]) for metric, fmt in METRICS for mode in MODES)]
+            for n in dict.fromkeys(names)]
+    return _table(["model (still camera per clip)", "P-MPJPE mm, single pass", "P-MPJPE, flip-averaged",
                    "MPJPE mm, single", "MPJPE, flip", "PCK@150, single", "PCK@150, flip", "AUC, single",
                    "AUC, flip"], rows)
 
@@ -298,14 +318,29 @@ def _cell(value, fmt: str) -> str:
 _VIDEO3D_KINDS = ("command", "cached detections", "detection pass", "baseline")
 
 
-def _video3d_rows(r: dict, single_pass_rows: bool = True) -> list[tuple[str, str, dict]]:
-    """(name, mode, aggregate) per model: the command first, the baselines last (single_pass_rows:
-    with the flip-averaged models' single-pass rows)."""
+def _trained(name: str) -> str:
+    """A shipped model's training minutes from its card (a fusion model: its lifter's), "-" for others."""
+    path = ROOT / "realtime3d" / "weights" / f"{name.split(':')[0]}.json"
+    card = json.loads(path.read_text()) if path.exists() else {}
+    if card.get("kind") == "fusion":
+        return _trained(card["lifter"])
+    if "training_seconds" not in card:
+        return "-"
+    own = f"{card['training_seconds'] / 60:.1f} min"
+    encoder = card.get("encoder")
+    return f"{own} + encoder {encoder['budget_minutes']:.0f} min" if isinstance(encoder, dict) else own
+
+
+def _video3d_rows(r: dict, single_pass_rows: bool = True) -> list[tuple[str, str, str, dict]]:
+    """(name, mode, trained, aggregate) per model: the command first, the baselines last
+    (single_pass_rows: with the flip-averaged models' single-pass rows)."""
     order = {k: i for i, k in enumerate(_VIDEO3D_KINDS)}
     models = sorted(r["models"].items(), key=lambda kv: order.get(kv[1]["kind"], len(order)))
     names = {"command": " (default)", "baseline": " (baseline)"}
-    return [(f"{name}{names.get(m['kind'], '')}", m.get("mode", "-"), m["aggregate"]) for name, m in models
-            if single_pass_rows or not name.endswith(":single-pass")]
+    default = r["settings"]["default_model"]
+    return [(f"{default if m['kind'] == 'command' and name != default else name}{names.get(m['kind'], '')}",
+             m.get("mode", "-"), _trained(default if m["kind"] == "command" else name), m["aggregate"])
+            for name, m in models if single_pass_rows or not name.endswith(":single-pass")]
 
 
 def video3d(r: dict | None = None) -> str:
@@ -313,16 +348,16 @@ def video3d(r: dict | None = None) -> str:
     contents; default: video3d.json)."""
     r = r if r is not None else _load("video3d.json")
     rows = []
-    for name, mode, a in _video3d_rows(r):
+    for name, mode, trained, a in _video3d_rows(r):
         j13, j17, floor = a["joints13"], a["joints17"], a["floor"] or {}
-        rows.append([name, mode, _cell(a["found"], "{:.3f}"), _cell(j13["p_mpjpe_mm"], "{:.1f}"),
+        rows.append([name, mode, trained, _cell(a["found"], "{:.3f}"), _cell(j13["p_mpjpe_mm"], "{:.1f}"),
                      _cell(j13["mpjpe_mm"], "{:.1f}"), _cell(j13["pck150"], "{:.3f}"),
                      _cell(j17["p_mpjpe_mm"], "{:.1f}"), _cell(j17["mpjpe_mm"], "{:.1f}"), _cell(j17["pck150"], "{:.3f}"),
                      _cell(j17["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}"),
                      _cell(a["id_switches"], "{:d}"), _cell(floor.get("camera_height_abs_error_mm"), "{:.0f}"),
                      _cell(floor.get("up_error_deg"), "{:.1f}")])
     multi = sum(bool(c["multi_person"]) for c in r["clips"].values())
-    return _table(["model", "mode", "found", "P-MPJPE mm, 13 joints", "MPJPE mm, 13", "PCK@150, 13", "P-MPJPE mm, 17",
+    return _table(["model", "mode", "trained", "found", "P-MPJPE mm, 13 joints", "MPJPE mm, 13", "PCK@150, 13", "P-MPJPE mm, 17",
                    "MPJPE mm, 17", "PCK@150, 17", "accel error mm/frame^2, 17", "2D error / torso, 12 limbs",
                    f"id switches ({multi} multi-person clips)", "camera height error mm", "up error deg"], rows)
 
@@ -330,17 +365,43 @@ def video3d(r: dict | None = None) -> str:
 def video3d_headline() -> str:
     """The README's whole-app table: the 13 joints every convention shares, jitter, the detector's 2D."""
     r = _load("video3d.json")
-    rows = [[name, mode, _cell(a["found"], "{:.3f}"), _cell(a["joints13"]["p_mpjpe_mm"], "{:.1f}"),
+    rows = [[name, mode, trained, _cell(a["found"], "{:.3f}"), _cell(a["joints13"]["p_mpjpe_mm"], "{:.1f}"),
              _cell(a["joints13"]["mpjpe_mm"], "{:.1f}"), _cell(a["joints13"]["pck150"], "{:.3f}"),
              _cell(a["joints17"]["accel_error_mm"], "{:.1f}"), _cell(a["error2d_torso"]["limbs12"], "{:.3f}")]
-            for name, mode, a in _video3d_rows(r, single_pass_rows=False)]
-    return _table(["model", "mode", "people found", "P-MPJPE mm", "MPJPE mm", "PCK@150", "jitter: accel error mm/frame^2",
+            for name, mode, trained, a in _video3d_rows(r, single_pass_rows=False)]
+    return _table(["model", "mode", "trained", "people found", "P-MPJPE mm", "MPJPE mm", "PCK@150", "jitter: accel error mm/frame^2",
                    "2D error / torso"], rows)
+
+
+def fusion_choice() -> str:
+    """choose_fusion.py on the validation clips: MediaPipe's own 3D, each lifter alone (share 0, or
+    the least share tried) and each lifter's best fusion settings."""
+    r = _load("fusion_choice.json")
+    models = r["models"]
+
+    def row(label: str, what: str) -> list[str]:
+        a = models[label]
+        return [what, _cell(a["joints13"]["p_mpjpe_mm"], "{:.1f}"), _cell(a["joints13"]["mpjpe_mm"], "{:.1f}"),
+                _cell(a["joints17"]["accel_error_mm"], "{:.1f}")]
+
+    rows = [row("mediapipe-world", "mediapipe-world")]
+    for lifter, best in r["chosen_per_lifter"].items():
+        alone = f"{lifter}@0"
+        if alone in models:
+            rows.append(row(alone, f"{lifter} alone"))
+        tau = best["disagreement_mm"]
+        rows.append(row(best["label"], f"{lifter} fused: share {best['world_share']:g}, "
+                                       f"tau {'-' if tau is None else f'{tau:g} mm'}"))
+    return _table(["model (validation clips, single pass)", "P-MPJPE mm, 13", "MPJPE mm, 13",
+                   "accel error mm/frame^2, 17"], rows)
 
 
 def tables() -> dict[str, str]:
     """Every result table by name."""
-    made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS}
+    evaluated = set(_load("eval.json")["training_protocol"].values())
+    made = {f"accuracy {p}": accuracy(p) for p in PROTOCOLS if p in evaluated}
+    if _load("eval.json").get("clip_cameras"):
+        made["tracks"] = tracks()
     made.update({"validation": validation(), "checks": checks(), "training": training(),
                  "ablation cycle": ablation("cycle"), "ablation svmac": ablation("svmac"),
                  "drop joints": drop_joints(), "criterion": criterion()})
@@ -351,7 +412,8 @@ def tables() -> dict[str, str]:
     for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
                              ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json"),
                              ("speed", speed, "people.json"), ("recall", recall, "recall.json"),
-                             ("video3d", video3d, "video3d.json"), ("video3d headline", video3d_headline, "video3d.json")):
+                             ("video3d", video3d, "video3d.json"), ("video3d headline", video3d_headline, "video3d.json"),
+                             ("fusion choice", fusion_choice, "fusion_choice.json")):
         if (RESULTS / source).exists():
             made[name] = fn()
     return made

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Lifter", "__version__"]
+__all__ = ["Lifter", "load_model", "__version__"]
 
 
 def __getattr__(name):  # keep `import realtime3d` light; torch loads on first use
-    if name == "Lifter":
-        from .lifting import Lifter
-        return Lifter
+    if name in ("Lifter", "load_model"):
+        from . import lifting
+        return getattr(lifting, name)
     raise AttributeError(name)

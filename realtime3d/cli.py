@@ -32,7 +32,8 @@ def _cmd_models(args) -> int:
     for i, (name, card) in enumerate(cards + detectors):
         if i == len(cards):
             print("2D detectors (--detector skeleton-net --detector-weights NAME|PATH):")
-        note = {DEFAULT_MODEL: " (default)", LIVE_MODEL: " (webcam default)"}.get(name, "") if i < len(cards) else ""
+        roles = [role for role, model in (("default", DEFAULT_MODEL), ("webcam default", LIVE_MODEL)) if model == name]
+        note = f" ({', '.join(roles)})" if roles and i < len(cards) else ""
         by_mode = {mode.replace("_", " "): scores["p_mpjpe_mm"]
                    for mode, scores in card.get("cmu_test_by_mode", {}).items()}
         p = card.get("cmu_test", {}).get("p_mpjpe_mm")
@@ -483,6 +484,7 @@ class _SubParsers(argparse._SubParsersAction):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .defaults import DEFAULT_MODEL
     parser = argparse.ArgumentParser(prog="realtime3d", description="Live and offline 3D human skeletons "
                                      "from 2D poses; training and evaluation of lifting networks.")
     parser.add_argument("--version", action="version", version=f"realtime3d {__version__}")
@@ -495,8 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="FILE.npz|FILE.bvh|cmu-test",
                    help="a pose-sequence .npz file, a CMU-dialect .bvh file, or cmu-test "
                    "(the held-out CMU subjects 09, 13, 14)")
-    p.add_argument("--model", default="drover", metavar="NAME|PATH",
-                   help="a shipped model name (see `realtime3d models`) or a .pt checkpoint (default: drover)")
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
+                   help="a shipped model name (see `realtime3d models`; a fusion model lifts 2D files with its "
+                        f"lifter alone) or a .pt checkpoint (default: {DEFAULT_MODEL})")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
     p.add_argument("--drop-joints", type=int, default=0, metavar="K",
                    help="hide K random joints per frame, to measure the cost of missing joints (default: 0)")

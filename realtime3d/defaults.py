@@ -7,11 +7,12 @@ benchmarks/bench_startup.py). The modules that use them import them from here.
 """
 from __future__ import annotations
 
-#: The lifter of offline runs (`video`, `image`, the Python API).
-DEFAULT_MODEL = "drover"
-#: The live loop's model: DEFAULT_MODEL distilled into a quarter of the weights, lifting one
-#: pose per call in one pass (realtime3d/trainers/distill.py; the model cards give both models' scores).
-LIVE_MODEL = "drover-live"
+#: The model of offline runs (`video`, `image`, the Python API's load_model): the rotation cycle
+#: trained on MediaPipe's 2D of rendered people, blended per joint with MediaPipe's world
+#: landmarks (realtime3d/fusion.py; its card says how its settings were chosen), one pass.
+DEFAULT_MODEL = "fusion-cycle-mediapipe-2d"
+#: The live loop's model: the same, one pose per call (a fusion model lifts frame by frame).
+LIVE_MODEL = "fusion-cycle-mediapipe-2d"
 #: Horizontal field of view assumed when the focal length is unknown (degrees).
 #: 60 degrees is typical of webcams and phone main cameras.
 DEFAULT_HFOV_DEG = 60.0

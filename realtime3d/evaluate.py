@@ -72,6 +72,10 @@ def load_dataset(spec: str) -> tuple[str, PoseSequence]:
     return spec, read_poses(spec)
 
 
+#: Passes over every clip under the per-clip cameras (with_clip_cameras), each through its own camera.
+CLIP_CAMERA_PASSES = 4
+
+
 def with_random_cameras(seq: PoseSequence, seed: int, cam: RandomCamera = RANDOM_CAMERA) -> PoseSequence:
     """Give every frame a seeded random camera (RandomCamera's ranges).
 
@@ -84,16 +88,40 @@ def with_random_cameras(seq: PoseSequence, seed: int, cam: RandomCamera = RANDOM
         A PoseSequence with joints3d [N, 17, 3] mm in each frame's camera, joints2d [N, 17, 2]
         px, cam.image_size and cam.focal, and seq's clips.
     """
+    return _through_cameras(seq, seed, np.arange(seq.num_frames), cam)
+
+
+def with_clip_cameras(seq: PoseSequence, seed: int, passes: int = CLIP_CAMERA_PASSES,
+                      cam: RandomCamera = RANDOM_CAMERA) -> PoseSequence:
+    """Every clip seen whole by still cameras: `passes` copies of seq, in each of which every clip has
+    one seeded random camera (RandomCamera's ranges) for all its frames, as a person filmed by a still
+    camera; the protocol for lifters that read a track (the same cameras for every model of a run).
+
+    Returns:
+        A PoseSequence of passes x N frames: joints3d [passes * N, 17, 3] mm, joints2d px, clips named
+        "CLIP#k" for pass k, and seq's other extras (its fps).
+    """
+    clips = np.asarray(seq.clip if seq.clip is not None else ["all"] * seq.num_frames).astype(str)
+    names = np.concatenate([np.char.add(clips, f"#{k}") for k in range(passes)])
+    camera_of = np.unique(names, return_inverse=True)[1]                                 # [passes * N]
+    tiled = PoseSequence(np.tile(seq.joints3d, (passes, 1, 1)), clip=names, extra=seq.extra)
+    return _through_cameras(tiled, seed, camera_of, cam)
+
+
+def _through_cameras(seq: PoseSequence, seed: int, camera_of: np.ndarray, cam: RandomCamera) -> PoseSequence:
+    """seq's joints3d through seeded random cameras, camera camera_of[i] for frame i."""
     gen = torch.Generator().manual_seed(seed)
     j3 = torch.from_numpy(seq.joints3d).double()
-    n = len(j3)
-    rot = random_rotations(n, gen).double()
-    depth = cam.depth_mm[0] + torch.rand(n, generator=gen, dtype=torch.float64) * (cam.depth_mm[1] - cam.depth_mm[0])
+    n = int(camera_of.max()) + 1 if len(camera_of) else 0
+    which = torch.from_numpy(np.asarray(camera_of, dtype=np.int64))
+    rot = random_rotations(n, gen).double()[which]
+    depth = (cam.depth_mm[0] + torch.rand(n, generator=gen, dtype=torch.float64)
+             * (cam.depth_mm[1] - cam.depth_mm[0]))[which]
     root = H36M17.root
     cam3d = (j3 - j3[:, root:root + 1]) @ rot.transpose(-1, -2)
     cam3d[..., 2] += depth[:, None]
     px = normalized_to_pixels(perspective_project(cam3d, min_z=1e-6), cam.image_size, cam.focal)
-    return PoseSequence(cam3d.float().numpy(), px.float().numpy(), cam.image_size, cam.focal, seq.clip)
+    return PoseSequence(cam3d.float().numpy(), px.float().numpy(), cam.image_size, cam.focal, seq.clip, extra=seq.extra)
 
 
 def drop_mask(num_frames: int, k: int, seed: int) -> np.ndarray | None:
@@ -118,19 +146,23 @@ def baselines() -> dict[str, Lifter]:
     return {"constant_depth": constant_depth(), "supervised": Lifter.from_pretrained("supervised")}
 
 
-def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0, seed: int = 0) -> dict:
+def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0, seed: int = 0,
+             clip_cameras: bool | None = None) -> dict:
     """Score every method on the same frames.
 
     Args:
         seq: joints3d [N, 17, 3] mm ground truth; joints2d [N, 17, 2] px with image_size and
-            focal, or none (then with_random_cameras(seq, seed) makes them); an optional
-            extra["visibility"] [N, 17].
+            focal, or none (then with_random_cameras(seq, seed) makes them, or with_clip_cameras
+            with clip_cameras); an optional extra["visibility"] [N, 17].
         methods: name -> Lifter.
         drop_joints: joints hidden at random per frame (drop_mask).
         seed: the seed of the cameras and of the hidden joints.
+        clip_cameras: for data without 2D, a still camera per clip (with_clip_cameras) instead of
+            one per frame; None: when a method reads tracks (a temporal lifter), so that all of them
+            see the same still cameras.
 
     Returns:
-        {"frames": scored frames, "per_clip": {clip: {"frames", method: {metric: mean}}},
+        {"frames": scored frames, "cameras": "per frame" or "per clip", "per_clip": {clip: {"frames", method: {metric: mean}}},
         method: {metric: mean over the frames it lifted (METRICS), "lifted_frames",
         "flip_average"}}; errors in mm, PCK and AUC as fractions.
 
@@ -138,8 +170,12 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
         UserError: the data's visibility has the wrong shape, no frame has finite 3D, or a
             method can lift no frame.
     """
+    cameras = None
     if seq.joints2d is None:
-        seq = with_random_cameras(seq, seed)
+        if clip_cameras is None:
+            clip_cameras = any(getattr(m, "temporal", False) for m in methods.values())
+        seq = with_clip_cameras(seq, seed) if clip_cameras else with_random_cameras(seq, seed)
+        cameras = "per clip" if clip_cameras else "per frame"
     visibility = drop_mask(seq.num_frames, drop_joints, seed)
     if seq.extra and "visibility" in seq.extra:  # the file's own per-joint visibility
         given = np.asarray(seq.extra["visibility"], dtype=np.float32)
@@ -151,7 +187,7 @@ def evaluate(seq: PoseSequence, methods: dict[str, Lifter], drop_joints: int = 0
     if not valid.any():
         raise UserError("no frame has a finite joints3d")
     clips = seq.clip if seq.clip is not None else np.array(["all"] * seq.num_frames)
-    result: dict = {"frames": int(valid.sum()), "per_clip": {}}
+    result: dict = {"frames": int(valid.sum()), "cameras": cameras or "the data's own", "per_clip": {}}
     for name, lifter in methods.items():
         pred = lift_frames(lifter, seq, clips, visibility)
         lifted = valid & np.isfinite(pred).all(axis=(1, 2))
@@ -229,4 +265,4 @@ def as_json(result: dict, model_name: str, data_name: str, drop_joints: int, see
 
 
 __all__ = ["METRICS", "RANDOM_CAMERA", "load_dataset", "evaluate", "format_table", "as_json", "baselines",
-           "with_random_cameras"]
+           "with_random_cameras", "with_clip_cameras"]

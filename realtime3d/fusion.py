@@ -88,14 +88,20 @@ class Fusion:
 
     def lift(self, keypoints_px, image_size: tuple[int, int], focal: float | None = None, visibility=None,
              threshold: float = VISIBILITY_THRESHOLD, world3d=None, batch_size: int = 4096) -> np.ndarray:
-        """Lift [N, 17, 2] px (H36M17 order; NaN = missing) to [N, 17, 3] float32 mm, camera coordinates.
+        """Lift [N, 17, 2] px (H36M17 order; NaN = missing) to [N, 17, 3] float32 mm, camera coordinates
+        (one pose [17, 2]: [17, 3]).
 
-        Args, as Lifter.lift, and world3d: [N, 17, 3] mm, MediaPipe's world landmarks as the 17 joints
-        (Detection.world3d), NaN rows where a person has none; None: the lifter alone.
+        Args, as Lifter.lift, and world3d: [N, 17, 3] mm ([17, 3] for one pose), MediaPipe's world
+        landmarks as the 17 joints (Detection.world3d), NaN rows where a person has none; None: the
+        lifter alone.
 
         Returns:
             [N, 17, 3] float32 mm; NaN rows where the lifter has no answer.
         """
+        if np.ndim(keypoints_px) == 2:                                            # one pose [17, 2]
+            return self.lift(np.asarray(keypoints_px)[None], image_size, focal,
+                             None if visibility is None else np.asarray(visibility)[None], threshold,
+                             None if world3d is None else np.asarray(world3d)[None], batch_size)[0]
         lifted = self.lifter.lift(keypoints_px, image_size, focal, visibility, batch_size, threshold)
         return self.blend(lifted, keypoints_px, image_size, focal, visibility, threshold, world3d)
 
@@ -115,7 +121,7 @@ class Fusion:
               visibility, threshold: float, world3d) -> np.ndarray:
         """The lifter's answer [N, 17, 3] mm blended with world3d [N, 17, 3] mm and placed on the 2D
         [N, 17, 2] px (the module docstring); rows without world landmarks stay the lifter's."""
-        if world3d is None or self.world_share == 0.0 or lifted.ndim != 3:
+        if world3d is None or (self.world_share == 0.0 and self.disagreement_mm is None) or lifted.ndim != 3:
             return lifted
         kp = np.asarray(keypoints_px, dtype=np.float64)
         world = np.asarray(world3d, dtype=np.float64)

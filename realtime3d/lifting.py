@@ -1,6 +1,6 @@
 """Lifter: 2D keypoints in pixels -> 3D skeletons in millimetres, with a shipped model.
 
-    lifter = Lifter.from_pretrained()            # the default model, "drover"
+    lifter = Lifter.from_pretrained()            # the default model's lifting network
     joints3d = lifter.lift(keypoints_px, image_size=(1280, 720), focal=1000.0)
 
 The path is the same for every caller (the eval tool, the video pipeline, users):
@@ -92,12 +92,13 @@ class Lifter:
         self.flip_average = flip_average
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> "Lifter":
+    def from_pretrained(cls, name_or_path: str | os.PathLike | None = None) -> "Lifter":
         """Load a lifter.
 
         Args:
-            name_or_path: a shipped model's name (see available_models()) or a .pt file that a
-                trainer wrote.
+            name_or_path: a shipped lifting network's name (see available_models()) or a .pt file
+                that a trainer wrote; None: the default model's network (DEFAULT_MODEL, or the
+                lifter it fuses with MediaPipe's 3D when it is a fusion model).
 
         Returns:
             The Lifter, in eval mode on the CPU.
@@ -105,6 +106,8 @@ class Lifter:
         Raises:
             UserError: an unknown name, a missing file, or a file that is no lifter checkpoint.
         """
+        if name_or_path is None:
+            name_or_path = model_card(DEFAULT_MODEL)["lifter"] if DEFAULT_MODEL in fusion_models() else DEFAULT_MODEL
         path = Path(name_or_path)
         if path.suffix != ".pt":
             if str(name_or_path) == WORLD_MODEL:

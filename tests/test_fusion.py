@@ -84,3 +84,32 @@ def test_where_the_answers_part_mediapipe_takes_the_joint(lifter):
     np.testing.assert_allclose(rel[others], world[others], atol=40.0)
     plain = Fusion(lifter, 0.25).lift(keypoints, SIZE, FOCAL, world3d=world[None])[0]
     assert abs((plain - plain[ROOT])[wrist, 2] - world[wrist, 2]) > 300        # one share: a quarter of it
+
+
+def test_with_no_share_mediapipe_takes_only_the_joints_where_the_answers_part(lifter):
+    keypoints, _ = _scene()
+    alone = lifter.lift(keypoints, SIZE, FOCAL)[0]
+    world = alone - alone[ROOT]
+    wrist = H36M17.index["left_wrist"]
+    world[wrist, 2] += 500.0
+    fused = Fusion(lifter, 0.0, disagreement_mm=100.0).lift(keypoints, SIZE, FOCAL, world3d=world[None])[0]
+    rel = fused - fused[ROOT]
+    np.testing.assert_allclose(rel[wrist], world[wrist], atol=1.0)
+    assert not np.allclose(fused, alone, atol=1.0)
+
+
+def test_the_shipped_fusion_models_load_by_name_and_lift_one_pose():
+    from realtime3d.errors import UserError
+    from realtime3d.lifting import DEFAULT_MODEL, available_models, fusion_models, load_model
+    assert set(fusion_models()) <= set(available_models()) and fusion_models()
+    for name in fusion_models():
+        model = load_model(name)
+        assert isinstance(model, Fusion) and model.reads_world3d and not model.flip_average
+        assert 0.0 <= model.world_share <= 1.0 and model.card["kind"] == "fusion"
+        with pytest.raises(UserError, match="fusion model"):
+            Lifter.from_pretrained(name)
+    keypoints, world = _scene()
+    model = load_model(DEFAULT_MODEL)
+    one = model.lift(keypoints[0], SIZE, FOCAL, world3d=world[0])                  # [17, 2] -> [17, 3]
+    np.testing.assert_allclose(one, model.lift(keypoints, SIZE, FOCAL, world3d=world)[0], atol=1e-3)
+    assert Lifter.from_pretrained().name == model.lifter.name                    # the default's lifter

@@ -3,6 +3,7 @@ and how the app and the evaluation give it whole tracks (Lifter.lift_sequence, o
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import run_cli
@@ -106,3 +107,26 @@ def test_the_tiny_config_trains_and_ships_a_temporal_lifter_that_video_runs_over
         track = lifter.lift_sequence(run["joints2d"][:, k], tuple(run["image_size"]), float(run["focal"]),
                                      visibility=run["visibility"][:, k])
         np.testing.assert_allclose(raw[valid[:, k], k], track[valid[:, k]], atol=0.05)
+
+
+@pytest.mark.slow
+def test_the_temporal_cycle_learns_depth_from_2d(cmu_root, tmp_path):
+    """800 steps of 32 tracks of 9 frames from 2D alone (about a minute on one thread) take the temporal
+    lifter below the flat baseline it starts as, scored on whole val clips through still cameras
+    (evaluate's per-clip protocol) at the checkpoint its 2D criterion chose (measured: 0.82x; 0.93x
+    after 400 steps); with lr = 0 it stays flat and misses the bar."""
+    from realtime3d.data.mocap import load_split
+    from realtime3d.evaluate import constant_depth, evaluate
+    from realtime3d.trainers.base import train
+    from realtime3d.trainers.config import load_experiment
+    learns = ["train.threads=1", "train.max_steps=800", "train.val_every_steps=100", "train.batch=32",
+              "params.width=128", "params.flow_steps=100", "params.pca_dim=26"]
+    split = load_split("val")
+    seq = PoseSequence(split["joints3d"][:3000], clip=split["clip"][:3000], extra={"fps": 30.0})
+    scores = {}
+    for name, extra in (("learns", []), ("frozen", ["train.max_steps=20", "params.lr=0.0"])):
+        train(load_experiment(TINY, learns + extra), tmp_path / name)
+        lifter = Lifter.from_pretrained(tmp_path / name / "best.pt")
+        result = evaluate(seq, {"t": lifter, "flat": constant_depth()}, clip_cameras=True)
+        scores[name] = result["t"]["p_mpjpe_mm"] / result["flat"]["p_mpjpe_mm"]
+    assert scores["learns"] < 0.88 <= scores["frozen"], scores

@@ -53,20 +53,26 @@ class TemporalLiftingNetwork(nn.Module):
     temporal = True
 
     def __init__(self, num_joints: int = 17, width: int = 512, dilations: tuple = (1, 3, 9), depth: float = DEPTH,
-                 causal: bool = False):
+                 causal: bool = False, extra_outputs: int = 0):
         super().__init__()
-        self.num_joints, self.depth = num_joints, depth
+        self.num_joints, self.depth, self.extra_outputs = num_joints, depth, extra_outputs
         self.architecture = {"kind": "temporal", "num_joints": num_joints, "width": width,
                              "dilations": list(dilations), "depth": depth, "causal": causal}
+        if extra_outputs:       # e.g. the rotation cycle's elevation angle, per frame
+            self.architecture["extra_outputs"] = extra_outputs
         self.receptive_field = 1 + 2 * sum(dilations)
         self.expand = nn.Sequential(nn.Conv1d(num_joints * 3, width, 1), nn.BatchNorm1d(width), nn.ReLU())
         self.blocks = nn.Sequential(*[TemporalBlock(width, int(d), causal) for d in dilations])
-        self.head = nn.Conv1d(width, num_joints * 3, 1)
+        self.head = nn.Conv1d(width, num_joints * 3 + extra_outputs, 1)
         # start as the trivial baseline (zero offsets: a flat skeleton at depth d + 1), as LiftingNetwork
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
     def forward(self, pose2d: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.lift(pose2d, mask)[0]
+
+    def lift(self, pose2d: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(3D [B, T, J, 3], the extra outputs [B, T, extra_outputs]) of 2D [B, T, J, 2] and mask [B, T, J]."""
         b, t, j, _ = pose2d.shape
         if j != self.num_joints:
             raise ValueError(f"expected {self.num_joints} joints, got {j}")
@@ -76,10 +82,11 @@ class TemporalLiftingNetwork(nn.Module):
         x = torch.where(m, pose2d, torch.zeros_like(pose2d))
         feats = torch.cat([x * self.depth, m.to(x.dtype)], dim=-1)               # [B, T, J, 3]
         h = self.blocks(self.expand(feats.reshape(b, t, j * 3).transpose(1, 2)))  # [B, C, T]
-        out = self.head(h).transpose(1, 2).reshape(b, t, j, 3)                    # [B, T, J, 3]
+        raw = self.head(h).transpose(1, 2)                                        # [B, T, J * 3 + E]
+        out, extras = raw[..., :j * 3].reshape(b, t, j, 3), raw[..., j * 3:]
         z = torch.relu(self.depth + out[..., 0]) + 1.0                           # [B, T, J], eq. 2
         filled = torch.where(m, x, out[..., 1:] / self.depth)                    # [B, T, J, 2]
-        return back_project(filled, z)                                            # [B, T, J, 3]
+        return back_project(filled, z), extras                                    # [B, T, J, 3], [B, T, E]
 
 
 class FramesOf(nn.Module):

@@ -290,8 +290,10 @@ def _parse_value(text: str, f: dataclasses.Field, where: str):
             raise ValueError
         if kind is tuple:
             items = [s for s in text.strip("()[] ").split(",") if s.strip()]
-            types = [type(v) for v in f.default] or [float] * len(items)
-            if len(items) != len(types):
+            # a tuple of ints (a list of layers: dilations) takes any length; others (betas) their own
+            ints = bool(f.default) and all(type(v) is int for v in f.default)
+            types = [int] * len(items) if ints else [type(v) for v in f.default] or [float] * len(items)
+            if len(items) != len(types) or not items:
                 raise ValueError
             return tuple(t(s.strip()) for t, s in zip(types, items))
         return kind(text)

@@ -11,8 +11,10 @@ network lifts the new track again, and R^T turns it back:
 Losses, as cycle.py's on every frame: L_2d, L_3d, L_def (eqs. 5, 4, 6), the frozen 2D flow prior
 on every new view, the bone-length prior (eq. 10), the hidden-joint loss; and one of its own,
 L_time: a person's bones keep their lengths over the track (the variance over time of each bone's
-length relative to its track mean). The new cameras are Drover's random projection layer
-(azimuth uniform, elevation uniform in 0 to fixed_elevation_max). A batch is train.batch tracks.
+length relative to its track mean). The new cameras are cycle.py's: each track's learned elevation
+(the mean over its frames of the network's extra output) levels it, and the new view's elevation
+is drawn from the batch's normal; or Drover's random projection layer (elevation = "fixed"). A
+batch is train.batch tracks.
 
 Validation (own_validation): the same cycle on fixed tracks of the val subjects, each through a
 fixed seeded camera and turned by a fixed seeded rotation: the 2D criterion val_cycle_2d of
@@ -34,7 +36,7 @@ from realtime3d.skeleton import H36M17
 from realtime3d.errors import UserError
 from .base import Method, descend
 from .config import param
-from .cycle import FLOW_POSES, bone_prior_loss, cycle_losses
+from .cycle import ELEVATIONS, FLOW_POSES, bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle
 from .evaluation import cycle_2d_error
 from .flow_prior import FlowPrior2D
 from .losses import HiddenJoints, hidden_joint_loss
@@ -59,7 +61,11 @@ class TemporalCycleConfig(HiddenJoints):
     causal: bool = param(False, "each frame's answer reads only it and earlier frames (a live copy)")
     lr: float = param(2e-4)
     betas: tuple = param((0.9, 0.999))
-    fixed_elevation_max: float = param(20.0, "the new views' elevation is uniform in 0 to this (degrees)")
+    elevation: str = param("learned", "'learned' (each track's predicted elevation, its frames' mean; new views "
+                                      "from the batch normal, as cycle's) or 'fixed' (Drover's random projection)")
+    elevation_init_deg: float = param(10.0, "the learned elevation at the start (degrees), as cycle's")
+    fixed_elevation_max: float = param(20.0, "with elevation = 'fixed', the new views' elevation is uniform "
+                                             "in 0 to this (degrees)")
     cycle2d_weight: float = param(1.0, "weight of the 2D reprojection of the cycle, L_2d (eq. 5)")
     cycle3d_weight: float = param(1.0, "weight of the 3D consistency of the re-lifted new view, L_3d (eq. 4)")
     deform_weight: float = param(1.0, "weight of the pairwise deformation loss, L_def (eq. 6)")
@@ -70,6 +76,8 @@ class TemporalCycleConfig(HiddenJoints):
     flow_steps: int = param(2000)
 
     def __post_init__(self) -> None:
+        if self.elevation not in ELEVATIONS:
+            raise UserError(f"elevation must be one of {', '.join(ELEVATIONS)}, got {self.elevation!r}")
         if self.frames < 2:
             raise UserError(f"frames must be at least 2, got {self.frames}")
 
@@ -80,6 +88,19 @@ def bone_time_loss(tracks: torch.Tensor) -> torch.Tensor:
     lengths = (tracks[:, :, _CHILDREN] - tracks[:, :, _PARENTS]).norm(dim=-1)     # [S, T, K]
     rel = lengths / lengths.mean(1, keepdim=True).clamp(min=1e-6)
     return rel.var(1, unbiased=False).sum(-1).mean()
+
+
+class TrackLifter(nn.Module):
+    """Lambda over tracks: forward(2D [S, T, J, 2], mask) -> (3D [S, T, J, 3], elevation [S] radians or
+    None): both outputs of one forward, so that DDP sees them (as cycle.ElevationLifter)."""
+
+    def __init__(self, network: TemporalLiftingNetwork):
+        super().__init__()
+        self.network = network
+
+    def forward(self, pose2d: torch.Tensor, mask: torch.Tensor | None = None):
+        lifted, extras = self.network.lift(pose2d, mask)
+        return lifted, (elevation_angle(extras.mean(1)) if extras.shape[-1] else None)
 
 
 class TemporalCycle(Method):
@@ -104,17 +125,25 @@ class TemporalCycle(Method):
     def build(self) -> dict[str, nn.Module]:
         cfg = self.cfg
         self.prior = FlowPrior2D(dim=cfg.pca_dim)
-        return {"g": TemporalLiftingNetwork(width=cfg.width, dilations=tuple(cfg.dilations), causal=cfg.causal),
-                "prior": self.prior}
+        g = TemporalLiftingNetwork(width=cfg.width, dilations=tuple(cfg.dilations), causal=cfg.causal,
+                                   extra_outputs=1 if cfg.elevation == "learned" else 0)
+        if cfg.elevation == "learned":      # the zero head's bias alone sets the first elevation, as cycle's
+            with torch.no_grad():
+                g.head.bias[-1] = math.atanh(cfg.elevation_init_deg / 90.0)
+        return {"g": TrackLifter(g), "prior": self.prior}
 
     def optimizers(self, models):
         return {"g": torch.optim.Adam(models["g"].parameters(), lr=self.cfg.lr, betas=self.cfg.betas)}
 
-    def _rotations(self, tracks: int, device) -> torch.Tensor:
-        """One random projection layer rotation per track [S, 3, 3]."""
-        u, w = self.cameras.draw(lambda k, gen: (torch.rand(k, generator=gen), torch.rand(k, generator=gen)), tracks)
-        azimuth = (2 * u - 1) * math.pi
-        return rotation_from_angles(azimuth, w * math.radians(self.cfg.fixed_elevation_max)).to(device)
+    def _rotations(self, alpha: torch.Tensor | None, tracks: int, device) -> torch.Tensor:
+        """One rotation per track [S, 3, 3]: cycle's R = R_e(e)^T R_a R_e(alpha) with the track's
+        elevation alpha [S] (its frames' mean), or Drover's random projection layer (alpha None)."""
+        u, eps, w = self.cameras.draw(lambda k, gen: (torch.rand(k, generator=gen), torch.randn(k, generator=gen),
+                                                      torch.rand(k, generator=gen)), tracks)
+        azimuth = ((2 * u - 1) * math.pi).to(device)
+        if alpha is None:
+            return rotation_from_angles(azimuth, (w * math.radians(self.cfg.fixed_elevation_max)).to(device))
+        return cycle_rotations(alpha, azimuth, eps.to(device))[0]
 
     def step(self, models, opts, step):
         cfg, tracks = self.cfg, self.ctx.batch
@@ -126,10 +155,14 @@ class TemporalCycle(Method):
                          stats["seconds"], stats["val_nll"])
         pose2d, mask = self.tracks.sample(tracks, cfg.max_drop, cfg.drop_prob)     # [S, T, J, 2], [S, T, J]
         s, t, j, _ = pose2d.shape
-        lifted = g(pose2d, mask)                                                    # [S, T, J, 3]
-        rotations = self._rotations(s, pose2d.device).repeat_interleave(t, dim=0)  # [S * T, 3, 3]
+        lifted, alpha = g(pose2d, mask)                                           # [S, T, J, 3], [S] or None
+        rotations = self._rotations(alpha, s, pose2d.device)                     # [S, 3, 3]
+        learned = alpha is not None
+        view = rotations.repeat_interleave(t, dim=0)                              # [S * T, 3, 3]
         flat2d, flat3d = pose2d.reshape(s * t, j, 2), lifted.reshape(s * t, j, 3)
-        cyc = cycle_losses(lambda p: g(p.reshape(s, t, j, 2)).reshape(s * t, j, 3), flat2d, flat3d, rotations)
+        # as cycle's: the cycle losses see R without its gradient, so only the flow prior teaches the elevation
+        cyc = cycle_losses(lambda p: g(p.reshape(s, t, j, 2))[0].reshape(s * t, j, 3), flat2d, flat3d,
+                           view.detach() if learned else view, view_rotations=view if learned else None)
         loss_nf = prior.nll(cyc["y_hat"]).mean() if cfg.flow_weight > 0 else lifted.new_zeros(())
         loss_bone = bone_prior_loss(flat3d)
         loss_time = bone_time_loss(lifted)
@@ -139,7 +172,8 @@ class TemporalCycle(Method):
                 + cfg.fill_weight * loss_fill)
         descend(opts["g"], loss)
         return {"loss": loss.item(), "l2d": cyc["l2d"].item(), "l3d": cyc["l3d"].item(), "def": cyc["def"].item(),
-                "nf": loss_nf.item(), "bone": loss_bone.item(), "time": loss_time.item(), "fill": loss_fill.item()}
+                "nf": loss_nf.item(), "bone": loss_bone.item(), "time": loss_time.item(), "fill": loss_fill.item(),
+                "elev_mean_deg": math.degrees(alpha.mean().item()) if learned else 0.0}
 
     def _val_tracks(self):
         """The fixed validation tracks [V * T, J, 2] and their rotations [V * T, 3, 3] (built once)."""
@@ -157,7 +191,7 @@ class TemporalCycle(Method):
 
     @torch.no_grad()
     def validate(self, models):
-        g = models["g"]
+        g = models["g"].network
         was_training = g.training
         g.eval()
         pose2d, rotations = self._val_tracks()
@@ -172,4 +206,4 @@ class TemporalCycle(Method):
                              "ends": "a track's first and last frames see its end frames repeated"}}
 
     def eval_model(self, models):
-        return models["g"]
+        return models["g"].network
