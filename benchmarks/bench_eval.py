@@ -75,7 +75,7 @@ def update_card(name: str, scores: dict[str, dict], default_mode: str, commit_id
 
 def two_d_only(card: dict) -> bool:
     """Whether a model read no 3D beyond the sampler's views (its card says where it read 3D)."""
-    return card.get("reads_3d", "").startswith("only the sampler") or card.get("reads_3d") == "nowhere"
+    return card.get("reads_3d", "").startswith(("only the sampler", "nowhere"))
 
 
 def protocol_summary(protocol: str, cards: dict[str, dict], p: dict[str, float], val: dict[str, dict]) -> dict:

@@ -83,6 +83,13 @@ MODEL_DESCRIPTIONS = {
                           "label in its losses or its selection",
 }
 
+#: Where a model's data met 3D, when the spine's card cannot tell (its own 2D files came from renders).
+MODEL_READS_3D = {
+    "cycle-mediapipe-2d": "nowhere in training or selection: its 2D is MediaPipe's on renders of bodies that the "
+                          "CMU train subjects' mocap posed (the renderer's only use of 3D), the val 2D the same for "
+                          "the val subjects; no label of the renders read",
+}
+
 
 def train_model(name: str, runs: Path, sets: list[str] = ()) -> dict:
     """Train (or resume, or re-validate) the shipped model's run, its config with the `sets`
@@ -115,6 +122,8 @@ def ship(name: str, run: Path, entry: dict) -> None:
                                   lifter=card.get("lifter", ""), labelled=card.get("labelled_poses", ""),
                                   fraction=card.get("label_fraction", 0.0), train_poses=train_poses)
     info = {k: v for k, v in card.items() if k not in ("architecture", "experiment", "method")}
+    if name in MODEL_READS_3D:
+        info["reads_3d"] = MODEL_READS_3D[name]
     path = folder / f"{name}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     keep = {k: v for k, v in old.items() if k.startswith("cmu_test") and old.get("commit") == entry["commit"]}

@@ -72,6 +72,12 @@ def run_clip(clip: bv.Clip, work: Path, lifters: list[str], shares: list[float],
     return rows
 
 
+def compact(results: dict[str, dict]) -> dict:
+    """Per clip, each model's 13-joint P-MPJPE and MPJPE (the full rows make the aggregates)."""
+    return {clip: {name: {k: row["joints13"][k] for k in ("p_mpjpe_mm", "mpjpe_mm")} for name, row in rows.items()}
+            for clip, rows in results.items()}
+
+
 def write_card(name: str, chosen: dict, among: list[str], report: dict, results: Path) -> None:
     """The fusion model's card of a chosen (lifter, settings) (lifting.fusion_models reads it;
     fusion.Fusion.from_card builds it)."""
@@ -161,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
               "settings": {"clips": str(args.clips) if args.clips else "VALIDATION_CLIPS (val subjects 02, 07)",
                            "lifters": args.lifters, "shares": args.shares, "taus": args.taus, "chosen_by": f"{group} {key}"},
               "chosen": chosen(), "chosen_per_lifter": {name: chosen(name) for name in args.lifters},
-              "models": models, "per_clip": results, "seconds": round(time.perf_counter() - started, 1)}
+              "models": models, "per_clip": compact(results), "seconds": round(time.perf_counter() - started, 1)}
     write_json(args.out, report)
     for spec in args.card:
         name, _, lifter = spec.partition("=")

@@ -93,8 +93,9 @@ def tracks() -> str:
     methods = block["methods"]
     names = [*block["temporal_models"], *(k.split(":")[0] for k in methods if k.endswith(":single_pass")
                                           and k.split(":")[0] not in block["temporal_models"])]
-    rows = [[n, *(fmt.format(methods[f"{n}:{mode}"][metric]) for metric, fmt in METRICS for mode in MODES)]
-            for n in dict.fromkeys(names)]
+    label = {"constant_depth": "constant depth (trivial baseline)"}
+    rows = [[label.get(n, n), *(fmt.format(methods[f"{n}:{mode}"][metric]) for metric, fmt in METRICS for mode in MODES)]
+            for n in sorted(dict.fromkeys(names), key=lambda n: n == "constant_depth")]
     return _table(["model (still camera per clip)", "P-MPJPE mm, single pass", "P-MPJPE, flip-averaged",
                    "MPJPE mm, single", "MPJPE, flip", "PCK@150, single", "PCK@150, flip", "AUC, single",
                    "AUC, flip"], rows)

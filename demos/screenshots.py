@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime3d import Lifter
+from realtime3d import Lifter, load_model
 from realtime3d.data.sample import SAMPLE_FOCAL_PX, SAMPLE_IMAGE_SIZE, sample_keypoints_px
 from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.images import process_image
@@ -81,22 +81,24 @@ def main(argv: list[str] | None = None) -> None:
         if args.video is None:
             frame, joints2d, visibility = sample_frame()
             height, width = frame.shape[:2]
-            joints3d = Lifter.from_pretrained().lift(joints2d, image_size=(width, height), focal=SAMPLE_FOCAL,
-                                                     visibility=visibility)               # [17, 3] mm
+            lifter = Lifter.from_pretrained()            # the default's lifter: a drawn frame has no MediaPipe 3D
+            joints3d = lifter.lift(joints2d, image_size=(width, height), focal=SAMPLE_FOCAL,
+                                    visibility=visibility)                   # [17, 3] mm
             draw_skeleton_2d(frame, joints2d, visibility, person_id=1)     # as the app draws person 1
-            draw_status(frame, ["sample pose, f = 1000 px", "drover lifter -> 3D"])
+            draw_status(frame, ["sample pose, f = 1000 px", f"{lifter.name} lifter -> 3D"])
             people = [(1, joints3d)]
         else:
             frame = read_frame(args.video, args.frame)
             height, width = frame.shape[:2]
-            pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector(static_image_mode=True))
+            model = load_model()
+            pipeline = PosePipeline(model, MultiPoseDetector(static_image_mode=True, world_landmarks=model.reads_world3d))
             result = process_image(pipeline, frame)                        # every person, ids from 1
             pipeline.detector.close()
             people = result.lifted                                 # [(id, [17, 3] mm)]
             if not people:
                 raise ValueError(f"no person in frame {args.frame} of {args.video}")
             draw_result(frame, result, None, [f"{args.video.name}  frame {args.frame}, MediaPipe 2D",
-                                              f"{len(people)} people, drover lifter -> 3D"])
+                                              f"{len(people)} people, {model.name} -> 3D"])
         overlay = side_by_side(frame, PoseRenderer(size=(height, height)).render_people(people))
         overlay = cv2.resize(overlay, (args.width, round(overlay.shape[0] * args.width / overlay.shape[1])),
                              interpolation=cv2.INTER_AREA)

@@ -11,7 +11,7 @@ import numpy as np
 from realtime3d.capture import VideoSource
 from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.filters import zero_lag_filter
-from realtime3d.lifting import Lifter
+from realtime3d.lifting import load_model
 from realtime3d.native_logs import quiet_native_logs
 from realtime3d.offline import run_video
 from realtime3d.pipeline import PosePipeline
@@ -21,7 +21,8 @@ quiet_native_logs()      # MediaPipe's and TFLite's routine log lines stay off t
 set_up_pipeline_process()   # one torch thread, as the command runs it
 video = sys.argv[1]
 outdir = sys.argv[2] if len(sys.argv) > 2 else "demo_out"
-pipeline = PosePipeline(Lifter.from_pretrained(), MultiPoseDetector())     # every person, with ids
+model = load_model()                                          # the default (it reads MediaPipe's 3D too)
+pipeline = PosePipeline(model, MultiPoseDetector(world_landmarks=model.reads_world3d))   # every person, with ids
 
 # 1. By hand: every frame in order, 2D -> 3D for every person, then a zero-lag low-pass of the
 #    main person's track (the frame's largest person) over the whole clip.

@@ -9,7 +9,7 @@ import sys
 from realtime3d.capture import LiveSource
 from realtime3d.detect.blazepose import MultiPoseDetector
 from realtime3d.filters import OneEuroFilter
-from realtime3d.lifting import LIVE_MODEL, Lifter
+from realtime3d.lifting import LIVE_MODEL, load_model
 from realtime3d.native_logs import quiet_native_logs
 from realtime3d.pipeline import PosePipeline
 from realtime3d.runtime import set_up_pipeline_process
@@ -21,7 +21,9 @@ from realtime3d.viz.window2d import OverlayWindow
 quiet_native_logs()      # MediaPipe's and TFLite's routine log lines stay off the terminal
 set_up_pipeline_process()   # one torch thread, as the command runs it
 camera = sys.argv[1] if len(sys.argv) > 1 else 0
-pipeline = PosePipeline(Lifter.from_pretrained(LIVE_MODEL), MultiPoseDetector(max_people=4), filter=OneEuroFilter())
+model = load_model(LIVE_MODEL)                                # the webcam's default (it reads MediaPipe's 3D too)
+pipeline = PosePipeline(model, MultiPoseDetector(max_people=4, world_landmarks=model.reads_world3d),
+                        filter=OneEuroFilter())
 where_2d, where_3d = side_by_side_positions()                 # the two windows side by side
 
 with LiveSource(camera) as source, OverlayWindow("2D", position=where_2d) as window, \

@@ -25,8 +25,9 @@ def test_models_lists_the_shipped_models():
     names = [line.split()[0] for line in proc.stdout.splitlines()]
     assert "drover" in names and "supervised" in names
     from realtime3d.lifting import DEFAULT_MODEL, LIVE_MODEL
-    assert "(default)" in proc.stdout.splitlines()[names.index(DEFAULT_MODEL)]
-    assert "(webcam default)" in proc.stdout.splitlines()[names.index(LIVE_MODEL)]
+    roles = {name: re.search(r"^\S+ \(([^)]*)\)", line) for name, line in zip(names, proc.stdout.splitlines())}
+    assert "default" in roles[DEFAULT_MODEL].group(1).split(", ")
+    assert "webcam default" in roles[LIVE_MODEL].group(1).split(", ")
     assert re.search(r"on 1 thread$", proc.stdout, flags=re.M), proc.stdout
     assert " 1 threads" not in proc.stdout
     assert "--detector-weights NAME|PATH" in proc.stdout and "NAME|PATH" in run_cli("video", "--help").stdout

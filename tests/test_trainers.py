@@ -183,7 +183,9 @@ def test_shipped_configs_hold_only_what_differs_from_the_defaults():
             if section == "method":
                 continue
             for key, value in table.items():
-                assert _build(cls[section], {key: value}, name) != cls[section](), f"{name}: {section}.{key} = default"
+                together = {k: table[k] for k in ("data", "val_data") if key in ("data", "val_data") and k in table}
+                built = _build(cls[section], {key: value, **together}, name)   # train.data goes with val_data
+                assert built != cls[section](), f"{name}: {section}.{key} = default"
 
 
 def test_renamed_keys_still_load_from_files_and_flags(tmp_path):

@@ -97,7 +97,7 @@ def test_mediapipe_world_needs_the_blazepose_detector_and_an_app_command(capsys,
     code = main(["image", "photo.jpg", "-o", str(tmp_path), "--model", "mediapipe-world", "--detector", "skeleton-net"])
     one_line_error(code, capsys.readouterr().err, "mediapipe-world needs --detector blazepose")
     code = main(["eval", "--data", "cmu-test", "--model", "mediapipe-world"])
-    one_line_error(code, capsys.readouterr().err, "not a lifting network")
+    one_line_error(code, capsys.readouterr().err, "not on 2D files")
 
 
 def test_a_partial_run_keeps_the_world_landmarks_for_an_exact_resume():
