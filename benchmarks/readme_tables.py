@@ -124,7 +124,8 @@ def checks() -> str:
 def training() -> str:
     """What each shipped model cost to train (bench_training.py)."""
     models = _load("training.json")["models"]
-    rows = [[name, e["config"]["method"], e["config"]["train"]["protocol"],
+    rows = [[name, e["config"]["method"],
+             e["config"]["train"]["protocol"] if e["config"]["train"]["data"] == "cmu" else "own-2d",
              f"{e['training_seconds'] / 60:.1f}", e["config"]["train"]["threads"], e["steps"],
              f"{e['criterion']} {e['best_score']:.2f}"]
             for name, e in sorted(models.items())]

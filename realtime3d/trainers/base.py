@@ -55,8 +55,8 @@ from .config import Experiment, upgrade_params
 from .distributed import Dist, broadcast_floats, gather_objects, init_distributed, shutdown, unwrap, wrap
 from .evaluation import CRITERIA, TestMetrics, Validator
 from .logs import RunLog
-from .sampling import (OWN_2D, VAL_SEED, Pool2D, Pool2DSampler, PoseSampler, RandomStream, fixed_camera_pool,
-                       pool_from_files, validation_pool)
+from .sampling import (OWN_2D, VAL_SEED, Pool2D, Pool2DSampler, PoseSampler, RandomStream, SequenceSampler,
+                       fixed_camera_pool, pool_from_files, validation_pool)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,16 @@ class Context:
             return PoseSampler(self._split("train")["joints3d"], self.stream(name), mirror=mirror,
                                device=self.device, **kwargs)
         return Pool2DSampler(self.train_pool(), self.stream(name), mirror=mirror, device=self.device)
+
+    def tracks(self, name: str, frames: int, mirror: bool = False) -> SequenceSampler:
+        """Random train tracks on the named stream: `frames` consecutive frames of a train clip through
+        one random camera each (sampling.SequenceSampler); the random-projection protocol's cameras."""
+        if self.protocol != "random-projection":
+            raise UserError(f"tracks are of the CMU mocap through random cameras: train.protocol = "
+                            f"random-projection, not {self.protocol}")
+        split = self._split("train")
+        return SequenceSampler(split["joints3d"], split["clip"], self.stream(name), frames, mirror=mirror,
+                               device=self.device)
 
     def train_2d(self, max_poses: int = 200_000) -> torch.Tensor:
         """A fixed set of train 2D poses [N, J, 2] (N <= max_poses), for fitting priors: the pool

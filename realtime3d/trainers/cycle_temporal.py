@@ -114,11 +114,7 @@ class TemporalCycle(Method):
 
     def __init__(self, cfg: TemporalCycleConfig, ctx):
         super().__init__(cfg, ctx)
-        if ctx.protocol != "random-projection":
-            raise UserError("cycle-temporal trains on tracks of the CMU mocap: train.protocol = random-projection")
-        split = ctx._split("train")
-        self.tracks = SequenceSampler(split["joints3d"], split["clip"], ctx.stream("input"), cfg.frames,
-                                      mirror=cfg.mirror, device=ctx.device)
+        self.tracks = ctx.tracks("input", cfg.frames, mirror=cfg.mirror)
         self.cameras = ctx.stream("cycle")
         self._val = None
 
