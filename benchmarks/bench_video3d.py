@@ -1,10 +1,11 @@
 """The whole app on videos with exact 3D truth: video in, 3D out, scored (realtime3d/video_scoring.py).
 
-    python benchmarks/bench_video3d.py [--clips DIR] [--out benchmarks/results/video3d.json]
+    python benchmarks/bench_video3d.py [--clips DIR | --split test|val] [--out benchmarks/results/video3d.json]
                                        [--models a,b] [--workers N] [--quick] [--work DIR] [--cmu DIR]
 
 The clips: by default the renderer's benchmark clips, rendered first
-(realtime3d.render.benchmark_clips.render_benchmark_clips from the CMU mocap); with --clips DIR,
+(realtime3d.render.benchmark_clips.render_benchmark_clips from the CMU mocap); with --split val
+the validation clips of the val subjects instead (where choices are made); with --clips DIR,
 every folder under DIR that holds one video file and its truth.npz (io/video_truth.py: the format
 a lab with its own video and motion capture can write). Nothing assumes the clips are ours.
 

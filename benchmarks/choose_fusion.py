@@ -1,16 +1,19 @@
-"""Choose a fusion model's world share on the validation clips: every (lifter, share) on one set of detections.
+"""Choose a fusion model's settings on the validation clips: every (lifter, share, tau) on one set of detections.
 
-    python benchmarks/choose_fusion.py [--lifters cycle,drover] [--shares 0,0.25,0.5,0.75,1]
-                                       [--clips DIR] [--work DIR] [--workers N]
+    python benchmarks/choose_fusion.py [--lifters A,B] [--shares 0,0.25,0.5] [--taus none,150,300,500]
+                                       [--card NAME[=LIFTER]] [--clips DIR] [--work DIR] [--workers N]
+
+The shipped cards came from the defaults with --card fusion-cycle=cycle
+--card fusion-cycle-mediapipe-2d=cycle-mediapipe-2d.
 
 The clips are the val subjects' (realtime3d.render.benchmark_clips.VALIDATION_CLIPS, rendered
 first), never the benchmark's test subjects; --clips DIR scores folders of video + truth.npz
 instead. Per clip, one detection pass as bench_video3d.py makes it (the app's defaults with
 MediaPipe's world landmarks), then every fusion.Fusion(lifter, share) replayed on those
 detections through the same pipeline and export code, scored by video_scoring. Every lifter
-runs in a single pass (no flip average). Share 0 is the
-lifter alone, share 1 MediaPipe's world landmarks at their own size. The choice: the (lifter,
-share) of the least P-MPJPE on the 13 shared joints. Writes benchmarks/results/fusion_choice.json
+runs in a single pass (no flip average). Share 0 without tau is the lifter alone, share 1
+MediaPipe's world landmarks at their own size. The choice: the (lifter, share, tau) of the least
+P-MPJPE on the 13 shared joints. Writes benchmarks/results/fusion_choice.json
 (machine, commit); with --card NAME also the fusion model's card, realtime3d/weights/NAME.json, with
 the chosen lifter and settings, and with --card NAME=LIFTER that lifter's best settings (the
 option repeats: one card each).
@@ -32,8 +35,9 @@ import _args  # noqa: E402
 import bench_video3d as bv  # noqa: E402
 
 OUT = bv.RESULTS / "fusion_choice.json"
-SHARES = (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0)
-LIFTERS = ("cycle", "cycle-fixed-camera", "drover")
+SHARES = (0.0, 0.25, 0.5)
+TAUS = (None, 150.0, 300.0, 500.0)
+LIFTERS = ("cycle", "cycle-mediapipe-2d", "cycle-temporal", "drover-live")
 #: The score that chooses, and the others reported.
 CHOOSE_BY = ("joints13", "p_mpjpe_mm")
 
@@ -44,6 +48,7 @@ def label(lifter: str, share: float, tau: float | None) -> str:
 
 def run_clip(clip: bv.Clip, work: Path, lifters: list[str], shares: list[float], taus: list) -> dict:
     """The detection pass of one clip, then every (lifter, share, tau) replayed and scored: {label: row}."""
+    from realtime3d.export import NothingToExport
     from realtime3d.fusion import Fusion
     from realtime3d.io.video_truth import read_truth
     from realtime3d.lifting import load_model
@@ -62,10 +67,7 @@ def run_clip(clip: bv.Clip, work: Path, lifters: list[str], shares: list[float],
             try:
                 bv.replay_run(clip.video, out, Fusion(lifter, share, tau), recorder.frames,
                               recorder.visibility_threshold, options)
-            except Exception as exc:      # NothingToExport: nobody found
-                from realtime3d.export import NothingToExport
-                if not isinstance(exc, NothingToExport):
-                    raise
+            except NothingToExport:              # nobody found
                 out = None
             rows[label(name, share, tau)] = bv.score(truth, out)
     shutil.rmtree(work, ignore_errors=True)
@@ -112,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shares", type=lambda s: [float(v) for v in s.split(",")], default=list(SHARES),
                     metavar="W,W", help=f"MediaPipe's shares to try (default: {','.join(f'{s:g}' for s in SHARES)})")
     ap.add_argument("--taus", type=lambda s: [None if v == "none" else float(v) for v in s.split(",")],
-                    default=[None], metavar="T,T",
-                    help="disagreement scales to try, mm ('none': one share for every joint; default: none)")
+                    default=list(TAUS), metavar="T,T",
+                    help="disagreement scales to try, mm ('none': one share for every joint; default: "
+                         f"{','.join('none' if t is None else f'{t:g}' for t in TAUS)})")
     ap.add_argument("--clips", type=Path, metavar="DIR", help="score the clips under DIR instead of the validation clips")
     ap.add_argument("--work", type=Path, metavar="DIR", help="where the rendered clips go, kept (default: temporary)")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), metavar="N",

@@ -1,21 +1,23 @@
 """The detector's 2D of rendered people, with no label: train 2D that looks like what the app feeds a lifter.
 
 Renders person crops of the synthetic people (crops.CropSampler, posed by the CMU mocap of one
-split), runs the app's landmark model on each as the tracker runs it on a tracked person (CropLandmarks)
-and keeps what it answers: the 2D, the visibility and MediaPipe's world landmarks. The renders' labels (their 2D, 3D, visibility) are never read: the mocap's 3D
-only poses the bodies that make the images, as a sampler's random cameras only make views.
+split), runs the app's landmark model on each as the tracker runs it on a tracked person
+(CropLandmarks), and keeps what it answers: the 2D, the visibility and MediaPipe's world
+landmarks. The renders' labels (their 2D, 3D, visibility) are never read: the mocap's 3D only
+poses the bodies that make the images, as a sampler's random cameras only make views.
 
 The output is pose-sequence files (realtime3d.io.poses) that a trainer reads as its own 2D
-(`train.data` = the folder): joints2d [N, 17, 2] px and the detector's visibility [N, 17]
-(extra "visibility") and MediaPipe's world landmarks [N, 17, 3] mm (extra "world3d"), in one virtual camera (VIRTUAL_SIZE, VIRTUAL_FOCAL) that every crop's view
-is moved into: a crop's pixels go to normalized camera coordinates by its own camera, and from
-there to the virtual camera's pixels, so the 2D is the view a 1280x720 camera of that focal
-length would have had.
+(`train.data` = the folder): joints2d [N, 17, 2] px, the detector's visibility [N, 17] (extra
+"visibility") and MediaPipe's world landmarks [N, 17, 3] mm (extra "world3d"), all in one virtual
+camera (VIRTUAL_SIZE, VIRTUAL_FOCAL) that every crop's view is moved into: a crop's pixels go to
+normalized camera coordinates by its own camera, and from there to the virtual camera's pixels,
+so the 2D is the view a 1280x720 camera of that focal length would have had.
 
     python -m realtime3d.render.detections --split train --out runs/detections/train --minutes 40
 
 Writes shard-SEED-K.npz files of SHARD_SIZE detections as it goes (atomic); a run that is
-stopped keeps its shards, and one started again with another --seed adds to them.
+stopped (Ctrl-C or SIGTERM) keeps what it detected, and one started again with another --seed
+adds to them.
 """
 from __future__ import annotations
 
