@@ -340,9 +340,17 @@ def _video3d_rows(r: dict, single_pass_rows: bool = True) -> list[tuple[str, str
     models = sorted(r["models"].items(), key=lambda kv: order.get(kv[1]["kind"], len(order)))
     names = {"command": " (default)", "baseline": " (baseline)"}
     default = r["settings"]["default_model"]
-    return [(f"{default if m['kind'] == 'command' and name != default else name}{names.get(m['kind'], '')}",
+    return [(f"{default if m['kind'] == 'command' and name != default else name}{names.get(m['kind'], '')}"
+             f"{' (3D-labelled)' if _labelled(name) else ''}",
              m.get("mode", "-"), _trained(default if m["kind"] == "command" else name), m["aggregate"])
             for name, m in models if single_pass_rows or not name.endswith(":single-pass")]
+
+
+def _labelled(name: str) -> bool:
+    """Whether a shipped model's card says it read 3D labels (beyond a sampler's or a renderer's use of 3D)."""
+    path = ROOT / "realtime3d" / "weights" / f"{name.split(':')[0]}.json"
+    reads = json.loads(path.read_text()).get("reads_3d", "") if path.exists() else ""
+    return bool(reads) and not reads.startswith(("only the sampler", "nowhere", "no 3D label"))
 
 
 def video3d(r: dict | None = None) -> str:
