@@ -45,6 +45,12 @@ def _card(name: str) -> dict:
     return json.loads((ROOT / "realtime3d" / "weights" / f"{name}.json").read_text())
 
 
+def _card_of(row: str) -> dict:
+    """The card of a results row's model (NAME or NAME:single-pass), {} for one that is not shipped."""
+    path = ROOT / "realtime3d" / "weights" / f"{row.split(':')[0]}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
@@ -322,8 +328,7 @@ _VIDEO3D_KINDS = ("command", "cached detections", "detection pass", "baseline")
 
 def _trained(name: str) -> str:
     """A shipped model's training minutes from its card (a fusion model: its lifter's), "-" for others."""
-    path = ROOT / "realtime3d" / "weights" / f"{name.split(':')[0]}.json"
-    card = json.loads(path.read_text()) if path.exists() else {}
+    card = _card_of(name)
     if card.get("kind") == "fusion":
         return _trained(card["lifter"])
     if "training_seconds" not in card:
@@ -348,8 +353,7 @@ def _video3d_rows(r: dict, single_pass_rows: bool = True) -> list[tuple[str, str
 
 def _labelled(name: str) -> bool:
     """Whether a shipped model's card says it read 3D labels (beyond a sampler's or a renderer's use of 3D)."""
-    path = ROOT / "realtime3d" / "weights" / f"{name.split(':')[0]}.json"
-    reads = json.loads(path.read_text()).get("reads_3d", "") if path.exists() else ""
+    reads = _card_of(name).get("reads_3d", "")
     return bool(reads) and not reads.startswith(("only the sampler", "nowhere", "no 3D label"))
 
 

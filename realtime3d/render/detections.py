@@ -39,11 +39,9 @@ POSE_FPS = 10.0
 
 def split_poses(split: str, cmu_root: Path, fps: float = POSE_FPS) -> np.ndarray:
     """[N, 17, 3] m, render world: every frame (at fps) of the split's CMU subjects."""
-    from realtime3d.data.mocap import TEST_SUBJECTS, VAL_SUBJECTS, cmu_files, subject_of
+    from realtime3d.data.mocap import cmu_files, split_of, subject_of
     from .actors import load_motion
-    subjects = {"val": VAL_SUBJECTS, "test": TEST_SUBJECTS}.get(split)
-    files = [f for f in cmu_files(cmu_root) if (subject_of(f) in subjects if subjects is not None
-                                                 else subject_of(f) not in VAL_SUBJECTS + TEST_SUBJECTS)]
+    files = [f for f in cmu_files(cmu_root) if split_of(subject_of(f)) == split]
     if not files:
         raise FileNotFoundError(f"no CMU BVH files of the {split} subjects under {cmu_root}")
     return np.concatenate([load_motion(f, fps) for f in files])

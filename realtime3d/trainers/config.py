@@ -108,6 +108,10 @@ SHARED_HELP = {
     'pca_dim': 'PCA axes of the 2D poses that the flow prior models',
     'flow_steps': "Adam steps of the flow prior's fit, made in the first training step",
     'kernel_backend': 'realtime3d.kernels backend of the skeleton maps: auto, cpu, reference, triton',
+    'fixed_elevation_max': "with elevation = 'fixed', the new views' elevation is uniform in 0 to this (degrees)",
+    'cycle2d_weight': 'weight of the 2D reprojection of the cycle, L_2d (eq. 5)',
+    'cycle3d_weight': 'weight of the 3D consistency of the re-lifted new view, L_3d (eq. 4)',
+    'deform_weight': 'weight of the pairwise deformation loss, L_def (eq. 6)',
 }
 
 

@@ -69,13 +69,12 @@ class CycleConfig(HiddenJoints):
                                       "normal) or 'fixed' (Drover's random projection layer)")
     elevation_init_deg: float = param(10.0, "the learned elevation at the start (degrees; its sign picks the "
                                             "depth orientation, see realtime3d/trainers/cycle.py)")
-    fixed_elevation_max: float = param(20.0, "with elevation = 'fixed', the new views' elevation is uniform "
-                                             "in 0 to this (degrees)")
+    fixed_elevation_max: float = param(20.0)
     cycle_elevation_grad: bool = param(False, "the cycle losses also train the elevation (false: only the "
                                               "flow prior does)")
-    cycle2d_weight: float = param(1.0, "weight of the 2D reprojection of the cycle, L_2d (eq. 5)")
-    cycle3d_weight: float = param(1.0, "weight of the 3D consistency of the re-lifted new view, L_3d (eq. 4)")
-    deform_weight: float = param(1.0, "weight of the pairwise deformation loss, L_def (eq. 6)")
+    cycle2d_weight: float = param(1.0)
+    cycle3d_weight: float = param(1.0)
+    deform_weight: float = param(1.0)
     flow_weight: float = param(1.0)
     bone_weight: float = param(0.02)
     pca_dim: int = param(26)
@@ -83,10 +82,16 @@ class CycleConfig(HiddenJoints):
     ema: float = param(0.0)
 
     def __post_init__(self) -> None:
-        if self.elevation not in ELEVATIONS:
-            raise UserError(f"elevation must be one of {', '.join(ELEVATIONS)}, got {self.elevation!r}")
-        if not abs(self.elevation_init_deg) < 90.0:
-            raise UserError(f"elevation_init_deg must lie strictly between -90 and 90, got {self.elevation_init_deg}")
+        check_elevation(self)
+
+
+def check_elevation(cfg) -> None:
+    """A one-line error unless cfg's elevation is one of ELEVATIONS and its elevation_init_deg lies
+    strictly between -90 and 90 (the cycle configs, over poses or over tracks)."""
+    if cfg.elevation not in ELEVATIONS:
+        raise UserError(f"elevation must be one of {', '.join(ELEVATIONS)}, got {cfg.elevation!r}")
+    if not abs(cfg.elevation_init_deg) < 90.0:
+        raise UserError(f"elevation_init_deg must lie strictly between -90 and 90, got {cfg.elevation_init_deg}")
 
 
 class ElevationLifter(nn.Module):

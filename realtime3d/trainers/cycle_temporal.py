@@ -36,7 +36,7 @@ from realtime3d.skeleton import H36M17
 from realtime3d.errors import UserError
 from .base import Method, descend
 from .config import param
-from .cycle import ELEVATIONS, FLOW_POSES, bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle
+from .cycle import FLOW_POSES, bone_prior_loss, check_elevation, cycle_losses, cycle_rotations, elevation_angle
 from .evaluation import cycle_2d_error
 from .flow_prior import FlowPrior2D
 from .losses import HiddenJoints, hidden_joint_loss
@@ -64,11 +64,10 @@ class TemporalCycleConfig(HiddenJoints):
     elevation: str = param("learned", "'learned' (each track's predicted elevation, its frames' mean; new views "
                                       "from the batch normal, as cycle's) or 'fixed' (Drover's random projection)")
     elevation_init_deg: float = param(10.0, "the learned elevation at the start (degrees), as cycle's")
-    fixed_elevation_max: float = param(20.0, "with elevation = 'fixed', the new views' elevation is uniform "
-                                             "in 0 to this (degrees)")
-    cycle2d_weight: float = param(1.0, "weight of the 2D reprojection of the cycle, L_2d (eq. 5)")
-    cycle3d_weight: float = param(1.0, "weight of the 3D consistency of the re-lifted new view, L_3d (eq. 4)")
-    deform_weight: float = param(1.0, "weight of the pairwise deformation loss, L_def (eq. 6)")
+    fixed_elevation_max: float = param(20.0)
+    cycle2d_weight: float = param(1.0)
+    cycle3d_weight: float = param(1.0)
+    deform_weight: float = param(1.0)
     flow_weight: float = param(1.0)
     bone_weight: float = param(0.02)
     time_weight: float = param(10.0, "weight of L_time: each bone's length constant over the track")
@@ -76,8 +75,7 @@ class TemporalCycleConfig(HiddenJoints):
     flow_steps: int = param(2000)
 
     def __post_init__(self) -> None:
-        if self.elevation not in ELEVATIONS:
-            raise UserError(f"elevation must be one of {', '.join(ELEVATIONS)}, got {self.elevation!r}")
+        check_elevation(self)
         if self.frames < 2:
             raise UserError(f"frames must be at least 2, got {self.frames}")
 
