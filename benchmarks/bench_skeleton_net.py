@@ -1,25 +1,29 @@
-"""The image path on synthetic cmu-test renders: Phi -> Omega -> Lambda against ground-truth 2D +
-the same Lambda and MediaPipe + the same Lambda, on the same frames, in one run.
+"""The image path on synthetic test renders: each skeleton net's Phi -> Omega 2D, MediaPipe's 2D, a
+constant pose and the true 2D, scored on the same crops and lifted by the same lifter, in one run.
 
-Frames: `--frames` CMU test-subject frames (09, 13, 14: never trained on), evenly spaced, each
-drawn once by realtime3d.data.synth with an appearance and camera of seed EVAL_SEED (a stream
-that no training run draws). Labels: the renders' own 2D (crop pixels) and 3D (mm).
+Crops: the person crops of `--crops` (default runs/crops/test: `python -m realtime3d.render.crop_shards
+--split test --holdout held-out --out runs/crops/test --max-crops 1500 --seed 2026 --fps 30
+--background-p 0.2`): realistic people posed by the CMU test subjects (09, 13, 14: never trained
+on), wearing the held-out top patterns, in the held-out scene kinds, none of which a training crop
+shows. Each crop is the render's own window (the person's mesh box times 1.15 to 1.5, moved a
+little), the same 128 x 128 pixels for every row. Labels: the renders' own 2D (crop px) and 3D (mm).
 
-Rows (Lambda is the skeleton-net card's lifter, single pass: no flip averaging):
-- skeleton-net: the shipped (or --weights) Phi -> Omega on the 128 x 128 crop;
-- ground-truth 2D: the render's joints;
-- constant: one pose for every frame, the mean of CMU train 2D views (fixed-camera protocol)
-  framed by the crop rule: what a net that ignores the image scores (the floor to beat);
+Rows (each lifted single pass, no flip averaging, by --lifter: default the default model's lifter):
+- each --net LABEL=NAME|PATH: a skeleton net's Phi -> Omega on the crop;
 - mediapipe: MediaPipe pose (model_complexity 1, static images) on the crop scaled up to 256 x 256
-  (its own input size), mapped to the 17 joints by realtime3d.detect's rules. Frames where it
-  finds nobody are counted; its metrics are over the frames it found, and every row is also
-  scored on those frames (the `on_mediapipe_frames` block), so the three compare on one set.
+  (its own input size), mapped to the 17 joints by realtime3d.detect's rules. Crops where it finds
+  nobody are counted; every row is also scored on the crops it found (`on_mediapipe_crops`), so
+  that all compare on one set;
+- constant pose: one pose for every crop, the mean 2D of the training crops (--train-crops; the
+  renders' labels, framed by their windows as the test crops are): what a net that ignores the
+  image scores;
+- ground-truth 2D: the render's joints (the lifter's own floor).
 
 Metrics: 2D PCK (share of joints within PCK_TORSO = 0.2 of the pose's torso height, the
-pelvis-thorax distance of the label, in crop pixels) and 3D P-MPJPE (mm, Procrustes with scale).
+pelvis-thorax distance of the label, in crop pixels) and P-MPJPE (mm, Procrustes with scale).
 Writes benchmarks/results/skeleton_net.json (machine, commit).
 
-    python benchmarks/bench_skeleton_net.py [--frames 600] [--weights PATH]
+    python benchmarks/bench_skeleton_net.py [--net "labelled start=skeleton-net" --net "adapted=runs/x/best.pt"]
 """
 from __future__ import annotations
 
@@ -36,59 +40,33 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info, write_json  # noqa: E402
 
-from realtime3d.data import synth  # noqa: E402
-from realtime3d.data.mocap import load_split  # noqa: E402
-from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, p_mpjpe, pck_torso  # noqa: E402
-from realtime3d.crops import square_box, to_crop  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
-from realtime3d.trainers.sampling import fixed_camera_pool  # noqa: E402
+from realtime3d.native_logs import quiet_native_logs  # noqa: E402
+from realtime3d.render.crop_shards import read_shards  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net.json"
-#: The appearance and camera seed of the test renders (training draws other streams).
-EVAL_SEED = 2026
 BATCH = 32
 
 
-def renders(frames: int) -> dict[str, torch.Tensor]:
-    """The test renders: images [N, 3, 128, 128], joints2d [N, 17, 2] crop px, joints3d [N, 17, 3] mm."""
-    split = load_split("test")
-    idx = np.linspace(0, len(split["joints3d"]) - 1, frames).round().astype(int)
-    joints = torch.from_numpy(split["joints3d"][idx])
-    gen = torch.Generator().manual_seed(EVAL_SEED)
-    out = [synth.render_random(joints[i:i + BATCH], gen) for i in range(0, len(joints), BATCH)]
-    return {k: torch.cat([o[k] for o in out]) for k in ("image", "joints2d", "joints3d")}
-
-
-@torch.no_grad()
-def skeleton_net_2d(weights: str, images: torch.Tensor) -> tuple[np.ndarray, dict]:
+def net_2d(weights: str, images: torch.Tensor) -> tuple[np.ndarray, dict]:
+    """A skeleton net's 2D [N, 17, 2] crop px of images [N, 3, S, S] in 0..1, and its card."""
     from realtime3d.detect.skeleton_net import load_skeleton_net
     net, card = load_skeleton_net(weights)
-    net.eval()
-    out = [net(images[i:i + BATCH])[1] for i in range(0, len(images), BATCH)]
+    with torch.inference_mode():
+        out = [net(images[i:i + BATCH])[1] for i in range(0, len(images), BATCH)]
     return torch.cat(out).numpy(), card
 
 
-def constant_2d(frames: int) -> np.ndarray:
-    """The mean train 2D pose in crop pixels [frames, 17, 2]: every tenth CMU train frame through its
-    clip's fixed cameras, each view framed by the crop rule (no jitter), averaged."""
-    split = load_split("train")
-    pool = fixed_camera_pool(split["joints3d"][::10], split["clip"][::10], seed=0)
-    pose2d = torch.as_tensor(pool.pose2d, dtype=torch.float32)                         # [V, 17, 2]
-    mean = to_crop(pose2d, square_box(pose2d), CROP_SIZE).mean(0).numpy()              # [17, 2]
-    return np.broadcast_to(mean, (frames, *mean.shape)).copy()
-
-
-def mediapipe_2d(images: torch.Tensor) -> np.ndarray:
-    """MediaPipe's 17 joints [N, 17, 2] in crop pixels (NaN where it finds nobody)."""
+def mediapipe_2d(images: np.ndarray) -> np.ndarray:
+    """MediaPipe's 17 joints [N, 17, 2] in crop pixels (NaN where it finds nobody) of uint8 crops [N, S, S, 3]."""
     from realtime3d.detect import PoseDetector
     scale = 2
     out = np.full((len(images), 17, 2), np.nan, np.float32)
     with PoseDetector(static_image_mode=True) as detector:
-        for i, image in enumerate(images):
-            rgb = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        for i, rgb in enumerate(images):
             big = cv2.resize(rgb, (CROP_SIZE * scale, CROP_SIZE * scale), interpolation=cv2.INTER_LINEAR)
             found = detector.detect_rgb(big)
             if found is not None:
@@ -98,43 +76,71 @@ def mediapipe_2d(images: torch.Tensor) -> np.ndarray:
 
 def scores(pred2d: np.ndarray, truth2d: np.ndarray, truth3d: np.ndarray, lifter: Lifter) -> dict:
     lifted = lifter.lift(pred2d, (CROP_SIZE, CROP_SIZE))
-    return {"frames": int(len(pred2d)),
+    return {"crops": int(len(pred2d)),
             "pck_2d": round(float(pck_torso(pred2d, truth2d).mean()), 4),
             "p_mpjpe_mm": round(float(p_mpjpe(lifted, truth3d).mean()), 2)}
 
 
+def _net_spec(text: str) -> tuple[str, str]:
+    label, sep, weights = text.partition("=")
+    if not sep or not label or not weights:
+        raise argparse.ArgumentTypeError(f"--net takes LABEL=NAME|PATH, got {text!r}")
+    return label, weights
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=600, help="test frames rendered (evenly spaced)")
-    ap.add_argument("--weights", default="skeleton-net", help="the skeleton net: a shipped name or a .pt")
+    ap.add_argument("--net", type=_net_spec, action="append", default=None,
+                    help="a row: LABEL=NAME|PATH, a shipped skeleton net or a .pt (repeat; default: "
+                         "'labelled start=skeleton-net')")
+    ap.add_argument("--crops", default=str(ROOT / "runs" / "crops" / "test"), help="the test crops' folder")
+    ap.add_argument("--train-crops", default=str(ROOT / "runs" / "crops" / "train"),
+                    help="the training crops' folder (the constant pose's mean)")
+    ap.add_argument("--max-crops", type=int, default=0, help="score the first N crops (0: all)")
+    ap.add_argument("--lifter", default=None, help="the lifter of every row (default: the default model's lifter)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
     quiet_native_logs()
     torch.set_num_threads(args.threads)
+    nets = args.net or [("labelled start", "skeleton-net")]
     t0 = time.perf_counter()
-    data = renders(args.frames)
-    truth2d, truth3d = data["joints2d"].numpy(), data["joints3d"].numpy()
-    rows = {}
-    rows["skeleton-net"], card = skeleton_net_2d(args.weights, data["image"])
+    data = read_shards(args.crops, ("images", "joints2d", "joints3d", "person"), limit=args.max_crops)
+    keep = data["person"]
+    rgb, truth2d, truth3d = data["images"][keep], data["joints2d"][keep], data["joints3d"][keep]
+    images = torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
+    rows, cards = {}, {}
+    for label, weights in nets:
+        rows[label], card = net_2d(weights, images)
+        cards[label] = {"weights": weights, "supervision": card.get("supervision", "label-free"),
+                        "train_minutes": card.get("budget_minutes"),
+                        "method": card.get("method"), "config": card.get("config", {}).get("name")
+                        if isinstance(card.get("config"), dict) else card.get("config")}
+    rows["mediapipe"] = mediapipe_2d(rgb)
+    train = read_shards(args.train_crops, ("joints2d", "person"))
+    mean = np.nanmean(train["joints2d"][train["person"]], axis=0)                          # [17, 2]
+    rows["constant pose"] = np.broadcast_to(mean, truth2d.shape).astype(np.float32).copy()
     rows["ground-truth 2D"] = truth2d
-    rows["constant"] = constant_2d(len(truth2d))
-    rows["mediapipe"] = mediapipe_2d(data["image"])
-    lifter = Lifter.from_pretrained(card["lifter"])
+    lifter = Lifter.from_pretrained(args.lifter)
     lifter.flip_average = False
     found = np.isfinite(rows["mediapipe"]).all((1, 2))
     result = {
-        "what": "synthetic cmu-test renders: 2D PCK and the same lifter's P-MPJPE, single pass",
-        "lifter": card["lifter"], "weights": args.weights, "pck_threshold": f"{PCK_TORSO} x torso height",
-        "render_seed": EVAL_SEED, "frames": args.frames, "mediapipe_found": int(found.sum()),
-        "all_frames": {k: scores(v, truth2d, truth3d, lifter) for k, v in rows.items() if k != "mediapipe"},
-        "on_mediapipe_frames": {k: scores(v[found], truth2d[found], truth3d[found], lifter) for k, v in rows.items()},
+        "what": "synthetic test renders (CMU test subjects, held-out appearances and scenes): 2D PCK and the "
+                "same lifter's P-MPJPE, single pass",
+        "lifter": lifter.name,
+        "pck_threshold": f"{PCK_TORSO} x torso height", "crops": int(keep.sum()),
+        "mediapipe_found": int(found.sum()), "nets": cards,
+        "all_crops": {k: scores(v, truth2d, truth3d, lifter) for k, v in rows.items() if k != "mediapipe"},
+        "on_mediapipe_crops": {k: scores(v[found], truth2d[found], truth3d[found], lifter) for k, v in rows.items()},
         "seconds": round(time.perf_counter() - t0, 1), "machine": machine_info(), "commit": commit(),
     }
-    gt = result["all_frames"]["ground-truth 2D"]["p_mpjpe_mm"]
-    result["ratio_to_ground_truth_2d"] = round(result["all_frames"]["skeleton-net"]["p_mpjpe_mm"] / gt, 3)
+    mp = result["on_mediapipe_crops"]["mediapipe"]
+    result["ratios_to_mediapipe"] = {
+        label: {"pck": round(result["on_mediapipe_crops"][label]["pck_2d"] / mp["pck_2d"], 3),
+                "p_mpjpe": round(result["on_mediapipe_crops"][label]["p_mpjpe_mm"] / mp["p_mpjpe_mm"], 3)}
+        for label, _ in nets}
     write_json(args.out, result)
-    print(json.dumps({k: result[k] for k in ("all_frames", "on_mediapipe_frames", "ratio_to_ground_truth_2d")}, indent=1))
+    print(json.dumps({k: result[k] for k in ("all_crops", "on_mediapipe_crops", "ratios_to_mediapipe")}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,22 +1,26 @@
-"""The image path on real footage: how often the skeleton net's 2D agrees with MediaPipe's on the
-street video's dancer, before and after adapting the net to that video without labels, in one run.
+"""The image path on real footage: how often each skeleton net's 2D agrees with MediaPipe's on the
+street video's dancer, with and without adapting a net to that video (no label), in one run.
 
-1. Adaptation (skipped with --after PATH): `realtime3d train skeleton-net_adapt-footage_w24_10min
-   --set params.footage=VIDEO`, from the shipped net (10 minutes, two threads), into
-   runs/adapt/NAME.
-   Person crops come from MediaPipe's 2D framed by the crop rule; nothing else of MediaPipe is
-   read by the adaptation.
-2. Agreement: every frame through SkeletonNetDetector (its own crop, following its last pose,
-   the full frame when lost) with the shipped (before) and the adapted (after) weights, and
-   through MediaPipe (tracking mode), the reference. A joint agrees when it lies within
-   metrics.PCK_TORSO = 0.2 x the torso height (MediaPipe's pelvis-thorax distance in that frame) of
-   MediaPipe's joint; a frame's score is its share of agreeing joints (0 where the net finds
-   nobody); the figure is the mean over the frames where MediaPipe finds the dancer.
+1. Test-time adaptation (skipped with --adapted PATH or --no-adapt): `realtime3d train
+   skeleton-net_adapt-footage_w16-l4_15min --set params.footage=VIDEO` from the shipped net (15
+   minutes, two threads), into runs/adapt/NAME. Person crops come from MediaPipe's 2D framed by
+   the crop rule; nothing else of MediaPipe is read by the adaptation.
+2. Agreement: every frame through MediaPipe (tracking mode), the reference (the dancer), and
+   through SkeletonNetDetector as `realtime3d video --detector skeleton-net` runs it (the
+   person detector's boxes, then crops that follow each person), for each net. Of the people a
+   net finds in a frame, the dancer is the one nearest MediaPipe's (mean joint distance): the
+   reference picks who, never where. A joint agrees when it lies within metrics.PCK_TORSO = 0.2
+   x the torso height (MediaPipe's pelvis-thorax distance in that frame) of MediaPipe's joint; a
+   frame's score is its share of agreeing joints (0 where the net finds nobody); the figure is
+   the mean over the frames where MediaPipe finds the dancer.
+3. Constant pose: one pose, the mean 2D of the training crops (--train-crops), placed in each
+   frame by MediaPipe's own crop box (the crop rule about its 2D): a net that ignores the image,
+   given the reference's box.
 
 Writes benchmarks/results/skeleton_net_media.json (machine, commit). The video is test input
 only: nothing derived from it is committed (the adapted weights stay in runs/).
 
-    python benchmarks/bench_skeleton_net_media.py [--video PATH] [--after runs/adapt/street_dance/best.pt]
+    python benchmarks/bench_skeleton_net_media.py [--net "paper recipe=runs/x/best.pt"] [--adapted PATH]
 """
 from __future__ import annotations
 
@@ -27,37 +31,65 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info, write_json  # noqa: E402
 from _video import frames_rgb  # noqa: E402
 
+from realtime3d.crops import from_crop, square_box  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, pck_torso  # noqa: E402
+from realtime3d.models.image import CROP_SIZE  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
+from realtime3d.render.crop_shards import read_shards  # noqa: E402
 from realtime3d.skeleton import H36M17  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_media.json"
-ADAPT_CONFIG = "skeleton-net_adapt-footage_w24_10min"
+ADAPT_CONFIG = "skeleton-net_adapt-footage_w16-l4_15min"
 
 
-def track(detector, frames: list[np.ndarray]) -> np.ndarray:
-    """[N, 17, 2] frame pixels, NaN where the detector finds nobody."""
+def reference(frames: list[np.ndarray]) -> np.ndarray:
+    """MediaPipe's dancer [N, 17, 2] frame px, NaN where it finds nobody."""
     out = np.full((len(frames), H36M17.num_joints, 2), np.nan, np.float32)
-    for i, frame in enumerate(frames):
-        found = detector.detect_rgb(frame)
-        if found is not None:
-            out[i] = found.joints2d_px
+    with PoseDetector() as detector:
+        for i, frame in enumerate(frames):
+            found = detector.detect_rgb(frame)
+            if found is not None:
+                out[i] = found.joints2d_px
     return out
 
 
-def agreement(pred: np.ndarray, reference: np.ndarray) -> dict:
-    found = np.isfinite(reference).all((1, 2))
-    agree = pck_torso(pred[found], reference[found])                                             # [found]
+def dancer(detector, frames: list[np.ndarray], ref: np.ndarray) -> np.ndarray:
+    """[N, 17, 2] frame px of the person nearest MediaPipe's in each frame, NaN where none is found."""
+    out = np.full((len(frames), H36M17.num_joints, 2), np.nan, np.float32)
+    for i, frame in enumerate(frames):
+        found = detector.detect_all_rgb(frame)
+        if found and np.isfinite(ref[i]).all():
+            out[i] = min(found, key=lambda d: np.linalg.norm(d.joints2d_px - ref[i], axis=-1).mean()).joints2d_px
+        elif found:
+            out[i] = found[0].joints2d_px
+    return out
+
+
+def agreement(pred: np.ndarray, ref: np.ndarray) -> dict:
+    found = np.isfinite(ref).all((1, 2))
+    agree = pck_torso(pred[found], ref[found])                                             # [found]
     return {"frames": int(found.sum()), "agreement": round(float(agree.mean()), 4),
             "net_found": int(np.isfinite(pred).all((1, 2))[found].sum())}
+
+
+def constant_pose(train_crops: str, ref: np.ndarray) -> np.ndarray:
+    """The training crops' mean 2D placed in MediaPipe's crop box of each frame [N, 17, 2]."""
+    train = read_shards(train_crops, ("joints2d", "person"))
+    mean = torch.from_numpy(np.nanmean(train["joints2d"][train["person"]], axis=0)).double()    # [17, 2] crop px
+    out = np.full(ref.shape, np.nan, np.float32)
+    found = np.isfinite(ref).all((1, 2))
+    boxes = square_box(torch.from_numpy(ref[found]).double())                                   # [F, 3]
+    out[found] = from_crop(mean.expand(len(boxes), -1, -1), boxes, CROP_SIZE).numpy()
+    return out
 
 
 def adapt(video: str, run_dir: Path) -> Path:
@@ -69,27 +101,40 @@ def adapt(video: str, run_dir: Path) -> Path:
     return run_dir / "best.pt"
 
 
+def _net_spec(text: str) -> tuple[str, str]:
+    label, sep, weights = text.partition("=")
+    if not sep or not label or not weights:
+        raise argparse.ArgumentTypeError(f"--net takes LABEL=NAME|PATH, got {text!r}")
+    return label, weights
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", default=str(DEFAULT_VIDEO), help="the footage (a video)")
-    ap.add_argument("--before", default="skeleton-net", help="the net before adaptation (a shipped name or a .pt)")
-    ap.add_argument("--after", default=None, help="an adapted net (.pt); default: adapt now into runs/adapt/VIDEO")
+    ap.add_argument("--net", type=_net_spec, action="append", default=None,
+                    help="a row: LABEL=NAME|PATH (repeat; default: 'labelled start=skeleton-net')")
+    ap.add_argument("--adapted", default=None,
+                    help="the net adapted on the video (.pt); default: adapt the shipped net now into runs/adapt/VIDEO")
+    ap.add_argument("--no-adapt", action="store_true", help="no test-time adaptation row")
+    ap.add_argument("--train-crops", default=str(ROOT / "runs" / "crops" / "train"),
+                    help="the training crops' folder (the constant pose's mean)")
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
     quiet_native_logs()
-    after = Path(args.after) if args.after else adapt(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
+    torch.set_num_threads(1)
+    nets = list(args.net or [("labelled start", "skeleton-net")])
+    if not args.no_adapt:
+        adapted = Path(args.adapted) if args.adapted else adapt(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
+        nets.append(("adapted on this video", str(adapted)))
     frames = frames_rgb(args.video)
-    with PoseDetector() as mediapipe:
-        reference = track(mediapipe, frames)
+    ref = reference(frames)
     rows = {}
-    for name, weights in (("before", args.before), ("after", str(after))):
+    for label, weights in nets:
         with SkeletonNetDetector(weights) as detector:
-            rows[name] = agreement(track(detector, frames), reference)
-    result = {"what": f"share of the dancer's joints within {PCK_TORSO} x torso height of MediaPipe's, "
-                      "before and after adapting on the video without labels",
-              "video": Path(args.video).name, "before": args.before, "after": str(after.relative_to(ROOT))
-              if after.is_relative_to(ROOT) else str(after), "rows": rows,
-              "machine": machine_info(), "commit": commit()}
+            rows[label] = {"weights": weights, **agreement(dancer(detector, frames, ref), ref)}
+    rows["constant pose"] = agreement(constant_pose(args.train_crops, ref), ref)
+    result = {"what": f"share of the dancer's joints within {PCK_TORSO} x torso height of MediaPipe's",
+              "video": Path(args.video).name, "rows": rows, "machine": machine_info(), "commit": commit()}
     write_json(args.out, result)
     print(json.dumps(rows, indent=1))
 

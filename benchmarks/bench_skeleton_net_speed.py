@@ -1,11 +1,15 @@
-"""How fast the image path runs on this CPU: Phi -> Omega -> Lambda at 128 x 128, batch 1, beside
-MediaPipe (+ the same Lambda) on the same frames, in one run.
+"""How fast the image path runs on this CPU for one person: the detector (the person detector's
+boxes, then its own), Phi -> Omega at 128 x 128 and the lifter, batch 1, beside MediaPipe (+ the
+same lifter) on the same frames, in one run.
 
 Frames: the first `--frames` frames of the street video (1280 x 720), converted to RGB before
-the clock starts (as the app's decode thread does). Per frame, one thread:
+the clock starts (as the app's decode thread does). Lambda is the default model's lifter (what
+`--detector skeleton-net` lifts with: a fusion model's lifter alone, as the net gives no world
+landmarks), single pass. Per frame, one thread:
 - core: Phi -> Omega -> Lambda on the frame's 128 x 128 person crop (the net and the lifter only);
-- skeleton detector: SkeletonNetDetector.detect_rgb (crop cut, Phi -> Omega, kappa and the
-  agreement) + Lambda's lift;
+- skeleton detector: SkeletonNetDetector(max_people=1).detect_rgb as the live app runs it (the
+  person detector on the first frame, then the crop that follows the person; the crop cut,
+  Phi -> Omega, kappa and the agreement) + Lambda's lift;
 - mediapipe: PoseDetector.detect_rgb (tracking mode, model_complexity 1) + the same lift.
 fps = 1000 / the median ms of a frame (after 5 warm-up frames). Writes
 benchmarks/results/skeleton_net_speed.json (machine, commit).
@@ -66,9 +70,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     frames = frames_rgb(args.video, args.frames + WARMUP)
     size = (frames[0].shape[1], frames[0].shape[0])
-    net, card = load_skeleton_net(args.weights)
+    net, _ = load_skeleton_net(args.weights)
     net.eval()
-    lifter = Lifter.from_pretrained(card["lifter"])
+    lifter = Lifter.from_pretrained(None)
     lifter.flip_average = False
 
     box = (size[0] / 2, size[1] / 2, float(min(size)))
@@ -79,7 +83,7 @@ def main(argv=None) -> None:
         _, joints = net(crops[id(frame)])
         lifter.lift(joints[0].numpy(), (CROP_SIZE, CROP_SIZE))
 
-    detector = SkeletonNetDetector(args.weights)
+    detector = SkeletonNetDetector(args.weights, max_people=1)
 
     def skeleton(frame):
         found = detector.detect_rgb(frame)
@@ -97,7 +101,7 @@ def main(argv=None) -> None:
     detector.close()
     base = rows["mediapipe + Lambda"]["median_ms"]
     result = {"what": "per-frame time, batch 1, one torch thread; fps = 1000 / median ms",
-              "video": Path(args.video).name, "frame_size": size, "weights": args.weights, "lifter": card["lifter"],
+              "video": Path(args.video).name, "frame_size": size, "weights": args.weights, "lifter": lifter.name,
               "rows": rows,
               "ratio_to_mediapipe": {k: round(base / v["median_ms"], 2) for k, v in rows.items()},
               "machine": machine_info(), "commit": commit()}

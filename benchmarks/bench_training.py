@@ -57,9 +57,10 @@ DESCRIPTIONS = {
                   "CMU train mocap and selected on the val subjects' 3D (it reads 3D); the 2D-only methods' budget",
     "distill": "one-pass live copy of {teacher}, distilled on {protocol} 2D views (no 3D label in its losses or "
                "its selection)",
-    "skeleton-net": "Sosa & Hogg's Phi (crop -> skeleton image) and Omega (skeleton image -> 2D) in front of the "
-                    "{lifter} lifter: trained on unlabelled synthetic renders of the CMU train mocap and an unpaired "
-                    "{protocol} 2D prior, selected on image reconstruction; no label read",
+    "skeleton-net": "Sosa & Hogg's Phi (crop -> skeleton image) and Omega (skeleton image -> 2D), the image path's "
+                    "synthetic-labelled start: trained on crops of realistic rendered people posed by the CMU train "
+                    "mocap against the renders' own 2D (synthetic labels, no human's), Omega also on an unpaired "
+                    "{protocol} 2D prior; selected on the val subjects' held-out renders' 2D error (their labels)",
     "chen-views": "Chen et al.'s view-synthesis encoder phi (skeleton maps -> a set of 3D points), not a lifter: trained "
                   "on pairs of {protocol} 2D views of the CMU train mocap and their relative rotation (multi-view 2D "
                   "with known relative rotations), selected on val view synthesis; no 3D label read",

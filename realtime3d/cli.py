@@ -399,8 +399,7 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
                    "the main person, the largest when first seen, followed while tracked (largest); or the "
                    "person with that id (default: all)")
     p.add_argument("--max-people", type=int, metavar="N",
-                   help="the detector follows at most the N largest people, N >= 1 (default: all); with "
-                   "--detector blazepose")
+                   help="the detector follows at most the N largest people, N >= 1 (default: all)")
 
 
 def _add_app_commands(sub) -> None:

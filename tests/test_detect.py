@@ -239,7 +239,7 @@ def test_detector_names_and_their_old_spellings():
         ["blazepose", "skeleton-net", "blazepose", "skeleton-net", "x"]
     assert check_detector("mediapipe") == "blazepose" and check_detector("skeleton") == "skeleton-net"
     for args, words in [(("yolo",), "unknown detector"), (("blazepose", "skeleton-net"), "--detector-weights needs"),
-                        (("skeleton-net", None, 2), "--max-people needs"),
+                        (("skeleton-net", None, 0), "--max-people"),
                         (("skeleton-net", "no-such-net"), "unknown skeleton net"),
                         (("skeleton-net", "/nonexistent/net.pt"), "not found")]:
         with pytest.raises(UserError, match=words):

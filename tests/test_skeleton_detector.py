@@ -5,8 +5,10 @@ The weights: the shipped realtime3d/weights/detectors/skeleton-net.pt (else a Sk
 with a fixed torch seed, untrained), saved again by trainers.checkpoint.save_model exactly as the
 trainer saves one, with a card whose person_confidence is 0, so that every frame has a person.
 Nothing here needs the weights to be good: the tests check geometry, bookkeeping and files, and
-the agreement on images made for the purpose. The shipped net as it is (its confidence below
-PERSON_CONFIDENCE: no person anywhere) is tested by the "nobody" tests at the end.
+the agreement on images made for the purpose. The people's crops come from BlazePose's person
+detector (the full frame when it finds nobody): the tests that need the full frame give a black
+frame, where nobody is found. The shipped net as it is (its confidence below PERSON_CONFIDENCE: no
+person anywhere) is tested by the "nobody" tests at the end.
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ from realtime3d.pipeline import VideoOptions, build_pipeline
 from realtime3d.crops import cut, square_box, to_crop
 from realtime3d.data.sample import sample_keypoints_px
 from realtime3d.detect import Detection, SkeletonNetDetector, load_skeleton_net
+from realtime3d.detect.choice import check_detector
 from realtime3d.detect.skeleton_net import (DETECTORS_DIR, EXPERIMENTAL, MIN_CROP_SIDE, PERSON_CONFIDENCE,
-                                            bone_agreement, crop_to_frame, full_frame_box, joint_visibility,
-                                            render_kappa)
+                                            bone_agreement, corner_box, crop_to_frame, full_frame_box,
+                                            joint_visibility, render_kappa)
 from realtime3d.io.poses import read_poses
 from realtime3d.models.image import CROP_SIZE, NUM_BONES, SKELETON_SIZE, SkeletonNet
 from realtime3d.pipeline import FrameResult
@@ -73,6 +76,23 @@ def frames(street) -> list[np.ndarray]:
     out = [cap.read()[1] for _ in range(4)]
     cap.release()
     return out
+
+
+@pytest.fixture(scope="module")
+def two_people(frames) -> np.ndarray:
+    """Two people side by side: street_dance.avi's frames 0 and 3 next to each other, RGB [720, 2560, 3]
+    (the person detector finds the dancer in each half)."""
+    return cv2.cvtColor(np.concatenate([frames[0], frames[3]], axis=1), cv2.COLOR_BGR2RGB)
+
+
+def _black(frame: np.ndarray) -> np.ndarray:
+    """A black frame of the same size: the person detector finds nobody, the crop is the full frame."""
+    return np.zeros_like(frame)
+
+
+def _centre(crop_box) -> np.ndarray:
+    x0, y0, side = crop_box
+    return np.array([x0 + side / 2, y0 + side / 2])
 
 
 def _crop_pose() -> torch.Tensor:
@@ -164,62 +184,167 @@ def test_crop_round_trip_is_exact():
 
 @pytest.mark.data
 def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
+    """Every person's 2D is Omega's on their own crop, mapped back to the frame (the crops of a frame
+    go through the net in one batch: each answer is the net's on that crop alone)."""
     det = SkeletonNetDetector(weights)
     frame = frames[0]
-    found = det.detect(frame)
-    assert found is not None, "the weights fixture's person_confidence is 0: every frame has a person"
-    box = full_frame_box(frame.shape[1], frame.shape[0])
-    crop = cut(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), box, CROP_SIZE)
-    with torch.inference_mode():
-        skeleton, joints = det.net(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255)
-    np.testing.assert_allclose(found.joints2d_px, crop_to_frame(joints[0].numpy(), box), atol=1e-3)
-    np.testing.assert_allclose(found.skeleton, skeleton[0].numpy(), atol=1e-6)
+    people = det.detect_all(frame)
+    assert people, "the weights fixture's person_confidence is 0: every frame has a person"
+    for found in people:
+        box = (*_centre(found.crop_box), found.crop_box[2])
+        crop = cut(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), box, CROP_SIZE)
+        with torch.inference_mode():
+            skeleton, joints = det.net(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255)
+        np.testing.assert_allclose(found.joints2d_px, crop_to_frame(joints[0].numpy(), box), atol=1e-3)
+        np.testing.assert_allclose(found.skeleton, skeleton[0].numpy(), atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- tracking
 
 
 @pytest.mark.data
-def test_full_frame_on_the_first_frame_and_after_reset_then_the_crop_follows(frames):
+def test_full_frame_when_nobody_is_found_and_after_reset_then_the_crop_follows(frames):
     h, w = frames[0].shape[:2]
     full = (-0.5, (h - w) / 2 - 0.5, float(w))                                   # (x0, y0, side)
+    black = _black(frames[0])
     with SkeletonNetDetector(_Agreeing(_crop_pose()), {"crop_margin": 1.25}) as det:
-        assert det.next_box is None
-        first = det.detect(frames[0])
+        assert det.next_box is None and det.next_boxes == []
+        first = det.detect(black)
         np.testing.assert_allclose(first.crop_box, full)
         assert first.confidence == pytest.approx(1.0, abs=1e-5)
         follow = det.next_box                                                    # the pose's square box x 1.25
+        assert det.next_boxes == [follow]
         lo, hi = first.joints2d_px.min(0), first.joints2d_px.max(0)
         np.testing.assert_allclose(follow[2], max(MIN_CROP_SIDE, 1.25 * (hi - lo).max()), rtol=1e-5)
         np.testing.assert_allclose(np.array(follow[:2]) + follow[2] / 2, (lo + hi) / 2, atol=1e-3)
-        second = det.detect(frames[1])
+        second = det.detect(black)
         np.testing.assert_allclose(second.crop_box, follow)
         det.reset()
         assert det.next_box is None
-        np.testing.assert_allclose(det.detect(frames[2]).crop_box, full)
+        np.testing.assert_allclose(det.detect(black).crop_box, full)
     with pytest.raises(ValueError, match="closed"):
         det.detect(frames[0])
 
 
 @pytest.mark.data
-def test_a_lost_person_falls_back_to_the_full_frame(frames):
+def test_people_are_cropped_where_the_person_detector_finds_them(frames):
+    """On a real frame, each crop is a person detector's person (the square of its ROI, upright), not
+    the full frame; then each person's crop follows their own pose."""
+    rgb = cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB)
+    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
+        proposals = det.person_crops(rgb)
+        if not proposals:
+            pytest.skip("the person detector finds nobody on street_dance.avi's first frame")
+        people = det.detect_all_rgb(rgb)
+        assert det.detector_runs == 1
+        assert {tuple(np.round(p.crop_box, 3)) for p in people} <= {tuple(np.round(corner_box(c), 3)) for c in proposals}
+        assert len(people) >= 1
+        h, w = rgb.shape[:2]
+        assert all(p.crop_box != corner_box(full_frame_box(w, h)) for p in people)
+        follow = det.next_boxes
+        assert len(follow) == len(people)                                        # confidence 1: all followed
+        again = det.detect_all_rgb(rgb)
+        assert sorted(tuple(np.round(p.crop_box, 3)) for p in again) == sorted(tuple(np.round(b, 3)) for b in follow)
+
+
+@pytest.mark.data
+def test_a_lost_person_is_not_followed(frames):
     h, w = frames[0].shape[:2]
     # the confidence below lost_confidence: Phi draws nothing that Omega's 2D explains
     det = SkeletonNetDetector(_Blank(_crop_pose()), {}, person_confidence=0.0)
     found = det.detect(frames[0])
     assert found.confidence < det.lost_confidence and det.next_box is None
     assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}, lost_confidence=0.0).detect(frames[0]) is not None
-    # a frame below person_confidence has no person (and the next crop is the full frame too)
+    # a crop below person_confidence holds no person (and nobody is followed)
     det = SkeletonNetDetector(_Blank(_crop_pose()), {"person_confidence": 0.5})
-    assert det.detect(frames[0]) is None and det.next_box is None
+    assert det.detect(frames[0]) is None and det.next_box is None and det.detect_all(frames[0]) == []
     # most joints in the crop's padding, beyond the frame (a wide frame: a full-frame crop is mostly padding)
-    wide = np.ascontiguousarray(cv2.resize(frames[0], (w, h // 4)))
+    wide = np.zeros((h // 4, w, 3), np.uint8)
     top = _crop_pose().clone()
     top[..., 1] = top[..., 1] * 0.2                                              # squashed into the crop's top rows
     det = SkeletonNetDetector(_Agreeing(top), {})
     found = det.detect(wide)
     assert found.confidence == pytest.approx(1.0, abs=1e-5) and (found.joints2d_px[:, 1] < -0.5).mean() > 0.5
     assert det.next_box is None
+
+
+# ----------------------------------------------------------------------------- many people
+
+
+@pytest.mark.data
+def test_two_people_side_by_side_are_two_detections(weights, two_people):
+    """Whatever the net answers (person_confidence and lost_confidence 0: every crop is a person),
+    the two dancers get a crop each, one in each half of the frame, apart."""
+    width = two_people.shape[1]
+    for static in (True, False):
+        with SkeletonNetDetector(weights, person_confidence=0.0, lost_confidence=0.0,
+                                 static_image_mode=static) as det:
+            people = det.detect_all_rgb(two_people)
+            assert len(people) == 2, [p.crop_box for p in people]
+            (a, b) = sorted(people, key=lambda p: p.crop_box[0])
+            assert _centre(a.crop_box)[0] < width / 2 < _centre(b.crop_box)[0]
+            assert a.crop_box[0] + a.crop_box[2] < b.crop_box[0]                 # the two squares do not overlap
+            areas = [np.prod(p.joints2d_px.max(0) - p.joints2d_px.min(0)) for p in people]
+            assert areas == sorted(areas, reverse=True)                          # largest first
+            assert det.detect_rgb(two_people) is not None
+
+
+@pytest.mark.data
+def test_max_people_keeps_the_largest(weights, two_people):
+    with SkeletonNetDetector(weights, person_confidence=0.0, lost_confidence=0.0, max_people=1,
+                             static_image_mode=True) as det:
+        assert len(det.detect_all_rgb(two_people)) == 1
+    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0,
+                             max_people=1) as det:
+        for _ in range(3):
+            assert len(det.detect_all_rgb(two_people)) == 1
+            assert len(det.next_boxes) == 1
+    with pytest.raises(ValueError, match="max_people"):
+        SkeletonNetDetector(weights, max_people=0)
+
+
+@pytest.mark.data
+def test_the_person_detector_runs_only_when_due_in_video_mode(two_people):
+    """Video mode: the person detector runs on the first frame and on every detect_every-th frame
+    while fewer than max_people are followed, not on the frames between; on every call in static
+    image mode; after reset() the next frame runs it."""
+    frames = [two_people] * 7
+    def runs(**kwargs) -> int:
+        with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0,
+                                 **kwargs) as det:
+            for frame in frames:
+                assert det.detect_all_rgb(frame)
+            return det.detector_runs
+    assert runs() == 1                                                           # 7 frames < DETECT_EVERY
+    assert runs(detect_every=3) == 3                                             # frames 0, 3, 6
+    assert runs(detect_every=3, max_people=2) == 1                               # two followed: no room
+    assert runs(static_image_mode=True) == 7
+    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
+        assert len(det.detect_all_rgb(two_people)) == 2
+        # the person detector's people are the two followed ones: no newcomer, each taken for one of them
+        newcomers, held = det._newcomers(two_people, det._followed)
+        assert newcomers == [] and sorted(len(matched) for _, matched in held) == [1, 1]
+        det.detect_all_rgb(two_people)
+        det.reset(search=False)
+        det.detect_all_rgb(two_people)
+        assert det.detector_runs == 3                                            # _newcomers counts its run
+
+
+@pytest.mark.data
+def test_one_person_found_twice_is_one(frames):
+    """Two crops whose answers' 2D boxes overlap by IoU > 0.5 are one person: the more confident kept."""
+    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
+        first = det.detect_all(_black(frames[0]))
+        assert len(first) == 1
+        # the followed person's crop and the full frame again: the same 2D box up to the crops' scale
+        found = det._read(cv2.cvtColor(_black(frames[0]), cv2.COLOR_BGR2RGB),
+                          [det._followed[0].crop, full_frame_box(frames[0].shape[1], frames[0].shape[0])])
+        assert len(found) == 2 and len(det._distinct(found)) == 1
+
+
+def test_check_detector_takes_max_people_with_the_skeleton_net(weights):
+    assert check_detector("skeleton-net", str(weights), max_people=2) == "skeleton-net"
+    assert check_detector("skeleton", str(weights), max_people=1) == "skeleton-net"
 
 
 # ----------------------------------------------------------------------------- the agreement
@@ -297,16 +422,18 @@ def test_video_command_writes_every_output_with_confidence(weights, street, tmp_
     out = tmp_path / "street_dance"
     ids = np.load(out / "poses.npz")["person_ids"]
     assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS[:-1], *(f"poses_{i}.bvh" for i in ids)])
-    assert len(ids) == 1
-    seq = read_poses(out / "poses.npz")
-    confidence = seq.extra["confidence"]
-    assert confidence.shape == (10,) and confidence.dtype == np.float32
-    found = np.isfinite(confidence)
-    assert ((confidence[found] >= 0) & (confidence[found] <= 1)).all()
-    assert (found == np.isfinite(seq.joints2d).all(axis=(1, 2))).all()           # NaN exactly where no person
+    assert len(ids) >= 1                   # the main person's id may change where the net's 2D jumps
     doc = json.loads((out / "poses.json").read_text())
-    assert [f["people"][0]["confidence"] for f in doc["frames"] if f["people"]] \
-        == pytest.approx(confidence[np.isfinite(seq.joints3d).all(axis=(1, 2))], abs=1e-4)
+    assert all(len(f["people"]) <= 1 for f in doc["frames"])                     # --person largest: one at most
+    for person_id in ids:
+        seq = read_poses(out / "poses.npz", person=int(person_id))
+        confidence = seq.extra["confidence"]
+        assert confidence.shape == (10,) and confidence.dtype == np.float32
+        found = np.isfinite(confidence)
+        assert found.any() and ((confidence[found] >= 0) & (confidence[found] <= 1)).all()
+        assert (found == np.isfinite(seq.joints2d).all(axis=(1, 2))).all()       # NaN exactly where not seen
+        assert [p["confidence"] for f in doc["frames"] for p in f["people"] if p["id"] == person_id] \
+            == pytest.approx(confidence[np.isfinite(seq.joints3d).all(axis=(1, 2))], abs=1e-4)
     cap = cv2.VideoCapture(str(out / "overlay.mp4"))
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 10
     cap.release()
@@ -328,11 +455,14 @@ def test_resume_with_the_skeleton_net_is_exact(weights, street, tmp_path, monkey
     assert (tmp_path / "cut" / offline.PARTIAL_NAME).is_file()
     summary = offline.run_video(street, tmp_path / "cut", pipeline, max_frames=25, resume=True, progress=False)
     assert summary.resumed_from == 10
-    whole, resumed = read_poses(tmp_path / "whole" / "poses.npz"), read_poses(tmp_path / "cut" / "poses.npz")
-    for key in ("confidence", "visibility"):
-        np.testing.assert_array_equal(resumed.extra[key], whole.extra[key])
-    np.testing.assert_array_equal(resumed.joints2d, whole.joints2d)
-    np.testing.assert_array_equal(resumed.joints3d, whole.joints3d)
+    ids = np.load(tmp_path / "whole" / "poses.npz")["person_ids"]
+    np.testing.assert_array_equal(np.load(tmp_path / "cut" / "poses.npz")["person_ids"], ids)
+    for person_id in ids:
+        whole, resumed = (read_poses(tmp_path / run / "poses.npz", person=int(person_id)) for run in ("whole", "cut"))
+        for key in ("confidence", "visibility"):
+            np.testing.assert_array_equal(resumed.extra[key], whole.extra[key])
+        np.testing.assert_array_equal(resumed.joints2d, whole.joints2d)
+        np.testing.assert_array_equal(resumed.joints3d, whole.joints3d)
 
 
 @pytest.mark.data

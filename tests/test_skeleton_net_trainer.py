@@ -1,5 +1,6 @@
-"""The skeleton-net trainer (realtime3d/trainers/skeleton_net.py): its data keep images and prior apart, its
-losses reach Phi through the kernels, and a tiny run selects and ships a detector."""
+"""The skeleton-net trainer (realtime3d/trainers/skeleton_net.py): its crops are cut as the detector
+cuts them, its losses reach Phi through the kernels, the label-free recipe reads no label, and tiny
+runs select and ship a detector."""
 from __future__ import annotations
 
 import logging
@@ -8,25 +9,46 @@ import numpy as np
 import pytest
 import torch
 
+from realtime3d.crops import square_box
 from realtime3d.detect import load_skeleton_net
 from realtime3d.kernels import render_skeleton
-from realtime3d.models.image import GAMMA, SKELETON_SIZE, SkeletonNet
+from realtime3d.models.image import CROP_SIZE, GAMMA, SKELETON_SIZE, SkeletonNet
 from realtime3d.trainers.config import load_experiment
 from realtime3d.trainers.base import train
 from realtime3d.metrics import pck_torso
-from realtime3d.models.image import SkeletonDiscriminator
-from realtime3d.trainers.skeleton_net import (BONES, kappa_loss, omega_loss, place_in_crop, prior_ramp,
-                                              random_warps, split_clips, warp, warp_points)
+from realtime3d.trainers.skeleton_net import (BONES, CROP_SCALE, colour_jitter, crop_warps, kappa_loss, omega_loss,
+                                              place_in_crop, prior_ramp, random_warps, warp, warp_points)
 
-TINY = "skeleton-net_cmu-synth-fixedcam_w8_6steps"
+TINY = "skeleton-net_renders_w8_6steps"
 
 
-def test_rendered_and_prior_clips_are_disjoint_and_seeded():
-    clips = np.repeat([f"{s:02d}_{t:02d}" for s in range(1, 20) for t in range(1, 6)], 7)
-    rendered = split_clips(clips, 0.5, seed=0)
-    assert set(clips[rendered]).isdisjoint(clips[~rendered])
-    assert 0.3 < rendered.mean() < 0.7
-    assert (split_clips(clips, 0.5, seed=0) == rendered).all() and (split_clips(clips, 0.5, seed=1) != rendered).any()
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory):
+    """Labelled render crops of the val subjects (a few seconds of rendering), as the configs read them."""
+    from conftest import CMU
+    if not CMU.is_dir():
+        pytest.skip(f"CMU mocap data not found at {CMU} (see shared/data/README.md)")
+    from realtime3d.render.crop_shards import generate
+    out = tmp_path_factory.mktemp("crops")
+    generate("val", "held-out", out, minutes=5.0, seed=3, size=CROP_SIZE, cmu_root=CMU, max_crops=24,
+             background_p=0.25)
+    return out
+
+
+def test_crop_warps_cut_the_crop_rule_box_about_the_label():
+    gen = torch.Generator().manual_seed(1)
+    joints = 40 + 48 * torch.rand(6, 17, 2, generator=gen)                     # [6, 17, 2] render crop px
+    person = torch.tensor([True] * 5 + [False])
+    uniform = torch.rand(6, 6, generator=gen)
+    uniform[:, 0] = 0.5                                                       # no turn: the box is the box
+    theta = crop_warps(joints, person, uniform)
+    cut = warp_points(joints, theta, CROP_SIZE)                               # the new crop's px
+    side = square_box(cut[:5])[:, 2]                                          # the joints' box x the margin
+    assert ((side >= CROP_SIZE / CROP_SCALE[1] - 1) & (side <= CROP_SIZE / CROP_SCALE[0] + 1)).all()
+    assert (cut[:5].mean(1) - CROP_SIZE / 2).abs().max() < 0.2 * CROP_SIZE    # about the middle
+    images = torch.rand(6, 3, CROP_SIZE, CROP_SIZE, generator=gen)
+    jittered = colour_jitter(warp(images, theta, "reflection"), torch.rand(6, 3, generator=gen))
+    assert jittered.shape == images.shape and 0 <= jittered.min() and jittered.max() <= 1
 
 
 def test_prior_poses_are_framed_inside_the_skeleton_image():
@@ -60,17 +82,6 @@ def test_warped_2d_lands_where_the_warp_moves_its_skeleton_image():
     assert torch.allclose(warp_points(points, identity), points, atol=1e-4)
 
 
-def test_minibatch_std_tells_one_skeleton_for_every_crop_from_varied_ones():
-    d = SkeletonDiscriminator(8, minibatch_std=True)
-    varied = render_skeleton(place_in_crop(torch.randn(8, 17, 2), torch.rand(8, 3)), BONES,
-                             (SKELETON_SIZE, SKELETON_SIZE), GAMMA, mode="per_bone")
-    same = varied[:1].expand(8, -1, -1, -1)
-    with torch.no_grad():
-        spread = lambda x: d.net(x).mean((2, 3)).std(0, unbiased=False).mean()
-        assert spread(same) < 1e-6 < spread(varied)
-        assert d(same).shape == (8,) and d(same)[0] != d(varied)[0]        # the same image, another batch
-
-
 def test_pck_counts_joints_within_a_fifth_of_the_torso():
     truth = torch.zeros(1, 17, 2)
     truth[0, 8, 1] = -10.0                                             # thorax 10 px above the pelvis
@@ -79,31 +90,52 @@ def test_pck_counts_joints_within_a_fifth_of_the_torso():
     assert pck_torso(truth + 1.5, truth).item() == 0.0                 # 2.12 px off
 
 
-def test_the_prior_terms_wait_for_the_reconstruction_and_then_ramp():
-    assert prior_ramp(0, 10, 5) == 0.0 and prior_ramp(9, 10, 5) == 0.0
-    assert prior_ramp(10, 10, 5) == pytest.approx(0.2) and prior_ramp(20, 10, 5) == 1.0
-    assert prior_ramp(0, 0, 0) == 1.0
+def test_the_label_free_terms_ramp_in():
+    assert prior_ramp(0, 5) == pytest.approx(0.2) and prior_ramp(4, 5) == 1.0 and prior_ramp(9, 5) == 1.0
+    assert prior_ramp(0, 0) == 1.0
 
 
 @pytest.mark.slow
-def test_the_tiny_config_trains_selects_on_images_and_ships_a_detector(cmu_root, tmp_path, caplog):
+def test_the_tiny_config_trains_on_labels_selects_and_ships_a_detector(crops, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="realtime3d.trainers")
-    summary = train(load_experiment(TINY), tmp_path / "s")
-    assert summary["steps"] == 6 and summary["criterion"] == "val_recon"
-    assert "flow prior fitted" in caplog.text
+    summary = train(load_experiment(TINY, [f"params.crops={crops}", f"params.val_crops={crops}"]), tmp_path / "s")
+    assert summary["steps"] == 6 and summary["criterion"] == "val_render_2d"
     net, card = load_skeleton_net(tmp_path / "s" / "best.pt")
-    assert isinstance(net, SkeletonNet) and card["method"] == "skeleton-net" and card["lifter"] == "cycle"
-    assert card["protocol"] == "fixed-camera" and "renderer" in card["reads_3d"]
-    assert card["selection"]["criterion"] == "val_recon" and "no label" in card["selection"]["description"]
+    assert isinstance(net, SkeletonNet) and card["method"] == "skeleton-net" and card["supervision"] == "synthetic-labelled"
+    assert "synthetic-labelled" in card["reads_3d"] and "labels" in card["selection"]["description"]
     with torch.no_grad():
         s, joints = net.eval()(torch.rand(2, 3, 128, 128))
     assert s.shape == (2, 16, 64, 64) and joints.shape == (2, 17, 2) and torch.isfinite(joints).all()
     header = (tmp_path / "s" / "eval.csv").read_text().splitlines()[0]
-    assert header == "step,time_s,val_recon,val_kappa,val_pck,val_p_mpjpe,val_recon_footage"
+    assert header == "step,time_s,val_render_2d,val_pck,val_disagreement,val_disagreement_footage"
 
 
 @pytest.mark.slow
-def test_a_trained_net_adapts_to_unlabelled_footage(cmu_root, tmp_path, caplog):
+def test_the_paper_recipe_reads_no_label(crops, tmp_path, caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="realtime3d.trainers")
+    from realtime3d.render import crop_shards
+    read = crop_shards.read_shards
+    asked = []
+    monkeypatch.setattr(crop_shards, "read_shards", lambda folder, keys=crop_shards.TRAIN_KEYS, limit=0:
+                        asked.append((str(folder), keys)) or read(folder, keys, limit))
+    overrides = [f"params.crops={crops}", f"params.val_crops={tmp_path / 'none'}", "params.label_weight=0",
+                 "params.adv_weight=1", "params.kappa_weight=0.1", "params.cycle_weight=1", "params.flow_weight=1",
+                 "params.bone_weight=0.02", "params.equivariance_weight=1"]
+    (tmp_path / "none").mkdir()
+    with pytest.raises(Exception, match="no crop shards"):          # validation reads its own folder only
+        train(load_experiment(TINY, overrides + ["train.max_steps=1", "train.val_every_steps=1"]), tmp_path / "x")
+    assert asked[0] == (str(crops), ("images", "person"))             # the training crops: no 2D label
+    summary = train(load_experiment(TINY, overrides[:1] + [f"params.val_crops={crops}"] + overrides[2:]),
+                    tmp_path / "s")
+    assert summary["criterion"] == "val_disagreement" and np.isfinite(summary["best_score"])
+    assert "flow prior fitted" in caplog.text
+    _, card = load_skeleton_net(tmp_path / "s" / "best.pt")
+    assert card["supervision"] == "label-free" and "no label" in card["reads_3d"]
+    assert "no label" in card["selection"]["description"]
+
+
+@pytest.mark.slow
+def test_a_trained_net_adapts_to_unlabelled_footage(crops, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="realtime3d.trainers")
     from conftest import SHARED
     video = SHARED / "data" / "media" / "street_dance.avi"
@@ -116,10 +148,12 @@ def test_a_trained_net_adapts_to_unlabelled_footage(cmu_root, tmp_path, caplog):
         ok, frame = capture.read()
         writer.write(cv2.resize(frame, (640, 360)))
     writer.release()
-    train(load_experiment(TINY), tmp_path / "base")
-    summary = train(load_experiment(TINY, [f"params.footage={clip}", f"params.init={tmp_path / 'base' / 'best.pt'}",
-                                           "train.max_steps=3"]), tmp_path / "adapted")
-    assert summary["criterion"] == "val_recon_footage" and np.isfinite(summary["best_score"])
+    data = [f"params.crops={crops}", f"params.val_crops={crops}"]
+    train(load_experiment(TINY, data), tmp_path / "base")
+    summary = train(load_experiment(TINY, data + [f"params.footage={clip}", f"params.init={tmp_path / 'base' / 'best.pt'}",
+                                                  "params.adv_weight=0.1", "params.equivariance_weight=1",
+                                                  "train.max_steps=3"]), tmp_path / "adapted")
+    assert summary["criterion"] == "val_disagreement_footage" and np.isfinite(summary["best_score"])
     assert "person crops of your footage" in caplog.text
     net, card = load_skeleton_net(tmp_path / "adapted" / "best.pt")
-    assert card["selection"]["criterion"] == "val_recon_footage"
+    assert card["selection"]["criterion"] == "val_disagreement_footage"

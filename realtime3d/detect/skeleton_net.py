@@ -1,19 +1,44 @@
-"""The image path's detector: a person crop -> Phi (skeleton image) -> Omega (2D), with the
-agreement of the two as its confidence (Sosa & Hogg, 2023; the networks are
+"""The image path's detector: person crops -> Phi (skeleton image) -> Omega (2D), with the
+agreement of the two as each person's confidence (Sosa & Hogg, 2023; the networks are
 realtime3d.models.image.SkeletonNet, trained by realtime3d/trainers/skeleton_net.py).
 
     with SkeletonNetDetector() as detector:           # the shipped weights/detectors/skeleton-net.pt
-        detection = detector.detect(frame_bgr)        # Detection: joints2d_px, visibility, skeleton, ...
+        people = detector.detect_all(frame_bgr)       # [Detection]: joints2d_px, visibility, skeleton, ...
 
-**The crop.** Phi reads a CROP_SIZE x CROP_SIZE RGB crop. On the first frame, after reset(), and
-after a frame in which the person was lost, the crop is the full frame: the centred square whose
-side is the frame's longer side, the rest padded black. Otherwise it follows the previous
-frame's pose: the square box of its 2D joints times the model card's crop_margin
-(realtime3d.crops.square_box, the rule that framed every training crop), its side kept within
-[MIN_CROP_SIDE, 2 x the frame's longer side]. The person is lost when the frame's confidence is
-below lost_confidence (LOST_CONFIDENCE unless the card or the caller says otherwise) or when more
-than half of the joints lie outside the frame (Omega's soft-argmax always places a joint inside
-its crop, so "outside the crop" can only mean in the crop's black padding beyond the frame).
+**The people and their crops.** Phi reads a CROP_SIZE x CROP_SIZE RGB crop, one per person;
+the crops of a frame go through the networks in one batch. Where people are comes from
+BlazePose's person detector, the one MultiPoseDetector starts from (blazepose.proposals.
+PersonDetector: score PERSON_SCORE, the whole frame and PERSON_TILES square tiles along its long
+side): a detected person's crop is the square (centre and side) of the landmark model's ROI for
+them (blazepose.ssd.roi_from_person: centred on the hips, 1.25 times the square around the circle
+that holds the body), upright (the ROI's rotation is left out: the networks read upright crops).
+
+As in MultiPoseDetector, the person detector runs in video mode when nobody is followed (the
+first frame, after reset(), and a frame in which everyone followed was lost: it then runs on that
+frame too), and on every `detect_every`-th frame while fewer than max_people are followed, to find
+newcomers. A detected person is one of the followed people, not a newcomer, when their core box
+(proposals.core_boxes: the square around the hips whose side is the radius of that circle)
+overlaps a followed person's by IoU > NEWCOMER_IOU, or when their hip centre lies inside a
+followed person's 2D box; a followed person's core box is the square around their pelvis whose
+side is the distance to their farthest joint. (Not the followed person's crop: 1.25 times their
+longer side and square, it is about four times as wide as a standing person, and a neighbour a
+shoulder's width away would never be found.) When a followed person is lost in a frame where the
+person detector ran, the detected people taken for them are read in that frame after all. In
+static image mode the person detector runs on every call and nothing is carried over. When it
+finds nobody and nobody is followed, the crop is the full frame (full_frame_box: the centred
+square whose side is the frame's longer side, the rest padded black), so that a person the person
+detector misses can still be found.
+
+A followed person's next crop follows their own pose: the square box of their 2D joints times the
+model card's crop_margin (realtime3d.crops.square_box, the rule that framed every training
+crop), its side kept within [MIN_CROP_SIDE, 2 x the frame's longer side]. A person is lost (not
+followed into the next frame) when their confidence is below lost_confidence (LOST_CONFIDENCE
+unless the card or the caller says otherwise) or when more than MAX_OUTSIDE_SHARE of their joints
+lie outside the frame (Omega's soft-argmax always places a joint inside its crop, so "outside the
+crop" can only mean in the crop's black padding beyond the frame). Two answers whose 2D boxes
+overlap by IoU > SAME_PERSON_IOU are one person (the more confident is kept); max_people keeps
+the largest (2D box area), and the answers come largest first.
+
 The crop is resampled with OpenCV (INTER_AREA down to within a factor 2 of the crop's scale,
 then bilinear warpAffine), padded black (BORDER_CONSTANT 0). The mapping between crop and
 frame pixels is exact both ways (realtime3d.crops.to_crop / from_crop; pixel centres at
@@ -23,21 +48,23 @@ it says, up to OpenCV's 1/32-pixel interpolation grid.
 **The confidence.** kappa of Omega's 2D (eq. 2, realtime3d.kernels.render_skeleton, one channel
 per bone, in skeleton-image pixels) is compared with Phi's own skeleton image, bone by bone: a
 soft Dice 2 sum(a b) / (sum(a^2) + sum(b^2)), in 0..1 and 1 exactly when the two images are
-equal. A joint's visibility is the mean agreement of the bones that touch it; the frame's
+equal. A joint's visibility is the mean agreement of the bones that touch it; the person's
 confidence is the mean over bones. It says where Phi drew something that Omega's 2D does not
 explain (or missed what it does): the kernels' inference use.
 
 What the lifter gets: every joint, by default. Visibility here is an agreement, not
 MediaPipe's probability that a landmark is seen, and it is not yet calibrated on trained
 weights, so `visibility_threshold` (a joint below it goes to the lifter as missing) is 0 unless
-the model card sets one. A frame whose confidence is below `person_confidence`
-(PERSON_CONFIDENCE unless the card or the caller says otherwise) has no person.
+the model card sets one. A crop whose confidence is below `person_confidence`
+(PERSON_CONFIDENCE unless the card or the caller says otherwise) holds no person: it is not
+answered, nor followed.
 
 The path is experimental and not accurate yet: EXPERIMENTAL is the command's warning.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -51,14 +78,14 @@ from ..io.weights import read_weights
 from ..kernels import render_skeleton
 from ..models.image import CROP_SIZE, GAMMA, NUM_BONES, SKELETON_SIZE, SkeletonNet, crop_to_skeleton_px
 from ..skeleton import H36M17
-from .detection import Detection, OnePersonDetector, check_frame
+from .detection import Detection, check_frame
 
 #: Where the shipped skeleton nets live: not weights/ itself, whose *.pt are the lifters.
 DETECTORS_DIR = Path(__file__).resolve().parents[1] / "weights" / "detectors"
 DEFAULT_WEIGHTS = "skeleton-net"
-#: Below this frame confidence the person is lost: the next frame's crop is the full frame.
+#: Below this confidence a person is lost: not followed into the next frame.
 LOST_CONFIDENCE = 0.3
-#: Below this frame confidence the frame has no person (detect() answers None).
+#: Below this confidence a crop holds no person (not answered, not followed).
 PERSON_CONFIDENCE = 0.1
 #: The one-line warning of every run with --detector skeleton-net, until the image path is accurate.
 EXPERIMENTAL = (f"--detector skeleton-net is experimental and not accurate yet; a frame whose confidence is below "
@@ -67,6 +94,18 @@ EXPERIMENTAL = (f"--detector skeleton-net is experimental and not accurate yet; 
 MIN_CROP_SIDE = 32.0
 #: More than this share of the joints outside the frame: the person is lost.
 MAX_OUTSIDE_SHARE = 0.5
+#: The person detector (blazepose.proposals.PersonDetector): its score threshold (MultiPoseDetector's
+#: min_detection_confidence) and its tiles (proposals.TILES: the whole frame and 2 square tiles).
+PERSON_SCORE = 0.5
+PERSON_TILES = 2
+#: Video mode: the person detector also runs on every DETECT_EVERY-th frame while fewer than
+#: max_people are followed (blazepose.tracker.DETECT_EVERY).
+DETECT_EVERY = 10
+#: A detected person whose core box overlaps a followed person's by IoU > NEWCOMER_IOU is that
+#: person (proposals.MATCH_IOU).
+NEWCOMER_IOU = 0.3
+#: Two answers whose 2D boxes overlap by IoU > SAME_PERSON_IOU are one person.
+SAME_PERSON_IOU = 0.5
 #: [K, 2] (parent, child): the bones of every skeleton image, one channel each.
 BONES = torch.tensor(H36M17.bones, dtype=torch.long)
 # [J, K]: joint j's row averages the bones that touch it
@@ -162,6 +201,19 @@ def render_kappa(joints_crop_px: torch.Tensor, gamma: float = GAMMA) -> torch.Te
                            gamma, mode="per_bone")
 
 
+@torch.inference_mode()
+def read_crops(net: nn.Module, images: torch.Tensor, gamma: float = GAMMA) -> dict[str, torch.Tensor]:
+    """Phi -> Omega on crops [B, 3, 128, 128] in 0..1, with the agreement of the two (the module
+    docstring) -> {"skeleton": Phi's [B, K, S, S], "joints": Omega's [B, J, 2] crop px,
+    "rendered": kappa of them [B, K, S, S], "agreement": per bone [B, K], "confidence": [B]}."""
+    skeleton, joints = net(images)
+    skeleton, joints = skeleton.float(), joints.float()
+    rendered = render_kappa(joints, gamma)
+    agreement = bone_agreement(skeleton, rendered)
+    return {"skeleton": skeleton, "joints": joints, "rendered": rendered, "agreement": agreement,
+            "confidence": agreement.mean(-1)}
+
+
 # ----------------------------------------------------------------------------- crops
 
 
@@ -186,28 +238,93 @@ def crop_to_frame(points: np.ndarray, box: tuple[float, float, float], size: int
 # ----------------------------------------------------------------------------- the detector
 
 
-class SkeletonNetDetector(OnePersonDetector):
-    """Phi -> Omega on a person crop that follows the pose (see the module docstring).
+def _joint_box(joints2d: np.ndarray) -> np.ndarray:
+    """2D joints [J, 2] px -> their box [4] (x0, y0, x1, y1) px, over the finite joints (zeros: none)."""
+    finite = joints2d[np.isfinite(joints2d).all(-1)]
+    if not len(finite):
+        return np.zeros(4)
+    return np.concatenate([finite.min(0), finite.max(0)]).astype(np.float64)
 
-    weights: a shipped name, a .pt path, or a SkeletonNet already built (then card is its model
-    card, {} by default). lost_confidence, person_confidence: as in the module docstring; None
-    takes the card's value, else LOST_CONFIDENCE and PERSON_CONFIDENCE. One frame per call, batch 1, under
-    torch.inference_mode; the torch thread count is the caller's (PosePipeline sets 1).
+
+def _area(box: np.ndarray) -> float:
+    return float(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0))
+
+
+def _core_box(joints2d: np.ndarray) -> np.ndarray:
+    """A followed person's core box [4] (x0, y0, x1, y1): the square around the pelvis whose side is
+    the distance to the farthest joint, as proposals.core_boxes makes the person detector's (the
+    square around the hips whose side is the distance to the point whose circle holds the body)."""
+    pelvis = joints2d[0].astype(np.float64)
+    reach = np.linalg.norm(joints2d - pelvis, axis=-1)
+    half = float(np.nanmax(reach)) / 2.0 if np.isfinite(reach).any() else 0.0
+    return np.concatenate([pelvis - half, pelvis + half])
+
+
+@dataclass
+class _Found:
+    """One crop's answer: its Detection, and whether the person is lost (not followed further)."""
+
+    detection: Detection
+    lost: bool
+
+    @property
+    def box(self) -> np.ndarray:
+        return _joint_box(self.detection.joints2d_px)
+
+
+@dataclass
+class _Followed:
+    """A followed person: the crop (cx, cy, side) their next frame gets, and their last 2D joints [J, 2] px."""
+
+    crop: tuple[float, float, float]
+    joints2d: np.ndarray
+
+
+class SkeletonNetDetector:
+    """Phi -> Omega on person crops: every person in a frame, each followed by a crop of their own
+    (see the module docstring); a `Detector` (detect/detection.py).
+
+    detect_all(frame_bgr) / detect_all_rgb(frame_rgb) -> list of Detection, largest (2D box area)
+    first: joints2d_px [17, 2] px, visibility [17] (the agreement of the joint's bones), skeleton and
+    rendered [16, 64, 64] (Phi's image, kappa of Omega's 2D), crop_box (x0, y0, side) px of the
+    crop read, confidence in 0..1. detect / detect_rgb: the largest person or None.
+
+    Args:
+        weights: a shipped name, a .pt path, or a SkeletonNet already built (then card is its model
+            card, {} by default).
+        lost_confidence, person_confidence: as in the module docstring; None takes the card's
+            value, else LOST_CONFIDENCE and PERSON_CONFIDENCE.
+        max_people: the most people answered and followed (>= 1), largest first; None: everyone.
+        static_image_mode: every call is an unrelated photo (the person detector runs each time,
+            nothing is followed).
+        detect_every: video mode's period of the person detector while people are followed (frames).
+
+    The crops of a frame go through the net as one batch, under torch.inference_mode; the torch
+    thread count is the caller's (PosePipeline sets 1). The person detector (one LiteRT thread) is
+    made on its first use.
+
+    Attributes:
+        detector_runs: the frames that ran the person detector.
     """
 
     name = "skeleton-net"
 
     def __init__(self, weights: str | os.PathLike | nn.Module = DEFAULT_WEIGHTS, card: dict | None = None,
-                 lost_confidence: float | None = None, person_confidence: float | None = None):
+                 lost_confidence: float | None = None, person_confidence: float | None = None,
+                 max_people: int | None = None, static_image_mode: bool = False, detect_every: int = DETECT_EVERY):
+        if max_people is not None and int(max_people) < 1:
+            raise ValueError(f"max_people must be >= 1 or None, got {max_people}")
+        if int(detect_every) < 1:
+            raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         if isinstance(weights, nn.Module):
             net, card = weights, dict(card or {})
             _check_card(card, "card")
-            self.fingerprint = f"skeleton:in-memory:{id(net)}"
+            self._weights_id = f"skeleton:in-memory:{id(net)}"
         else:
             net, card = load_skeleton_net(weights)
             path = _resolve(weights)
             stat = path.stat()
-            self.fingerprint = f"skeleton:{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+            self._weights_id = f"skeleton:{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
         self.net, self.card = net.eval(), card
         self.crop_margin = float(card.get("crop_margin", CROP_MARGIN))
         self.gamma = float(card.get("gamma", GAMMA))
@@ -219,8 +336,20 @@ class SkeletonNetDetector(OnePersonDetector):
         for key in ("lost_confidence", "person_confidence"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ValueError(f"{key} must be in 0..1, got {getattr(self, key)}")
-        self._box: tuple[float, float, float] | None = None    # (cx, cy, side) of the next crop; None: full frame
+        self.max_people = None if max_people is None else int(max_people)
+        self.static_image_mode = bool(static_image_mode)
+        self.detect_every = int(detect_every)
+        self.detector_runs = 0
+        self._detector = None                  # the person detector, made on first use
+        self._followed: list[_Followed] = []   # largest first
+        self._since_detection = 0
         self._closed = False
+
+    @property
+    def fingerprint(self) -> str:
+        """The weights and the settings that decide the answers (offline.py: a resumed run must share them)."""
+        return (f"{self._weights_id}|{self.max_people}|{self.static_image_mode}|{self.detect_every}|"
+                f"{self.lost_confidence:g}|{self.person_confidence:g}|person-detector:{PERSON_SCORE:g},{PERSON_TILES}")
 
     @property
     def lifter(self) -> str | None:
@@ -228,54 +357,77 @@ class SkeletonNetDetector(OnePersonDetector):
         return self.card.get("lifter")
 
     @property
-    def next_box(self) -> tuple[float, float, float] | None:
-        """(x0, y0, side) of the crop the next frame gets, or None: the full frame."""
-        return None if self._box is None else corner_box(self._box)
+    def next_boxes(self) -> list[tuple[float, float, float]]:
+        """(x0, y0, side) of the crop each followed person's next frame gets, largest person first;
+        [] when nobody is followed (the next frame runs the person detector)."""
+        return [corner_box(f.crop) for f in self._followed]
 
+    @property
+    def next_box(self) -> tuple[float, float, float] | None:
+        """The largest followed person's next crop (x0, y0, side), or None: nobody is followed."""
+        boxes = self.next_boxes
+        return boxes[0] if boxes else None
+
+    # -- one person
     def detect(self, frame_bgr: np.ndarray) -> Detection | None:
-        """A BGR uint8 frame [H, W, 3] -> the person's Detection, or None (a frame whose confidence
-        is below person_confidence)."""
-        return self.detect_rgb(cv2.cvtColor(check_frame(frame_bgr, "BGR"), cv2.COLOR_BGR2RGB))
+        """A BGR uint8 frame [H, W, 3] -> the largest person's Detection, or None."""
+        found = self.detect_all(frame_bgr)
+        return found[0] if found else None
 
     def detect_rgb(self, frame_rgb: np.ndarray) -> Detection | None:
         """detect() of a frame already in RGB order (the networks' own)."""
+        found = self.detect_all_rgb(frame_rgb)
+        return found[0] if found else None
+
+    # -- every person
+    def detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """A BGR uint8 frame [H, W, 3] -> every person's Detection, largest first; [] without a person."""
+        return self.detect_all_rgb(cv2.cvtColor(check_frame(frame_bgr, "BGR"), cv2.COLOR_BGR2RGB))
+
+    def detect_all_rgb(self, frame_rgb: np.ndarray) -> list[Detection]:
+        """detect_all() of a frame already in RGB order."""
         if self._closed:
             raise ValueError("SkeletonNetDetector is closed")
         frame = check_frame(frame_rgb, "RGB")
-        h, w = frame.shape[:2]
-        box = self._box if self._box is not None else full_frame_box(w, h)
-        crop = cut(frame, box, CROP_SIZE)                                                 # [128, 128, 3] uint8
-        with torch.inference_mode():
-            x = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div_(255.0)     # [1, 3, 128, 128]
-            skeleton, joints_crop = self.net(x)                                       # [1, K, S, S], [1, J, 2]
-            skeleton, joints_crop = skeleton.float(), joints_crop.float()
-            rendered = render_kappa(joints_crop, self.gamma)                          # [1, K, S, S]
-            per_bone = bone_agreement(skeleton, rendered)[0]                          # [K]
-            visibility = joint_visibility(per_bone).numpy().astype(np.float32)        # [J]
-            confidence = float(per_bone.mean())
-        joints2d = crop_to_frame(joints_crop[0].numpy(), box).astype(np.float32)      # [J, 2] frame px
-        inside = ((joints2d >= -0.5) & (joints2d <= np.array([w - 0.5, h - 0.5]))).all(-1)
-        lost = confidence < self.lost_confidence or (1.0 - inside.mean()) > MAX_OUTSIDE_SHARE \
-            or not np.isfinite(joints2d).all()
-        self._box = None if lost else self._follow(joints2d, w, h)
-        if confidence < self.person_confidence:
-            return None
-        return Detection(joints2d_px=joints2d, visibility=visibility, skeleton=skeleton[0].numpy().copy(),
-                         rendered=rendered[0].numpy().copy(), crop_box=corner_box(box), confidence=confidence)
+        height, width = frame.shape[:2]
+        followed = [] if self.static_image_mode else self._followed
+        run_detector = self.static_image_mode or self._detector_due()
+        crops, held = [f.crop for f in followed], []
+        if run_detector:
+            newcomers, held = self._newcomers(frame, followed)
+            crops += newcomers
+        found = self._read(frame, crops)
+        lost = {i for i, f in enumerate(found[:len(followed)]) if f.lost}
+        if followed and not run_detector and len(lost) == len(followed):
+            run_detector = True                   # everyone followed was lost: look for people in this frame
+            found += self._read(frame, self._newcomers(frame, [])[0])
+        elif held and lost:                       # the detected people taken for followed ones that were lost
+            found += self._read(frame, [crop for crop, matched in held if matched <= lost])
+        self._since_detection = 0 if run_detector else self._since_detection + 1
+        people = self._largest(self._distinct([f for f in found if f.detection.confidence >= self.person_confidence]))
+        if not self.static_image_mode:
+            self._followed = [_Followed(self._follow(f.detection.joints2d_px, width, height), f.detection.joints2d_px)
+                              for f in people if not f.lost]
+        return [f.detection for f in people]
 
-    def _follow(self, joints2d: np.ndarray, width: int, height: int) -> tuple[float, float, float]:
-        """The next crop: the square box of this frame's joints times crop_margin, its side bounded."""
-        cx, cy, side = square_box(torch.from_numpy(joints2d[None]).double(), self.crop_margin)[0].tolist()
-        return (cx, cy, float(np.clip(side, MIN_CROP_SIDE, 2.0 * max(width, height))))
-
-    def reset(self, search: bool = True) -> None:
-        """Forget the tracked person: the next frame's crop is the full frame. search: the
-        detectors' common signature (MultiPoseDetector.reset); the full frame is the one search."""
+    def person_crops(self, frame_rgb: np.ndarray) -> list[tuple[float, float, float]]:
+        """The person detector's people in an RGB frame as crops (cx, cy, side) px, by decreasing
+        score: the square of each one's roi_from_person ROI, upright."""
         if self._closed:
             raise ValueError("SkeletonNetDetector is closed")
-        self._box = None
+        return [crop for crop, _, _ in self._proposals(check_frame(frame_rgb, "RGB"))]
+
+    def reset(self, search: bool = True) -> None:
+        """Forget the followed people: the next frame runs the person detector. search: the
+        detectors' common signature (MultiPoseDetector.reset); this one has no thorough search."""
+        if self._closed:
+            raise ValueError("SkeletonNetDetector is closed")
+        self._followed = []
+        self._since_detection = 0
 
     def close(self) -> None:
+        self._followed = []
+        self._detector = None
         self._closed = True
 
     def __enter__(self) -> "SkeletonNetDetector":
@@ -283,3 +435,97 @@ class SkeletonNetDetector(OnePersonDetector):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # -- the steps
+    def _detector_due(self) -> bool:
+        """Video mode: whether this frame runs the person detector (nobody followed, or its
+        detect_every-th frame while fewer than max_people are); it also runs on a frame where
+        everyone followed was lost (detect_all_rgb)."""
+        room = self.max_people is None or len(self._followed) < self.max_people
+        return not self._followed or (self._since_detection + 1 >= self.detect_every and room)
+
+    def _proposals(self, frame: np.ndarray) -> list[tuple[tuple[float, float, float], np.ndarray, np.ndarray]]:
+        """The person detector's people: (crop (cx, cy, side), core box [4], centre [2]) each, by
+        decreasing score."""
+        from .blazepose.proposals import PersonDetector, core_boxes
+        from .blazepose.ssd import roi_from_person
+        if self._detector is None:
+            self._detector = PersonDetector(PERSON_SCORE, threads=1, tiles=PERSON_TILES)
+        out = []
+        for person in self._detector(np.ascontiguousarray(frame)):
+            try:
+                roi = roi_from_person(person)
+            except ValueError:                    # a degenerate detection: keypoints 0 and 1 coincide
+                continue
+            keypoints = np.asarray(person.keypoints, dtype=np.float64)
+            out.append(((roi.cx, roi.cy, roi.width), core_boxes(keypoints[None])[0], keypoints[0]))
+        return out
+
+    def _newcomers(self, frame: np.ndarray, followed: list[_Followed]) -> tuple[list[tuple[float, float, float]],
+                                                                             list[tuple[tuple, set[int]]]]:
+        """The person detector's people -> (the crops of those that are none of `followed` (the
+        module docstring), the largest first, max_people at most, or the full frame when it finds
+        nobody and nobody is followed; the others: (crop, the indices of the followed people they
+        were taken for))."""
+        from .blazepose.rois import box_iou
+        self.detector_runs += 1
+        theirs = np.stack([_core_box(f.joints2d) for f in followed]) if followed else np.zeros((0, 4))
+        boxes = np.stack([_joint_box(f.joints2d) for f in followed]) if followed else np.zeros((0, 4))
+        crops, held = [], []
+        for crop, core, centre in self._proposals(frame):
+            matched = set(np.flatnonzero(box_iou(core[None], theirs)[0] > NEWCOMER_IOU).tolist()) if followed else set()
+            matched |= set(np.flatnonzero((boxes[:, 0] <= centre[0]) & (centre[0] <= boxes[:, 2])
+                                          & (boxes[:, 1] <= centre[1]) & (centre[1] <= boxes[:, 3])).tolist())
+            if matched:
+                held.append((crop, matched))
+            else:
+                crops.append(crop)
+        crops.sort(key=lambda c: -c[2])
+        if self.max_people is not None:
+            crops = crops[:self.max_people]
+        if not crops and not followed:
+            crops = [full_frame_box(frame.shape[1], frame.shape[0])]
+        return crops, held
+
+    def _read(self, frame: np.ndarray, crops: list[tuple[float, float, float]]) -> list[_Found]:
+        """Phi -> Omega on the crops (cx, cy, side) of a frame, one batch -> one _Found each."""
+        if not crops:
+            return []
+        height, width = frame.shape[:2]
+        images = np.stack([cut(frame, crop, CROP_SIZE) for crop in crops])                # [B, 128, 128, 3] uint8
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)          # [B, 3, 128, 128]
+        read = read_crops(self.net, x, self.gamma)
+        skeleton, rendered = read["skeleton"], read["rendered"]                       # [B, K, S, S]
+        visibility = joint_visibility(read["agreement"]).numpy().astype(np.float32)   # [B, J]
+        confidence = read["confidence"].tolist()                                      # [B]
+        joints2d = from_crop(read["joints"].double(), torch.tensor(crops, dtype=torch.float64),
+                             CROP_SIZE).numpy().astype(np.float32)                    # [B, J, 2] frame px
+        found = []
+        for i, crop in enumerate(crops):
+            inside = ((joints2d[i] >= -0.5) & (joints2d[i] <= np.array([width - 0.5, height - 0.5]))).all(-1)
+            lost = confidence[i] < self.lost_confidence or (1.0 - inside.mean()) > MAX_OUTSIDE_SHARE \
+                or not np.isfinite(joints2d[i]).all()
+            found.append(_Found(Detection(joints2d_px=joints2d[i], visibility=visibility[i],
+                                          skeleton=skeleton[i].numpy().copy(), rendered=rendered[i].numpy().copy(),
+                                          crop_box=corner_box(crop), confidence=float(confidence[i])), bool(lost)))
+        return found
+
+    def _distinct(self, found: list[_Found]) -> list[_Found]:
+        """One answer per person: of answers whose 2D boxes overlap by IoU > SAME_PERSON_IOU, the most
+        confident (the first found, of equals: a followed person before a newcomer)."""
+        from .blazepose.rois import box_iou
+        kept: list[_Found] = []
+        for f in sorted(found, key=lambda f: -f.detection.confidence):
+            if not kept or box_iou(f.box[None], np.stack([k.box for k in kept])).max() <= SAME_PERSON_IOU:
+                kept.append(f)
+        return kept
+
+    def _largest(self, found: list[_Found]) -> list[_Found]:
+        """Largest 2D box first; max_people of them at most."""
+        found = sorted(found, key=lambda f: -_area(f.box))
+        return found if self.max_people is None else found[:self.max_people]
+
+    def _follow(self, joints2d: np.ndarray, width: int, height: int) -> tuple[float, float, float]:
+        """The next crop: the square box of this frame's joints times crop_margin, its side bounded."""
+        cx, cy, side = square_box(torch.from_numpy(joints2d[None]).double(), self.crop_margin)[0].tolist()
+        return (cx, cy, float(np.clip(side, MIN_CROP_SIDE, 2.0 * max(width, height))))

@@ -1,6 +1,5 @@
 """The image networks of Sosa & Hogg, "Self-supervised 3D Human Pose Estimation from a Single Image"
-(2023), sec. 3.1: Phi, Omega, the skeleton-image discriminator D, and the conditional image decoder
-of Jakab et al., "Self-supervised Learning of Interpretable Keypoints from Unlabelled Videos" (2020).
+(2023), sec. 3.1: Phi, Omega and the skeleton-image discriminator D.
 
 Sizes (chosen for a CPU budget; docs/methods.md): a person crop of CROP_SIZE x CROP_SIZE RGB
 pixels; skeleton images of SKELETON_SIZE x SKELETON_SIZE, one channel per bone (the kernels'
@@ -48,15 +47,22 @@ def conv_unit(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class _UNet(nn.Module):
-    """A small U-Net: [B, cin, 2S, 2S] -> [B, cout, S, S] logits (three levels below S).
-    Channels c, 2c, 4c at S, S/2, S/4; skip connections at S and S/2."""
+    """A small U-Net: [B, cin, 2S, 2S] -> [B, cout, S, S] logits, `levels` levels from S down
+    (3: S, S/2, S/4; 4 adds S/8, whose 3x3 units see the whole person of a 128-pixel crop).
+    Channels c, 2c, 4c, 8c by level; skip connections at every level but the lowest."""
 
-    def __init__(self, cin: int, cout: int, width: int):
+    def __init__(self, cin: int, cout: int, width: int, levels: int = 3):
         super().__init__()
+        if levels not in (3, 4):
+            raise UserError(f"a U-Net here has 3 or 4 levels, got {levels}")
         c = width
+        self.levels = levels
         self.stem = nn.Sequential(conv_unit(cin, c, 2), conv_unit(c, c))                # 2S -> S
         self.down1 = nn.Sequential(conv_unit(c, 2 * c, 2), conv_unit(2 * c, 2 * c))     # S/2
         self.down2 = nn.Sequential(conv_unit(2 * c, 4 * c, 2), conv_unit(4 * c, 4 * c), conv_unit(4 * c, 4 * c))  # S/4
+        if levels == 4:
+            self.down3 = nn.Sequential(conv_unit(4 * c, 8 * c, 2), conv_unit(8 * c, 8 * c), conv_unit(8 * c, 8 * c))  # S/8
+            self.up2 = conv_unit(8 * c + 4 * c, 4 * c)                              # S/4
         self.up1 = conv_unit(4 * c + 2 * c, 2 * c)                                  # S/2
         self.up0 = conv_unit(2 * c + c, c)                                          # S
         self.head = nn.Conv2d(c, cout, 3, 1, 1)
@@ -65,6 +71,9 @@ class _UNet(nn.Module):
         s0 = self.stem(x)
         s1 = self.down1(s0)
         s2 = self.down2(s1)
+        if self.levels == 4:
+            s3 = self.down3(s2)
+            s2 = self.up2(torch.cat([F.interpolate(s3, scale_factor=2.0, mode="nearest"), s2], 1))
         u1 = self.up1(torch.cat([F.interpolate(s2, scale_factor=2.0, mode="nearest"), s1], 1))
         u0 = self.up0(torch.cat([F.interpolate(u1, scale_factor=2.0, mode="nearest"), s0], 1))
         return self.head(u0)
@@ -80,14 +89,14 @@ _BONES = torch.tensor(H36M17.bones, dtype=torch.long)
 class ImageToSkeleton(nn.Module):
     """Phi: an RGB crop [B, 3, CROP_SIZE, CROP_SIZE] in 0..1 -> a skeleton image
     [B, NUM_BONES, SKELETON_SIZE, SKELETON_SIZE] in (0, 1) (the encoder half of Jakab et al.'s
-    autoencoder, as the paper says); output: PHI_OUTPUTS."""
+    autoencoder, as the paper says); output: PHI_OUTPUTS; levels: its U-Net's (3 or 4)."""
 
-    def __init__(self, width: int = 24, output: str = "image"):
+    def __init__(self, width: int = 24, output: str = "image", levels: int = 3):
         super().__init__()
         if output not in PHI_OUTPUTS:
             raise UserError(f"Phi's output must be one of {', '.join(PHI_OUTPUTS)}, got {output!r}")
         self.output = output
-        self.net = _UNet(3, NUM_BONES if output == "image" else H36M17.num_joints, width)
+        self.net = _UNet(3, NUM_BONES if output == "image" else H36M17.num_joints, width, levels)
         self.register_buffer("mean", torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("bones", _BONES.clone(), persistent=False)
 
@@ -133,13 +142,9 @@ class SkeletonToPose(nn.Module):
 
 
 class SkeletonDiscriminator(nn.Module):
-    """D (eq. 3): a skeleton image [B, NUM_BONES, S, S] -> a logit [B] (real: a prior kappa(u)).
+    """D (eq. 3): a skeleton image [B, NUM_BONES, S, S] -> a logit [B] (real: a prior kappa(u))."""
 
-    minibatch_std adds the batch's standard deviation of D's features as one more feature
-    (Karras et al.'s minibatch standard deviation): a batch in which Phi draws one skeleton for
-    every crop then looks unlike a batch of prior skeletons, which differ."""
-
-    def __init__(self, width: int = 32, minibatch_std: bool = False):
+    def __init__(self, width: int = 32):
         super().__init__()
         c = width
         layers, cin = [], NUM_BONES
@@ -147,47 +152,22 @@ class SkeletonDiscriminator(nn.Module):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
             cin = cout
         self.net = nn.Sequential(*layers)
-        self.minibatch_std = minibatch_std
-        self.head = nn.Linear(cin + int(minibatch_std), 1)
+        self.head = nn.Linear(cin, 1)
 
     def forward(self, skeleton: torch.Tensor) -> torch.Tensor:
-        features = self.net(skeleton).mean((2, 3))                               # [B, F]
-        if self.minibatch_std:
-            spread = features.std(0, unbiased=False).mean() if len(features) > 1 else features.new_zeros(())
-            features = torch.cat([features, spread.expand(len(features), 1)], 1)
-        return self.head(features)[:, 0]
-
-
-class ConditionalDecoder(nn.Module):
-    """Jakab et al.'s conditional generator: the skeleton image of a target frame
-    [B, NUM_BONES, S, S] and another frame of the same scene [B, 3, 2S, 2S] (its appearance and
-    background) -> the target frame at S x S [B, 3, S, S] in 0..1. Only the skeleton says where
-    the person has moved, so reconstructing the target teaches Phi to draw the person's pose."""
-
-    def __init__(self, width: int = 24):
-        super().__init__()
-        self.net = _UNet(3 + NUM_BONES, 3, width)
-
-    def forward(self, skeleton: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
-        s = F.interpolate(skeleton, size=other.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.sigmoid(self.net(torch.cat([(other - 0.5) * 2.0, s], 1)))
+        return self.head(self.net(skeleton).mean((2, 3)))[:, 0]                  # [B]
 
 
 class SkeletonNet(nn.Module):
     """Phi then Omega, the detector half of the image path: crops [B, 3, 128, 128] in 0..1 ->
-    (skeleton images [B, NUM_BONES, 64, 64], joints [B, J, 2] in crop pixels).
+    (skeleton images [B, NUM_BONES, 64, 64], joints [B, J, 2] in crop pixels)."""
 
-    decoder_width > 0 also holds the training's conditional decoder (not used to detect; kept
-    so that adapting the shipped net to new footage starts from a trained decoder)."""
-
-    def __init__(self, phi_width: int = 24, omega_width: int = 32, phi_output: str = "image",
-                 decoder_width: int = 0):
+    def __init__(self, phi_width: int = 16, omega_width: int = 32, phi_output: str = "image", phi_levels: int = 4):
         super().__init__()
         self.architecture = {"kind": "skeleton-net", "phi_width": phi_width, "omega_width": omega_width,
-                             "phi_output": phi_output, "decoder_width": decoder_width}
-        self.phi = ImageToSkeleton(phi_width, phi_output)
+                             "phi_output": phi_output, "phi_levels": phi_levels}
+        self.phi = ImageToSkeleton(phi_width, phi_output, phi_levels)
         self.omega = SkeletonToPose(omega_width)
-        self.decoder = ConditionalDecoder(decoder_width) if decoder_width > 0 else None
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         skeleton = self.phi(image)                                               # [B, K, S, S]

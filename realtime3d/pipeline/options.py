@@ -48,10 +48,12 @@ class VideoOptions:
     in the command's process, before any worker starts.
 
     detector: "blazepose" (detect.MultiPoseDetector: MediaPipe's BlazePose models, every person)
-    or "skeleton-net" (detect.SkeletonNetDetector, one person, with detector_weights: a shipped
-    name or a .pt; None: the shipped skeleton-net); the old spellings "mediapipe" and "skeleton"
-    are read as these (detect.choice.check_detector, which also reads the weights once).
-    person: the people kept (pipeline.PosePipeline); max_people: the most the detector follows.
+    or "skeleton-net" (detect.SkeletonNetDetector: the skeleton net on every person that
+    BlazePose's person detector finds, with detector_weights: a shipped name or a .pt; None: the
+    shipped skeleton-net); the old spellings "mediapipe" and "skeleton" are read as these
+    (detect.choice.check_detector, which also reads the weights once).
+    person: the people kept (pipeline.PosePipeline); max_people: the most the detector follows
+    (either detector).
     model None: the skeleton net's own lifter (its card's "lifter") with the skeleton net,
     DEFAULT_MODEL otherwise. max_frames: each video's first frames only (None: all)."""
 
@@ -112,7 +114,8 @@ def build_pipeline(options: VideoOptions, live_filter=None, static_images: bool 
     from .core import PosePipeline
     if options.skeleton_net:
         from ..detect.skeleton_net import DEFAULT_WEIGHTS, SkeletonNetDetector
-        detector = SkeletonNetDetector(options.detector_weights or DEFAULT_WEIGHTS)
+        detector = SkeletonNetDetector(options.detector_weights or DEFAULT_WEIGHTS, max_people=options.max_people,
+                                       static_image_mode=static_images)
         lifter = load_model(options.model or detector.lifter or DEFAULT_MODEL)
     else:
         from ..detect.blazepose import MultiPoseDetector

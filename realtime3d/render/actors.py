@@ -81,10 +81,10 @@ class Dressed:
 
 
 def dressed_body(rng: np.random.Generator, phenotype: Phenotype | None = None,
-                 outfit: Outfit | None = None) -> Dressed:
-    """A random (or given) body in random (or given) clothes."""
+                 outfit: Outfit | None = None, holdout: str = "all") -> Dressed:
+    """A random (or given) body in random (or given) clothes (clothing.sample_outfit's holdout)."""
     shape = body_shape(phenotype if phenotype is not None else sample_phenotype(rng))
-    outfit = outfit if outfit is not None else sample_outfit(rng)
+    outfit = outfit if outfit is not None else sample_outfit(rng, holdout)
     return Dressed(shape, outfit, dress(shape, outfit))
 
 

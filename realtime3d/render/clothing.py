@@ -78,8 +78,18 @@ def _garment(rng: np.random.Generator, palette: np.ndarray, patterns: tuple[str,
                     shininess=float(rng.uniform(0.0, shininess)))
 
 
-def sample_outfit(rng: np.random.Generator) -> Outfit:
-    """A random appearance: skin tone, hair or cap, a top and a bottom with patterns, shoes."""
+#: The top's patterns and their weights, by holdout: no training crop wears a held-out pattern
+#: (render.crops.CropSampler's holdout "train"), every test crop does ("held-out").
+TOP_PATTERNS = {"all": (("plain", "stripes", "checks", "knit", "noise"), (5, 2, 1, 1, 1)),
+                "train": (("plain", "stripes", "noise"), (5, 2, 1)),
+                "held-out": (("checks", "knit"), (1, 1))}
+
+
+def sample_outfit(rng: np.random.Generator, holdout: str = "all") -> Outfit:
+    """A random appearance: skin tone, hair or cap, a top and a bottom with patterns, shoes; the
+    top's pattern from TOP_PATTERNS[holdout]."""
+    if holdout not in TOP_PATTERNS:
+        raise ValueError(f"holdout must be one of {', '.join(TOP_PATTERNS)}, got {holdout!r}")
     skin = Material(colour=_jitter(rng, _SKIN[rng.integers(len(_SKIN))], 0.04), pattern="plain",
                     shininess=float(rng.uniform(0.05, 0.2)))
     cap = rng.random() < 0.15
@@ -87,7 +97,7 @@ def sample_outfit(rng: np.random.Generator) -> Outfit:
             else Material(colour=_jitter(rng, _HAIR[rng.integers(len(_HAIR))], 0.04), pattern="noise",
                           colour2=_jitter(rng, _HAIR[rng.integers(len(_HAIR))], 0.04), scale_m=0.01,
                           shininess=0.2))
-    top = _garment(rng, _TOPS, ("plain", "stripes", "checks", "knit", "noise"), (5, 2, 1, 1, 1))
+    top = _garment(rng, _TOPS, *TOP_PATTERNS[holdout])
     bottom = _garment(rng, _BOTTOMS, ("plain", "denim", "checks", "noise"), (4, 4, 0.5, 1))
     shoes = Material(colour=_jitter(rng, _SHOES[rng.integers(len(_SHOES))]), pattern="plain",
                      shininess=float(rng.uniform(0.1, 0.5)))

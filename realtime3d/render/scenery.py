@@ -19,6 +19,21 @@ from .meshes import FREE_RADIUS_M, Backdrop, Ground, Light, Material, Mesh, Scen
 #: The kinds of scene sample_scene draws, with their probabilities.
 KINDS = {"street": 0.25, "park": 0.17, "plaza": 0.1, "gym": 0.16, "room": 0.16, "office": 0.16}
 OUTDOOR = ("street", "park", "plaza")
+#: Scene kinds that no training crop shows (render.crops.CropSampler's holdout "train"); test crops
+#: show only these (holdout "held-out"): one outdoor kind and one indoor.
+HELD_OUT_KINDS = ("plaza", "office")
+
+
+def holdout_kinds(holdout: str) -> tuple[str, ...] | None:
+    """The scene kinds of a holdout: "all" (None: every kind at its KINDS weight), "train" (the kinds
+    not held out) or "held-out" (HELD_OUT_KINDS)."""
+    if holdout == "all":
+        return None
+    if holdout == "train":
+        return tuple(k for k in KINDS if k not in HELD_OUT_KINDS)
+    if holdout == "held-out":
+        return HELD_OUT_KINDS
+    raise UserError(f"holdout must be 'all', 'train' or 'held-out', got {holdout!r}")
 
 # the 24 corners of a unit box's 6 faces (+x, -x, +y, -y, +z, -z), counter-clockwise from outside
 _FACE_AXES = [(0, 1), (0, -1), (1, 1), (1, -1), (2, 1), (2, -1)]
@@ -477,13 +492,15 @@ def _light(rng: np.random.Generator, indoor: bool) -> tuple[Light, Backdrop]:
 
 
 def sample_scene(rng: np.random.Generator, backgrounds: list[np.ndarray] | None = None, *,
-                 kind: str | None = None, free_radius_m: float = FREE_RADIUS_M) -> Scene:
+                 kind: str | None = None, free_radius_m: float = FREE_RADIUS_M,
+                 kinds: tuple[str, ...] | None = None) -> Scene:
     """A random scene around the world origin.
 
     Args:
         rng: the generator every choice is drawn from (one seed, one scene).
         backgrounds: photos ([H, W, 3] uint8 RGB) that outdoor scenes may show at the far end.
         kind: one of KINDS; None draws one.
+        kinds: the kinds a draw may give (their KINDS weights renormalized); None: all of KINDS.
         free_radius_m: m, nothing stands within this horizontal distance of the origin: people and
             cameras go there.
 
@@ -491,8 +508,11 @@ def sample_scene(rng: np.random.Generator, backgrounds: list[np.ndarray] | None 
         A Scene (its kind and free_radius_m filled in).
     """
     if kind is None:
-        names = list(KINDS)
-        kind = names[int(rng.choice(len(names), p=np.array(list(KINDS.values())) / sum(KINDS.values())))]
+        names = list(KINDS) if kinds is None else [k for k in KINDS if k in kinds]
+        if not names:
+            raise UserError(f"kinds must name some of {', '.join(KINDS)}, got {kinds!r}")
+        weights = np.array([KINDS[k] for k in names])
+        kind = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     if kind not in KINDS:
         raise UserError(f"scene kind {kind!r} is not one of {', '.join(KINDS)}")
     if free_radius_m <= 0:

@@ -135,7 +135,7 @@ def _cameras(actors: list[Actor], rng: np.random.Generator, image_size: tuple[in
 def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: tuple[int, int] = (1280, 720),
                moving_camera: bool = False, occluders: int | None = None, names: list[str] | None = None,
                backgrounds: list[np.ndarray] | None = None, bodies: list[Dressed] | None = None,
-               scene: Scene | None = None) -> Stage:
+               scene: Scene | None = None, scene_kinds: tuple[str, ...] | None = None) -> Stage:
     """Stage people performing motions ([F, 17, 3] m each, render world, the same F frames).
 
     Args:
@@ -149,6 +149,7 @@ def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: 
         bodies: one dressed body per person (None: random ones).
         scene: scenery to stand in, if it keeps clear of everyone's path and the camera's (its
             free radius); None, or too small a clearing: a new random one.
+        scene_kinds: the kinds a new scene may be (scenery.sample_scene's kinds; None: any).
 
     Returns:
         The stage.
@@ -161,7 +162,7 @@ def stage_clip(motions: list[np.ndarray], rng: np.random.Generator, image_size: 
     paths = np.concatenate([np.stack([c.position for c in cameras])] + [a.posed.joints[:, 0] for a in actors])
     free = float(np.linalg.norm(paths[:, [0, 2]], axis=1).max()) + 1.0
     if scene is None or scene.free_radius_m < free:
-        scene = sample_scene(rng, backgrounds, free_radius_m=free)
+        scene = sample_scene(rng, backgrounds, free_radius_m=free, kinds=scene_kinds)
     centres = np.stack([a.posed.joints[:, 0].mean(axis=0) for a in actors])
     count = int(rng.integers(0, 3)) if occluders is None else occluders
     props = []

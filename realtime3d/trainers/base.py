@@ -176,7 +176,7 @@ class Method(ABC):
     def step(self, models: dict[str, nn.Module], opts: dict[str, torch.optim.Optimizer],
              step: int) -> dict[str, float]:
         """One training step on self.ctx.batch poses: the losses, backward, optimizer steps
-        (under bf16 autocast with train.amp on CUDA). Returns the scalars to log (the same keys
+        (under bf16 autocast with train.amp, on CUDA or a CPU with bf16 instructions). Returns the scalars to log (the same keys
         every step)."""
 
     @abstractmethod
@@ -194,6 +194,11 @@ class Method(ABC):
         """Extra model-card keys of the exported network, read by Lifter.from_pretrained
         (e.g. {"flip_average": False} for a network that needs one pass)."""
         return {}
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX): train.amp's autocast is faster there."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -307,8 +312,8 @@ class Trainer:
                 group["lr"] = group["initial_lr"] * factor
 
     def _autocast(self):
-        if self.tc.amp and self.dist.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self.tc.amp and (self.dist.device.type == "cuda" or cpu_has_bf16()):
+            return torch.autocast(self.dist.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def fit(self, checkpoint: dict | None = None) -> dict:
@@ -322,8 +327,8 @@ class Trainer:
             self._note(f"resumed from {checkpoint['path']} at step {self.step}")
         else:
             self._seed_process_rngs()
-        if self.tc.amp and self.dist.device.type != "cuda":
-            self._note("amp: bf16 autocast is for CUDA; ignored on CPU", logging.WARNING)
+        if self.tc.amp and self.dist.device.type != "cuda" and not cpu_has_bf16():
+            self._note("amp: this CPU has no bf16 instructions (AVX512-BF16 or AMX); ignored", logging.WARNING)
         return self._loop(checkpoint is not None)
 
     def _loop(self, resumed: bool) -> dict:

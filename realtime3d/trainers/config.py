@@ -66,7 +66,7 @@ SHIPPED_MODELS = {
 
 #: Every shipped 2D detector (realtime3d/weights/detectors/NAME.pt) and the config that trains it.
 SHIPPED_DETECTORS = {
-    "skeleton-net": "skeleton-net_cmu-synth-fixedcam_w24_60min",
+    "skeleton-net": "skeleton-net_renders-labelled_w16-l4_75min",
 }
 
 #: Every shipped encoder (realtime3d/weights/encoders/NAME.pt: not a lifter; the chen trainer's
@@ -149,7 +149,7 @@ class TrainConfig:
     seed: int = param(0, "random seed")
     threads: int = param(2, "CPU threads for torch, per process")
     shards: int = param(0, "data shards, each with its own seeded random streams (0 = one per process)")
-    amp: bool = param(False, "bf16 autocast on CUDA (ignored on CPU)")
+    amp: bool = param(False, "bf16 autocast on CUDA, or on a CPU with bf16 instructions (ignored on others)")
     sync_bn: bool = param(True, "convert batch norm to SyncBatchNorm under DDP on CUDA")
 
     def __post_init__(self) -> None:

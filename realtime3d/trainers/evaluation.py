@@ -24,10 +24,13 @@ CRITERIA = {
                     "seeded random camera (azimuth 0-360, elevation 0-20 deg), project, lift again, turn back, "
                     "project; mean joint distance to the input, in % of the pose's RMS radius",
     "val_p_mpjpe": "P-MPJPE (mm) against the validation subjects' 3D (reads 3D)",
-    "val_recon": "image reconstruction error of fixed validation render pairs (val subjects' clips): the "
-                 "conditional decoder redraws a frame from its skeleton image and the other frame; mean L1, "
-                 "in % of the pixel range (images alone, no label)",
-    "val_recon_footage": "val_recon on fixed pairs of frames of the user's own footage (images alone, no label)",
+    "val_render_2d": "2D error of the image path on fixed validation render crops (the val subjects, held-out "
+                     "appearances and scenes): mean joint distance to the renders' own 2D, in % of the torso "
+                     "height (reads the renders' 2D labels: synthetic-labelled)",
+    "val_disagreement": "the image path's disagreement on fixed validation render crops: 1 - the soft Dice of "
+                        "Phi's skeleton image and kappa of Omega's 2D, in % (images alone, no label)",
+    "val_disagreement_footage": "val_disagreement on fixed person crops of the user's own footage (images "
+                                "alone, no label)",
     "val_synthesis": "view-synthesis error of fixed pairs of 2D views of the val subjects (skeleton maps of two "
                      "cameras and their relative rotation): squared map error summed over the bone maps, meaned "
                      "over pixels, both directions averaged, x 100 (2D maps alone, no 3D)",

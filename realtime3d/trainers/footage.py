@@ -1,13 +1,11 @@
-"""A user's own unlabelled footage for skeleton-net: person crops, and pairs of frames for the
-decoder's reconstruction, from a folder of videos and photos (or one file).
+"""A user's own unlabelled footage for skeleton-net: person crops from a folder of videos and
+photos (or one file).
 
 Where each person is: MediaPipe's 2D joints of the frame (realtime3d.detect.PoseDetector, the one
 shipped model), framed by the crop rule of realtime3d.crops; or a box file of the user's own,
 CSV with a header `file,frame,cx,cy,side` (frame pixels; frame 0 for a photo; paths as given
 or relative to the box file). Nothing else of the detector is kept: no joint is a training
-target. A pair is a frame of a video and a frame GAP_FRAMES before or after it, both cut with
-the target frame's box (the background lines up where the camera is still, as in the renders).
-A photo has no second frame: its pair is itself, and its reconstruction term is masked out.
+target.
 """
 from __future__ import annotations
 
@@ -26,34 +24,20 @@ from ..errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-#: The other frame of a pair is this many frames before or after the target (clamped to the video).
-GAP_FRAMES = (3, 15)
-#: Partner frames kept per target frame (drawn once, each at its own gap).
-PARTNERS = 4
 #: At most this many frames of one video are used (evenly spaced).
 MAX_FRAMES_PER_VIDEO = 2000
 
 
 @dataclass
 class Footage:
-    """crops: uint8 [N, 1 + PARTNERS, CROP_SIZE, CROP_SIZE, 3] RGB, the target frame first and its
-    partners after it, all cut with the target's box; paired: bool [N] (False for a photo);
-    source: str [N], the file of each target."""
+    """crops: uint8 [N, CROP_SIZE, CROP_SIZE, 3] RGB, one per person found in a frame; source:
+    str [N], the file of each."""
 
     crops: torch.Tensor
-    paired: torch.Tensor
     source: np.ndarray
 
     def __len__(self) -> int:
         return len(self.crops)
-
-    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """n random pairs: (x_a partner, x_b target) float [n, 3, S, S] in 0..1, paired [n] bool."""
-        idx = torch.randint(0, len(self.crops), (n,), generator=generator)
-        partner = 1 + torch.randint(0, self.crops.shape[1] - 1, (n,), generator=generator)
-        xb = self.crops[idx, 0].permute(0, 3, 1, 2).float() / 255.0
-        xa = self.crops[idx, partner].permute(0, 3, 1, 2).float() / 255.0
-        return xa, xb, self.paired[idx]
 
 
 def _files(spec: str) -> list[Path]:
@@ -97,32 +81,24 @@ def _frames(path: Path) -> list[np.ndarray]:
     return frames[::step]
 
 
-def load_footage(spec: str, box_file: str = "", seed: int = 0) -> Footage:
-    """Person crops and pairs of every video and photo under spec (see the module doc)."""
+def load_footage(spec: str, box_file: str = "") -> Footage:
+    """Person crops of every video and photo under spec (see the module doc)."""
     boxes_given = read_box_file(box_file) if box_file else None
-    gen = np.random.default_rng(seed)
-    crops, paired, source = [], [], []
+    crops, source = [], []
     for path in _files(spec):
         frames = _frames(path)
         if boxes_given is None:
             boxes = _mediapipe_boxes(frames, still=len(frames) == 1)
         else:
             boxes = [boxes_given.get((str(path.resolve()), i)) for i in range(len(frames))]
-        for i, box in enumerate(boxes):
-            if box is None:
-                continue
-            if len(frames) == 1:
-                partners = [0] * (1 + PARTNERS)
-            else:
-                gaps = gen.integers(GAP_FRAMES[0], GAP_FRAMES[1] + 1, PARTNERS) * gen.choice([-1, 1], PARTNERS)
-                partners = [i, *np.clip(i + gaps, 0, len(frames) - 1)]
-            crops.append(np.stack([cut(frames[j], box, CROP_SIZE) for j in partners]))
-            paired.append(len(frames) > 1)
-            source.append(str(path))
+        for frame, box in zip(frames, boxes):
+            if box is not None:
+                crops.append(cut(frame, box, CROP_SIZE))
+                source.append(str(path))
     if not crops:
         raise UserError(f"footage {spec!r}: no person found in any frame"
                         + ("" if boxes_given is None else " listed in the box file"))
-    return Footage(torch.from_numpy(np.stack(crops)), torch.tensor(paired), np.array(source))
+    return Footage(torch.from_numpy(np.stack(crops)), np.array(source))
 
 
 def _mediapipe_boxes(frames: list[np.ndarray], still: bool) -> list[np.ndarray | None]:

@@ -14,8 +14,8 @@ from .logs import EVAL_CSV, TRAIN_CSV
 
 #: The label of each 2D selection criterion's axis (realtime3d/trainers/evaluation.py CRITERIA).
 CRITERION_AXES = {"val_cycle_2d": "val_cycle_2d (% of pose radius)",
-                  "val_recon": "val_recon (% of the pixel range)",
-                  "val_recon_footage": "val_recon_footage (% of the pixel range)"}
+                  "val_render_2d": "val_render_2d (% of the torso height)",
+                  "val_disagreement": "val_disagreement (%)", "val_disagreement_footage": "val_disagreement_footage (%)"}
 
 
 def _read(path: Path) -> list[dict[str, str]]:

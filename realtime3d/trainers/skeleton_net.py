@@ -1,135 +1,129 @@
 """The image path of Sosa & Hogg, "Self-supervised 3D Human Pose Estimation from a Single Image"
-(2023), secs. 3.1-3.4: Phi (image -> skeleton image) and Omega (skeleton image -> 2D), trained with
-no paired labels in front of the frozen rotation-cycle lifter Lambda (params.lifter). Experimental;
-what was added to the paper's losses, why, and the runs: docs/methods.md.
+(2023), secs. 3.1-3.4: Phi (image -> per-bone skeleton image) and Omega (skeleton image -> 2D), with
+a synthetic-labelled start and the paper's label-free losses. What was added to the paper, why,
+and the runs: docs/methods.md.
 
-The data (the only places the mocap's 3D is read, each to make an input, never a target):
-- images: the CMU train clips of one half (render_share of the clips, chosen by a seeded hash of the
-  clip name) drawn as synthetic people by realtime3d.data.synth, as pairs of frames of one clip seen
-  by one camera (x_a, x_b) [B, 3, 128, 128]. Validation logs the renders' labels (val_pck,
-  val_p_mpjpe); nothing selects on them;
-- the unpaired 2D prior u: the other half of the train clips under the fixed-camera protocol
-  (sampling.fixed_camera_pool). Its skeleton images are kappa(u) (eq. 2), placed by the crop rule of
-  realtime3d.crops.
+The data:
+- images: labelled crops of rendered people (realtime3d.render.crop_shards: realistic bodies of the
+  CMU train subjects, appearances and scene kinds of the "train" holdout), params.crops. Each is
+  cut again at every draw by the crop rule of realtime3d.crops around its label, so that the net
+  sees people framed as the detector frames them, and its colours are jittered (crop_warps,
+  colour_jitter). Background crops (no person) are cut at a random box. Without labels, a crop
+  keeps its render's window (the mesh's box), warped at random.
+- the renders' own 2D (their labels): synthetic, exact and free, no human's. Read by the
+  labelled terms only, weighted by params.label_weight (0: none is read, the paper's recipe);
+- the unpaired 2D prior u: CMU train clips under the fixed-camera protocol
+  (sampling.fixed_camera_pool; the mocap's 3D is read there only, to make 2D views), placed by
+  the crop rule; its skeleton images are kappa(u) (eq. 2);
+- with params.footage, a user's own unlabelled videos and photos (footage.py): footage_share of
+  every batch, under the label-free terms only.
 
-One step (B pairs; s = Phi(x_b) [B, K, 64, 64], y = Omega(s) [B, J, 2]; every skeleton image is
-rendered per bone by realtime3d.kernels.render_skeleton):
+One step (B crops x; s = Phi(x) [B, K, 64, 64], y = Omega(s) [B, J, 2]; every skeleton image,
+target or predicted, is rendered per bone by realtime3d.kernels.render_skeleton):
 
+    L_label = BCE(s, kappa(t)) + w |y - t|^2                  synthetic-labelled: t the render's 2D
+                                                               (kappa(t) blank for a background crop),
+                                                               w = label_2d_weight
+    L_Omega = |Omega(kappa(u)) - u|^2 + lambda |kappa(y) - s|^2  eq. 9, lambda = kappa_weight
     L_D     = BCE(D(kappa(u)), 1) + BCE(D(s), 0)              eq. 3, D's step
     L_adv   = BCE(D(s), 1)                                      eq. 3, Phi's side (non-saturating)
-    L_Omega = |Omega(kappa(u)) - u|^2 + lambda |kappa(y) - s|^2 eq. 9, lambda = kappa_weight
     L_base, L_NF, L_bl on y through Lambda                      eqs. 4-6, 8, 10 (cycle.py)
-    L_rec   = |G(s, x_a) - x_b|_1                               Jakab et al.'s conditional decoder
-    L_eq    = |Phi(T x_b) - T s|^2                              equivariance, T a random similarity warp
-              (equivariance_on = "image"; "keypoints": |Omega(Phi(T x_b)) - T y|^2)
+    L_eq    = |Omega(Phi(T x)) - T y|^2                         equivariance, T a random similarity warp
 
-L = L_adv + L_Omega + L_base + L_NF + L_bl + L_rec + L_eq (eq. 12 with L_rec and L_eq added), each
-term times its param weight. The first recon_only_steps train Phi on L_rec and L_eq alone (Omega on
-its prior term), then the others ramp in over prior_warmup steps. The flow prior of L_NF is fitted
-at the first step on the prior's 2D.
+L = label_weight L_label + L_Omega + adv_weight L_adv + cycle terms + equivariance_weight L_eq;
+the label-free terms (adversarial, kappa consistency, through Lambda, equivariance) are taken
+over the unlabelled crops (the footage when there is some, else every crop) and ramp in over
+prior_warmup steps. Phi and Omega run as one module call (TrainingPass) so that DDP reduces
+their gradients; D is a second.
 
-Selection: val_recon, the decoder's L1 error on fixed validation pairs (renders of the val subjects'
-clips), in % of the pixel range: from images alone. With params.footage (a user's unlabelled videos
-and photos, footage.py), footage_share of every batch are its person crops, with the same losses (a
-photo skips the reconstruction), and the criterion becomes val_recon_footage.
+Selection (Method.criterion, by the config): with labels, val_render_2d, the 2D error on the
+val subjects' held-out renders (reads their labels: synthetic-labelled); without, val_disagreement
+(1 - the detector's confidence on those renders' images: no label); with footage,
+val_disagreement_footage on fixed footage crops.
 """
 from __future__ import annotations
 
 import logging
 import math
-import zlib
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realtime3d.crops import CROP_MARGIN, jitter_boxes, square_box, to_crop
+from realtime3d.crops import CROP_MARGIN, SHIFT_JITTER, jitter_boxes, square_box, to_crop
+from realtime3d.errors import UserError
 from realtime3d.kernels import render_skeleton
-from realtime3d.metrics import p_mpjpe, pck_torso
-from realtime3d.models.image import GAMMA, SKELETON_SIZE, SkeletonDiscriminator, SkeletonNet, crop_to_skeleton_px
+from realtime3d.metrics import PCK_TORSO, pck_torso
+from realtime3d.models.image import (CROP_SIZE, GAMMA, SKELETON_SIZE, SkeletonDiscriminator, SkeletonNet,
+                                     crop_to_skeleton_px)
 from realtime3d.normalization import normalize_2d
 from realtime3d.skeleton import H36M17
-from realtime3d.errors import UserError
 from .base import Method, descend
 from .config import param
-from .distributed import unwrap
 from .cycle import bone_prior_loss, cycle_losses, cycle_rotations, elevation_angle
 from .flow_prior import FlowPrior2D
 from .sampling import Pool2DSampler, fixed_camera_pool
 
 #: The bones of every skeleton image, [K, 2] (parent, child).
 BONES = torch.tensor(H36M17.bones, dtype=torch.long)
-#: Fixed validation pairs (renders of the val subjects) and their seed.
-VAL_PAIRS = 192
-VAL_RENDER_SEED = 4321
+#: Validation crops scored (the first of params.val_crops).
+VAL_CROPS = 400
 #: Poses of the prior pool that fit the flow prior.
 FLOW_POSES = 100_000
+#: A training crop is turned by up to this many degrees about its centre.
+CROP_TURN_DEG = 10.0
+#: A background crop's box: its side within this share of the render's side.
+BACKGROUND_SIDE = (0.5, 1.0)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class SkeletonNetConfig:
-    """The [params] of skeleton-net; defaults are the shipped recipe."""
+    """The [params] of skeleton-net; defaults are the shipped recipe's labelled start."""
 
-    phi_width: int = param(24, "channels of Phi's first level (image -> skeleton image U-Net)")
+    phi_width: int = param(16, "channels of Phi's first level (image -> skeleton image U-Net)")
+    phi_levels: int = param(4, "levels of Phi's U-Net, 3 or 4 (4: its lowest units see the whole crop)")
     phi_output: str = param("image", "Phi's output, 'image' (a free skeleton image, the paper's) or "
                                      "'keypoints' (joint heatmaps rendered by kappa)")
     omega_width: int = param(32, "channels of Omega's first level (skeleton image -> 2D)")
     d_width: int = param(32, "channels of the skeleton-image discriminator's first level")
-    decoder_width: int = param(24, "channels of the conditional decoder's first level")
-    init: str = param("", "the weights to start from: a trained skeleton net (a shipped name or a .pt), its "
-                          "decoder too (empty: random)")
+    init: str = param("", "the weights to start from: a trained skeleton net (a shipped name or a .pt); "
+                          "empty: random")
+    crops: str = param("", "the folder of labelled render crops to train on (python -m "
+                           "realtime3d.render.crop_shards --split train --holdout train)")
+    val_crops: str = param("", "the folder of validation render crops (--split val --holdout held-out)")
+    label_weight: float = param(1.0, "weight of the synthetic-labelled terms, Phi's skeleton image and Omega's "
+                                     "2D against the renders' own 2D (0: the paper's label-free recipe)")
+    label_2d_weight: float = param(100.0, "weight of Omega's 2D against the render's, within the labelled terms "
+                                         "(Phi's skeleton image has weight 1)")
     footage: str = param("", "a folder or file of your own unlabelled videos and photos to adapt to "
                              "(realtime3d/trainers/footage.py)")
     box_file: str = param("", "person boxes of the footage, CSV file,frame,cx,cy,side (empty: MediaPipe's "
                               "2D, framed)")
-    footage_share: float = param(0.5, "share of each batch drawn from the footage (the rest: synthetic "
-                                      "renders)")
-    lr_g: float = param(2e-4, "Adam learning rate of Phi, Omega and the decoder (peak of the cosine decay)")
+    footage_share: float = param(0.5, "share of each batch drawn from the footage (the rest: labelled renders)")
+    lr_g: float = param(1e-3, "Adam learning rate of Phi and Omega (peak of the cosine decay)")
     lr_d: float = param(2e-4)
-    betas: tuple = param((0.5, 0.999))
-    lifter: str = param("cycle", "Lambda, the frozen rotation-cycle lifter (a shipped name or a lifter .pt)")
-    adv_weight: float = param(1.0, "weight of Phi's adversarial loss against the skeleton-image "
-                                   "discriminator (eq. 3)")
+    betas: tuple = param((0.9, 0.999))
+    lifter: str = param("cycle", "Lambda, the frozen rotation-cycle lifter of the cycle terms (a shipped "
+                                 "name or a lifter .pt)")
+    adv_weight: float = param(0.0, "weight of Phi's adversarial loss against the skeleton-image "
+                                   "discriminator (eq. 3; 0 = off)")
     omega_weight: float = param(1.0, "weight of Omega's loss on the prior's skeleton images (eq. 9, first "
                                      "term)")
-    kappa_weight: float = param(0.1, "lambda of eq. 9, the weight of |kappa(y) - s|^2")
-    cycle_weight: float = param(1.0, "weight of L_base (eqs. 4-6) of Omega's 2D through Lambda (0 = off)")
-    flow_weight: float = param(1.0)
-    bone_weight: float = param(0.02)
-    recon_weight: float = param(1.0, "weight of the decoder's image reconstruction (0 = the paper's loss, no "
-                                     "decoder)")
-    d_minibatch_std: bool = param(False, "the discriminator also sees the spread of its features over the "
-                                         "batch (against one skeleton drawn for every crop)")
-    equivariance_weight: float = param(0.0, "weight of |Phi(T x) - T Phi(x)|^2 under random similarity warps "
-                                            "T (0 = off)")
-    equivariance_on: str = param("image", "what the equivariance term compares: 'image' (Phi's skeleton "
-                                          "images) or 'keypoints' (Omega's 2D, which a blank or constant "
-                                          "image cannot satisfy)")
-    recon_only_steps: int = param(0, "first steps in which Phi and the decoder learn from the reconstruction "
-                                     "alone")
-    prior_warmup: int = param(0, "steps over which Phi's other terms (adversarial, kappa, through Lambda) "
-                                 "then ramp up from 0")
+    kappa_weight: float = param(0.0, "lambda of eq. 9, the weight of |kappa(y) - s|^2 on unlabelled crops")
+    cycle_weight: float = param(0.0, "weight of L_base (eqs. 4-6) of Omega's 2D through Lambda (0 = off)")
+    flow_weight: float = param(0.0)
+    bone_weight: float = param(0.0)
+    equivariance_weight: float = param(0.0, "weight of |Omega(Phi(T x)) - T Omega(Phi(x))|^2 under random "
+                                            "similarity warps T, on unlabelled crops (0 = off)")
+    prior_warmup: int = param(0, "steps over which the label-free terms ramp up from 0")
     flow_steps: int = param(1000)
     pca_dim: int = param(26)
-    render_share: float = param(0.5, "share of the CMU train clips drawn as images (the others make the 2D "
-                                     "prior)")
-    backgrounds: str = param("", "a folder of your photos for the renders' backgrounds (empty: procedural "
-                                 "only)")
     kernel_backend: str = param("auto", "realtime3d.kernels backend of the skeleton images: auto, cpu, "
                                         "reference, triton")
     mirror: bool = param(True)
-
-
-def split_clips(clips: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """A bool [N]: which frames' clips are rendered as images (a seeded hash of the clip name,
-    about `share` of the clips); the others are the unpaired 2D prior."""
-    names = np.unique(clips)
-    rendered = {n for n in names if (zlib.crc32(f"{seed}:{n}".encode()) % 10_000) < share * 10_000}
-    return np.isin(clips, list(rendered))
 
 
 def place_in_crop(pose2d: torch.Tensor, uniform: torch.Tensor, size: int = SKELETON_SIZE) -> torch.Tensor:
@@ -139,12 +133,9 @@ def place_in_crop(pose2d: torch.Tensor, uniform: torch.Tensor, size: int = SKELE
     return to_crop(pose2d, boxes, size)
 
 
-def prior_ramp(step: int, recon_only: int, warmup: int) -> float:
-    """The factor of Phi's prior terms (adversarial, kappa consistency, the terms through Lambda) at
-    a step: 0 for the first recon_only steps, then linear to 1 over warmup steps."""
-    if step < recon_only:
-        return 0.0
-    return min(1.0, (step - recon_only + 1) / warmup) if warmup > 0 else 1.0
+def prior_ramp(step: int, warmup: int) -> float:
+    """The factor of the label-free terms at a step: linear from 0 to 1 over warmup steps."""
+    return min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
 
 
 #: The warps of the equivariance term: rotation within +-WARP_DEG degrees, scale within 1 +- WARP_SCALE,
@@ -152,20 +143,24 @@ def prior_ramp(step: int, recon_only: int, warmup: int) -> float:
 WARP_DEG, WARP_SCALE, WARP_SHIFT = 25.0, 0.15, 0.15
 
 
-def random_warps(uniform: torch.Tensor) -> torch.Tensor:
-    """uniform [B, 4] numbers in 0..1 -> similarity warps [B, 2, 3] (F.affine_grid's theta, in image
-    coordinates of -1..1, which are the same for a crop and its skeleton image)."""
-    u = 2 * uniform - 1
-    angle, scale = u[:, 0] * math.radians(WARP_DEG), 1 + WARP_SCALE * u[:, 1]
+def similarity(angle: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Warps [B, 2, 3] (F.affine_grid's theta, image coordinates of -1..1): angle [B] rad, scale [B],
+    shift [B, 2]."""
     cos, sin = scale * torch.cos(angle), scale * torch.sin(angle)
-    return torch.stack([torch.stack([cos, -sin, WARP_SHIFT * u[:, 2]], -1),
-                        torch.stack([sin, cos, WARP_SHIFT * u[:, 3]], -1)], 1)
+    return torch.stack([torch.stack([cos, -sin, shift[:, 0]], -1), torch.stack([sin, cos, shift[:, 1]], -1)], 1)
 
 
-def warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """images [B, C, H, W] resampled by theta [B, 2, 3] (zeros outside): out(p) = images(theta p)."""
+def random_warps(uniform: torch.Tensor) -> torch.Tensor:
+    """uniform [B, 4] numbers in 0..1 -> the equivariance term's similarity warps [B, 2, 3]."""
+    u = 2 * uniform - 1
+    return similarity(u[:, 0] * math.radians(WARP_DEG), 1 + WARP_SCALE * u[:, 1], WARP_SHIFT * u[:, 2:4])
+
+
+def warp(images: torch.Tensor, theta: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
+    """images [B, C, H, W] resampled by theta [B, 2, 3]: out(p) = images(theta p); outside the
+    image, F.grid_sample's padding ("zeros", or "reflection": the scene goes on, mirrored)."""
     grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode=padding, align_corners=False)
 
 
 def warp_points(points: torch.Tensor, theta: torch.Tensor, size: int = SKELETON_SIZE) -> torch.Tensor:
@@ -177,112 +172,176 @@ def warp_points(points: torch.Tensor, theta: torch.Tensor, size: int = SKELETON_
     return (p + 1) * (size / 2) - 0.5
 
 
+#: A training crop's side over the crop rule's box (square_box): a range, wide enough to hold the
+#: detector's boxes (CROP_MARGIN about the 2D) and a person detector's looser ones.
+CROP_SCALE = (0.9, 1.45)
+
+
+def crop_warps(joints2d: torch.Tensor, person: torch.Tensor, uniform: torch.Tensor,
+               size: int = CROP_SIZE) -> torch.Tensor:
+    """The warps [B, 2, 3] that cut a training crop out of each render crop: for a person
+    (person [B] bool), the crop rule's square box about its 2D joints [B, J, 2] (crop px) times
+    CROP_SCALE, moved by up to SHIFT_JITTER of its side and turned by up to CROP_TURN_DEG; for a
+    background crop, a random square of BACKGROUND_SIDE of the render. uniform: [B, 6] in 0..1."""
+    safe = torch.where(person[:, None, None], joints2d, torch.zeros_like(joints2d))
+    boxes = square_box(safe)                                                              # [B, 3] px
+    side = boxes[:, 2] * (CROP_SCALE[0] + (CROP_SCALE[1] - CROP_SCALE[0]) * uniform[:, 1])
+    centre = boxes[:, :2] + SHIFT_JITTER * (2 * uniform[:, 2:4] - 1) * side[:, None]
+    side_bg = size * (BACKGROUND_SIDE[0] + (BACKGROUND_SIDE[1] - BACKGROUND_SIDE[0]) * uniform[:, 1])
+    centre_bg = size / 2 + (size - side_bg)[:, None] * (uniform[:, 4:6] - 0.5)
+    side = torch.where(person, side, side_bg)
+    centre = torch.where(person[:, None], centre, centre_bg)
+    angle = (2 * uniform[:, 0] - 1) * math.radians(CROP_TURN_DEG)
+    return similarity(angle, side / size, (centre + 0.5) / (size / 2) - 1)
+
+
+def colour_jitter(images: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """images [B, 3, H, W] in 0..1 with their brightness (x 0.7..1.3), contrast (x 0.7..1.3) and
+    saturation (x 0.5..1.5) changed by uniform [B, 3] numbers in 0..1."""
+    b, c, s = (0.7 + 0.6 * uniform[:, 0]), (0.7 + 0.6 * uniform[:, 1]), (0.5 + uniform[:, 2])
+    x = images * b[:, None, None, None]
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = (x - mean) * c[:, None, None, None] + mean
+    grey = x.mean(1, keepdim=True)
+    return ((x - grey) * s[:, None, None, None] + grey).clamp(0, 1)
+
+
 def bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 1.0 if real else 0.0))
 
 
 def omega_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """|Omega(kappa(u)) - u|^2 of eq. 9: joints [B, J, 2] in skeleton-image pixels, compared in image
-    coordinates of -1..1 (S / 2 pixels a unit), summed over joints, meaned over the batch."""
+    coordinates of -1..1 (S / 2 pixels a unit), summed over joints, meaned over the batch (0 for
+    an empty batch)."""
+    if len(pred) == 0:
+        return pred.sum() * 0.0
     return ((pred - target) / (SKELETON_SIZE / 2)).pow(2).sum((1, 2)).mean()
 
 
 def kappa_loss(rendered: torch.Tensor, skeleton: torch.Tensor) -> torch.Tensor:
     """|kappa(y) - s|^2 of eq. 9: skeleton images [B, K, S, S], summed over pixels (the paper's
-    one-channel image norm), meaned over the K bone channels and the batch."""
+    one-channel image norm), meaned over the K bone channels and the batch (0 for an empty batch)."""
+    if len(rendered) == 0:
+        return rendered.sum() * 0.0
     return (rendered - skeleton).pow(2).sum((2, 3)).mean()
 
 
-def recon_loss(redrawn: torch.Tensor, target: torch.Tensor, paired: torch.Tensor | None = None) -> torch.Tensor:
-    """The decoder's L1 error: redrawn [B, 3, S, S] against the target crop [B, 3, 2S, 2S] averaged
-    down to S x S; summed over the colour channels, meaned over pixels and over the samples that
-    have a second frame (paired [B] bool; default all)."""
-    small = F.interpolate(target, size=redrawn.shape[-2:], mode="area")
-    per_sample = (redrawn - small).abs().sum(1).mean((1, 2))                             # [B]
-    if paired is None:
-        return per_sample.mean()
-    return (per_sample * paired).sum() / paired.sum().clamp(min=1)
+def image_loss(skeleton: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Phi's skeleton images [B, K, S, S] in (0, 1) against target ones: binary cross-entropy per
+    pixel (its gradient does not fade where a sigmoid saturates, as a squared error's does, so thin
+    bones are drawn sharp rather than as a faint blur), summed over pixels, meaned over the bones
+    and the batch."""
+    s, t = skeleton.float().clamp(1e-6, 1 - 1e-6), target.float()     # written out: safe under autocast
+    return -(t * s.log() + (1 - t) * (1 - s).log()).sum((2, 3)).mean()
+
+
+class TrainingPass(nn.Module):
+    """Phi and Omega of one step in one call (so that DDP sees every use of their weights):
+    crops [B, 3, 128, 128] and prior skeleton images [P, K, S, S] -> (Phi's skeleton images
+    [B, K, S, S], Omega's 2D of them [B, J, 2] and of the prior's [P, J, 2], skeleton px)."""
+
+    def __init__(self, net: SkeletonNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: torch.Tensor, prior: torch.Tensor):
+        s = self.net.phi(images)
+        y = self.net.omega(torch.cat([s, prior.to(s.dtype)]))
+        return s, y[:len(s)], y[len(s):]
 
 
 class SkeletonNetMethod(Method):
-    """Phi, Omega, D and the decoder, trained on unlabelled synthetic renders and an unpaired 2D prior."""
+    """Phi, Omega and D on labelled render crops (or not), an unpaired 2D prior and a user's footage."""
 
     name = "skeleton-net"
     product = "detector"
     Config = SkeletonNetConfig
-    criterion = "val_recon"
     own_validation = True
-    eval_fields = ("val_recon", "val_kappa", "val_pck", "val_p_mpjpe", "val_recon_footage")
-    reads_3d = ("the synthetic renderer, which draws the CMU train clips of one half as images (their labels "
-                "are read by no loss; validation logs the val renders' 2D and 3D, and nothing selects on them)")
-    tuned_on = ("recon_weight, equivariance_weight, the warm-up and phi_output were chosen on 5- to 7-minute "
-                "development runs scored by the val subjects' renders' 2D PCK (their labels); the sizes were set for "
-                "the CPU budget; the other weights are the paper's and the cycle's")
+    eval_fields = ("val_render_2d", "val_pck", "val_disagreement", "val_disagreement_footage")
+    tuned_on = ("the widths and crop sizes were set for the CPU budget; the learning rate, the crop turn and the "
+                "colour jitter on short development runs scored by val_render_2d (the val subjects' held-out "
+                "renders, their labels); the label-free weights are the paper's and the cycle's")
 
     def __init__(self, cfg: SkeletonNetConfig, ctx):
         super().__init__(cfg, ctx)
-        if ctx.world_size > 1:
-            raise UserError("skeleton-net trains in one process (its step calls Phi, Omega and the decoder one by "
-                            "one, which DDP's gradient reduction does not see): run it without torchrun")
+        from realtime3d.render.crop_shards import read_shards
         if ctx.protocol != "fixed-camera":
             raise UserError("skeleton-net's 2D prior is the fixed-camera protocol's: set train.protocol = \"fixed-camera\"")
-        if cfg.equivariance_on not in ("image", "keypoints"):
-            raise UserError(f"params.equivariance_on must be 'image' or 'keypoints', got {cfg.equivariance_on!r}")
-        from realtime3d.data import synth
-        from realtime3d.lifting import Lifter
-        self.synth = synth
+        for key in ("crops", "val_crops"):
+            if not getattr(cfg, key):
+                raise UserError(f"skeleton-net needs params.{key}: a folder of render crops (python -m "
+                                "realtime3d.render.crop_shards)")
+        if cfg.label_weight < 0 or not 0 <= cfg.footage_share < 1:
+            raise UserError("params.label_weight must be >= 0 and params.footage_share in [0, 1)")
+        try:
+            keys = ("images", "person") + (("joints2d",) if cfg.label_weight > 0 else ())
+            data = read_shards(cfg.crops, keys)
+        except FileNotFoundError as exc:
+            raise UserError(str(exc)) from None
+        self.images = torch.from_numpy(data["images"])                                 # [N, S, S, 3] uint8
+        self.person = torch.from_numpy(data["person"])                                 # [N] bool
+        # the renders' own 2D: read only with label_weight > 0 (the paper's recipe reads no label; its
+        # crops are cut about the person by the render's window, the mesh's box)
+        self.joints2d = torch.from_numpy(data["joints2d"]) if cfg.label_weight > 0 else None
+        self.labelled = cfg.label_weight > 0
+        self.reads_3d = ("the synthetic renderer, which poses the rendered people by the CMU train subjects' mocap; "
+                         + ("the renders' own 2D labels are training targets (synthetic-labelled), and selection "
+                            "reads the val renders' 2D labels" if self.labelled else
+                            "no label of the renders is read by a loss or by selection"))
+        self.criterion = "val_render_2d" if self.labelled else "val_disagreement"
         split = ctx._split("train")
-        rendered = split_clips(split["clip"], cfg.render_share, ctx.seed)
-        self.render_joints = torch.from_numpy(split["joints3d"][rendered])               # [N1, J, 3] mm
-        self.render_clips = split["clip"][rendered]
-        prior = fixed_camera_pool(split["joints3d"][~rendered], split["clip"][~rendered], ctx.seed)
-        self.prior_pool = prior
-        self.prior = Pool2DSampler(prior, ctx.stream("prior"), mirror=cfg.mirror, device=ctx.device)
-        self.render_stream = ctx.stream("render")
+        self.prior_pool = fixed_camera_pool(split["joints3d"], split["clip"], ctx.seed)
+        self.prior = Pool2DSampler(self.prior_pool, ctx.stream("prior"), mirror=cfg.mirror, device=ctx.device)
+        self.crop_stream = ctx.stream("crops")
         self.cameras = ctx.stream("cycle")
-        self.backgrounds = synth.load_backgrounds(cfg.backgrounds) if cfg.backgrounds else None
         self.footage = None
         if cfg.footage:
             from .footage import load_footage
-            self.footage = load_footage(cfg.footage, cfg.box_file, ctx.seed)
-            self.criterion = "val_recon_footage"
+            self.footage = load_footage(cfg.footage, cfg.box_file)
+            self.criterion = "val_disagreement_footage"
             if ctx.rank == 0:
-                log.info("train: skeleton-net: %d person crops of your footage (%d with a second frame)",
-                         len(self.footage), int(self.footage.paired.sum()))
-        lifter = Lifter.from_pretrained(cfg.lifter).network
-        if not getattr(lifter, "extra_outputs", 0):
-            raise UserError(f"lifter {cfg.lifter!r} has no elevation output: skeleton-net needs a rotation-cycle "
-                            "lifter (cycle, cycle-fixed-camera)")
-        self.lifter = lifter.requires_grad_(False).eval()
+                log.info("train: skeleton-net: %d person crops of your footage", len(self.footage))
+        self.lifter = None
+        if cfg.cycle_weight > 0:
+            from realtime3d.lifting import Lifter
+            lifter = Lifter.from_pretrained(cfg.lifter).network
+            if not getattr(lifter, "extra_outputs", 0):
+                raise UserError(f"lifter {cfg.lifter!r} has no elevation output: skeleton-net's cycle terms need a "
+                                "rotation-cycle lifter (cycle, cycle-fixed-camera)")
+            self.lifter = lifter.requires_grad_(False).eval().to(ctx.device)
+        self.val_crops = cfg.val_crops
         self._val = None
-        self._footage_pairs = None
+        self._footage_val = None
 
     # ------------------------------------------------------------------ models
     def build(self) -> dict[str, nn.Module]:
         cfg = self.cfg
         self.flow = FlowPrior2D(dim=cfg.pca_dim)
-        net = SkeletonNet(cfg.phi_width, cfg.omega_width, cfg.phi_output, cfg.decoder_width)
+        net = SkeletonNet(cfg.phi_width, cfg.omega_width, cfg.phi_output, cfg.phi_levels)
         if cfg.init:
             self._init_from(net, cfg.init)
-        return {"net": net, "d": SkeletonDiscriminator(cfg.d_width, cfg.d_minibatch_std), "flow": self.flow}
+        return {"net": TrainingPass(net), "d": SkeletonDiscriminator(cfg.d_width), "flow": self.flow}
 
     @staticmethod
     def _init_from(net: SkeletonNet, spec: str) -> None:
-        """Start from a trained skeleton net (a shipped name or a .pt with its decoder)."""
+        """Start from a trained skeleton net (a shipped name or a .pt)."""
         from realtime3d.detect.skeleton_net import load_skeleton_net
         trained, _ = load_skeleton_net(spec)
         if trained.architecture != net.architecture:
             raise UserError(f"params.init {spec!r} is a {trained.architecture} net; the config builds "
-                            f"{net.architecture}: set the widths and phi_output to match")
+                            f"{net.architecture}: set the widths, levels and phi_output to match")
         net.load_state_dict(trained.state_dict())
 
     def optimizers(self, models):
         cfg = self.cfg
-        return {"g": torch.optim.Adam(models["net"].parameters(), lr=cfg.lr_g, betas=cfg.betas),
-                "d": torch.optim.Adam(models["d"].parameters(), lr=cfg.lr_d, betas=cfg.betas)}
+        opts = {"net": torch.optim.Adam(models["net"].parameters(), lr=cfg.lr_g, betas=cfg.betas)}
+        if cfg.adv_weight > 0:
+            opts["d"] = torch.optim.Adam(models["d"].parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
+        return opts
 
     def eval_model(self, models):
-        return models["net"]
+        return models["net"].net
 
     # ------------------------------------------------------------------ data
     def _kappa(self, joints_px: torch.Tensor) -> torch.Tensor:
@@ -290,34 +349,42 @@ class SkeletonNetMethod(Method):
         return render_skeleton(joints_px, BONES.to(joints_px.device), (SKELETON_SIZE, SKELETON_SIZE), GAMMA,
                                mode="per_bone", backend=self.cfg.kernel_backend)
 
-    def _pairs(self, n: int):
-        """n pairs (x_a, x_b) [n, 3, 128, 128] and paired [n] bool: renders of the rendered clips
-        (labels dropped), and with footage, footage_share of them the user's own crops."""
-        share = self.cfg.footage_share if self.footage is not None else 0.0
-
-        def one_shard(k: int, gen: torch.Generator):
-            own = round(k * share)
-            a, b = self.synth.pair_indices(self.render_clips, gen, k - own)
-            ra, rb = self.synth.render_pairs(self.render_joints[a], self.render_joints[b], gen, self.backgrounds)
-            xa, xb, paired = ra["image"], rb["image"], torch.ones(k - own, dtype=torch.bool)
-            if own:
-                fa, fb, fp = self.footage.sample(own, gen)
-                xa, xb, paired = torch.cat([xa, fa]), torch.cat([xb, fb]), torch.cat([paired, fp])
-            return xa, xb, paired
-        xa, xb, paired = self.render_stream.draw(one_shard, n)
+    def _renders(self, n: int):
+        """n training crops [n, 3, 128, 128] in 0..1, cut and jittered, with their person [n] bool and,
+        with labels, their 2D [n, J, 2] in the new crop's pixels (else None)."""
+        idx, uniform = self.crop_stream.draw(
+            lambda k, gen: (torch.randint(0, len(self.images), (k,), generator=gen), torch.rand(k, 9, generator=gen)), n)
+        images = self.images[idx].permute(0, 3, 1, 2).float().div_(255.0)             # [n, 3, S, S]
+        person = self.person[idx]
+        if self.joints2d is not None:
+            joints = self.joints2d[idx]
+            theta = crop_warps(joints, person, uniform[:, :6])
+            joints = warp_points(torch.nan_to_num(joints), theta, CROP_SIZE)
+        else:       # no label is read: the render's own window, turned and jittered like the others
+            theta = random_warps(0.5 + 0.5 * (uniform[:, :4] - 0.5))
+            joints = None
+        images = colour_jitter(warp(images, theta, "reflection"), uniform[:, 6:9])
         device = self.ctx.device
-        return xa.to(device), xb.to(device), paired.to(device)
+        return images.to(device), person.to(device), None if joints is None else joints.to(device)
+
+    def _footage_crops(self, n: int) -> torch.Tensor:
+        """n crops of the user's footage [n, 3, 128, 128] in 0..1, colour-jittered."""
+        def one(k, gen):
+            return self.footage.crops[torch.randint(0, len(self.footage), (k,), generator=gen)], torch.rand(k, 3, generator=gen)
+        crops, uniform = self.crop_stream.draw(one, n)
+        return colour_jitter(crops.permute(0, 3, 1, 2).float() / 255.0, uniform).to(self.ctx.device)
 
     def _prior_px(self, n: int) -> torch.Tensor:
         """n prior poses u [n, J, 2] in skeleton-image pixels (crop rule, jittered)."""
         u, _, _ = self.prior.sample(n)
-        jitter = self.render_stream.draw(lambda k, gen: torch.rand(k, 3, generator=gen), n)
+        jitter = self.crop_stream.draw(lambda k, gen: torch.rand(k, 3, generator=gen), n)
         return place_in_crop(u, jitter.to(u.device))
 
     # ------------------------------------------------------------------ the step
     def _fit_flow(self) -> None:
         pool = self.prior_pool.subset(FLOW_POSES).pose2d
-        stats = self.flow.fit(pool, self.cfg.flow_steps, seed=self.ctx.seed)
+        with torch.autocast(self.ctx.device.type, enabled=False):     # the flow's fit in float32
+            stats = self.flow.fit(pool, self.cfg.flow_steps, seed=self.ctx.seed)
         if self.ctx.rank == 0:
             log.info("train: skeleton-net: flow prior fitted in %.1f s on %.0f prior 2D poses (held-out NLL %.1f)",
                      stats["seconds"], stats["poses"], stats["val_nll"])
@@ -334,93 +401,125 @@ class SkeletonNetMethod(Method):
         nf = self.flow.nll(cyc["y_hat"]).mean() if self.cfg.flow_weight > 0 else lifted.new_zeros(())
         return {"base": cyc["l2d"] + cyc["l3d"] + cyc["def"], "nf": nf, "bone": bone_prior_loss(lifted)}
 
+    def _batch(self):
+        """The step's crops [B, 3, S, S], which of them are unlabelled [B] bool, and the labelled
+        ones' person [B] bool and 2D [B, J, 2] (crop px; None without labels)."""
+        batch = self.ctx.batch
+        own = round(batch * self.cfg.footage_share) if self.footage is not None else 0
+        x, person, joints = self._renders(batch - own)
+        unlabelled = torch.full((len(x),), not self.labelled, dtype=torch.bool, device=x.device)
+        if own:
+            x = torch.cat([x, self._footage_crops(own)])
+            unlabelled = torch.cat([torch.zeros_like(unlabelled), torch.ones(own, dtype=torch.bool, device=x.device)])
+        return x, unlabelled, person, joints
+
     def step(self, models, opts, step):
-        cfg, batch = self.cfg, self.ctx.batch
-        net, d = models["net"], models["d"]
-        decoder = unwrap(net).decoder
-        if not bool(self.flow.fitted) and cfg.flow_weight > 0:
-            self._fit_flow()
-        xa, xb, paired = self._pairs(batch)                                          # [B, 3, 128, 128], [B]
-        u = self._prior_px(batch)                                                    # [B, J, 2]
+        cfg = self.cfg
+        x, unlabelled, person, joints = self._batch()                                # [B, 3, 128, 128]
+        n_render = len(person)
+        u = self._prior_px(self.ctx.batch)                                           # [P, J, 2] skeleton px
         with torch.no_grad():
-            w = self._kappa(u)                                                       # [B, K, S, S]
-        phi, omega = unwrap(net).phi, unwrap(net).omega
-        s = phi(xb)                                                                  # [B, K, S, S]
-        # D's step (eq. 3)
-        loss_d = bce(d(w), True) + bce(d(s.detach()), False)
-        descend(opts["d"], loss_d)
-        # Phi, Omega and the decoder
-        y = omega(s)                                                                 # [B, J, 2] skeleton px
-        adv = bce(d(s), True)
-        l_omega = omega_loss(omega(w), u)                                           # eq. 9, first term
-        l_kappa = kappa_loss(self._kappa(y), s)                                      # eq. 9, second term
-        lifted = self.lifted_losses(y)
-        rec = recon_loss(decoder(s, xa), xb, paired)
-        if cfg.equivariance_weight > 0:
-            theta = random_warps(self.render_stream.draw(lambda k, gen: torch.rand(k, 4, generator=gen), batch))
-            if cfg.equivariance_on == "keypoints":      # Omega's 2D of the warped crop: the warped 2D
-                equi = omega_loss(omega(phi(warp(xb, theta))), warp_points(y, theta))
-            else:
-                equi = kappa_loss(phi(warp(xb, theta)), warp(s, theta))
+            w = self._kappa(u)                                                       # [P, K, S, S]
+        equi = cfg.equivariance_weight > 0 and bool(unlabelled.any())
+        if equi:        # the warped unlabelled crops go through the same call
+            theta = random_warps(self.crop_stream.draw(lambda k, gen: torch.rand(k, 4, generator=gen),
+                                                       len(x)).to(x.device))[unlabelled]
+            x_all = torch.cat([x, warp(x[unlabelled], theta)])
         else:
-            equi = s.new_zeros(())
-        ramp = prior_ramp(step, cfg.recon_only_steps, cfg.prior_warmup)
-        loss = (cfg.recon_weight * rec + cfg.omega_weight * l_omega + cfg.equivariance_weight * equi
-                + ramp * (cfg.adv_weight * adv + cfg.kappa_weight * l_kappa + cfg.cycle_weight * lifted["base"]
-                          + cfg.flow_weight * lifted["nf"] + cfg.bone_weight * lifted["bone"]))
-        descend(opts["g"], loss)
-        return {"loss": loss.item(), "d": loss_d.item(), "adv": adv.item(), "omega": l_omega.item(),
-                "kappa": l_kappa.item(), "base": lifted["base"].item(), "nf": lifted["nf"].item(),
-                "bone": lifted["bone"].item(), "rec": rec.item(), "equi": equi.item()}
+            x_all = x
+        if cfg.flow_weight > 0 and cfg.cycle_weight > 0 and not bool(self.flow.fitted):
+            self._fit_flow()
+        s_all, y_all, y_prior = models["net"](x_all, w)
+        s, y = s_all[:len(x)], y_all[:len(x)]
+        zero = s.new_zeros(())
+        logs = {}
+        # synthetic-labelled terms (the renders' own 2D)
+        if self.labelled:
+            sel = slice(0, n_render)
+            target_px = crop_to_skeleton_px(joints)                                  # [n, J, 2]
+            with torch.no_grad():
+                target = self._kappa(target_px) * person[:, None, None, None]        # blank for backgrounds
+            l_image = image_loss(s[sel], target)
+            l_2d = omega_loss(y[sel][person], target_px[person])
+            label = l_image + cfg.label_2d_weight * l_2d
+            logs.update(image=l_image.item(), label_2d=l_2d.item())
+        else:
+            label = zero
+        l_omega = omega_loss(y_prior, u)                                             # eq. 9, first term
+        # label-free terms on the unlabelled crops
+        ramp = prior_ramp(step, cfg.prior_warmup)
+        free = zero
+        if bool(unlabelled.any()):
+            su, yu = s[unlabelled], y[unlabelled]
+            if cfg.adv_weight > 0:
+                loss_d = bce(models["d"](w), True) + bce(models["d"](su.detach()), False)
+                descend(opts["d"], loss_d)
+                adv = bce(models["d"](su), True)
+                logs["d"] = loss_d.item()
+                free = free + cfg.adv_weight * adv
+            if cfg.kappa_weight > 0:
+                free = free + cfg.kappa_weight * kappa_loss(self._kappa(yu), su)
+            if cfg.cycle_weight > 0:
+                lifted = self.lifted_losses(yu)
+                free = free + cfg.cycle_weight * lifted["base"] + cfg.flow_weight * lifted["nf"] \
+                    + cfg.bone_weight * lifted["bone"]
+            if equi:
+                y_warped = y_all[len(x):]
+                l_eq = omega_loss(y_warped, warp_points(yu.detach(), theta))
+                free = free + cfg.equivariance_weight * l_eq
+                logs["equi"] = l_eq.item()
+        loss = cfg.label_weight * label + cfg.omega_weight * l_omega + ramp * free
+        descend(opts["net"], loss)
+        return {"loss": loss.item(), "omega": l_omega.item(), "free": float(free.detach()), **logs}
 
     # ------------------------------------------------------------------ validation
     def _val_data(self):
-        """Fixed validation pairs of the val subjects' clips (rendered once): images for the
-        criterion, labels for the logged columns only."""
+        """The first VAL_CROPS crops of params.val_crops (the val subjects' held-out renders): images
+        for every score, labels for val_render_2d and val_pck."""
         if self._val is None:
-            from realtime3d.data.mocap import load_split
-            split = load_split("val")
-            gen = torch.Generator().manual_seed(VAL_RENDER_SEED)
-            a, b = self.synth.pair_indices(split["clip"], gen, VAL_PAIRS)
-            joints = torch.from_numpy(split["joints3d"])
-            ra, rb = self.synth.render_pairs(joints[a], joints[b], gen, None)
-            self._val = {"xa": ra["image"], "xb": rb["image"], "joints2d": rb["joints2d"], "joints3d": rb["joints3d"]}
+            from realtime3d.render.crop_shards import read_shards
+            try:
+                data = read_shards(self.val_crops, ("images", "joints2d", "person"), limit=VAL_CROPS)
+            except FileNotFoundError as exc:
+                raise UserError(str(exc)) from None
+            self._val = {"images": torch.from_numpy(data["images"]).permute(0, 3, 1, 2).float() / 255.0,
+                         "joints2d": torch.from_numpy(data["joints2d"]), "person": torch.from_numpy(data["person"])}
         return self._val
 
     @torch.no_grad()
     def validate(self, models) -> dict[str, float]:
+        from realtime3d.detect.skeleton_net import read_crops
         val = self._val_data()
-        net = models["net"]
-        decoder = net.decoder
+        net = models["net"].net
         was = net.training
         net.eval()
         device = next(net.parameters()).device
-        xa, xb = val["xa"].to(device), val["xb"].to(device)
-        s, y_crop = net(xb)                                                          # [V, K, S, S], [V, J, 2]
-        rec = recon_loss(decoder(s, xa), xb)
-        y = crop_to_skeleton_px(y_crop)
-        kappa = kappa_loss(self._kappa(y), s)
-        truth = val["joints2d"].to(device)                                           # [V, J, 2] crop px (logged only)
-        pck = float(pck_torso(y_crop.cpu().numpy(), truth.cpu().numpy()).mean())
-        lifted = self.lifter(normalize_2d(y)[0]).float().cpu().numpy()
-        err = float(p_mpjpe(lifted, val["joints3d"].numpy()).mean())
-        scores = {"val_recon": float(rec) / 3 * 100.0, "val_kappa": float(kappa), "val_pck": pck, "val_p_mpjpe": err}
+
+        def disagreement(images: torch.Tensor) -> float:
+            return float(1.0 - read_crops(net, images.to(device))["confidence"].mean()) * 100.0
+
+        person = val["person"]
+        images = val["images"][person]
+        _, pred = net(images.to(device))
+        pred, truth = pred.cpu(), val["joints2d"][person]
+        torso = (truth[:, H36M17.index["thorax"]] - truth[:, 0]).norm(dim=-1)                   # [V] px
+        scores = {"val_render_2d": float(((pred - truth).norm(dim=-1) / torso[:, None]).mean()) * 100.0,
+                  "val_pck": float(pck_torso(pred.numpy(), truth.numpy(), PCK_TORSO).mean()),
+                  "val_disagreement": disagreement(images)}
         if self.footage is not None:
-            fa, fb, paired = self._footage_val()
-            scores["val_recon_footage"] = float(recon_loss(decoder(net.phi(fb), fa), fb, paired)) / 3 * 100.0
+            if self._footage_val is None:
+                gen = torch.Generator().manual_seed(self.ctx.seed)
+                pick = torch.randperm(len(self.footage), generator=gen)[:VAL_CROPS]
+                self._footage_val = self.footage.crops[pick].permute(0, 3, 1, 2).float() / 255.0
+            scores["val_disagreement_footage"] = disagreement(self._footage_val)
         net.train(was)
         return scores
 
-    def _footage_val(self):
-        """Fixed pairs of the footage (seeded; they are training crops too: adapting to a video is
-        learning that video) for the adaptation's criterion."""
-        if self._footage_pairs is None:
-            self._footage_pairs = self.footage.sample(VAL_PAIRS, torch.Generator().manual_seed(VAL_RENDER_SEED))
-        return self._footage_pairs
-
     def model_card(self) -> dict:
-        return {"lifter": self.cfg.lifter, "crop_margin": CROP_MARGIN, "skeleton_size": SKELETON_SIZE,
+        card = {"lifter": self.cfg.lifter, "crop_margin": CROP_MARGIN, "skeleton_size": SKELETON_SIZE,
                 "gamma": GAMMA, "flip_average": False,
-                "flow_prior": {"fit_steps": self.cfg.flow_steps, "held_out_nll": round(float(self.flow.held_out_nll), 3),
-                               "fitted_on": "the prior's 2D (fixed-camera views of the clips not rendered)"}}
-
+                "supervision": "synthetic-labelled" if self.labelled else "label-free"}
+        if self.cfg.cycle_weight > 0 and self.cfg.flow_weight > 0:
+            card["flow_prior"] = {"fit_steps": self.cfg.flow_steps, "held_out_nll": round(float(self.flow.held_out_nll), 3),
+                                  "fitted_on": "the prior's 2D (fixed-camera views of the CMU train clips)"}
+        return card
