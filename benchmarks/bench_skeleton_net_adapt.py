@@ -94,7 +94,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     quiet_native_logs()
     torch.set_num_threads(1)
-    clips = sorted(p for p in Path(args.clips).iterdir() if (p / "truth.npz").exists())
+    folder = Path(args.clips)
+    clips = sorted(p for p in folder.iterdir() if (p / "truth.npz").exists()) if folder.is_dir() else []
     if not clips:
         sys.exit(f"bench_skeleton_net_adapt: no rendered clips in {args.clips} (bench_video3d.py --split val)")
     adapted = Path(args.adapted) if args.adapted else adapt(clips, ROOT / "runs" / "adapt" / "val-clips")

@@ -14,9 +14,10 @@ Crops:
   half). The street has walkers that MediaPipe may miss: such a "background" crop can hold a
   person, which counts against the net.
 
-The threshold: the card's person_confidence (or skeleton_net.PERSON_CONFIDENCE): a crop below
-it is "no person". It was set on the val renders (`--choose`: the confidence that keeps 95% of
-the val person crops), never on these.
+The thresholds: the shipped one (the card's person_confidence, or skeleton_net.PERSON_CONFIDENCE:
+a crop below it is "no person"), and with `--choose` the one the val renders choose (the
+confidence that keeps 95% of their person crops), never these crops; each set's shares of
+person and background crops kept at each.
 
 Writes benchmarks/results/skeleton_net_confidence.json (machine, commit).
 
@@ -99,13 +100,15 @@ def street_crops(video: str, step: int, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.stack(person), np.stack(background)
 
 
-def rates(person: np.ndarray, background: np.ndarray, threshold: float) -> dict:
-    return {"roc_auc": round(roc_auc(person, background), 4), "person_crops": int(len(person)),
-            "background_crops": int(len(background)),
-            "persons_kept": round(float((person >= threshold).mean()), 4),
-            "backgrounds_kept": round(float((background >= threshold).mean()), 4),
-            "median_person": round(float(np.median(person)), 4),
-            "median_background": round(float(np.median(background)), 4)}
+def rates(person: np.ndarray, background: np.ndarray, thresholds: dict[str, float]) -> dict:
+    """The AUC, the medians, and the shares of person and background crops at or above each threshold."""
+    out = {"roc_auc": round(roc_auc(person, background), 4), "person_crops": int(len(person)),
+           "background_crops": int(len(background)), "median_person": round(float(np.median(person)), 4),
+           "median_background": round(float(np.median(background)), 4)}
+    for name, t in thresholds.items():
+        out[f"persons_kept_{name}"] = round(float((person >= t).mean()), 4)
+        out[f"backgrounds_kept_{name}"] = round(float((background >= t).mean()), 4)
+    return out
 
 
 def main(argv=None) -> None:
@@ -126,20 +129,18 @@ def main(argv=None) -> None:
     net, card = load_skeleton_net(args.weights)
     result = {"weights": args.weights, "what": "ROC AUC of the skeleton net's confidence, person crops against "
                                                "background crops"}
+    thresholds = {"shipped": float(card.get("person_confidence", PERSON_CONFIDENCE))}
     if args.choose:
         val = read_shards(args.val_crops, ("images", "person"))
         conf = confidences(net, val["images"])
-        threshold = float(np.quantile(conf[val["person"]], 1 - KEEP_PERSONS))
-        result["chosen_on_val"] = {"threshold": round(threshold, 4), **rates(conf[val["person"]],
-                                                                              conf[~val["person"]], threshold)}
-    else:
-        threshold = float(card.get("person_confidence", PERSON_CONFIDENCE))
-    result["threshold"] = round(threshold, 4)
+        thresholds["chosen_on_val"] = float(np.quantile(conf[val["person"]], 1 - KEEP_PERSONS))
+        result["val_renders"] = rates(conf[val["person"]], conf[~val["person"]], thresholds)
+    result["thresholds"] = {k: round(v, 4) for k, v in thresholds.items()}
     test = read_shards(args.crops, ("images", "person"))
     conf = confidences(net, test["images"])
-    result["renders"] = rates(conf[test["person"]], conf[~test["person"]], threshold)
+    result["renders"] = rates(conf[test["person"]], conf[~test["person"]], thresholds)
     person, background = street_crops(args.video, args.step, seed=0)
-    result["street_video"] = rates(confidences(net, person), confidences(net, background), threshold)
+    result["street_video"] = rates(confidences(net, person), confidences(net, background), thresholds)
     result.update(machine=machine_info(), commit=commit())
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in result if k not in ("machine",)}, indent=1))

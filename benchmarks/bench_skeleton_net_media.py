@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     nets = list(args.net or [("labelled start", "skeleton-net")])
     if not args.no_adapt:
         adapted = Path(args.adapted) if args.adapted else adapt(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
-        nets.append(("adapted on this video", str(adapted)))
+        nets.append((f"adapted to {Path(args.video).stem}", str(adapted)))
     frames = frames_rgb(args.video)
     ref = reference(frames)
     rows = {}

@@ -32,9 +32,9 @@ MAP_SEEDS = ("chen", "yang")
 PROTOCOLS = ("random-projection", "fixed-camera", "own-2d")
 #: The pages whose marked tables --write refills: docs/results.md marks every table, the README these.
 PAGES = ("README.md", "docs/results.md")
-README_TABLES = ("video3d headline", "accuracy random-projection")
+README_TABLES = ("video3d headline", "image path summary", "accuracy random-projection")
 #: Tables that only the README shows (a short view of a table docs/results.md holds whole).
-README_ONLY = ("video3d headline",)
+README_ONLY = ("video3d headline", "image path summary")
 
 
 def _load(name: str) -> dict:
@@ -176,29 +176,59 @@ def criterion() -> str:
                    "best in the run", "chosen / best"], rows)
 
 
+def _pck(value: float) -> str:
+    return f"{value:.3f}"
+
+
 def image_path() -> str:
-    """bench_skeleton_net.py: 2D PCK and the same lifter's P-MPJPE on synthetic cmu-test renders."""
+    """bench_skeleton_net.py: 2D PCK and the same lifter's P-MPJPE on synthetic test renders."""
     r = _load("skeleton_net.json")
-    names = {"skeleton-net": "Phi -> Omega (skeleton-net)", "ground-truth 2D": "the renders' true 2D",
-             "constant": "one pose for every frame (the mean train 2D)", "mediapipe": "MediaPipe"}
+    names = {label: f"{label} ({info['supervision']}, {info['train_minutes']:g} min)" if info.get("train_minutes")
+             else label for label, info in r["nets"].items()}
+    names.update({"mediapipe": "MediaPipe", "constant pose": "one pose for every crop (the mean train 2D)",
+                  "ground-truth 2D": "the renders' true 2D"})
     rows = []
     for key, label in names.items():
-        if key not in r["on_mediapipe_frames"]:
-            continue
-        mp = r["on_mediapipe_frames"][key]
-        every = r["all_frames"].get(key)
-        rows.append([f"{label} + {r['lifter']}",
-                     f"{every['pck_2d']:.3f}" if every else "-", f"{every['p_mpjpe_mm']:.1f}" if every else "-",
-                     f"{mp['pck_2d']:.3f}", f"{mp['p_mpjpe_mm']:.1f}"])
-    return _table(["2D -> the same lifter, single pass", f"PCK@{r['pck_threshold']}, all {r['frames']} renders",
-                   "P-MPJPE mm, all", f"PCK, the {r['mediapipe_found']} MediaPipe finds", "P-MPJPE mm, those"], rows)
+        mp = r["on_mediapipe_crops"][key]
+        every = r["all_crops"].get(key)
+        rows.append([label, _pck(every["pck_2d"]) if every else "-", f"{every['p_mpjpe_mm']:.1f}" if every else "-",
+                     _pck(mp["pck_2d"]), f"{mp['p_mpjpe_mm']:.1f}"])
+    return _table([f"2D -> {r['lifter']}, single pass", f"PCK@0.2 torso, all {r['crops']} crops", "P-MPJPE mm, all",
+                   f"PCK, the {r['mediapipe_found']} MediaPipe finds", "P-MPJPE mm, those"], rows)
 
 
 def image_path_media() -> str:
-    """bench_skeleton_net_media.py: agreement with MediaPipe on a real video, before and after adapting."""
+    """bench_skeleton_net_media.py: agreement with MediaPipe on a real video, with and without adapting."""
     r = _load("skeleton_net_media.json")
-    return _table(["skeleton-net on " + r["video"], "frames", "joints within 0.2 x torso of MediaPipe's"],
-                  [[name, row["frames"], f"{row['agreement']:.3f}"] for name, row in r["rows"].items()])
+    return _table(["on " + r["video"], "frames", "the dancer's joints within 0.2 x torso of MediaPipe's"],
+                  [[name, row["frames"], _pck(row["agreement"])] for name, row in r["rows"].items()])
+
+
+def image_path_adapt() -> str:
+    """bench_skeleton_net_adapt.py: PCK on the rendered val clips before and after adapting to them without labels."""
+    r = _load("skeleton_net_adapt.json")
+    return _table(["rendered val clips (truth held, never trained on)", "people x frames", "PCK@0.2 torso"],
+                  [[name, row["people_frames"], _pck(row["pck_2d"])] for name, row in r["rows"].items()])
+
+
+def image_path_summary() -> str:
+    """The README's image-path table: bench_skeleton_net.py (test renders, on the crops MediaPipe finds) and
+    bench_skeleton_net_media.py (the street video)."""
+    renders, media = _load("skeleton_net.json"), _load("skeleton_net_media.json")["rows"]
+    nets = renders["nets"]
+    rows = []
+    for label, info in nets.items():
+        row = renders["on_mediapipe_crops"][label]
+        street = media.get(label)
+        rows.append([label, f"{info['train_minutes']:g} min, {info['supervision']}", _pck(row["pck_2d"]),
+                     f"{row['p_mpjpe_mm']:.1f}", _pck(street["agreement"]) if street else "-"])
+    mp = renders["on_mediapipe_crops"]["mediapipe"]
+    rows.append(["MediaPipe", "-", _pck(mp["pck_2d"]), f"{mp['p_mpjpe_mm']:.1f}", "1 (the reference)"])
+    const = renders["on_mediapipe_crops"]["constant pose"]
+    rows.append(["constant pose", "-", _pck(const["pck_2d"]), f"{const['p_mpjpe_mm']:.1f}",
+                 _pck(media["constant pose"]["agreement"])])
+    return _table(["image path", "trained", "test renders: PCK@0.2 torso", f"P-MPJPE mm through {renders['lifter']}",
+                   "street video: joints within 0.2 torso of MediaPipe's"], rows)
 
 
 def image_path_speed() -> str:
@@ -420,9 +450,12 @@ def tables() -> dict[str, str]:
                  "ablation cycle": ablation("cycle"), "ablation svmac": ablation("svmac"),
                  "drop joints": drop_joints(), "criterion": criterion()})
     for name, fn in (("image path", image_path), ("image path media", image_path_media),
-                     ("image path speed", image_path_speed), ("image path kernels", image_path_kernels)):
+                     ("image path adapt", image_path_adapt), ("image path speed", image_path_speed),
+                     ("image path kernels", image_path_kernels)):
         if (RESULTS / f"skeleton_net{name.removeprefix('image path').replace(' ', '_')}.json").exists():
             made[name] = fn()
+    if all((RESULTS / f).exists() for f in ("skeleton_net.json", "skeleton_net_media.json")):
+        made["image path summary"] = image_path_summary()
     for name, fn, source in (("chen", chen, "chen.json"), ("yang", yang, "yang.json"),
                              ("map kernels", map_kernels, "map_kernels.json"), ("people", people, "people.json"),
                              ("speed", speed, "people.json"), ("recall", recall, "recall.json"),

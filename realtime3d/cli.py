@@ -376,8 +376,8 @@ def _add_pipeline_flags(p: argparse.ArgumentParser, model: str) -> None:
     p.add_argument("--detector", type=detector_name, choices=DETECTORS, default=DEFAULT_DETECTOR,
                    help="the 2D detector: blazepose, MediaPipe's BlazePose models on every person; or "
                    "skeleton-net, the image path's skeleton net (Phi -> Omega, with the agreement of the two as a "
-                   "confidence; EXPERIMENTAL and not accurate yet: a frame below its confidence threshold counts "
-                   "as no person). The old spellings mediapipe and skeleton still work "
+                   "confidence; EXPERIMENTAL and less accurate than MediaPipe: a person below its confidence "
+                   "threshold is not answered). The old spellings mediapipe and skeleton still work "
                    f"(default: {DEFAULT_DETECTOR})")
     p.add_argument("--detector-weights", metavar="NAME|PATH",
                    help="with --detector skeleton-net: a shipped skeleton net's name (see `realtime3d models`) "

@@ -221,7 +221,7 @@ def test_every_detector_satisfies_the_detector_protocol(media):
             detector.reset(search=True)
             detector.reset(search=False)
         assert len(detectors[0].detect_all(bus)) >= 2 and len(detectors[2].detect_all(bus)) == 1
-        assert detectors[1].detect_all(bus) == []     # the shipped net's confidence is below its threshold
+        assert len(detectors[1].detect_all(bus)) >= 1   # the shipped skeleton net finds people too
     finally:
         for detector in detectors:
             detector.close()

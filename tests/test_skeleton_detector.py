@@ -7,8 +7,8 @@ trainer saves one, with a card whose person_confidence is 0, so that every frame
 Nothing here needs the weights to be good: the tests check geometry, bookkeeping and files, and
 the agreement on images made for the purpose. The people's crops come from BlazePose's person
 detector (the full frame when it finds nobody): the tests that need the full frame give a black
-frame, where nobody is found. The shipped net as it is (its confidence below PERSON_CONFIDENCE: no
-person anywhere) is tested by the "nobody" tests at the end.
+frame, where nobody is found. The shipped net as it is (it finds rendered and real people) is
+tested at the end.
 """
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ STREET = MEDIA / "street_dance.avi"
 SHIPPED = DETECTORS_DIR / "skeleton-net.pt"
 OUTPUTS = ("overlay.mp4", "poses.npz", "poses.json", "poses.csv", "poses.bvh")
 J = H36M17.num_joints
+#: The shipped net's least 2D PCK on fresh held-out test renders (benchmarks/results/skeleton_net.json
+#: measures it on 1,200: SHIPPED_PCK_MEASURED).
+SHIPPED_PCK_BAR = 0.6
 
 
 @pytest.fixture(scope="module")
@@ -497,7 +500,7 @@ def test_bad_detector_weights_are_one_line_errors(street, capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-# ----------------------------------------------------------------------------- nobody
+# ----------------------------------------------------------------------------- the shipped net
 
 
 @pytest.fixture(scope="module")
@@ -517,18 +520,41 @@ def test_by_default_a_frame_below_the_person_confidence_has_no_person(frames):
     assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}).detect(frames[0]).confidence > PERSON_CONFIDENCE
 
 
+@pytest.mark.slow
+def test_the_shipped_net_finds_rendered_people_it_never_saw(shipped, tmp_path):
+    """Fresh renders of the CMU test subjects, in the held-out scenes and clothes: the shipped net's
+    2D is far better than one pose for every crop, and it is surer of people than of backgrounds."""
+    from conftest import CMU
+    if not CMU.is_dir():
+        pytest.skip(f"CMU mocap data not found at {CMU} (see shared/data/README.md)")
+    from realtime3d.detect.skeleton_net import read_crops
+    from realtime3d.metrics import pck_torso
+    from realtime3d.render.crop_shards import generate, read_shards
+    generate("test", "held-out", tmp_path, minutes=5.0, seed=77, size=CROP_SIZE, cmu_root=CMU, max_crops=40,
+             background_p=0.25)
+    data = read_shards(tmp_path, ("images", "joints2d", "person"))
+    person, truth = data["person"], data["joints2d"][data["person"]]
+    net, _ = load_skeleton_net(shipped)
+    read = read_crops(net, torch.from_numpy(data["images"]).permute(0, 3, 1, 2).float() / 255.0)
+    pck = pck_torso(read["joints"][torch.from_numpy(person)].numpy(), truth).mean()
+    constant = pck_torso(np.broadcast_to(truth.mean(0), truth.shape), truth).mean()   # the crops' own mean pose
+    assert pck >= SHIPPED_PCK_BAR and pck > constant + 0.3, (pck, constant)
+    confidence = read["confidence"].numpy()
+    assert np.median(confidence[person]) > np.median(confidence[~person]) + 0.1
+
+
 @pytest.mark.data
-def test_the_shipped_net_warns_and_finds_nobody(shipped, street, tmp_path):
-    """--detector skeleton with the shipped net: one warning line at the start; its confidence stays
-    below the threshold, so the video has no person: one error line, status 3, no folder left."""
+def test_the_shipped_net_warns_and_finds_the_dancer(shipped, street, tmp_path):
+    """--detector skeleton with the shipped net: one warning line at the start, and a person in
+    most frames of the street video."""
     done = run_cli("video", str(street), "-o", str(tmp_path / "out"), "--detector", "skeleton-net",
                    "--max-frames", "10")
-    assert done.returncode == 3, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]
     ours = [line.split("\r")[-1] for line in done.stderr.splitlines() if "realtime3d:" in line]
-    assert ours == [f"realtime3d: warning: {EXPERIMENTAL}",
-                    f"realtime3d: error: {street}: no person found in any of 10 frames (the skeleton net's "
-                    f"confidence stayed below {PERSON_CONFIDENCE:g}); nothing to export"], done.stderr
-    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+    assert ours == [f"realtime3d: warning: {EXPERIMENTAL}"], done.stderr
+    poses = np.load(tmp_path / "out" / "street_dance" / "poses.npz")
+    found = np.isfinite(poses["joints2d"]).all(-1).all(-1).any(-1)                   # [N] a person in the frame
+    assert found.sum() >= 8, found
 
 
 @pytest.mark.data
@@ -541,10 +567,10 @@ def test_image_and_webcam_warn_that_the_skeleton_net_is_experimental(command, sh
     assert main([*argv, "--detector", "skeleton-net"]) == 0
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines() == [f"realtime3d: warning: {EXPERIMENTAL}"]
-    assert "no person" in captured.out if command == "image" else "a person in 0" in captured.out
+    assert "no person" not in captured.out if command == "image" else "a person in 0" not in captured.out
 
 
 def test_help_says_the_skeleton_net_is_experimental():
     for command in ("video", "image", "webcam"):
         text = " ".join(run_cli(command, "--help").stdout.split())
-        assert "EXPERIMENTAL and not accurate yet" in text, text
+        assert "EXPERIMENTAL and less accurate than MediaPipe" in text, text

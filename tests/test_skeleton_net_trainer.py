@@ -157,3 +157,22 @@ def test_a_trained_net_adapts_to_unlabelled_footage(crops, tmp_path, caplog):
     assert "person crops of your footage" in caplog.text
     net, card = load_skeleton_net(tmp_path / "adapted" / "best.pt")
     assert card["selection"]["criterion"] == "val_disagreement_footage"
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_stay_in_sync_with_the_discriminator_and_the_label_free_terms(crops, tmp_path):
+    import subprocess
+    import sys
+    from test_spine import ENV, WORKER, _worker_logs
+    worker = tmp_path / "worker.py"
+    worker.write_text(WORKER)
+    spec = " ".join([TINY, f"params.crops={crops}", f"params.val_crops={crops}", "params.label_weight=0",
+                     "params.adv_weight=1", "params.kappa_weight=0.1", "params.cycle_weight=1", "params.flow_weight=1",
+                     "params.equivariance_weight=1", "train.max_steps=3"])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "--log-dir", str(tmp_path / "logs"), "--redirects", "3", str(worker), str(tmp_path / "ddp"), spec]
+    result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, _worker_logs(tmp_path / "logs") + result.stderr[-1500:]
+    rank0, rank1 = (torch.load(tmp_path / "ddp" / f"{TINY}.rank{r}.pt") for r in (0, 1))
+    assert any(k.startswith("d.") for k in rank0) and rank0.keys() == rank1.keys()
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)              # Phi, Omega and D alike

@@ -59,7 +59,8 @@ the model card sets one. A crop whose confidence is below `person_confidence`
 (PERSON_CONFIDENCE unless the card or the caller says otherwise) holds no person: it is not
 answered, nor followed.
 
-The path is experimental and not accurate yet: EXPERIMENTAL is the command's warning.
+The path is experimental, less accurate than MediaPipe (docs/results.md): EXPERIMENTAL is the
+command's warning.
 """
 from __future__ import annotations
 
@@ -88,8 +89,8 @@ LOST_CONFIDENCE = 0.3
 #: Below this confidence a crop holds no person (not answered, not followed).
 PERSON_CONFIDENCE = 0.1
 #: The one-line warning of every run with --detector skeleton-net, until the image path is accurate.
-EXPERIMENTAL = (f"--detector skeleton-net is experimental and not accurate yet; a frame whose confidence is below "
-                f"{PERSON_CONFIDENCE:g} counts as no person")
+EXPERIMENTAL = (f"--detector skeleton-net is experimental and less accurate than MediaPipe; a person whose "
+                f"confidence is below {PERSON_CONFIDENCE:g} is not answered")
 #: A crop that follows the pose is at least this many frame pixels wide.
 MIN_CROP_SIDE = 32.0
 #: More than this share of the joints outside the frame: the person is lost.

@@ -259,9 +259,10 @@ class SkeletonNetMethod(Method):
     Config = SkeletonNetConfig
     own_validation = True
     eval_fields = ("val_render_2d", "val_pck", "val_disagreement", "val_disagreement_footage")
-    tuned_on = ("the widths and crop sizes were set for the CPU budget; the learning rate, the crop turn and the "
-                "colour jitter on short development runs scored by val_render_2d (the val subjects' held-out "
-                "renders, their labels); the label-free weights are the paper's and the cycle's")
+    tuned_on = ("the image loss (squared error or cross-entropy), the 2D weight (1, 20 or 100), the learning rate "
+                "(1e-3 or 3e-3), Phi's output form and bf16 autocast on 3- to 12-minute development runs scored by "
+                "val_render_2d (the val subjects' held-out renders, their labels); the widths and crop sizes were set "
+                "for the CPU budget; the crop jitter was not tuned; the label-free weights are the paper's and the cycle's")
 
     def __init__(self, cfg: SkeletonNetConfig, ctx):
         super().__init__(cfg, ctx)
@@ -395,7 +396,7 @@ class SkeletonNetMethod(Method):
         lifted, extras = self.lifter.lift(pose2d, None)                              # [B, J, 3], [B, 1]
         alpha = elevation_angle(extras).detach()
         u, eps = self.cameras.draw(lambda k, gen: (torch.rand(k, generator=gen), torch.randn(k, generator=gen)),
-                                   len(pose2d))
+                                   len(pose2d) * self.ctx.world_size)                # a global count: this process's part
         rotations, _ = cycle_rotations(alpha, ((2 * u - 1) * math.pi).to(y_px.device), eps.to(y_px.device))
         cyc = cycle_losses(lambda p: self.lifter.lift(p, None)[0], pose2d, lifted, rotations)
         nf = self.flow.nll(cyc["y_hat"]).mean() if self.cfg.flow_weight > 0 else lifted.new_zeros(())
@@ -423,7 +424,7 @@ class SkeletonNetMethod(Method):
         equi = cfg.equivariance_weight > 0 and bool(unlabelled.any())
         if equi:        # the warped unlabelled crops go through the same call
             theta = random_warps(self.crop_stream.draw(lambda k, gen: torch.rand(k, 4, generator=gen),
-                                                       len(x)).to(x.device))[unlabelled]
+                                                       self.ctx.batch).to(x.device))[unlabelled]
             x_all = torch.cat([x, warp(x[unlabelled], theta)])
         else:
             x_all = x
