@@ -27,3 +27,11 @@ def odd(text: str) -> int:
     if value < 1 or value % 2 == 0:
         raise argparse.ArgumentTypeError(f"must be odd (the median of an even number is no run), got {value}")
     return value
+
+
+def labelled_weights(text: str) -> tuple[str, str]:
+    """'LABEL=NAME|PATH' -> (label, weights): a row of the image-path benchmarks (--net)."""
+    label, sep, weights = text.partition("=")
+    if not sep or not label or not weights:
+        raise argparse.ArgumentTypeError(f"--net takes LABEL=NAME|PATH, got {text!r}")
+    return label, weights

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _args  # noqa: E402
 from _env import commit, machine_info, write_json  # noqa: E402
 
 from realtime3d.lifting import Lifter  # noqa: E402
@@ -81,16 +82,9 @@ def scores(pred2d: np.ndarray, truth2d: np.ndarray, truth3d: np.ndarray, lifter:
             "p_mpjpe_mm": round(float(p_mpjpe(lifted, truth3d).mean()), 2)}
 
 
-def _net_spec(text: str) -> tuple[str, str]:
-    label, sep, weights = text.partition("=")
-    if not sep or not label or not weights:
-        raise argparse.ArgumentTypeError(f"--net takes LABEL=NAME|PATH, got {text!r}")
-    return label, weights
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--net", type=_net_spec, action="append", default=None,
+    ap.add_argument("--net", type=_args.labelled_weights, action="append", default=None,
                     help="a row: LABEL=NAME|PATH, a shipped skeleton net or a .pt (repeat; default: "
                          "'labelled start=skeleton-net')")
     ap.add_argument("--crops", default=str(ROOT / "runs" / "crops" / "test"), help="the test crops' folder")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import commit, machine_info, write_json  # noqa: E402
-from _video import frames_rgb  # noqa: E402
+from _video import adapt_skeleton_net, frames_rgb  # noqa: E402
 
 from realtime3d.detect import SkeletonNetDetector  # noqa: E402
 from realtime3d.detect.blazepose import MultiPoseDetector  # noqa: E402
@@ -42,7 +41,6 @@ from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_adapt.json"
-ADAPT_CONFIG = "skeleton-net_adapt-footage_w16-l4_15min"
 
 
 def clip_pck(detector, frames: list[np.ndarray], truth2d: np.ndarray) -> list[float]:
@@ -77,12 +75,7 @@ def adapt(clips: list[Path], run_dir: Path) -> Path:
     with tempfile.TemporaryDirectory() as folder:
         for clip in clips:            # one folder of the clips' videos
             (Path(folder) / f"{clip.name}.mp4").symlink_to((clip / "video.mp4").resolve())
-        cmd = [sys.executable, "-m", "realtime3d", "train", ADAPT_CONFIG, "--run-dir", str(run_dir),
-               "--set", f"params.footage={folder}"]
-        if (run_dir / "ckpt-last.pt").exists():
-            cmd.append("--resume")
-        subprocess.run(cmd, check=True)
-    return run_dir / "best.pt"
+        return adapt_skeleton_net(folder, run_dir)
 
 
 def main(argv=None) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -34,8 +33,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _args  # noqa: E402
 from _env import commit, machine_info, write_json  # noqa: E402
-from _video import frames_rgb  # noqa: E402
+from _video import adapt_skeleton_net, frames_rgb  # noqa: E402
 
 from realtime3d.crops import from_crop, square_box  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
@@ -48,7 +48,6 @@ from realtime3d.skeleton import H36M17  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "media" / "street_dance.avi"
 RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net_media.json"
-ADAPT_CONFIG = "skeleton-net_adapt-footage_w16-l4_15min"
 
 
 def reference(frames: list[np.ndarray]) -> np.ndarray:
@@ -92,26 +91,10 @@ def constant_pose(train_crops: str, ref: np.ndarray) -> np.ndarray:
     return out
 
 
-def adapt(video: str, run_dir: Path) -> Path:
-    cmd = [sys.executable, "-m", "realtime3d", "train", ADAPT_CONFIG, "--run-dir", str(run_dir),
-           "--set", f"params.footage={video}"]
-    if (run_dir / "ckpt-last.pt").exists():
-        cmd.append("--resume")
-    subprocess.run(cmd, check=True)
-    return run_dir / "best.pt"
-
-
-def _net_spec(text: str) -> tuple[str, str]:
-    label, sep, weights = text.partition("=")
-    if not sep or not label or not weights:
-        raise argparse.ArgumentTypeError(f"--net takes LABEL=NAME|PATH, got {text!r}")
-    return label, weights
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", default=str(DEFAULT_VIDEO), help="the footage (a video)")
-    ap.add_argument("--net", type=_net_spec, action="append", default=None,
+    ap.add_argument("--net", type=_args.labelled_weights, action="append", default=None,
                     help="a row: LABEL=NAME|PATH (repeat; default: 'labelled start=skeleton-net')")
     ap.add_argument("--adapted", default=None,
                     help="the net adapted on the video (.pt); default: adapt the shipped net now into runs/adapt/VIDEO")
@@ -124,7 +107,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     nets = list(args.net or [("labelled start", "skeleton-net")])
     if not args.no_adapt:
-        adapted = Path(args.adapted) if args.adapted else adapt(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
+        adapted = Path(args.adapted) if args.adapted else adapt_skeleton_net(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
         nets.append((f"adapted to {Path(args.video).stem}", str(adapted)))
     frames = frames_rgb(args.video)
     ref = reference(frames)
