@@ -29,6 +29,10 @@ def odd(text: str) -> int:
     return value
 
 
+#: The image-path benches' default rows (--net): the shipped skeleton net, and its first stage alone.
+IMAGE_PATH_NETS = (("labelled start", "skeleton-net"), ("labelled start, stage 1 only", "skeleton-net-start"))
+
+
 def labelled_weights(text: str) -> tuple[str, str]:
     """'LABEL=NAME|PATH' -> (label, weights): a row of the image-path benchmarks (--net)."""
     label, sep, weights = text.partition("=")

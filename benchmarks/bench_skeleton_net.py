@@ -9,7 +9,9 @@ shows. Each crop is the render's own window (the person's mesh box times 1.15 to
 little), the same 128 x 128 pixels for every row. Labels: the renders' own 2D (crop px) and 3D (mm).
 
 Rows (each lifted single pass, no flip averaging, by --lifter: default the default model's lifter):
-- each --net LABEL=NAME|PATH: a skeleton net's Phi -> Omega on the crop;
+- each --net LABEL=NAME|PATH: a skeleton net's Phi -> Omega on the crop, single pass; and, for a
+  net whose card sets flip_average (as the app runs it), "LABEL, flip-averaged": the crop and its
+  mirror image, the two answers averaged (detect.skeleton_net.phi_omega);
 - mediapipe: MediaPipe pose (model_complexity 1, static images) on the crop scaled up to 256 x 256
   (its own input size), mapped to the 17 joints by realtime3d.detect's rules. Crops where it finds
   nobody are counted; every row is also scored on the crops it found (`on_mediapipe_crops`), so
@@ -24,6 +26,8 @@ pelvis-thorax distance of the label, in crop pixels) and P-MPJPE (mm, Procrustes
 Writes benchmarks/results/skeleton_net.json (machine, commit).
 
     python benchmarks/bench_skeleton_net.py [--net "labelled start=skeleton-net" --net "adapted=runs/x/best.pt"]
+
+Each net's train_minutes are its card's budget with that of the net it started from.
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _args  # noqa: E402
 from _env import commit, machine_info, write_json  # noqa: E402
 
+from realtime3d.detect.skeleton_net import load_skeleton_net, phi_omega, train_minutes  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, p_mpjpe, pck_torso  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
@@ -52,13 +57,11 @@ RESULTS = ROOT / "benchmarks" / "results" / "skeleton_net.json"
 BATCH = 32
 
 
-def net_2d(weights: str, images: torch.Tensor) -> tuple[np.ndarray, dict]:
-    """A skeleton net's 2D [N, 17, 2] crop px of images [N, 3, S, S] in 0..1, and its card."""
-    from realtime3d.detect.skeleton_net import load_skeleton_net
-    net, card = load_skeleton_net(weights)
+def net_2d(net: torch.nn.Module, images: torch.Tensor, flip_average: bool = False) -> np.ndarray:
+    """A skeleton net's 2D [N, 17, 2] crop px of images [N, 3, S, S] in 0..1."""
     with torch.inference_mode():
-        out = [net(images[i:i + BATCH])[1] for i in range(0, len(images), BATCH)]
-    return torch.cat(out).numpy(), card
+        out = [phi_omega(net, images[i:i + BATCH], flip_average)[1] for i in range(0, len(images), BATCH)]
+    return torch.cat(out).numpy()
 
 
 def mediapipe_2d(images: np.ndarray) -> np.ndarray:
@@ -86,7 +89,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--net", type=_args.labelled_weights, action="append", default=None,
                     help="a row: LABEL=NAME|PATH, a shipped skeleton net or a .pt (repeat; default: "
-                         "'labelled start=skeleton-net')")
+                         f"{', '.join(repr(f'{k}={v}') for k, v in _args.IMAGE_PATH_NETS)})")
     ap.add_argument("--crops", default=str(ROOT / "runs" / "crops" / "test"), help="the test crops' folder")
     ap.add_argument("--train-crops", default=str(ROOT / "runs" / "crops" / "train"),
                     help="the training crops' folder (the constant pose's mean)")
@@ -97,7 +100,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     quiet_native_logs()
     torch.set_num_threads(args.threads)
-    nets = args.net or [("labelled start", "skeleton-net")]
+    nets = args.net or list(_args.IMAGE_PATH_NETS)
     t0 = time.perf_counter()
     data = read_shards(args.crops, ("images", "joints2d", "joints3d", "person"), limit=args.max_crops)
     keep = data["person"]
@@ -105,11 +108,13 @@ def main(argv=None) -> None:
     images = torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
     rows, cards = {}, {}
     for label, weights in nets:
-        rows[label], card = net_2d(weights, images)
-        cards[label] = {"weights": weights, "supervision": card.get("supervision", "label-free"),
-                        "train_minutes": card.get("budget_minutes"),
-                        "method": card.get("method"), "config": card.get("config", {}).get("name")
-                        if isinstance(card.get("config"), dict) else card.get("config")}
+        net, card = load_skeleton_net(weights)
+        info = {"weights": weights, "supervision": card.get("supervision", "label-free"),
+                "train_minutes": train_minutes(card), "method": card.get("method"), "flip_average": False}
+        rows[label], cards[label] = net_2d(net, images), info
+        if card.get("flip_average"):
+            rows[f"{label}, flip-averaged"] = net_2d(net, images, flip_average=True)
+            cards[f"{label}, flip-averaged"] = {**info, "flip_average": True}
     rows["mediapipe"] = mediapipe_2d(rgb)
     train = read_shards(args.train_crops, ("joints2d", "person"))
     mean = np.nanmean(train["joints2d"][train["person"]], axis=0)                          # [17, 2]
@@ -119,8 +124,9 @@ def main(argv=None) -> None:
     lifter.flip_average = False
     found = np.isfinite(rows["mediapipe"]).all((1, 2))
     result = {
-        "what": "synthetic test renders (CMU test subjects, held-out appearances and scenes): 2D PCK and the "
-                "same lifter's P-MPJPE, single pass",
+        "what": "render crops (default: the test renders, CMU test subjects, held-out appearances and scenes): 2D "
+                "PCK and the same lifter's P-MPJPE, the lifter single pass",
+        "crops_folder": str(args.crops),
         "lifter": lifter.name,
         "pck_threshold": f"{PCK_TORSO} x torso height", "crops": int(keep.sum()),
         "mediapipe_found": int(found.sum()), "nets": cards,
@@ -132,7 +138,7 @@ def main(argv=None) -> None:
     result["ratios_to_mediapipe"] = {
         label: {"pck": round(result["on_mediapipe_crops"][label]["pck_2d"] / mp["pck_2d"], 3),
                 "p_mpjpe": round(result["on_mediapipe_crops"][label]["p_mpjpe_mm"] / mp["p_mpjpe_mm"], 3)}
-        for label, _ in nets}
+        for label in cards}
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("all_crops", "on_mediapipe_crops", "ratios_to_mediapipe")}, indent=1))
 

@@ -9,7 +9,8 @@ against those videos' exact 2D, in one run.
    adaptation reads their frames only (person crops from MediaPipe's 2D, framed by the crop
    rule); their truth files are read here, to score, and nowhere else.
 2. Scoring: every frame of each clip through SkeletonNetDetector as `realtime3d video --detector
-   skeleton-net` runs it; each true person in the frame (its exact 2D, truth.npz) is matched to
+   skeleton-net` runs it, but single-pass for both nets (no flip average: the two differ by the
+   adaptation alone); each true person in the frame (its exact 2D, truth.npz) is matched to
    the nearest detection (mean joint distance); 2D PCK at metrics.PCK_TORSO x the true torso
    height, a person the net misses scoring 0. MediaPipe (MultiPoseDetector, tracking mode) is
    scored alike in the same run.
@@ -92,8 +93,9 @@ def main(argv=None) -> None:
     if not clips:
         sys.exit(f"bench_skeleton_net_adapt: no rendered clips in {args.clips} (bench_video3d.py --split val)")
     adapted = Path(args.adapted) if args.adapted else adapt(clips, ROOT / "runs" / "adapt" / "val-clips")
-    rows = {"before": score(lambda: SkeletonNetDetector(args.before), clips),
-            "after": score(lambda: SkeletonNetDetector(str(adapted)), clips),
+    # both single-pass (no flip average), so that the two differ by the adaptation alone
+    rows = {"before": score(lambda: SkeletonNetDetector(args.before, flip_average=False), clips),
+            "after": score(lambda: SkeletonNetDetector(str(adapted), flip_average=False), clips),
             "mediapipe": score(lambda: MultiPoseDetector(), clips)}
     result = {"what": f"2D PCK@{PCK_TORSO} x torso of every true person in the rendered val clips, before and after "
                       "adapting the skeleton net to those clips without labels",

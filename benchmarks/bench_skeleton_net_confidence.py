@@ -3,7 +3,8 @@ background crops, on synthetic test renders and on the street video, and the doc
 rates, in one run.
 
 The confidence is the detector's (realtime3d.detect.skeleton_net.read_crops: the agreement of Phi's
-skeleton image and kappa of Omega's 2D, mean over bones, 0..1).
+skeleton image and kappa of Omega's 2D, mean over bones, 0..1), read as the app reads it: flip-
+averaged when the net's card sets flip_average.
 
 Crops:
 - renders: the test crops of `--crops` (runs/crops/test: CMU test subjects, held-out appearances
@@ -65,12 +66,13 @@ def roc_auc(person: np.ndarray, background: np.ndarray) -> float:
     return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def confidences(net, crops: np.ndarray) -> np.ndarray:
-    """uint8 crops [N, S, S, 3] -> the confidence [N]."""
+def confidences(net, crops: np.ndarray, flip_average: bool = False) -> np.ndarray:
+    """uint8 crops [N, S, S, 3] -> the confidence [N] (with flip_average, as the detector reads a
+    net whose card sets it)."""
     out = []
     for i in range(0, len(crops), BATCH):
         x = torch.from_numpy(crops[i:i + BATCH]).permute(0, 3, 1, 2).float() / 255.0
-        out.append(read_crops(net, x)["confidence"].numpy())
+        out.append(read_crops(net, x, flip_average=flip_average)["confidence"].numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -120,27 +122,28 @@ def main(argv=None) -> None:
     ap.add_argument("--video", default=str(DEFAULT_VIDEO), help="the real video")
     ap.add_argument("--step", type=int, default=2, help="every step-th frame of the video")
     ap.add_argument("--choose", action="store_true",
-                    help=f"also choose the threshold on the val renders (keeps {KEEP_PERSONS:.0%} of their persons)")
+                    help=f"also choose the threshold on the val renders (keeps {KEEP_PERSONS * 100:.0f}%% of their persons)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
     quiet_native_logs()
     torch.set_num_threads(args.threads)
     net, card = load_skeleton_net(args.weights)
-    result = {"weights": args.weights, "what": "ROC AUC of the skeleton net's confidence, person crops against "
-                                               "background crops"}
+    flip = bool(card.get("flip_average", False))
+    result = {"weights": args.weights, "flip_average": flip,
+              "what": "ROC AUC of the skeleton net's confidence, person crops against background crops"}
     thresholds = {"shipped": float(card.get("person_confidence", PERSON_CONFIDENCE))}
     if args.choose:
         val = read_shards(args.val_crops, ("images", "person"))
-        conf = confidences(net, val["images"])
+        conf = confidences(net, val["images"], flip)
         thresholds["chosen_on_val"] = float(np.quantile(conf[val["person"]], 1 - KEEP_PERSONS))
         result["val_renders"] = rates(conf[val["person"]], conf[~val["person"]], thresholds)
     result["thresholds"] = {k: round(v, 4) for k, v in thresholds.items()}
     test = read_shards(args.crops, ("images", "person"))
-    conf = confidences(net, test["images"])
+    conf = confidences(net, test["images"], flip)
     result["renders"] = rates(conf[test["person"]], conf[~test["person"]], thresholds)
     person, background = street_crops(args.video, args.step, seed=0)
-    result["street_video"] = rates(confidences(net, person), confidences(net, background), thresholds)
+    result["street_video"] = rates(confidences(net, person, flip), confidences(net, background, flip), thresholds)
     result.update(machine=machine_info(), commit=commit())
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in result if k not in ("machine",)}, indent=1))

@@ -9,10 +9,14 @@ street video's dancer, with and without adapting a net to that video (no label),
    through SkeletonNetDetector as `realtime3d video --detector skeleton-net` runs it (the
    person detector's boxes, then crops that follow each person), for each net. Of the people a
    net finds in a frame, the dancer is the one nearest MediaPipe's (mean joint distance): the
-   reference picks who, never where. A joint agrees when it lies within metrics.PCK_TORSO = 0.2
+   reference picks who, never where. Each net reads its crops single-pass and, where its card
+   sets flip_average (as the app runs it), also flip-averaged ("LABEL, flip-averaged"). A joint agrees when it lies within metrics.PCK_TORSO = 0.2
    x the torso height (MediaPipe's pelvis-thorax distance in that frame) of MediaPipe's joint; a
    frame's score is its share of agreeing joints (0 where the net finds nobody); the figure is
    the mean over the frames where MediaPipe finds the dancer.
+   The first net is also read in MediaPipe's own crop box of each frame (the crop rule about its
+   2D, as the constant pose below is placed; "LABEL, in MediaPipe's box"): what the app's framing
+   costs. Each row also gives the agreement per joint.
 3. Constant pose: one pose, the mean 2D of the training crops (--train-crops), placed in each
    frame by MediaPipe's own crop box (the crop rule about its 2D): a net that ignores the image,
    given the reference's box.
@@ -37,8 +41,9 @@ import _args  # noqa: E402
 from _env import commit, machine_info, write_json  # noqa: E402
 from _video import adapt_skeleton_net, frames_rgb  # noqa: E402
 
-from realtime3d.crops import from_crop, square_box  # noqa: E402
-from realtime3d.detect import PoseDetector, SkeletonNetDetector  # noqa: E402
+from realtime3d.crops import cut, from_crop, square_box  # noqa: E402
+from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
+from realtime3d.detect.skeleton_net import phi_omega  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, pck_torso  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
@@ -76,8 +81,26 @@ def dancer(detector, frames: list[np.ndarray], ref: np.ndarray) -> np.ndarray:
 def agreement(pred: np.ndarray, ref: np.ndarray) -> dict:
     found = np.isfinite(ref).all((1, 2))
     agree = pck_torso(pred[found], ref[found])                                             # [found]
+    torso = np.linalg.norm(ref[found][:, H36M17.index["thorax"]] - ref[found][:, 0], axis=-1)
+    close = np.linalg.norm(np.nan_to_num(pred[found], nan=1e9) - ref[found], axis=-1) < PCK_TORSO * torso[:, None]
     return {"frames": int(found.sum()), "agreement": round(float(agree.mean()), 4),
-            "net_found": int(np.isfinite(pred).all((1, 2))[found].sum())}
+            "net_found": int(np.isfinite(pred).all((1, 2))[found].sum()),
+            "per_joint": {name: round(float(v), 3) for name, v in zip(H36M17.joint_names, close.mean(0))}}
+
+
+def in_reference_boxes(weights: str, frames: list[np.ndarray], ref: np.ndarray, flip_average: bool) -> np.ndarray:
+    """A net's 2D [N, 17, 2] frame px read in MediaPipe's own crop box of each frame (the crop rule
+    about its 2D) instead of the app's crops: how much the framing costs."""
+    net, _ = load_skeleton_net(weights)
+    out = np.full(ref.shape, np.nan, np.float32)
+    found = np.flatnonzero(np.isfinite(ref).all((1, 2)))
+    boxes = square_box(torch.from_numpy(ref[found]).double())                                   # [F, 3]
+    crops = np.stack([cut(frames[i], box.numpy(), CROP_SIZE) for i, box in zip(found, boxes)])
+    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0
+    with torch.inference_mode():
+        joints = torch.cat([phi_omega(net, x[i:i + 32], flip_average)[1] for i in range(0, len(x), 32)])
+    out[found] = from_crop(joints.double(), boxes, CROP_SIZE).numpy()
+    return out
 
 
 def constant_pose(train_crops: str, ref: np.ndarray) -> np.ndarray:
@@ -95,7 +118,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", default=str(DEFAULT_VIDEO), help="the footage (a video)")
     ap.add_argument("--net", type=_args.labelled_weights, action="append", default=None,
-                    help="a row: LABEL=NAME|PATH (repeat; default: 'labelled start=skeleton-net')")
+                    help="a row: LABEL=NAME|PATH (repeat; default: "
+                         f"{', '.join(repr(f'{k}={v}') for k, v in _args.IMAGE_PATH_NETS)})")
     ap.add_argument("--adapted", default=None,
                     help="the net adapted on the video (.pt); default: adapt the shipped net now into runs/adapt/VIDEO")
     ap.add_argument("--no-adapt", action="store_true", help="no test-time adaptation row")
@@ -105,7 +129,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     quiet_native_logs()
     torch.set_num_threads(1)
-    nets = list(args.net or [("labelled start", "skeleton-net")])
+    nets = list(args.net or _args.IMAGE_PATH_NETS)
     if not args.no_adapt:
         adapted = Path(args.adapted) if args.adapted else adapt_skeleton_net(args.video, ROOT / "runs" / "adapt" / Path(args.video).stem)
         nets.append((f"adapted to {Path(args.video).stem}", str(adapted)))
@@ -113,8 +137,15 @@ def main(argv=None) -> None:
     ref = reference(frames)
     rows = {}
     for label, weights in nets:
-        with SkeletonNetDetector(weights) as detector:
+        with SkeletonNetDetector(weights, flip_average=False) as detector:
             rows[label] = {"weights": weights, **agreement(dancer(detector, frames, ref), ref)}
+            flips = detector.card.get("flip_average", False)
+        if flips:                   # as the app runs it
+            with SkeletonNetDetector(weights, flip_average=True) as detector:
+                rows[f"{label}, flip-averaged"] = {"weights": weights, **agreement(dancer(detector, frames, ref), ref)}
+        if label == nets[0][0]:     # the first net, read in the reference's own box: the framing's cost
+            rows[f"{label}, in MediaPipe's box"] = {
+                "weights": weights, **agreement(in_reference_boxes(weights, frames, ref, flips), ref)}
     rows["constant pose"] = agreement(constant_pose(args.train_crops, ref), ref)
     result = {"what": f"share of the dancer's joints within {PCK_TORSO} x torso height of MediaPipe's",
               "video": Path(args.video).name, "rows": rows, "machine": machine_info(), "commit": commit()}

@@ -6,7 +6,9 @@ Frames: the first `--frames` frames of the street video (1280 x 720), converted 
 the clock starts (as the app's decode thread does). Lambda is the default model's lifter (what
 `--detector skeleton-net` lifts with: a fusion model's lifter alone, as the net gives no world
 landmarks), single pass. Per frame, one thread:
-- core: Phi -> Omega -> Lambda on the frame's 128 x 128 person crop (the net and the lifter only);
+- core: Phi -> Omega -> Lambda on the frame's 128 x 128 person crop (the net and the lifter only;
+  the crop and its mirror image in one batch where the net's card sets flip_average, as the app
+  reads it);
 - skeleton detector: SkeletonNetDetector(max_people=1).detect_rgb as the live app runs it (the
   person detector on the first frame, then the crop that follows the person; the crop cut,
   Phi -> Omega, kappa and the agreement) + Lambda's lift;
@@ -33,6 +35,7 @@ from _video import frames_rgb  # noqa: E402
 
 from realtime3d.crops import cut  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
+from realtime3d.detect.skeleton_net import phi_omega  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
 from realtime3d.lifting import Lifter  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
@@ -70,8 +73,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     frames = frames_rgb(args.video, args.frames + WARMUP)
     size = (frames[0].shape[1], frames[0].shape[0])
-    net, _ = load_skeleton_net(args.weights)
-    net.eval()
+    net, card = load_skeleton_net(args.weights)
+    flip = bool(card.get("flip_average", False))
     lifter = Lifter.from_pretrained(None)
     lifter.flip_average = False
 
@@ -80,7 +83,7 @@ def main(argv=None) -> None:
 
     @torch.inference_mode()
     def core(frame):
-        _, joints = net(crops[id(frame)])
+        _, joints = phi_omega(net, crops[id(frame)], flip)
         lifter.lift(joints[0].numpy(), (CROP_SIZE, CROP_SIZE))
 
     detector = SkeletonNetDetector(args.weights, max_people=1)
@@ -101,7 +104,8 @@ def main(argv=None) -> None:
     detector.close()
     base = rows["mediapipe + Lambda"]["median_ms"]
     result = {"what": "per-frame time, batch 1, one torch thread; fps = 1000 / median ms",
-              "video": Path(args.video).name, "frame_size": size, "weights": args.weights, "lifter": lifter.name,
+              "video": Path(args.video).name, "frame_size": size, "weights": args.weights, "flip_average": flip,
+              "lifter": lifter.name,
               "rows": rows,
               "ratio_to_mediapipe": {k: round(base / v["median_ms"], 2) for k, v in rows.items()},
               "machine": machine_info(), "commit": commit()}

@@ -77,6 +77,9 @@ DESCRIPTIONS = {
 
 #: A model whose data the method's description does not tell: its own description.
 MODEL_DESCRIPTIONS = {
+    "skeleton-net-start": DESCRIPTIONS["skeleton-net"] + "; stage 1 of the shipped skeleton-net",
+    "skeleton-net": DESCRIPTIONS["skeleton-net"] + "; stage 2: skeleton-net-start trained on with bystanders pasted "
+                    "behind the person (cut from other renders by their masks) and camera blur and noise",
     "cycle-mediapipe-2d": "Sosa & Hogg's rotation-cycle lifter trained on the detector's own 2D: MediaPipe's answers "
                           "on renders of synthetic people posed by the CMU train subjects' mocap "
                           "(realtime3d/render/detections.py), validated on its answers on renders of the val "

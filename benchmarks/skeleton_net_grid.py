@@ -102,11 +102,12 @@ def shard_renders(folder: str, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def render_columns(weights: str, crops: np.ndarray, truth2d: np.ndarray) -> list[np.ndarray]:
-    """Phi -> Omega on crops [n, S, S, 3] uint8; a column each, with kappa of the true 2D [n, 17, 2] px."""
+    """Phi -> Omega on crops [n, S, S, 3] uint8, as the app reads them (flip-averaged where the card
+    says so); a column each, with kappa of the true 2D [n, 17, 2] px."""
     net, card = load_skeleton_net(weights)
     gamma = float(card.get("gamma", GAMMA))
     images = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0
-    out = read_crops(net, images, gamma)
+    out = read_crops(net, images, gamma, bool(card.get("flip_average", False)))
     truth = render_kappa(torch.from_numpy(truth2d), gamma)
     return [panel(crops[i], out["skeleton"][i], out["rendered"][i], truth[i]) for i in range(len(crops))]
 

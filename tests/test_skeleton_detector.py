@@ -30,7 +30,7 @@ from realtime3d.detect import Detection, SkeletonNetDetector, load_skeleton_net
 from realtime3d.detect.choice import check_detector
 from realtime3d.detect.skeleton_net import (DETECTORS_DIR, EXPERIMENTAL, MIN_CROP_SIDE, PERSON_CONFIDENCE,
                                             bone_agreement, corner_box, crop_to_frame, full_frame_box,
-                                            joint_visibility, render_kappa)
+                                            joint_visibility, phi_omega, render_kappa)
 from realtime3d.io.poses import read_poses
 from realtime3d.models.image import CROP_SIZE, NUM_BONES, SKELETON_SIZE, SkeletonNet
 from realtime3d.pipeline import FrameResult
@@ -188,7 +188,8 @@ def test_crop_round_trip_is_exact():
 @pytest.mark.data
 def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
     """Every person's 2D is Omega's on their own crop, mapped back to the frame (the crops of a frame
-    go through the net in one batch: each answer is the net's on that crop alone)."""
+    go through the net in one batch: each answer is the net's on that crop alone), flip-averaged as
+    the card says (the shipped net's does)."""
     det = SkeletonNetDetector(weights)
     frame = frames[0]
     people = det.detect_all(frame)
@@ -197,7 +198,8 @@ def test_joints_are_omegas_crop_joints_mapped_back(weights, frames):
         box = (*_centre(found.crop_box), found.crop_box[2])
         crop = cut(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), box, CROP_SIZE)
         with torch.inference_mode():
-            skeleton, joints = det.net(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255)
+            skeleton, joints = phi_omega(det.net, torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255,
+                                         det.flip_average)
         np.testing.assert_allclose(found.joints2d_px, crop_to_frame(joints[0].numpy(), box), atol=1e-3)
         np.testing.assert_allclose(found.skeleton, skeleton[0].numpy(), atol=1e-5)
 
@@ -375,6 +377,23 @@ def test_agreement_is_one_for_kappa_of_the_2d_and_lower_when_shuffled():
     assert float(vis[H36M17.index["left_wrist"]]) < 1e-3
     assert 0.4 < float(vis[H36M17.index["left_elbow"]]) < 0.6                   # one of its two bones
     assert float(vis[H36M17.index["right_wrist"]]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_flip_average_is_the_mirror_images_answer_mirrored_back():
+    torch.manual_seed(0)
+    net = SkeletonNet(phi_width=8).eval()
+    x = torch.rand(2, 3, CROP_SIZE, CROP_SIZE)
+    with torch.no_grad():
+        single, averaged, of_mirror = phi_omega(net, x), phi_omega(net, x, True), phi_omega(net, x.flip(-1), True)
+    assert all(torch.equal(a, b) for a, b in zip(single, net(x)))              # off: the net's own answer
+    flip = torch.from_numpy(H36M17.flip_permutation).long()
+    mirrored = of_mirror[1][:, flip]
+    mirrored = torch.stack([CROP_SIZE - 1 - mirrored[..., 0], mirrored[..., 1]], -1)
+    torch.testing.assert_close(averaged[1], mirrored, atol=1e-4, rtol=0)       # a mirrored crop: the mirrored 2D
+    assert not torch.allclose(averaged[1], single[1], atol=1e-3)               # and it is not the single pass
+    shipped_card = {"flip_average": True}
+    assert SkeletonNetDetector(net, shipped_card).flip_average and not SkeletonNetDetector(net, {}).flip_average
+    assert not SkeletonNetDetector(net, shipped_card, flip_average=False).flip_average
 
 
 @pytest.mark.data

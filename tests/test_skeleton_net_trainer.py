@@ -11,13 +11,16 @@ import torch
 
 from realtime3d.crops import square_box
 from realtime3d.detect import load_skeleton_net
+from realtime3d.detect.skeleton_net import train_minutes
+from realtime3d.errors import UserError
 from realtime3d.kernels import render_skeleton
 from realtime3d.models.image import CROP_SIZE, GAMMA, SKELETON_SIZE, SkeletonNet
 from realtime3d.trainers.config import load_experiment
 from realtime3d.trainers.base import train
 from realtime3d.metrics import pck_torso
-from realtime3d.trainers.skeleton_net import (BONES, CROP_SCALE, colour_jitter, crop_warps, kappa_loss, omega_loss,
-                                              place_in_crop, prior_ramp, random_warps, warp, warp_points)
+from realtime3d.trainers.skeleton_net import (BONES, CROP_SCALE, colour_jitter, crop_warps, degrade, kappa_loss,
+                                              omega_loss, paste_people, place_in_crop, prior_ramp, random_warps, warp,
+                                              warp_points)
 
 TINY = "skeleton-net_renders_w8_6steps"
 
@@ -49,6 +52,35 @@ def test_crop_warps_cut_the_crop_rule_box_about_the_label():
     images = torch.rand(6, 3, CROP_SIZE, CROP_SIZE, generator=gen)
     jittered = colour_jitter(warp(images, theta, "reflection"), torch.rand(6, 3, generator=gen))
     assert jittered.shape == images.shape and 0 <= jittered.min() and jittered.max() <= 1
+
+
+def test_a_pasted_bystander_stays_behind_the_person_and_off_when_not_drawn():
+    gen = torch.Generator().manual_seed(2)
+    images = torch.zeros(4, 3, CROP_SIZE, CROP_SIZE)
+    own = torch.zeros(4, CROP_SIZE, CROP_SIZE, dtype=torch.bool)
+    own[:, :, 54:74] = True                                                   # the person: a band in the middle
+    donors = torch.ones(4, 3, CROP_SIZE, CROP_SIZE)
+    donor_masks = torch.ones(4, CROP_SIZE, CROP_SIZE, dtype=torch.bool)       # a donor that fills its crop
+    uniform = torch.rand(4, 4, generator=gen)
+    out = paste_people(images, own, donors, donor_masks, uniform, torch.tensor([1.0, 1.0, 1.0, 0.0]))
+    assert (out[:, :, own[0]] == 0).all()                                    # never over the person's pixels
+    assert (out[:3] > 0.5).any(-1).any(-1).all() and (out[3] == 0).all()      # pasted where drawn, only there
+    area = (out[:3, 0] > 0.5).float().mean((1, 2))                           # shrunk: less than the whole crop
+    assert (area < 0.9).all() and (area > 0.02).all()
+
+
+def test_degrading_blurs_and_adds_noise_only_where_drawn():
+    gen = torch.Generator().manual_seed(3)
+    images = torch.zeros(3, 3, 33, 33)
+    images[:, :, 16, 16] = 1.0                                                # one bright pixel
+    uniform = torch.rand(3, 5, generator=gen)
+    uniform[:, 4] = 0.0                                                       # no noise: the blur alone
+    out = degrade(images, uniform, torch.randn(3, 3, 33, 33, generator=gen), torch.tensor([1.0, 1.0, 0.0]))
+    assert torch.allclose(out[:2].sum((2, 3)), torch.ones(2, 3), atol=1e-4)  # a blur keeps the light
+    assert (out[:2, :, 16, 16] < 1).all() and torch.equal(out[2], images[2])
+    uniform[:, 4] = 1.0
+    noisy = degrade(torch.full_like(images, 0.5), uniform, torch.randn(3, 3, 33, 33, generator=gen), 1.0)
+    assert 0.02 < (noisy - 0.5).std() < 0.04 and 0 <= noisy.min() and noisy.max() <= 1
 
 
 def test_prior_poses_are_framed_inside_the_skeleton_image():
@@ -98,7 +130,8 @@ def test_the_label_free_terms_ramp_in():
 @pytest.mark.slow
 def test_the_tiny_config_trains_on_labels_selects_and_ships_a_detector(crops, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="realtime3d.trainers")
-    summary = train(load_experiment(TINY, [f"params.crops={crops}", f"params.val_crops={crops}"]), tmp_path / "s")
+    summary = train(load_experiment(TINY, [f"params.crops={crops}", f"params.val_crops={crops}", "params.paste_p=0.5",
+                                           "params.degrade_p=0.5"]), tmp_path / "s")
     assert summary["steps"] == 6 and summary["criterion"] == "val_render_2d"
     net, card = load_skeleton_net(tmp_path / "s" / "best.pt")
     assert isinstance(net, SkeletonNet) and card["method"] == "skeleton-net" and card["supervision"] == "synthetic-labelled"
@@ -122,6 +155,8 @@ def test_the_paper_recipe_reads_no_label(crops, tmp_path, caplog, monkeypatch):
                  "params.adv_weight=1", "params.kappa_weight=0.1", "params.cycle_weight=1", "params.flow_weight=1",
                  "params.bone_weight=0.02", "params.equivariance_weight=1"]
     (tmp_path / "none").mkdir()
+    with pytest.raises(UserError, match="paste_p reads the renders' masks"):    # masks are labels too
+        train(load_experiment(TINY, overrides + ["params.paste_p=0.5"]), tmp_path / "p")
     with pytest.raises(Exception, match="no crop shards"):          # validation reads its own folder only
         train(load_experiment(TINY, overrides + ["train.max_steps=1", "train.val_every_steps=1"]), tmp_path / "x")
     assert asked[0] == (str(crops), ("images", "person"))             # the training crops: no 2D label
@@ -157,6 +192,9 @@ def test_a_trained_net_adapts_to_unlabelled_footage(crops, tmp_path, caplog):
     assert "person crops of your footage" in caplog.text
     net, card = load_skeleton_net(tmp_path / "adapted" / "best.pt")
     assert card["selection"]["criterion"] == "val_disagreement_footage"
+    _, base = load_skeleton_net(tmp_path / "base" / "best.pt")
+    assert card["started_from"]["weights"] == str(tmp_path / "base" / "best.pt")
+    assert train_minutes(card) == card["budget_minutes"] + train_minutes(base)       # the start's minutes count
 
 
 @pytest.mark.slow

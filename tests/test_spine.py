@@ -85,6 +85,17 @@ def test_bad_config_files(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_the_learning_rate_warms_up_then_decays(cmu_root, tmp_path):
+    trainer = Trainer(load_experiment(TINY_SUPERVISED, ["train.warmup_steps=4", "train.log_every=1"]), tmp_path)
+    trainer.fit()
+    head, *rows = (tmp_path / "log.csv").read_text().splitlines()
+    column = [k for k in head.split(",") if k.startswith("lr")][0]
+    lr = [float(r.split(",")[head.split(",").index(column)]) for r in rows]
+    peak = next(iter(trainer.opts.values())).param_groups[0]["initial_lr"]
+    assert lr[:4] == sorted(lr[:4]) and lr[0] < 0.3 * peak                 # rising from near 0 over 4 steps
+    assert lr[4:] == sorted(lr[4:], reverse=True) and lr[-1] < 0.05 * peak  # then the cosine decay
+
+
 def test_streams_split_a_global_batch_over_shards():
     """Two shards drawn by one process = shard 0 and shard 1 drawn by two processes."""
     both = RandomStream("x", 5, [0, 1], 2).draw(lambda n, g: torch.rand(n, generator=g), 8)

@@ -45,6 +45,9 @@ frame pixels is exact both ways (realtime3d.crops.to_crop / from_crop; pixel cen
 integers): Omega's joints go back to the frame through it, and the resampled pixels sit where
 it says, up to OpenCV's 1/32-pixel interpolation grid.
 
+**The flip average.** With the model card's flip_average (or the caller's), each crop's mirror
+image goes through the same batch, and the two answers, mirrored back, are averaged (phi_omega).
+
 **The confidence.** kappa of Omega's 2D (eq. 2, realtime3d.kernels.render_skeleton, one channel
 per bone, in skeleton-image pixels) is compared with Phi's own skeleton image, bone by bone: a
 soft Dice 2 sum(a b) / (sum(a^2) + sum(b^2)), in 0..1 and 1 exactly when the two images are
@@ -114,6 +117,10 @@ _TOUCH = torch.zeros(H36M17.num_joints, NUM_BONES)
 for _k, (_a, _b) in enumerate(H36M17.bones):
     _TOUCH[_a, _k] = _TOUCH[_b, _k] = 1.0
 _TOUCH /= _TOUCH.sum(1, keepdim=True)
+#: The mirror image (left <-> right) of each joint [J] and of each bone [K] (its channel).
+_FLIP_JOINTS = torch.from_numpy(H36M17.flip_permutation).long()
+_FLIP_BONES = torch.tensor([H36M17.bones.index((int(_FLIP_JOINTS[_a]), int(_FLIP_JOINTS[_b])))
+                            for _a, _b in H36M17.bones], dtype=torch.long)
 
 
 def shipped_skeleton_nets() -> list[str]:
@@ -159,6 +166,15 @@ def load_skeleton_net(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> tupl
     return net.eval(), card
 
 
+def train_minutes(card: dict) -> float | None:
+    """A skeleton net's training budget in minutes (its card's budget_minutes), with that of the
+    net it started from (started_from) added; None for a card without a budget."""
+    own = card.get("budget_minutes")
+    if own is None:
+        return None
+    return own + (card.get("started_from") or {}).get("train_minutes", 0.0)
+
+
 def _check_card(card: dict, where: str) -> None:
     size = card.get("skeleton_size", SKELETON_SIZE)
     if size != SKELETON_SIZE:
@@ -202,12 +218,29 @@ def render_kappa(joints_crop_px: torch.Tensor, gamma: float = GAMMA) -> torch.Te
                            gamma, mode="per_bone")
 
 
+def phi_omega(net: nn.Module, images: torch.Tensor, flip_average: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Phi -> Omega on crops [B, 3, 128, 128] -> (skeleton images [B, K, S, S], joints [B, J, 2] crop
+    px). With flip_average, the crops' mirror images go through the net in the same batch, and
+    their answers, mirrored back (x -> size - 1 - x, left <-> right joints and bones), are averaged
+    with the direct ones: a test-time augmentation at twice the cost."""
+    if not flip_average:
+        return net(images)
+    n = len(images)
+    skeleton, joints = net(torch.cat([images, images.flip(-1)]))
+    back_s = skeleton[n:].flip(-1)[:, _FLIP_BONES.to(skeleton.device)]                      # [B, K, S, S]
+    back_j = joints[n:][:, _FLIP_JOINTS.to(joints.device)]                                  # [B, J, 2]
+    back_j = torch.stack([images.shape[-1] - 1 - back_j[..., 0], back_j[..., 1]], -1)
+    return (skeleton[:n] + back_s) / 2, (joints[:n] + back_j) / 2
+
+
 @torch.inference_mode()
-def read_crops(net: nn.Module, images: torch.Tensor, gamma: float = GAMMA) -> dict[str, torch.Tensor]:
-    """Phi -> Omega on crops [B, 3, 128, 128] in 0..1, with the agreement of the two (the module
-    docstring) -> {"skeleton": Phi's [B, K, S, S], "joints": Omega's [B, J, 2] crop px,
-    "rendered": kappa of them [B, K, S, S], "agreement": per bone [B, K], "confidence": [B]}."""
-    skeleton, joints = net(images)
+def read_crops(net: nn.Module, images: torch.Tensor, gamma: float = GAMMA,
+               flip_average: bool = False) -> dict[str, torch.Tensor]:
+    """Phi -> Omega on crops [B, 3, 128, 128] in 0..1 (phi_omega: with flip_average, also on their
+    mirror images), with the agreement of the two (the module docstring) -> {"skeleton": Phi's
+    [B, K, S, S], "joints": Omega's [B, J, 2] crop px, "rendered": kappa of them [B, K, S, S],
+    "agreement": per bone [B, K], "confidence": [B]}."""
+    skeleton, joints = phi_omega(net, images, flip_average)
     skeleton, joints = skeleton.float(), joints.float()
     rendered = render_kappa(joints, gamma)
     agreement = bone_agreement(skeleton, rendered)
@@ -295,6 +328,8 @@ class SkeletonNetDetector:
             card, {} by default).
         lost_confidence, person_confidence: as in the module docstring; None takes the card's
             value, else LOST_CONFIDENCE and PERSON_CONFIDENCE.
+        flip_average: also read each crop's mirror image and average (phi_omega); None takes the
+            card's flip_average, else False.
         max_people: the most people answered and followed (>= 1), largest first; None: everyone.
         static_image_mode: every call is an unrelated photo (the person detector runs each time,
             nothing is followed).
@@ -312,7 +347,8 @@ class SkeletonNetDetector:
 
     def __init__(self, weights: str | os.PathLike | nn.Module = DEFAULT_WEIGHTS, card: dict | None = None,
                  lost_confidence: float | None = None, person_confidence: float | None = None,
-                 max_people: int | None = None, static_image_mode: bool = False, detect_every: int = DETECT_EVERY):
+                 max_people: int | None = None, static_image_mode: bool = False, detect_every: int = DETECT_EVERY,
+                 flip_average: bool | None = None):
         if max_people is not None and int(max_people) < 1:
             raise ValueError(f"max_people must be >= 1 or None, got {max_people}")
         if int(detect_every) < 1:
@@ -330,6 +366,7 @@ class SkeletonNetDetector:
         self.crop_margin = float(card.get("crop_margin", CROP_MARGIN))
         self.gamma = float(card.get("gamma", GAMMA))
         self.visibility_threshold = float(card.get("visibility_threshold", 0.0))
+        self.flip_average = bool(card.get("flip_average", False) if flip_average is None else flip_average)
         self.lost_confidence = float(card.get("lost_confidence", LOST_CONFIDENCE)
                                      if lost_confidence is None else lost_confidence)
         self.person_confidence = float(card.get("person_confidence", PERSON_CONFIDENCE)
@@ -495,7 +532,7 @@ class SkeletonNetDetector:
         height, width = frame.shape[:2]
         images = np.stack([cut(frame, crop, CROP_SIZE) for crop in crops])                # [B, 128, 128, 3] uint8
         x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)          # [B, 3, 128, 128]
-        read = read_crops(self.net, x, self.gamma)
+        read = read_crops(self.net, x, self.gamma, self.flip_average)
         skeleton, rendered = read["skeleton"], read["rendered"]                       # [B, K, S, S]
         visibility = joint_visibility(read["agreement"]).numpy().astype(np.float32)   # [B, J]
         confidence = read["confidence"].tolist()                                      # [B]

@@ -307,6 +307,8 @@ class Trainer:
 
     def _set_lr(self, progress: float) -> None:
         factor = cosine_factor(progress) if self.tc.lr_decay else 1.0
+        if self.tc.warmup_steps > 0:
+            factor *= min(1.0, (self.step + 1) / self.tc.warmup_steps)
         for opt in self.opts.values():
             for group in opt.param_groups:
                 group["lr"] = group["initial_lr"] * factor

@@ -66,7 +66,8 @@ SHIPPED_MODELS = {
 
 #: Every shipped 2D detector (realtime3d/weights/detectors/NAME.pt) and the config that trains it.
 SHIPPED_DETECTORS = {
-    "skeleton-net": "skeleton-net_renders-labelled_w16-l4_75min",
+    "skeleton-net-start": "skeleton-net_renders-labelled_w16-l4_75min",
+    "skeleton-net": "skeleton-net_renders-labelled-crowd_from-start_w16-l4_45min",
 }
 
 #: Every shipped encoder (realtime3d/weights/encoders/NAME.pt: not a lifter; the chen trainer's
@@ -138,6 +139,8 @@ class TrainConfig:
     max_steps: int = param(0, "stop after this many steps (0 = no step limit)")
     minutes: float = param(0.0, "stop after this many minutes of training (0 = no time limit)")
     lr_decay: bool = param(True, "decay every learning rate to 0 over the run (cosine)")
+    warmup_steps: int = param(0, "steps over which every learning rate rises linearly from 0 to its peak, "
+                                 "before the decay (0 = none; for a run that starts from trained weights)")
     val_every_s: float = param(20.0, "seconds between validations (model selection by the method's criterion)")
     val_every_steps: int = param(0, "steps between validations; overrides val_every_s when > 0")
     val_frames: int = param(4000, "validation poses, evenly spaced over the validation 2D")

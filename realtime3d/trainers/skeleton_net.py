@@ -9,7 +9,10 @@ The data:
   cut again at every draw by the crop rule of realtime3d.crops around its label, so that the net
   sees people framed as the detector frames them, and its colours are jittered (crop_warps,
   colour_jitter). Background crops (no person) are cut at a random box. Without labels, a crop
-  keeps its render's window (the mesh's box), warped at random.
+  keeps its render's window (the mesh's box), warped at random. With params.paste_p, a share of
+  the person crops get a bystander behind the person, cut from another render by its mask
+  (paste_people: reads the masks, so labelled runs only); with params.degrade_p, a share of the
+  crops are blurred and given noise (degrade).
 - the renders' own 2D (their labels): synthetic, exact and free, no human's. Read by the
   labelled terms only, weighted by params.label_weight (0: none is read, the paper's recipe);
 - the unpaired 2D prior u: CMU train clips under the fixed-camera protocol
@@ -98,6 +101,12 @@ class SkeletonNetConfig:
                                      "2D against the renders' own 2D (0: the paper's label-free recipe)")
     label_2d_weight: float = param(100.0, "weight of Omega's 2D against the render's, within the labelled terms "
                                          "(Phi's skeleton image has weight 1)")
+    paste_p: float = param(0.0, "share of the labelled person crops given a bystander behind their person, "
+                                "pasted from another render by its mask (a crowd; reads the renders' masks)")
+    degrade_p: float = param(0.0, "share of the training crops blurred (motion or defocus) and given noise, "
+                                  "as video frames are")
+    flip_average: bool = param(False, "the card's flip_average: the detector also reads each crop's mirror image "
+                                      "and averages the two answers (twice the cost; selection stays single-pass)")
     footage: str = param("", "a folder or file of your own unlabelled videos and photos to adapt to "
                              "(realtime3d/trainers/footage.py)")
     box_file: str = param("", "person boxes of the footage, CSV file,frame,cx,cy,side (empty: MediaPipe's "
@@ -206,6 +215,54 @@ def colour_jitter(images: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     return ((x - grey) * s[:, None, None, None] + grey).clamp(0, 1)
 
 
+#: A pasted bystander's size over its own render's (paste_people), and where its centre lands (image
+#: coordinates of -1..1, a box about the crop's centre).
+PASTE_SCALE, PASTE_REACH = (0.35, 0.9), 0.75
+
+
+def paste_people(images: torch.Tensor, own: torch.Tensor, donors: torch.Tensor, donor_masks: torch.Tensor,
+                 uniform: torch.Tensor, p: float | torch.Tensor) -> torch.Tensor:
+    """Bystanders pasted behind each crop's person, as in a crowd: images [B, 3, S, S] in 0..1,
+    own [B, S, S] bool the person's visible pixels, donors [B, 3, S, S] other render crops of people
+    and donor_masks [B, S, S] bool their visible pixels. Each crop gets its donor with probability p
+    (a number, or [B] per crop), shrunk by PASTE_SCALE and centred within PASTE_REACH, only where
+    its own person is not seen (its 2D label stays true). uniform: [B, 4] in 0..1."""
+    scale = PASTE_SCALE[0] + (PASTE_SCALE[1] - PASTE_SCALE[0]) * uniform[:, 1]              # [B]
+    centre = PASTE_REACH * (2 * uniform[:, 2:4] - 1)                                       # [B, 2]
+    theta = similarity(torch.zeros_like(scale), 1 / scale, -centre / scale[:, None])       # out(p) = donor(p / s - c / s)
+    moved = warp(torch.cat([donors, donor_masks[:, None].to(donors)], 1), theta)            # [B, 4, S, S]
+    alpha = moved[:, 3:] * (~own[:, None]).to(images) * (uniform[:, 0] < p).to(images)[:, None, None, None]
+    return images * (1 - alpha) + moved[:, :3] * alpha
+
+
+#: The blur of degrade: each axis's sigma in px (the long axis up to BLUR_SIGMA[1], a motion or a
+#: defocus blur), over a BLUR_TAPS x BLUR_TAPS kernel; and the sensor noise's largest sigma.
+BLUR_SIGMA, BLUR_TAPS, NOISE_SIGMA = (0.3, 2.5), 9, 0.03
+
+
+def degrade(images: torch.Tensor, uniform: torch.Tensor, noise: torch.Tensor,
+            p: float | torch.Tensor) -> torch.Tensor:
+    """images [B, 3, H, W] in 0..1, each with probability p (a number, or [B]) blurred by an
+    anisotropic Gaussian of random axes and angle (a camera's motion or defocus) and given
+    Gaussian noise, as video frames are. uniform: [B, 5] in 0..1; noise: [B, 3, H, W] standard
+    normal."""
+    long = BLUR_SIGMA[0] + (BLUR_SIGMA[1] - BLUR_SIGMA[0]) * uniform[:, 1]                   # [B] px
+    short = BLUR_SIGMA[0] + (long - BLUR_SIGMA[0]) * uniform[:, 2]
+    angle = math.pi * uniform[:, 3]
+    r = torch.arange(BLUR_TAPS, dtype=images.dtype, device=images.device) - BLUR_TAPS // 2
+    yy, xx = torch.meshgrid(r, r, indexing="ij")                                            # [T, T]
+    c, s = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+    a, b = xx * c + yy * s, -xx * s + yy * c                                                # [B, T, T]
+    kernel = torch.exp(-0.5 * ((a / long[:, None, None]) ** 2 + (b / short[:, None, None]) ** 2))
+    kernel = kernel / kernel.sum((1, 2), keepdim=True)
+    n, ch, h, w = images.shape
+    blurred = F.conv2d(F.pad(images.reshape(1, n * ch, h, w), [BLUR_TAPS // 2] * 4, mode="replicate"),
+                       kernel.repeat_interleave(ch, 0)[:, None], groups=n * ch).reshape(n, ch, h, w)
+    on = (uniform[:, 0] < p).to(images)[:, None, None, None]
+    noisy = blurred + NOISE_SIGMA * uniform[:, 4, None, None, None] * noise.to(images)
+    return (images + on * (noisy - images)).clamp(0, 1)
+
+
 def bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 1.0 if real else 0.0))
 
@@ -262,7 +319,9 @@ class SkeletonNetMethod(Method):
     tuned_on = ("the image loss (squared error or cross-entropy), the 2D weight (1, 20 or 100), the learning rate "
                 "(1e-3 or 3e-3), Phi's output form and bf16 autocast on 3- to 12-minute development runs scored by "
                 "val_render_2d (the val subjects' held-out renders, their labels); the widths and crop sizes were set "
-                "for the CPU budget; the crop jitter was not tuned; the label-free weights are the paper's and the cycle's")
+                "for the CPU budget; the crop jitter was not tuned; the label-free weights are the paper's and the cycle's; "
+                "paste_p and degrade_p (0.5 each) were not tuned: an 8-minute run from stage 1 with them and one without "
+                "scored alike on val_render_2d")
 
     def __init__(self, cfg: SkeletonNetConfig, ctx):
         super().__init__(cfg, ctx)
@@ -275,8 +334,13 @@ class SkeletonNetMethod(Method):
                                 "realtime3d.render.crop_shards)")
         if cfg.label_weight < 0 or not 0 <= cfg.footage_share < 1:
             raise UserError("params.label_weight must be >= 0 and params.footage_share in [0, 1)")
+        if not (0 <= cfg.paste_p <= 1 and 0 <= cfg.degrade_p <= 1):
+            raise UserError("params.paste_p and params.degrade_p are shares, in [0, 1]")
+        if cfg.paste_p > 0 and cfg.label_weight == 0:
+            raise UserError("params.paste_p reads the renders' masks, a label: it needs params.label_weight > 0")
         try:
-            keys = ("images", "person") + (("joints2d",) if cfg.label_weight > 0 else ())
+            keys = ("images", "person") + (("joints2d",) if cfg.label_weight > 0 else ()) \
+                + (("masks",) if cfg.paste_p > 0 else ())
             data = read_shards(cfg.crops, keys)
         except FileNotFoundError as exc:
             raise UserError(str(exc)) from None
@@ -285,6 +349,8 @@ class SkeletonNetMethod(Method):
         # the renders' own 2D: read only with label_weight > 0 (the paper's recipe reads no label; its
         # crops are cut about the person by the render's window, the mesh's box)
         self.joints2d = torch.from_numpy(data["joints2d"]) if cfg.label_weight > 0 else None
+        self.masks = torch.from_numpy(data["masks"]) if cfg.paste_p > 0 else None        # [N, S, S] bool
+        self.people = torch.nonzero(self.person).flatten()                             # the donors of paste_people
         self.labelled = cfg.label_weight > 0
         self.reads_3d = ("the synthetic renderer, which poses the rendered people by the CMU train subjects' mocap; "
                          + ("the renders' own 2D labels are training targets (synthetic-labelled), and selection "
@@ -312,6 +378,7 @@ class SkeletonNetMethod(Method):
                                 "rotation-cycle lifter (cycle, cycle-fixed-camera)")
             self.lifter = lifter.requires_grad_(False).eval().to(ctx.device)
         self.val_crops = cfg.val_crops
+        self.init_card: dict = {}                                                       # params.init's card
         self._val = None
         self._footage_val = None
 
@@ -321,18 +388,19 @@ class SkeletonNetMethod(Method):
         self.flow = FlowPrior2D(dim=cfg.pca_dim)
         net = SkeletonNet(cfg.phi_width, cfg.omega_width, cfg.phi_output, cfg.phi_levels)
         if cfg.init:
-            self._init_from(net, cfg.init)
+            self.init_card = self._init_from(net, cfg.init)
         return {"net": TrainingPass(net), "d": SkeletonDiscriminator(cfg.d_width), "flow": self.flow}
 
     @staticmethod
-    def _init_from(net: SkeletonNet, spec: str) -> None:
-        """Start from a trained skeleton net (a shipped name or a .pt)."""
+    def _init_from(net: SkeletonNet, spec: str) -> dict:
+        """Start from a trained skeleton net (a shipped name or a .pt); its card."""
         from realtime3d.detect.skeleton_net import load_skeleton_net
-        trained, _ = load_skeleton_net(spec)
+        trained, card = load_skeleton_net(spec)
         if trained.architecture != net.architecture:
             raise UserError(f"params.init {spec!r} is a {trained.architecture} net; the config builds "
                             f"{net.architecture}: set the widths, levels and phi_output to match")
         net.load_state_dict(trained.state_dict())
+        return card
 
     def optimizers(self, models):
         cfg = self.cfg
@@ -357,6 +425,16 @@ class SkeletonNetMethod(Method):
             lambda k, gen: (torch.randint(0, len(self.images), (k,), generator=gen), torch.rand(k, 9, generator=gen)), n)
         images = self.images[idx].permute(0, 3, 1, 2).float().div_(255.0)             # [n, 3, S, S]
         person = self.person[idx]
+        cfg = self.cfg
+        if cfg.paste_p > 0 or cfg.degrade_p > 0:
+            def extra(k, gen):
+                return (torch.randint(0, len(self.people), (k,), generator=gen), torch.rand(k, 9, generator=gen),
+                        torch.randn(k, 3, CROP_SIZE, CROP_SIZE, generator=gen))
+            donor, u_aug, noise = self.crop_stream.draw(extra, n)
+        if cfg.paste_p > 0 and len(self.people):
+            donor = self.people[donor]
+            images = paste_people(images, self.masks[idx], self.images[donor].permute(0, 3, 1, 2).float() / 255.0,
+                                  self.masks[donor], u_aug[:, :4], cfg.paste_p * person.float())
         if self.joints2d is not None:
             joints = self.joints2d[idx]
             theta = crop_warps(joints, person, uniform[:, :6])
@@ -365,6 +443,8 @@ class SkeletonNetMethod(Method):
             theta = random_warps(0.5 + 0.5 * (uniform[:, :4] - 0.5))
             joints = None
         images = colour_jitter(warp(images, theta, "reflection"), uniform[:, 6:9])
+        if cfg.degrade_p > 0:
+            images = degrade(images, u_aug[:, 4:9], noise, cfg.degrade_p)
         device = self.ctx.device
         return images.to(device), person.to(device), None if joints is None else joints.to(device)
 
@@ -518,8 +598,12 @@ class SkeletonNetMethod(Method):
 
     def model_card(self) -> dict:
         card = {"lifter": self.cfg.lifter, "crop_margin": CROP_MARGIN, "skeleton_size": SKELETON_SIZE,
-                "gamma": GAMMA, "flip_average": False,
+                "gamma": GAMMA, "flip_average": self.cfg.flip_average,
                 "supervision": "synthetic-labelled" if self.labelled else "label-free"}
+        if self.cfg.init:
+            from realtime3d.detect.skeleton_net import train_minutes
+            card["started_from"] = {"weights": self.cfg.init, "supervision": self.init_card.get("supervision"),
+                                    "train_minutes": train_minutes(self.init_card)}
         if self.cfg.cycle_weight > 0 and self.cfg.flow_weight > 0:
             card["flow_prior"] = {"fit_steps": self.cfg.flow_steps, "held_out_nll": round(float(self.flow.held_out_nll), 3),
                                   "fitted_on": "the prior's 2D (fixed-camera views of the CMU train clips)"}
