@@ -29,6 +29,9 @@ def odd(text: str) -> int:
     return value
 
 
+#: The skeleton detector's refinement passes that the rendered val clips chose
+#: (bench_skeleton_net_refine.py): the "refined" rows of the street and speed benches.
+REFINED_PASSES = 2
 #: The image-path benches' default rows (--net): the shipped skeleton net, and its first stage alone.
 IMAGE_PATH_NETS = (("labelled start", "skeleton-net"), ("labelled start, stage 1 only", "skeleton-net-start"))
 

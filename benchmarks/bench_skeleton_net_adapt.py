@@ -72,6 +72,15 @@ def score(make, clips: list[Path]) -> dict:
     return {"pck_2d": round(float(np.mean(every)), 4), "people_frames": len(every), "per_clip": per_clip}
 
 
+def val_clips(folder: str) -> list[Path]:
+    """The rendered clips (folders with truth.npz) of folder, sorted; exits with one line when none."""
+    folder = Path(folder)
+    clips = sorted(p for p in folder.iterdir() if (p / "truth.npz").exists()) if folder.is_dir() else []
+    if not clips:
+        sys.exit(f"{Path(sys.argv[0]).name}: no rendered clips in {folder} (bench_video3d.py --split val)")
+    return clips
+
+
 def adapt(clips: list[Path], run_dir: Path) -> Path:
     with tempfile.TemporaryDirectory() as folder:
         for clip in clips:            # one folder of the clips' videos
@@ -88,10 +97,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     quiet_native_logs()
     torch.set_num_threads(1)
-    folder = Path(args.clips)
-    clips = sorted(p for p in folder.iterdir() if (p / "truth.npz").exists()) if folder.is_dir() else []
-    if not clips:
-        sys.exit(f"bench_skeleton_net_adapt: no rendered clips in {args.clips} (bench_video3d.py --split val)")
+    clips = val_clips(args.clips)
     adapted = Path(args.adapted) if args.adapted else adapt(clips, ROOT / "runs" / "adapt" / "val-clips")
     # both single-pass (no flip average), so that the two differ by the adaptation alone
     rows = {"before": score(lambda: SkeletonNetDetector(args.before, flip_average=False), clips),

@@ -10,13 +10,16 @@ street video's dancer, with and without adapting a net to that video (no label),
    person detector's boxes, then crops that follow each person), for each net. Of the people a
    net finds in a frame, the dancer is the one nearest MediaPipe's (mean joint distance): the
    reference picks who, never where. Each net reads its crops single-pass and, where its card
-   sets flip_average (as the app runs it), also flip-averaged ("LABEL, flip-averaged"). A joint agrees when it lies within metrics.PCK_TORSO = 0.2
-   x the torso height (MediaPipe's pelvis-thorax distance in that frame) of MediaPipe's joint; a
-   frame's score is its share of agreeing joints (0 where the net finds nobody); the figure is
-   the mean over the frames where MediaPipe finds the dancer.
-   The first net is also read in MediaPipe's own crop box of each frame (the crop rule about its
-   2D, as the constant pose below is placed; "LABEL, in MediaPipe's box"): what the app's framing
-   costs. Each row also gives the agreement per joint.
+   sets flip_average (as the app runs it), also flip-averaged ("LABEL, flip-averaged"). A joint
+   agrees when it lies within metrics.PCK_TORSO = 0.2 x the torso height (MediaPipe's
+   pelvis-thorax distance in that frame) of MediaPipe's joint; a frame's score is its share of
+   agreeing joints (0 where the net finds nobody); the figure is the mean over the frames where
+   MediaPipe finds the dancer. The first net is also read in MediaPipe's own crop box of each
+   frame (the crop rule about its 2D, as the constant pose below is placed; "LABEL, in
+   MediaPipe's box"): what the app's framing costs; and with SkeletonNetDetector(refine_passes=2)
+   ("LABEL, refined twice", _args.REFINED_PASSES: each crop read again twice in the crop of its
+   own answer, the setting the rendered val clips chose, bench_skeleton_net_refine.py). Each row
+   also gives the agreement per joint.
 3. Constant pose: one pose, the mean 2D of the training crops (--train-crops), placed in each
    frame by MediaPipe's own crop box (the crop rule about its 2D): a net that ignores the image,
    given the reference's box.
@@ -146,6 +149,8 @@ def main(argv=None) -> None:
         if label == nets[0][0]:     # the first net, read in the reference's own box: the framing's cost
             rows[f"{label}, in MediaPipe's box"] = {
                 "weights": weights, **agreement(in_reference_boxes(weights, frames, ref, flips), ref)}
+            with SkeletonNetDetector(weights, flip_average=flips, refine_passes=_args.REFINED_PASSES) as detector:
+                rows[f"{label}, refined twice"] = {"weights": weights, **agreement(dancer(detector, frames, ref), ref)}
     rows["constant pose"] = agreement(constant_pose(args.train_crops, ref), ref)
     result = {"what": f"share of the dancer's joints within {PCK_TORSO} x torso height of MediaPipe's",
               "video": Path(args.video).name, "rows": rows, "machine": machine_info(), "commit": commit()}

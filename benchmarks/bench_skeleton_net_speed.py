@@ -12,6 +12,8 @@ landmarks), single pass. Per frame, one thread:
 - skeleton detector: SkeletonNetDetector(max_people=1).detect_rgb as the live app runs it (the
   person detector on the first frame, then the crop that follows the person; the crop cut,
   Phi -> Omega, kappa and the agreement) + Lambda's lift;
+- the same with refine_passes=2 (_args.REFINED_PASSES: each crop read again twice in the crop of
+  its own answer, bench_skeleton_net_refine.py);
 - mediapipe: PoseDetector.detect_rgb (tracking mode, model_complexity 1) + the same lift.
 fps = 1000 / the median ms of a frame (after 5 warm-up frames). Writes
 benchmarks/results/skeleton_net_speed.json (machine, commit).
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _args  # noqa: E402
 from _env import commit, machine_info, write_json  # noqa: E402
 from _video import frames_rgb  # noqa: E402
 
@@ -88,8 +91,10 @@ def main(argv=None) -> None:
 
     detector = SkeletonNetDetector(args.weights, max_people=1)
 
-    def skeleton(frame):
-        found = detector.detect_rgb(frame)
+    refining = SkeletonNetDetector(args.weights, max_people=1, refine_passes=_args.REFINED_PASSES)
+
+    def skeleton(frame, det=detector):
+        found = det.detect_rgb(frame)
         if found is not None:
             lifter.lift(found.joints2d_px, size)
 
@@ -100,8 +105,11 @@ def main(argv=None) -> None:
                 lifter.lift(found.joints2d_px, size, visibility=found.visibility)
         rows = {"core: Phi -> Omega -> Lambda at 128x128": summary(per_frame_ms(core, frames)),
                 "skeleton detector + Lambda": summary(per_frame_ms(skeleton, frames)),
+                f"skeleton detector, refine_passes={_args.REFINED_PASSES}, + Lambda":
+                    summary(per_frame_ms(lambda f: skeleton(f, refining), frames)),
                 "mediapipe + Lambda": summary(per_frame_ms(mp, frames))}
     detector.close()
+    refining.close()
     base = rows["mediapipe + Lambda"]["median_ms"]
     result = {"what": "per-frame time, batch 1, one torch thread; fps = 1000 / median ms",
               "video": Path(args.video).name, "frame_size": size, "weights": args.weights, "flip_average": flip,

@@ -117,6 +117,12 @@ class _Agreeing(nn.Module):
         return render_kappa(j), j
 
 
+def _standin(net: nn.Module, card: dict, **kwargs) -> SkeletonNetDetector:
+    """A detector on a stand-in net, without refinement passes: a stand-in's crop joints do not
+    depend on the crop, so each pass would move them (test_refinement_reads_again_in_the_answers_crop)."""
+    return SkeletonNetDetector(net, card, refine_passes=0, **kwargs)
+
+
 class _Blank(_Agreeing):
     """The same joints, but Phi draws nothing: they disagree (confidence about 0)."""
 
@@ -212,7 +218,7 @@ def test_full_frame_when_nobody_is_found_and_after_reset_then_the_crop_follows(f
     h, w = frames[0].shape[:2]
     full = (-0.5, (h - w) / 2 - 0.5, float(w))                                   # (x0, y0, side)
     black = _black(frames[0])
-    with SkeletonNetDetector(_Agreeing(_crop_pose()), {"crop_margin": 1.25}) as det:
+    with _standin(_Agreeing(_crop_pose()), {"crop_margin": 1.25}) as det:
         assert det.next_box is None and det.next_boxes == []
         first = det.detect(black)
         np.testing.assert_allclose(first.crop_box, full)
@@ -231,12 +237,23 @@ def test_full_frame_when_nobody_is_found_and_after_reset_then_the_crop_follows(f
         det.detect(frames[0])
 
 
+def test_refinement_reads_again_in_the_answers_crop():
+    black = np.zeros((360, 640, 3), np.uint8)                                    # nobody: the full frame first
+    once = _standin(_Agreeing(_crop_pose()), {})
+    first = once.detect(black)
+    again = SkeletonNetDetector(_Agreeing(_crop_pose()), {}, refine_passes=1).detect(black)
+    np.testing.assert_allclose(again.crop_box, once.next_box)                   # read where the first answer says
+    assert not np.allclose(again.crop_box, first.crop_box)
+    with pytest.raises(ValueError, match="refine_passes"):
+        SkeletonNetDetector(_Agreeing(_crop_pose()), {}, refine_passes=-1)
+
+
 @pytest.mark.data
 def test_people_are_cropped_where_the_person_detector_finds_them(frames):
     """On a real frame, each crop is a person detector's person (the square of its ROI, upright), not
     the full frame; then each person's crop follows their own pose."""
     rgb = cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB)
-    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
+    with _standin(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
         proposals = det.person_crops(rgb)
         if not proposals:
             pytest.skip("the person detector finds nobody on street_dance.avi's first frame")
@@ -256,18 +273,18 @@ def test_people_are_cropped_where_the_person_detector_finds_them(frames):
 def test_a_lost_person_is_not_followed(frames):
     h, w = frames[0].shape[:2]
     # the confidence below lost_confidence: Phi draws nothing that Omega's 2D explains
-    det = SkeletonNetDetector(_Blank(_crop_pose()), {}, person_confidence=0.0)
+    det = _standin(_Blank(_crop_pose()), {}, person_confidence=0.0)
     found = det.detect(frames[0])
     assert found.confidence < det.lost_confidence and det.next_box is None
-    assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}, lost_confidence=0.0).detect(frames[0]) is not None
+    assert _standin(_Agreeing(_crop_pose()), {}, lost_confidence=0.0).detect(frames[0]) is not None
     # a crop below person_confidence holds no person (and nobody is followed)
-    det = SkeletonNetDetector(_Blank(_crop_pose()), {"person_confidence": 0.5})
+    det = _standin(_Blank(_crop_pose()), {"person_confidence": 0.5})
     assert det.detect(frames[0]) is None and det.next_box is None and det.detect_all(frames[0]) == []
     # most joints in the crop's padding, beyond the frame (a wide frame: a full-frame crop is mostly padding)
     wide = np.zeros((h // 4, w, 3), np.uint8)
     top = _crop_pose().clone()
     top[..., 1] = top[..., 1] * 0.2                                              # squashed into the crop's top rows
-    det = SkeletonNetDetector(_Agreeing(top), {})
+    det = _standin(_Agreeing(top), {})
     found = det.detect(wide)
     assert found.confidence == pytest.approx(1.0, abs=1e-5) and (found.joints2d_px[:, 1] < -0.5).mean() > 0.5
     assert det.next_box is None
@@ -299,7 +316,7 @@ def test_max_people_keeps_the_largest(weights, two_people):
     with SkeletonNetDetector(weights, person_confidence=0.0, lost_confidence=0.0, max_people=1,
                              static_image_mode=True) as det:
         assert len(det.detect_all_rgb(two_people)) == 1
-    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0,
+    with _standin(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0,
                              max_people=1) as det:
         for _ in range(3):
             assert len(det.detect_all_rgb(two_people)) == 1
@@ -315,7 +332,7 @@ def test_the_person_detector_runs_only_when_due_in_video_mode(two_people):
     image mode; after reset() the next frame runs it."""
     frames = [two_people] * 7
     def runs(**kwargs) -> int:
-        with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0,
+        with _standin(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0,
                                  **kwargs) as det:
             for frame in frames:
                 assert det.detect_all_rgb(frame)
@@ -324,7 +341,7 @@ def test_the_person_detector_runs_only_when_due_in_video_mode(two_people):
     assert runs(detect_every=3) == 3                                             # frames 0, 3, 6
     assert runs(detect_every=3, max_people=2) == 1                               # two followed: no room
     assert runs(static_image_mode=True) == 7
-    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
+    with _standin(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
         assert len(det.detect_all_rgb(two_people)) == 2
         # the person detector's people are the two followed ones: no newcomer, each taken for one of them
         newcomers, held = det._newcomers(two_people, det._followed)
@@ -338,7 +355,7 @@ def test_the_person_detector_runs_only_when_due_in_video_mode(two_people):
 @pytest.mark.data
 def test_one_person_found_twice_is_one(frames):
     """Two crops whose answers' 2D boxes overlap by IoU > 0.5 are one person: the more confident kept."""
-    with SkeletonNetDetector(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
+    with _standin(_Agreeing(_crop_pose()), {}, person_confidence=0.0, lost_confidence=0.0) as det:
         first = det.detect_all(_black(frames[0]))
         assert len(first) == 1
         # the followed person's crop and the full frame again: the same 2D box up to the crops' scale
@@ -420,7 +437,7 @@ def test_detection_fields(weights, frames):
 @pytest.mark.data
 def test_overlay_panel_is_inset_at_the_top_right(frames):
     frame = frames[0]
-    det = SkeletonNetDetector(_Agreeing(_crop_pose()), {})
+    det = _standin(_Agreeing(_crop_pose()), {})
     found = det.detect(frame)
     result = FrameResult([Person(1, found, joints3d=np.zeros((J, 3), np.float32))], visibility_threshold=0.0)
     drawn = draw_result(frame.copy(), result, None)
@@ -536,7 +553,7 @@ def test_by_default_a_frame_below_the_person_confidence_has_no_person(frames):
     assert SkeletonNetDetector(net, {}).person_confidence == PERSON_CONFIDENCE > 0
     assert SkeletonNetDetector(net, {}).detect(frames[0]) is None
     assert SkeletonNetDetector(net, {"person_confidence": 0.0}).detect(frames[0]) is not None
-    assert SkeletonNetDetector(_Agreeing(_crop_pose()), {}).detect(frames[0]).confidence > PERSON_CONFIDENCE
+    assert _standin(_Agreeing(_crop_pose()), {}).detect(frames[0]).confidence > PERSON_CONFIDENCE
 
 
 @pytest.mark.slow

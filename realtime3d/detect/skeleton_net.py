@@ -31,7 +31,11 @@ detector misses can still be found.
 
 A followed person's next crop follows their own pose: the square box of their 2D joints times the
 model card's crop_margin (realtime3d.crops.square_box, the rule that framed every training
-crop), its side kept within [MIN_CROP_SIDE, 2 x the frame's longer side]. A person is lost (not
+crop), its side kept within [MIN_CROP_SIDE, 2 x the frame's longer side]. The same rule can mend
+a crop within its frame: with refine_passes (REFINE_PASSES: none by default), every crop read is
+read again that many times, each time in the crop of its own last answer, so that a crop that
+drifted off the person (last frame's pose, or the person detector's box) is re-centred before
+the answer is given, at the networks' cost times 1 + refine_passes. A person is lost (not
 followed into the next frame) when their confidence is below lost_confidence (LOST_CONFIDENCE
 unless the card or the caller says otherwise) or when more than MAX_OUTSIDE_SHARE of their joints
 lie outside the frame (Omega's soft-argmax always places a joint inside its crop, so "outside the
@@ -110,6 +114,9 @@ DETECT_EVERY = 10
 NEWCOMER_IOU = 0.3
 #: Two answers whose 2D boxes overlap by IoU > SAME_PERSON_IOU are one person.
 SAME_PERSON_IOU = 0.5
+#: By default no crop is read again in its frame (refine_passes): two passes gained on the rendered
+#: val clips but cost the 30 fps of one person live (docs/results.md, "refinement").
+REFINE_PASSES = 0
 #: [K, 2] (parent, child): the bones of every skeleton image, one channel each.
 BONES = torch.tensor(H36M17.bones, dtype=torch.long)
 # [J, K]: joint j's row averages the bones that touch it
@@ -330,6 +337,8 @@ class SkeletonNetDetector:
             value, else LOST_CONFIDENCE and PERSON_CONFIDENCE.
         flip_average: also read each crop's mirror image and average (phi_omega); None takes the
             card's flip_average, else False.
+        refine_passes: how many times each crop is read again in the crop of its own answer, in
+            the same frame (>= 0; REFINE_PASSES).
         max_people: the most people answered and followed (>= 1), largest first; None: everyone.
         static_image_mode: every call is an unrelated photo (the person detector runs each time,
             nothing is followed).
@@ -348,11 +357,14 @@ class SkeletonNetDetector:
     def __init__(self, weights: str | os.PathLike | nn.Module = DEFAULT_WEIGHTS, card: dict | None = None,
                  lost_confidence: float | None = None, person_confidence: float | None = None,
                  max_people: int | None = None, static_image_mode: bool = False, detect_every: int = DETECT_EVERY,
-                 flip_average: bool | None = None):
+                 flip_average: bool | None = None, refine_passes: int = REFINE_PASSES):
         if max_people is not None and int(max_people) < 1:
             raise ValueError(f"max_people must be >= 1 or None, got {max_people}")
         if int(detect_every) < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
+        if int(refine_passes) < 0:
+            raise ValueError(f"refine_passes must be >= 0, got {refine_passes}")
+        self.refine_passes = int(refine_passes)
         if isinstance(weights, nn.Module):
             net, card = weights, dict(card or {})
             _check_card(card, "card")
@@ -526,6 +538,18 @@ class SkeletonNetDetector:
         return crops, held
 
     def _read(self, frame: np.ndarray, crops: list[tuple[float, float, float]]) -> list[_Found]:
+        """Phi -> Omega on the crops (cx, cy, side) of a frame, one batch -> one _Found each; then
+        refine_passes times again, each in the crop of its own answer (_follow; a crop whose answer
+        is not finite is read where it was)."""
+        found = self._read_once(frame, crops)
+        height, width = frame.shape[:2]
+        for _ in range(self.refine_passes):
+            crops = [self._follow(f.detection.joints2d_px, width, height)
+                     if np.isfinite(f.detection.joints2d_px).all() else crop for f, crop in zip(found, crops)]
+            found = self._read_once(frame, crops)
+        return found
+
+    def _read_once(self, frame: np.ndarray, crops: list[tuple[float, float, float]]) -> list[_Found]:
         """Phi -> Omega on the crops (cx, cy, side) of a frame, one batch -> one _Found each."""
         if not crops:
             return []
