@@ -46,17 +46,17 @@ class Skeleton:
         return perm
 
     @property
+    def bone_flip_permutation(self) -> np.ndarray:
+        """Index array into `bones` that swaps left and right bones (a bone on the midline maps to
+        itself): bone i of a mirrored pose is bone bone_flip_permutation[i] of the pose."""
+        flip = self.flip_permutation
+        lookup = {b: i for i, b in enumerate(self.bones)}
+        return np.array([lookup[(int(flip[p]), int(flip[c]))] for p, c in self.bones])
+
+    @property
     def symmetric_bones(self) -> tuple[tuple[int, int], ...]:
         """Pairs of bone indices (into `bones`) that mirror each other."""
-        flip = self.flip_permutation
-        bones = self.bones
-        lookup = {b: i for i, b in enumerate(bones)}
-        pairs = []
-        for i, (p, c) in enumerate(bones):
-            j = lookup.get((int(flip[p]), int(flip[c])))
-            if j is not None and i < j:
-                pairs.append((i, j))
-        return tuple(pairs)
+        return tuple((i, int(j)) for i, j in enumerate(self.bone_flip_permutation) if i < j)
 
     def side_of_joint(self, j: int) -> str:
         """'left', 'right' or 'center' (for colouring)."""

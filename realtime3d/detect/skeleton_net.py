@@ -126,8 +126,7 @@ for _k, (_a, _b) in enumerate(H36M17.bones):
 _TOUCH /= _TOUCH.sum(1, keepdim=True)
 #: The mirror image (left <-> right) of each joint [J] and of each bone [K] (its channel).
 _FLIP_JOINTS = torch.from_numpy(H36M17.flip_permutation).long()
-_FLIP_BONES = torch.tensor([H36M17.bones.index((int(_FLIP_JOINTS[_a]), int(_FLIP_JOINTS[_b])))
-                            for _a, _b in H36M17.bones], dtype=torch.long)
+_FLIP_BONES = torch.from_numpy(H36M17.bone_flip_permutation).long()
 
 
 def shipped_skeleton_nets() -> list[str]:
