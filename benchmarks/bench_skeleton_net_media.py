@@ -3,7 +3,7 @@ street video's dancer, with and without adapting a net to that video (no label),
 
 1. Test-time adaptation (skipped with --adapted PATH or --no-adapt): `realtime3d train
    skeleton-net_adapt-footage_w16-l4_15min --set params.footage=VIDEO` from the shipped net (15
-   minutes, two threads), into runs/adapt/NAME. Person crops come from MediaPipe's 2D framed by
+   minutes, one thread), into runs/adapt/NAME. Person crops come from MediaPipe's 2D framed by
    the crop rule; nothing else of MediaPipe is read by the adaptation.
 2. Agreement: every frame through MediaPipe (tracking mode), the reference (the dancer), and
    through SkeletonNetDetector as `realtime3d video --detector skeleton-net` runs it (the

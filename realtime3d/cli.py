@@ -130,7 +130,7 @@ def _next_steps(best: str, product: str) -> list[str]:
     lines = [f"best checkpoint: {best}"]
     if product == "detector":
         lines += [f"  evaluate: python benchmarks/bench_skeleton_net.py --weights {best}",
-                  f"  use:      realtime3d video CLIP.mp4 -o out --detector skeleton --detector-weights {best}"]
+                  f"  use:      realtime3d video CLIP.mp4 -o out --detector skeleton-net --detector-weights {best}"]
     elif product == "encoder":
         lines += [f"  evaluate: python benchmarks/bench_chen.py --encoder {best}",
                   f"  use:      realtime3d train chen --set params.encoder={best}"]

@@ -126,7 +126,7 @@ class Lifter:
         card, state = read_weights(path, "lifter")
         if card["architecture"].get("kind") == "skeleton-net":
             raise UserError(f"{path}: not a realtime3d lifter checkpoint (a skeleton net: pass it as "
-                             "--detector-weights with --detector skeleton)")
+                             "--detector-weights with --detector skeleton-net)")
         try:
             network = build_network(card["architecture"])
             network.load_state_dict(state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import cv2
 import numpy as np
 
 #: MediaPipe's visibility threshold (mediapipe/python/solutions/drawing_utils.py): a landmark
@@ -57,6 +58,26 @@ class OnePersonDetector:
         """detect_all() of a frame already in RGB order."""
         found = self.detect_rgb(frame_rgb)
         return [] if found is None else [found]
+
+
+class ManyPeopleDetector:
+    """detect / detect_rgb / detect_all of a detector of every person, from its detect_all_rgb
+    (everyone found, largest first): the largest person's Detection or None, and the BGR frame's
+    people."""
+
+    def detect(self, frame_bgr: np.ndarray) -> Detection | None:
+        """A BGR uint8 frame [H, W, 3] -> the largest person's Detection, or None."""
+        found = self.detect_all(frame_bgr)
+        return found[0] if found else None
+
+    def detect_rgb(self, frame_rgb: np.ndarray) -> Detection | None:
+        """detect() of a frame already in RGB order."""
+        found = self.detect_all_rgb(frame_rgb)
+        return found[0] if found else None
+
+    def detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """A BGR uint8 frame [H, W, 3] -> every person's Detection, largest first; [] without a person."""
+        return self.detect_all_rgb(cv2.cvtColor(check_frame(frame_bgr, "BGR"), cv2.COLOR_BGR2RGB))
 
 
 @runtime_checkable

@@ -75,7 +75,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -86,7 +85,7 @@ from ..io.weights import read_weights
 from ..kernels import render_skeleton
 from ..models.image import CROP_SIZE, GAMMA, NUM_BONES, SKELETON_SIZE, SkeletonNet, crop_to_skeleton_px
 from ..skeleton import H36M17
-from .detection import Detection, check_frame
+from .detection import Detection, ManyPeopleDetector, check_frame
 
 #: Where the shipped skeleton nets live: not weights/ itself, whose *.pt are the lifters.
 DETECTORS_DIR = Path(__file__).resolve().parents[1] / "weights" / "detectors"
@@ -320,7 +319,7 @@ class _Followed:
     joints2d: np.ndarray
 
 
-class SkeletonNetDetector:
+class SkeletonNetDetector(ManyPeopleDetector):
     """Phi -> Omega on person crops: every person in a frame, each followed by a crop of their own
     (see the module docstring); a `Detector` (detect/detection.py).
 
@@ -417,24 +416,10 @@ class SkeletonNetDetector:
         boxes = self.next_boxes
         return boxes[0] if boxes else None
 
-    # -- one person
-    def detect(self, frame_bgr: np.ndarray) -> Detection | None:
-        """A BGR uint8 frame [H, W, 3] -> the largest person's Detection, or None."""
-        found = self.detect_all(frame_bgr)
-        return found[0] if found else None
-
-    def detect_rgb(self, frame_rgb: np.ndarray) -> Detection | None:
-        """detect() of a frame already in RGB order (the networks' own)."""
-        found = self.detect_all_rgb(frame_rgb)
-        return found[0] if found else None
-
-    # -- every person
-    def detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
-        """A BGR uint8 frame [H, W, 3] -> every person's Detection, largest first; [] without a person."""
-        return self.detect_all_rgb(cv2.cvtColor(check_frame(frame_bgr, "BGR"), cv2.COLOR_BGR2RGB))
-
+    # -- every person (detect, detect_rgb, detect_all: ManyPeopleDetector's, from this)
     def detect_all_rgb(self, frame_rgb: np.ndarray) -> list[Detection]:
-        """detect_all() of a frame already in RGB order."""
+        """An RGB uint8 frame [H, W, 3] (the networks' own order) -> every person's Detection,
+        largest first; [] without a person."""
         if self._closed:
             raise ValueError("SkeletonNetDetector is closed")
         frame = check_frame(frame_rgb, "RGB")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from ..detection import VISIBILITY_THRESHOLD, Detection, check_frame as _checked
+from ..detection import VISIBILITY_THRESHOLD, Detection, ManyPeopleDetector, check_frame as _checked
 from ..mediapipe import landmarks_to_h36m
 from .landmarks import LandmarkModel, aux_smoother, roi_from_landmarks, smoothed_aux
 from .people import (FACE_LANDMARKS, Person, distinct, in_box, merged, same_person, shoulders_in_frame, torso_in_frame,
@@ -29,7 +29,7 @@ LANDMARK_WORKERS = 2
 SCORE_DROP = 0.1
 
 
-class MultiPoseDetector:
+class MultiPoseDetector(ManyPeopleDetector):
     """Every person in a frame, with MediaPipe's BlazePose steps (ssd.py, landmarks.py) run per
     person and the project's proposals (proposals.py); a `Detector` (detect/detection.py).
 
@@ -138,24 +138,9 @@ class MultiPoseDetector:
                 f"{self.min_tracking_confidence:g}|{self.detect_every}|{self._detector.tiles}|{self._bodies is not None}|edges"
                 f"|{','.join(map(str, self.search_tiles))}|{self._detector.weak_score:g}|{self._faces is not None}|{self.dark}")
 
-    # -- the one-person interface of PoseDetector
-    def detect(self, frame_bgr: np.ndarray) -> Detection | None:
-        """A BGR uint8 frame [H, W, 3] -> the largest person's Detection, or None."""
-        found = self.detect_all(frame_bgr)
-        return found[0] if found else None
-
-    def detect_rgb(self, frame_rgb: np.ndarray) -> Detection | None:
-        """detect() of a frame already in RGB order."""
-        found = self.detect_all_rgb(frame_rgb)
-        return found[0] if found else None
-
-    # -- every person
-    def detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
-        """A BGR uint8 frame [H, W, 3] -> every person's Detection, largest first."""
-        return self.detect_all_rgb(cv2.cvtColor(_checked(frame_bgr, "BGR"), cv2.COLOR_BGR2RGB))
-
+    # -- every person (detect, detect_rgb, detect_all: ManyPeopleDetector's, from this)
     def detect_all_rgb(self, frame_rgb: np.ndarray) -> list[Detection]:
-        """detect_all() of a frame already in RGB order (MediaPipe's own)."""
+        """An RGB uint8 frame [H, W, 3] (MediaPipe's own order) -> every person's Detection, largest first."""
         if self._closed:
             raise ValueError("MultiPoseDetector is closed")
         frame = np.ascontiguousarray(_checked(frame_rgb, "RGB"))
