@@ -87,44 +87,55 @@ def confidences(net, crops: np.ndarray, flip_average: bool = False) -> np.ndarra
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def street_crops(video: str, step: int, seed: int, search: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(person crops, background crops) [N, S, S, 3] uint8 of every step-th frame of a video; the
-    background crops keep off MediaPipe's people and, with `search`, off the person detector's."""
+def _backgrounds(frame: np.ndarray, boxes: list[np.ndarray], taken: list[np.ndarray],
+                 rng: np.random.Generator) -> list[np.ndarray]:
+    """Per person box (cx, cy, side): up to BACKGROUNDS_PER_PERSON crops of its size, from
+    BACKGROUND_TRIES random windows of the frame, that overlap none of `taken` (x0, y0, x1, y1)."""
+    h, w = frame.shape[:2]
+    out = []
+    for box in boxes:
+        kept = 0
+        for _ in range(BACKGROUND_TRIES):
+            side = box[2]
+            cx, cy = rng.uniform(side / 2, max(side / 2 + 1, w - side / 2)), \
+                rng.uniform(side / 2, max(side / 2 + 1, h - side / 2))
+            window = np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+            if all(window[2] < t[0] or window[0] > t[2] or window[3] < t[1] or window[1] > t[3] for t in taken):
+                out.append(cut(frame, (cx, cy, side), CROP_SIZE))
+                kept += 1
+                if kept == BACKGROUNDS_PER_PERSON:
+                    break
+    return out
+
+
+def street_crops(video: str, step: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(person crops, background crops, background crops by the earlier rule) [N, S, S, 3] uint8 of
+    every step-th frame of a video: the background crops keep off MediaPipe's people and the person
+    detector's; by the earlier rule, off MediaPipe's people only (each rule its own generator of `seed`)."""
     from realtime3d.detect.blazepose import MultiPoseDetector
     from realtime3d.detect.blazepose.proposals import PersonDetector
     from realtime3d.detect.blazepose.ssd import roi_from_person
-    rng = np.random.default_rng(seed)
-    frames = frames_rgb(video)[::step]
-    person, background = [], []
-    searcher = PersonDetector(SEARCH_SCORE, tiles=SEARCH_TILES) if search else None
+    rngs = np.random.default_rng(seed), np.random.default_rng(seed)
+    person, background, earlier = [], [], []
+    searcher = PersonDetector(SEARCH_SCORE, tiles=SEARCH_TILES)
     with MultiPoseDetector(static_image_mode=True) as detector:
-        for frame in frames:
-            h, w = frame.shape[:2]
+        for frame in frames_rgb(video)[::step]:
             found = detector.detect_all_rgb(frame)
             boxes = [square_box(torch.from_numpy(d.joints2d_px)[None].double())[0].numpy() for d in found]
-            taken = [np.array([b[0] - 0.75 * b[2], b[1] - 0.75 * b[2], b[0] + 0.75 * b[2], b[1] + 0.75 * b[2]])
+            posed = [np.array([b[0] - 0.75 * b[2], b[1] - 0.75 * b[2], b[0] + 0.75 * b[2], b[1] + 0.75 * b[2]])
                      for b in boxes]
-            for seen in searcher(frame) if searcher else []:
+            seen = []
+            for candidate in searcher(frame):
                 try:
-                    roi = roi_from_person(seen)
+                    roi = roi_from_person(candidate)
                 except ValueError:            # a degenerate detection: keypoints 0 and 1 coincide
                     continue
-                taken.append(np.array([roi.cx - roi.width / 2, roi.cy - roi.width / 2,
-                                       roi.cx + roi.width / 2, roi.cy + roi.width / 2]))
-            for box in boxes:
-                person.append(cut(frame, box, CROP_SIZE))
-                kept = 0
-                for _ in range(BACKGROUND_TRIES):   # the same size, where it overlaps nobody found
-                    side = box[2]
-                    cx, cy = rng.uniform(side / 2, max(side / 2 + 1, w - side / 2)), \
-                        rng.uniform(side / 2, max(side / 2 + 1, h - side / 2))
-                    window = np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
-                    if all(window[2] < t[0] or window[0] > t[2] or window[3] < t[1] or window[1] > t[3] for t in taken):
-                        background.append(cut(frame, (cx, cy, side), CROP_SIZE))
-                        kept += 1
-                        if kept == BACKGROUNDS_PER_PERSON:
-                            break
-    return np.stack(person), np.stack(background)
+                seen.append(np.array([roi.cx - roi.width / 2, roi.cy - roi.width / 2,
+                                      roi.cx + roi.width / 2, roi.cy + roi.width / 2]))
+            person += [cut(frame, box, CROP_SIZE) for box in boxes]
+            background += _backgrounds(frame, boxes, posed + seen, rngs[0])
+            earlier += _backgrounds(frame, boxes, posed, rngs[1])
+    return np.stack(person), np.stack(background), np.stack(earlier)
 
 
 def rates(person: np.ndarray, background: np.ndarray, thresholds: dict[str, float]) -> dict:
@@ -167,13 +178,10 @@ def main(argv=None) -> None:
     test = read_shards(args.crops, ("images", "person"))
     conf = confidences(net, test["images"], flip)
     result["renders"] = rates(conf[test["person"]], conf[~test["person"]], thresholds)
-    person, background = street_crops(args.video, args.step, seed=0)
+    person, background, earlier = street_crops(args.video, args.step, seed=0)
     person_conf = confidences(net, person, flip)
     result["street_video"] = rates(person_conf, confidences(net, background, flip), thresholds)
-    # the earlier rule, for comparison: background crops kept off MediaPipe's people only
-    background = street_crops(args.video, args.step, seed=0, search=False)[1]
-    result["street_video_off_mediapipe_people_only"] = rates(person_conf, confidences(net, background, flip),
-                                                             thresholds)
+    result["street_video_off_mediapipe_people_only"] = rates(person_conf, confidences(net, earlier, flip), thresholds)
     result.update(machine=machine_info(), commit=commit())
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in result if k not in ("machine",)}, indent=1))

@@ -43,10 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _args  # noqa: E402
 from _env import commit, machine_info, write_json  # noqa: E402
 from _video import adapt_skeleton_net, frames_rgb  # noqa: E402
+from bench_skeleton_net import net_2d  # noqa: E402
 
 from realtime3d.crops import cut, from_crop, square_box  # noqa: E402
 from realtime3d.detect import PoseDetector, SkeletonNetDetector, load_skeleton_net  # noqa: E402
-from realtime3d.detect.skeleton_net import phi_omega  # noqa: E402
 from realtime3d.metrics import PCK_TORSO, pck_torso  # noqa: E402
 from realtime3d.models.image import CROP_SIZE  # noqa: E402
 from realtime3d.native_logs import quiet_native_logs  # noqa: E402
@@ -99,10 +99,8 @@ def in_reference_boxes(weights: str, frames: list[np.ndarray], ref: np.ndarray, 
     found = np.flatnonzero(np.isfinite(ref).all((1, 2)))
     boxes = square_box(torch.from_numpy(ref[found]).double())                                   # [F, 3]
     crops = np.stack([cut(frames[i], box.numpy(), CROP_SIZE) for i, box in zip(found, boxes)])
-    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0
-    with torch.inference_mode():
-        joints = torch.cat([phi_omega(net, x[i:i + 32], flip_average)[1] for i in range(0, len(x), 32)])
-    out[found] = from_crop(joints.double(), boxes, CROP_SIZE).numpy()
+    joints = net_2d(net, torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0, flip_average)  # [F, 17, 2]
+    out[found] = from_crop(torch.from_numpy(joints).double(), boxes, CROP_SIZE).numpy()
     return out
 
 
